@@ -1,0 +1,30 @@
+/**
+ * The `vipwasm` command line. Each verb lives in its own file under ./commands and registers
+ * itself here; exit codes follow DESIGN.md: 0 ok, 1 runtime failure, 2 bad usage or invalid input.
+ */
+import { Command, CommanderError } from 'commander';
+import { UsageError } from './errors.js';
+
+/** Verb registrations, one per file in ./commands. */
+const verbs: Array<(program: Command) => void> = [];
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('vipwasm')
+    .description('Kubernetes Service proxy engine in WebAssembly')
+    .exitOverride()
+    .showHelpAfterError();
+  for (const register of verbs) register(program);
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof UsageError) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return 2;
+    }
+    throw err;
+  }
+}

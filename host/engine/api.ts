@@ -1,0 +1,116 @@
+/**
+ * The typed engine API every host codes against (forwarder, simulate, Envoy tooling, playground).
+ * `Engine` in ./engine.ts implements it over engine.wasm; `loadEngine` (Node) and
+ * `loadEngineFromBytes` (browser or Node) construct one.
+ *
+ * Per-call cost: addresses cross as pre-parsed `Address` words, protocols as numbers, time as a
+ * millisecond number; results come back in one reused `Decision` object (copy what you keep).
+ */
+import type { Address } from './address.js';
+import type { ModelBackend, ModelServicePort, ServiceModel } from './model.js';
+
+/** What the engine decided for a connection or packet. Numbers are the engine's result codes. */
+export const Verdict = {
+  /** A backend was chosen (or found pinned by flow / affinity). */
+  Backend: 0,
+  /** No Service port matches: not ours, let it through untouched. */
+  Pass: 1,
+  /** The Service port has no usable endpoints at all: refuse (TCP RST / ICMP unreachable), as kube-proxy's REJECT. */
+  Reject: 2,
+  /** Dropped by policy: Local traffic policy without a local endpoint, or source not in loadBalancerSourceRanges. */
+  Drop: 3,
+} as const;
+export type Verdict = (typeof Verdict)[keyof typeof Verdict];
+
+/** How a Backend verdict was reached. */
+export const Via = { None: 0, Scheduler: 1, Flow: 2, Affinity: 3 } as const;
+export type Via = (typeof Via)[keyof typeof Via];
+
+/** One decision. The engine reuses the object: read it before the next call, copy what you keep. */
+export interface Decision {
+  verdict: Verdict;
+  via: Via;
+  /** Index into the loaded model's servicePorts, -1 when Pass. */
+  servicePortIndex: number;
+  /** Index into that service port's backends, -1 unless Backend. */
+  backendIndex: number;
+  /** The loaded model's objects for those indexes (null when absent). */
+  servicePort: ModelServicePort | null;
+  backend: ModelBackend | null;
+  /**
+   * Scheduler detail for explanations: the dh/sh bucket (0..255) or mh slot (0..4092) used;
+   * -1 for other schedulers and non-scheduler verdicts.
+   */
+  detail: number;
+}
+
+export interface EngineOptions {
+  /** Flow table capacity (like nf_conntrack_max). Default 1 << 20. */
+  flowCapacity?: number;
+  /** Affinity table capacity. Default 1 << 16. */
+  affinityCapacity?: number;
+  /** Seed for the `random` scheduler, so runs are reproducible. Default 1. */
+  seed?: number;
+  /** Flow idle timeouts in seconds (IPVS defaults: tcp 900, tcpfin 120, udp 300; sctp 900). */
+  timeouts?: { tcp?: number; tcpFin?: number; udp?: number; sctp?: number };
+}
+
+export interface EngineStats {
+  generation: number;
+  servicePorts: number;
+  backends: number;
+  flows: number;
+  flowCapacity: number;
+  affinities: number;
+  affinityCapacity: number;
+  /** Entries evicted because a table was full (oldest first). */
+  flowEvictions: number;
+  affinityEvictions: number;
+  /** Entries removed by expiry. */
+  flowExpirations: number;
+  affinityExpirations: number;
+  /** Entries dropped on snapshot swap because their backend went away or became unusable. */
+  flowsDroppedOnSwap: number;
+  /** Bytes of Wasm linear memory. */
+  memoryBytes: number;
+}
+
+/** Thrown by `load` when the engine rejects a snapshot; the previous generation keeps serving. */
+export class SnapshotError extends Error {
+  constructor(
+    /** The engine's rejection code (see engine/snapshot.ts). */
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SnapshotError';
+  }
+}
+
+export interface EngineApi {
+  /** Encode the model, load it, swap generations atomically. Throws SnapshotError; the old generation stays. */
+  load(model: ServiceModel): void;
+  /** Load an already encoded snapshot (e.g. fetched by the Envoy filter tooling). Same error contract. */
+  loadSnapshot(bytes: Uint8Array, model: ServiceModel): void;
+  /** The model of the serving generation. */
+  readonly model: ServiceModel;
+
+  /**
+   * A new connection (TCP SYN / first UDP packet): match the Service port by (protocol, dst, dstPort),
+   * apply source ranges and traffic policy, honour an existing flow or ClientIP affinity entry,
+   * otherwise schedule; insert the flow (counted as a new inactive connection, then active for TCP
+   * as IPVS does for the SYN) and the affinity entry.
+   */
+  connect(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): Decision;
+  /** A flow's TCP handshake completed: refresh and keep it active. */
+  established(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): boolean;
+  /** The flow saw FIN/RST or ended: it becomes inactive with the tcpfin timeout (UDP/SCTP: removed). */
+  close(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): boolean;
+  /** An existing flow: Backend (via Flow) and refreshed, or Pass when none. Never schedules. */
+  lookup(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): Decision;
+  /** Expire flows and affinity entries older than their timeouts; returns how many were removed. */
+  expire(nowMs: number): number;
+  /** Per-backend counters of the serving generation, indexed like the model. */
+  counters(servicePortIndex: number): { active: number; inactive: number }[];
+  stats(): EngineStats;
+}

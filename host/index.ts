@@ -1,0 +1,3 @@
+export * from './engine/model.js';
+export * from './engine/address.js';
+export * from './engine/api.js';
