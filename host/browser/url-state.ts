@@ -16,6 +16,8 @@ export interface PlaygroundState {
   example: string;
   /** The editor text when it differs from the example; null = the example as shipped. */
   manifests: string | null;
+  /** The node the model is built for (Local traffic policy, NodePorts); '' = none. */
+  node: string;
   /** `ip|port|protocol`, or '' for the first address of the model. */
   target: string;
   clients: number;
@@ -30,7 +32,7 @@ export interface PlaygroundState {
 }
 
 export function defaultState(example: string): PlaygroundState {
-  return { example, manifests: null, target: '', clients: 20, requests: 300, scheduler: '', seed: 1, close: false, rules: 'iptables', step: 0 };
+  return { example, manifests: null, node: '', target: '', clients: 20, requests: 300, scheduler: '', seed: 1, close: false, rules: 'iptables', step: 0 };
 }
 
 function base64url(bytes: Uint8Array): string {
@@ -77,6 +79,7 @@ export async function decodeState(hash: string, fallbackExample: string, example
   return {
     example: typeof raw['example'] === 'string' && examples.includes(raw['example']) ? raw['example'] : base.example,
     manifests: typeof raw['manifests'] === 'string' ? raw['manifests'] : null,
+    node: typeof raw['node'] === 'string' ? raw['node'] : '',
     target: typeof raw['target'] === 'string' ? raw['target'] : '',
     clients: intIn(raw['clients'], 1, MAX_CLIENTS, base.clients),
     requests: intIn(raw['requests'], 1, MAX_REQUESTS, base.requests),

@@ -1,0 +1,240 @@
+/**
+ * The playground page: manifests → model (host/model) → tables, rules (host/rules) and a traffic
+ * simulation on engine.wasm (host/engine/browser.ts), with the whole scenario kept in the URL.
+ */
+import examples from 'vipwasm:examples';
+import { SCHEDULERS, type SchedulerName } from '../engine/model.js';
+import { loadEngineFromBytes } from '../engine/browser.js';
+import { byId, el } from './dom.js';
+import { ManifestEditor, placeDiagnostics } from './editor-view.js';
+import { renderEndpoints, renderServices } from './services-view.js';
+import { analyzeManifests, type Analysis } from './scenario.js';
+import { simulate, type SimulationResult } from './simulate.js';
+import { SimulatorView } from './simulator-view.js';
+import { RulesView } from './rules-view.js';
+import { parseTargetValue, targetOptions } from './targets.js';
+import { decodeState, encodeState, type PlaygroundState } from './url-state.js';
+
+/** Engine seed for the `random` scheduler: fixed, so links reproduce. */
+export const ENGINE_SEED = 1;
+const EDIT_DEBOUNCE_MS = 300;
+
+const names = examples.map((e) => e.name);
+const exampleText = (name: string): string => examples.find((e) => e.name === name)?.text ?? '';
+
+let state: PlaygroundState;
+let analysis: Analysis | null = null;
+let wasm: Uint8Array | null = null;
+let lastResult: SimulationResult | null = null;
+
+const status = byId('engine-status');
+const exampleSelect = byId<HTMLSelectElement>('example');
+const nodeSelect = byId<HTMLSelectElement>('node');
+const targetSelect = byId<HTMLSelectElement>('target');
+const form = byId<HTMLFormElement>('sim-form');
+const simError = byId('sim-error');
+const editor = new ManifestEditor(byId('manifests'), byId('gutter'), byId<HTMLUListElement>('diagnostics'), byId('diagnostic-count'));
+const simView = new SimulatorView((step) => {
+  state.step = step;
+  saveState();
+});
+let rulesView: RulesView;
+
+function setStatus(text: string, kind: 'ok' | 'bad' | ''): void {
+  status.textContent = text;
+  status.className = `status ${kind}`;
+}
+
+let saveTimer: ReturnType<typeof setTimeout> | undefined;
+/** Writes the state into the URL fragment (replaceState: editing must not flood the history). */
+function saveState(): void {
+  clearTimeout(saveTimer);
+  saveTimer = setTimeout(() => {
+    void encodeState(state).then((hash) => history.replaceState(null, '', hash));
+  }, 150);
+}
+
+function fillExamples(): void {
+  exampleSelect.replaceChildren(...examples.map((e) => el('option', { value: e.name }, e.title)));
+}
+
+function fillNodes(nodes: readonly string[]): void {
+  const current = state.node;
+  nodeSelect.replaceChildren(el('option', { value: '' }, '(no node)'), ...nodes.map((n) => el('option', { value: n }, n)));
+  nodeSelect.value = nodes.includes(current) ? current : '';
+}
+
+function fillTargets(): void {
+  const options = analysis ? targetOptions(analysis.model) : [];
+  targetSelect.replaceChildren(...options.map((o) => el('option', { value: o.value }, o.label)));
+  if (options.length === 0) targetSelect.append(el('option', { value: '' }, 'no Service address in the manifests'));
+  const wanted = options.find((o) => o.value === state.target) ?? options[0];
+  targetSelect.value = wanted?.value ?? '';
+}
+
+/** Re-reads the editor: diagnostics, tables, addresses, rules; then re-runs the simulation. */
+function analyze(): void {
+  const text = editor.text;
+  analysis = analyzeManifests(text, state.node);
+  fillNodes(analysis.nodes);
+  editor.showDiagnostics(placeDiagnostics(text, analysis.diagnostics));
+  renderServices(byId<HTMLTableElement>('services'), analysis.services);
+  renderEndpoints(byId<HTMLTableElement>('endpoints'), analysis.services);
+  rulesView.show(analysis.model);
+  fillTargets();
+  void runSimulation(false);
+}
+
+function readForm(): void {
+  state.target = targetSelect.value;
+  state.clients = Number(byId<HTMLInputElement>('clients').value);
+  state.requests = Number(byId<HTMLInputElement>('requests').value);
+  const s = byId<HTMLSelectElement>('scheduler').value;
+  state.scheduler = (SCHEDULERS as readonly string[]).includes(s) ? (s as SchedulerName) : '';
+  state.seed = Number(byId<HTMLInputElement>('seed').value);
+  state.close = byId<HTMLInputElement>('close').checked;
+}
+
+function writeForm(): void {
+  byId<HTMLInputElement>('clients').value = String(state.clients);
+  byId<HTMLInputElement>('requests').value = String(state.requests);
+  byId<HTMLSelectElement>('scheduler').value = state.scheduler;
+  byId<HTMLInputElement>('seed').value = String(state.seed);
+  byId<HTMLInputElement>('close').checked = state.close;
+}
+
+/** Runs the shared simulation loop on a fresh engine instance. `resetStep` after user changes. */
+async function runSimulation(resetStep: boolean): Promise<void> {
+  if (!wasm || !analysis) return;
+  readForm();
+  if (resetStep) state.step = 0;
+  saveState();
+  simError.hidden = true;
+  const target = parseTargetValue(state.target);
+  if (!target) {
+    lastResult = null;
+    simView.clear('Nothing to simulate: the manifests have no Service address (headless and ExternalName Services have none).');
+    return;
+  }
+  try {
+    const started = performance.now();
+    const engine = await loadEngineFromBytes(wasm, { seed: ENGINE_SEED });
+    lastResult = simulate(engine, analysis.model, {
+      target,
+      clients: state.clients,
+      requests: state.requests,
+      scheduler: state.scheduler || undefined,
+      seed: state.seed,
+      close: state.close,
+    });
+    simView.show(lastResult, state.step, performance.now() - started);
+    document.body.dataset['simulated'] = String(Number(document.body.dataset['simulated'] ?? '0') + 1);
+  } catch (err) {
+    lastResult = null;
+    simError.textContent = err instanceof Error ? err.message : String(err);
+    simError.hidden = false;
+    simView.clear('The simulation did not run.');
+  }
+}
+
+function wire(): void {
+  let editTimer: ReturnType<typeof setTimeout> | undefined;
+  editor.textarea.addEventListener('input', () => {
+    clearTimeout(editTimer);
+    editTimer = setTimeout(() => {
+      state.manifests = editor.text === exampleText(state.example) ? null : editor.text;
+      saveState();
+      analyze();
+    }, EDIT_DEBOUNCE_MS);
+  });
+  exampleSelect.addEventListener('change', () => {
+    state.example = exampleSelect.value;
+    state.manifests = null;
+    state.target = '';
+    state.node = '';
+    showExample();
+  });
+  nodeSelect.addEventListener('change', () => {
+    state.node = nodeSelect.value;
+    saveState();
+    analyze();
+  });
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    if (form.reportValidity()) void runSimulation(true);
+  });
+  form.addEventListener('change', () => {
+    if (form.checkValidity()) void runSimulation(true);
+  });
+  byId('share').addEventListener('click', () => {
+    void encodeState(state).then(async (hash) => {
+      history.replaceState(null, '', hash);
+      try {
+        await navigator.clipboard.writeText(location.href);
+        setStatus('Link copied to the clipboard.', 'ok');
+      } catch {
+        setStatus('The address bar holds the link to this scenario.', 'ok');
+      }
+    });
+  });
+}
+
+function showExample(): void {
+  exampleSelect.value = state.example;
+  byId('example-description').textContent = examples.find((e) => e.name === state.example)?.description ?? '';
+  editor.text = state.manifests ?? exampleText(state.example);
+  saveState();
+  analyze();
+}
+
+async function start(): Promise<void> {
+  fillExamples();
+  state = await decodeState(location.hash, names[0] ?? '', names);
+  rulesView = new RulesView(state.rules, (mode) => {
+    state.rules = mode;
+    saveState();
+  });
+  writeForm();
+  wire();
+  showExample();
+  try {
+    const response = await fetch('engine.wasm');
+    if (!response.ok) throw new Error(`engine.wasm: HTTP ${response.status}`);
+    wasm = new Uint8Array(await response.arrayBuffer());
+    const engine = await loadEngineFromBytes(wasm, { seed: ENGINE_SEED });
+    const mem = engine.stats().memoryBytes;
+    setStatus(`engine.wasm loaded (${(wasm.byteLength / 1024).toFixed(1)} KiB, ${(mem / 1048576).toFixed(1)} MiB memory)`, 'ok');
+  } catch (err) {
+    const why = location.protocol === 'file:' ? 'open the page through a web server, e.g. `vipwasm playground`' : String(err);
+    setStatus(`engine.wasm could not be loaded: ${why}`, 'bad');
+    return;
+  }
+  await runSimulation(false);
+  document.body.dataset['ready'] = 'true';
+}
+
+/** Hooks for the browser tests and the benchmark (read-only views of what the page computed). */
+declare global {
+  interface Window {
+    vipwasmPlayground?: {
+      result: () => SimulationResult | null;
+      analysis: () => Analysis | null;
+      benchmark: (connections: number) => Promise<{ decisions: number; ms: number }>;
+    };
+  }
+}
+window.vipwasmPlayground = {
+  result: () => lastResult,
+  analysis: () => analysis,
+  benchmark: async (connections) => {
+    if (!wasm || !analysis) throw new Error('playground: engine or model not ready');
+    const target = parseTargetValue(state.target);
+    if (!target) throw new Error('playground: no target address');
+    const engine = await loadEngineFromBytes(wasm, { seed: ENGINE_SEED, flowCapacity: 1 << 20 });
+    const t0 = performance.now();
+    const r = simulate(engine, analysis.model, { target, clients: 4096, requests: connections, seed: 7, close: true, keepDecisions: 0 });
+    return { decisions: r.counts.backend + r.counts.pass + r.counts.reject + r.counts.drop, ms: performance.now() - t0 };
+  },
+};
+
+start().catch((err: unknown) => setStatus(`playground failed to start: ${String(err)}`, 'bad'));
