@@ -4,9 +4,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { UsageError } from './errors.js';
+import { register as playground } from './commands/playground.js';
 
 /** Verb registrations, one per file in ./commands. */
-const verbs: Array<(program: Command) => void> = [];
+const verbs: Array<(program: Command) => void> = [playground];
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('vipwasm')
