@@ -1,0 +1,198 @@
+/**
+ * iptables mode: the model rendered as `iptables-restore` input with kube-proxy's chain layout
+ * (pkg/proxy/iptables/proxier.go; reference/kube-proxy.md §1). Pure functions, browser-safe.
+ *
+ * `renderIptables` builds a structured ruleset (table → chain → rules); `iptablesRestoreFull`
+ * serialises it whole, `iptablesRestorePartial` only the top-level chains plus the per-service chains
+ * that differ from the previously installed ruleset (KEP-3453 MinimizeIPTablesRestore).
+ */
+import type { ServiceModel } from '../engine/model.js';
+import { portView } from './endpoints.js';
+import { renderIptablesPort, comment, type IptablesPortRules } from './iptables-service.js';
+import { familyOf, masqueradeMark, ruleOptions, type RuleOptions } from './options.js';
+
+export type IptablesTable = 'filter' | 'nat';
+
+/** A rendered ruleset: chains in write order, each with its rules. */
+export interface IptablesRuleset {
+  readonly family: 4 | 6;
+  readonly filter: ReadonlyMap<string, readonly string[]>;
+  readonly nat: ReadonlyMap<string, readonly string[]>;
+}
+
+/** Chains kube-proxy rewrites in full on every sync (declaring a chain in iptables-restore flushes it). */
+export const TOP_LEVEL_CHAINS: Readonly<Record<IptablesTable, readonly string[]>> = {
+  filter: ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL'],
+  nat: ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ'],
+};
+
+/** kube-proxy's canary chain, created in mangle, nat and filter; if it disappears, something flushed us. */
+export const CANARY_CHAIN = 'KUBE-PROXY-CANARY';
+export const CANARY_TABLES = ['mangle', 'nat', 'filter'] as const;
+
+/** A jump from a built-in chain (iptablesJumpChains); installed one by one with `-C`/`-I`, not by restore. */
+export interface IptablesJump {
+  readonly table: IptablesTable;
+  readonly from: string;
+  readonly to: string;
+  /** Extra match arguments before `-j`. */
+  readonly args: readonly string[];
+}
+
+const NEW = ['-m', 'conntrack', '--ctstate', 'NEW'];
+const jc = (text: string) => ['-m', 'comment', '--comment', text];
+
+export const IPTABLES_JUMPS: readonly IptablesJump[] = [
+  { table: 'filter', from: 'INPUT', to: 'KUBE-EXTERNAL-SERVICES', args: [...NEW, ...jc('kubernetes externally-visible service portals')] },
+  { table: 'filter', from: 'FORWARD', to: 'KUBE-EXTERNAL-SERVICES', args: [...NEW, ...jc('kubernetes externally-visible service portals')] },
+  { table: 'filter', from: 'INPUT', to: 'KUBE-NODEPORTS', args: jc('kubernetes health check service ports') },
+  { table: 'filter', from: 'FORWARD', to: 'KUBE-SERVICES', args: [...NEW, ...jc('kubernetes service portals')] },
+  { table: 'filter', from: 'OUTPUT', to: 'KUBE-SERVICES', args: [...NEW, ...jc('kubernetes service portals')] },
+  { table: 'filter', from: 'FORWARD', to: 'KUBE-FORWARD', args: jc('kubernetes forwarding rules') },
+  { table: 'filter', from: 'INPUT', to: 'KUBE-PROXY-FIREWALL', args: [...NEW, ...jc('kubernetes load balancer firewall')] },
+  { table: 'filter', from: 'OUTPUT', to: 'KUBE-PROXY-FIREWALL', args: [...NEW, ...jc('kubernetes load balancer firewall')] },
+  { table: 'filter', from: 'FORWARD', to: 'KUBE-PROXY-FIREWALL', args: [...NEW, ...jc('kubernetes load balancer firewall')] },
+  { table: 'nat', from: 'OUTPUT', to: 'KUBE-SERVICES', args: jc('kubernetes service portals') },
+  { table: 'nat', from: 'PREROUTING', to: 'KUBE-SERVICES', args: jc('kubernetes service portals') },
+  { table: 'nat', from: 'POSTROUTING', to: 'KUBE-POSTROUTING', args: jc('kubernetes postrouting rules') },
+];
+
+/** kube-proxy's largeClusterEndpointsThreshold. */
+export const LARGE_CLUSTER_ENDPOINTS = 1000;
+
+const NODEPORTS_COMMENT = comment('kubernetes service nodeports; NOTE: this must be the last rule in this chain');
+
+function fixedFilterChains(o: RuleOptions): Map<string, string[]> {
+  const mark = masqueradeMark(o);
+  return new Map<string, string[]>([
+    ['KUBE-SERVICES', []],
+    ['KUBE-EXTERNAL-SERVICES', []],
+    [
+      'KUBE-FORWARD',
+      [
+        '-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP',
+        `-A KUBE-FORWARD ${comment('kubernetes forwarding rules')} -m mark --mark ${mark}/${mark} -j ACCEPT`,
+        `-A KUBE-FORWARD ${comment('kubernetes forwarding conntrack rule')} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
+      ],
+    ],
+    ['KUBE-NODEPORTS', []],
+    ['KUBE-PROXY-FIREWALL', []],
+  ]);
+}
+
+function fixedNatChains(o: RuleOptions): Map<string, string[]> {
+  const mark = masqueradeMark(o);
+  return new Map<string, string[]>([
+    ['KUBE-SERVICES', []],
+    ['KUBE-NODEPORTS', []],
+    [
+      'KUBE-POSTROUTING',
+      [
+        `-A KUBE-POSTROUTING -m mark ! --mark ${mark}/${mark} -j RETURN`,
+        `-A KUBE-POSTROUTING -j MARK --xor-mark ${mark}`,
+        `-A KUBE-POSTROUTING ${comment('kubernetes service traffic requiring SNAT')} -j MASQUERADE --random-fully`,
+      ],
+    ],
+    ['KUBE-MARK-MASQ', [`-A KUBE-MARK-MASQ -j MARK --or-mark ${mark}`]],
+  ]);
+}
+
+/** The tail of nat KUBE-SERVICES: hand traffic for this node's addresses to KUBE-NODEPORTS. */
+function nodePortsTail(nodeIPs: readonly string[], o: RuleOptions): string[] {
+  if (nodeIPs.length) return nodeIPs.map((ip) => `-A KUBE-SERVICES ${NODEPORTS_COMMENT} -d ${ip} -j KUBE-NODEPORTS`);
+  const notLoopback = o.family === 6 ? '::1/128' : '127.0.0.0/8';
+  return [`-A KUBE-SERVICES ${NODEPORTS_COMMENT} -m addrtype --dst-type LOCAL ! -d ${notLoopback} -j KUBE-NODEPORTS`];
+}
+
+/** Renders the whole ruleset for one IP family. */
+export function renderIptables(model: ServiceModel, options: Partial<RuleOptions> = {}): IptablesRuleset {
+  const o = ruleOptions(options);
+  const views = model.servicePorts.map((sp) => portView(sp, o.family)).filter((v) => v !== undefined);
+  const endpointCount = views.reduce((n, v) => n + v.reachableEndpoints.length, 0);
+  const nodeIPs = model.nodeIPs.filter((ip) => familyOf(ip) === o.family);
+  const ctx = { options: o, nodeIPs, largeCluster: endpointCount > LARGE_CLUSTER_ENDPOINTS };
+  const ports: IptablesPortRules[] = views.map((v) => renderIptablesPort(v, ctx));
+  const filter = fixedFilterChains(o);
+  const nat = fixedNatChains(o);
+  for (const p of ports) {
+    filter.get('KUBE-SERVICES')!.push(...p.filterServices);
+    filter.get('KUBE-EXTERNAL-SERVICES')!.push(...p.filterExternalServices);
+    filter.get('KUBE-NODEPORTS')!.push(...p.filterNodePorts);
+    filter.get('KUBE-PROXY-FIREWALL')!.push(...p.filterFirewall);
+    nat.get('KUBE-SERVICES')!.push(...p.natServices);
+    nat.get('KUBE-NODEPORTS')!.push(...p.natNodePorts);
+  }
+  nat.get('KUBE-SERVICES')!.push(...nodePortsTail(nodeIPs, o));
+  for (const p of ports) for (const [chain, rules] of p.natChains) nat.set(chain, rules);
+  return { family: o.family, filter, nat };
+}
+
+function writeTable(out: string[], name: string, chains: ReadonlyMap<string, readonly string[]>, deleted: readonly string[]): void {
+  out.push(`*${name}`);
+  for (const chain of chains.keys()) out.push(`:${chain} - [0:0]`);
+  for (const chain of deleted) out.push(`:${chain} - [0:0]`);
+  for (const rules of chains.values()) out.push(...rules);
+  for (const chain of deleted) out.push(`-X ${chain}`);
+  out.push('COMMIT');
+}
+
+/** Chains of `prev` that `next` no longer has (to flush and delete). */
+function staleChains(prev: IptablesRuleset | undefined, next: IptablesRuleset, table: IptablesTable): string[] {
+  if (!prev) return [];
+  return [...prev[table].keys()].filter((c) => !next[table].has(c));
+}
+
+/**
+ * The complete `iptables-restore --noflush` input, with the canary chains. Chains of `previous` that
+ * are gone are flushed and deleted (`-X`) in the same transaction.
+ */
+export function iptablesRestoreFull(rs: IptablesRuleset, previous?: IptablesRuleset): string {
+  const out: string[] = [];
+  writeTable(out, 'filter', withCanary(rs.filter), staleChains(previous, rs, 'filter'));
+  writeTable(out, 'nat', withCanary(rs.nat), staleChains(previous, rs, 'nat'));
+  out.push('*mangle', `:${CANARY_CHAIN} - [0:0]`, 'COMMIT');
+  return out.join('\n') + '\n';
+}
+
+function withCanary(chains: ReadonlyMap<string, readonly string[]>): Map<string, readonly string[]> {
+  return new Map([[CANARY_CHAIN, []], ...chains]);
+}
+
+function sameRules(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  return a !== undefined && a.length === b.length && a.every((line, i) => line === b[i]);
+}
+
+/** The chains a partial sync rewrites: top-level ones always, others only when new or changed. */
+export function changedChains(prev: IptablesRuleset, next: IptablesRuleset, table: IptablesTable): Map<string, readonly string[]> {
+  const top = new Set(TOP_LEVEL_CHAINS[table]);
+  const out = new Map<string, readonly string[]>();
+  for (const [chain, rules] of next[table]) {
+    if (top.has(chain) || !sameRules(prev[table].get(chain), rules)) out.set(chain, rules);
+  }
+  return out;
+}
+
+/** Partial `iptables-restore --noflush` input relative to the installed `prev` (KEP-3453). */
+export function iptablesRestorePartial(prev: IptablesRuleset, next: IptablesRuleset): string {
+  const out: string[] = [];
+  writeTable(out, 'filter', changedChains(prev, next, 'filter'), staleChains(prev, next, 'filter'));
+  writeTable(out, 'nat', changedChains(prev, next, 'nat'), staleChains(prev, next, 'nat'));
+  return out.join('\n') + '\n';
+}
+
+/** The jump rules as `iptables` arguments (`-t T -X CHAIN ... -j TO` without the verb). */
+export function jumpArgs(j: IptablesJump): string[] {
+  return ['-t', j.table, j.from, ...j.args, '-j', j.to];
+}
+
+/** Human-readable output for `vipwasm rules --mode iptables`: the jumps as comments, then the payload. */
+export function renderIptablesText(model: ServiceModel, options: Partial<RuleOptions> = {}): string {
+  const rs = renderIptables(model, options);
+  const jumps = IPTABLES_JUMPS.map((j) => `# -t ${j.table} -I ${j.from} ${quoteArgs(j.args)} -j ${j.to}`);
+  const tool = rs.family === 6 ? 'ip6tables-restore' : 'iptables-restore';
+  return [`# ${tool} --noflush input; jumps from built-in chains (installed with ${tool.replace('-restore', '')} -I):`, ...jumps, ''].join('\n') + iptablesRestoreFull(rs);
+}
+
+function quoteArgs(args: readonly string[]): string {
+  return args.map((a) => (a.includes(' ') ? `"${a}"` : a)).join(' ');
+}

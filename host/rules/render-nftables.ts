@@ -1,0 +1,174 @@
+/**
+ * nftables mode: the model rendered as `nft -f` input with kube-proxy's nftables layout
+ * (pkg/proxy/nftables/proxier.go; reference/kube-proxy.md §3): one table per family, `service-ips` /
+ * `service-nodeports` verdict maps, `numgen` dispatch, affinity sets with timeouts, no-endpoint maps.
+ * Pure functions, browser-safe.
+ *
+ * `renderNftables` builds a structured ruleset; `nftTransactionFull` writes it whole (the table is
+ * deleted and re-created in the same atomic transaction), `nftTransactionPartial` writes only what
+ * changed relative to the installed ruleset: new / rewritten / deleted chains, sets and map elements.
+ */
+import type { ServiceModel } from '../engine/model.js';
+import { portView } from './endpoints.js';
+import { nftFamily, renderNftPort } from './nftables-service.js';
+import { familyOf, masqueradeMark, ruleOptions, type RuleOptions } from './options.js';
+
+export interface NftRuleset {
+  readonly family: 4 | 6;
+  readonly table: string;
+  /** `ip` or `ip6`. */
+  readonly tableFamily: 'ip' | 'ip6';
+  /** Table, sets, maps, base and helper chains with their rules: fixed for given options. */
+  readonly base: readonly string[];
+  /** Per-service chains: name → rule bodies. */
+  readonly chains: ReadonlyMap<string, readonly string[]>;
+  /** Affinity sets: name → spec. */
+  readonly sets: ReadonlyMap<string, string>;
+  /** Set/map name → element key → element text. */
+  readonly elements: ReadonlyMap<string, ReadonlyMap<string, string>>;
+}
+
+/** The sets and maps kube-proxy declares, in declaration order. */
+const ELEMENT_CONTAINERS = ['cluster-ips', 'nodeport-ips', 'firewall-ips', 'no-endpoint-nodeports', 'no-endpoint-services', 'service-ips', 'service-nodeports'];
+
+function baseObjects(o: RuleOptions, nodeIPs: readonly string[]): string[] {
+  const { ip, addrType } = nftFamily(o);
+  const T = `${ip} ${o.nftTable}`;
+  const mark = masqueradeMark(o);
+  const loopback = o.family === 6 ? '::1' : '127.0.0.0/8';
+  const nodePortMatch = nodeIPs.length ? `${ip} daddr @nodeport-ips` : `fib daddr type local ${ip} daddr != ${loopback}`;
+  const lines = [
+    `add table ${T} { comment "rules for kube-proxy" ; }`,
+    `add set ${T} cluster-ips { type ${addrType} ; comment "Active ClusterIPs" ; }`,
+    `add set ${T} nodeport-ips { type ${addrType} ; comment "IPs that accept NodePort traffic" ; }`,
+    `add map ${T} firewall-ips { type ${addrType} . inet_proto . inet_service : verdict ; comment "destinations that are subject to LoadBalancerSourceRanges" ; }`,
+    `add map ${T} no-endpoint-nodeports { type inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to service nodeports with no endpoints" ; }`,
+    `add map ${T} no-endpoint-services { type ${addrType} . inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to services with no endpoints" ; }`,
+    `add map ${T} service-ips { type ${addrType} . inet_proto . inet_service : verdict ; comment "ClusterIP, ExternalIP and LoadBalancer IP traffic" ; }`,
+    `add map ${T} service-nodeports { type inet_proto . inet_service : verdict ; comment "NodePort traffic" ; }`,
+    `add chain ${T} cluster-ips-check`,
+    `add chain ${T} filter-prerouting-pre-dnat { type filter hook prerouting priority -110 ; }`,
+    `add chain ${T} filter-output-pre-dnat { type filter hook output priority -110 ; }`,
+    `add chain ${T} filter-forward { type filter hook forward priority 0 ; }`,
+    `add chain ${T} filter-input { type filter hook input priority 0 ; }`,
+    `add chain ${T} filter-output { type filter hook output priority 0 ; }`,
+    `add chain ${T} firewall-check`,
+    `add chain ${T} mark-for-masquerade`,
+    `add chain ${T} masquerading`,
+    `add chain ${T} nat-output { type nat hook output priority -100 ; }`,
+    `add chain ${T} nat-postrouting { type nat hook postrouting priority 100 ; }`,
+    `add chain ${T} nat-prerouting { type nat hook prerouting priority -100 ; }`,
+    `add chain ${T} nodeport-endpoints-check`,
+    `add chain ${T} reject-chain { comment "helper for @no-endpoint-services / @no-endpoint-nodeports" ; }`,
+    `add chain ${T} services`,
+    `add chain ${T} service-endpoints-check`,
+    `add rule ${T} cluster-ips-check ${ip} daddr @cluster-ips reject comment "Reject traffic to invalid ports of ClusterIPs"`,
+  ];
+  if (o.serviceCIDRs.length) {
+    lines.push(`add rule ${T} cluster-ips-check ${ip} daddr { ${o.serviceCIDRs.join(', ')} } drop comment "Drop traffic to unallocated ClusterIPs"`);
+  }
+  lines.push(
+    `add rule ${T} filter-prerouting-pre-dnat ct state new jump firewall-check`,
+    `add rule ${T} filter-forward ct state new jump service-endpoints-check`,
+    `add rule ${T} filter-forward ct state new jump cluster-ips-check`,
+    `add rule ${T} filter-input ct state new jump nodeport-endpoints-check`,
+    `add rule ${T} filter-input ct state new jump service-endpoints-check`,
+    `add rule ${T} filter-output ct state new jump service-endpoints-check`,
+    `add rule ${T} filter-output-pre-dnat ct state new jump firewall-check`,
+    `add rule ${T} filter-output ct state new jump cluster-ips-check`,
+    `add rule ${T} firewall-check ${ip} daddr . meta l4proto . th dport vmap @firewall-ips`,
+    `add rule ${T} mark-for-masquerade mark set mark or ${mark}`,
+    `add rule ${T} masquerading mark and ${mark} == 0 return`,
+    `add rule ${T} masquerading mark set mark xor ${mark}`,
+    `add rule ${T} masquerading masquerade fully-random`,
+    `add rule ${T} nat-output jump services`,
+    `add rule ${T} nat-postrouting jump masquerading`,
+    `add rule ${T} nat-prerouting jump services`,
+    `add rule ${T} nodeport-endpoints-check ${nodePortMatch} meta l4proto . th dport vmap @no-endpoint-nodeports`,
+    `add rule ${T} reject-chain reject`,
+    `add rule ${T} services ${ip} daddr . meta l4proto . th dport vmap @service-ips`,
+    `add rule ${T} services ${nodePortMatch} meta l4proto . th dport vmap @service-nodeports`,
+    `add rule ${T} service-endpoints-check ${ip} daddr . meta l4proto . th dport vmap @no-endpoint-services`,
+  );
+  return lines;
+}
+
+/** Renders the whole ruleset for one IP family. */
+export function renderNftables(model: ServiceModel, options: Partial<RuleOptions> = {}): NftRuleset {
+  const o = ruleOptions(options);
+  const nodeIPs = model.nodeIPs.filter((ip) => familyOf(ip) === o.family);
+  const chains = new Map<string, readonly string[]>();
+  const sets = new Map<string, string>();
+  const elements = new Map<string, Map<string, string>>(ELEMENT_CONTAINERS.map((name) => [name, new Map()]));
+  for (const ip of nodeIPs) elements.get('nodeport-ips')!.set(ip, ip);
+  for (const sp of model.servicePorts) {
+    const v = portView(sp, o.family);
+    if (!v) continue;
+    const objs = renderNftPort(v, { options: o, nodeIPs });
+    for (const [name, rules] of objs.chains) chains.set(name, rules);
+    for (const [name, spec] of objs.sets) sets.set(name, spec);
+    for (const [container, list] of objs.elements) for (const e of list) elements.get(container)!.set(e.key, e.text);
+  }
+  return { family: o.family, table: o.nftTable, tableFamily: nftFamily(o).ip, base: baseObjects(o, nodeIPs), chains, sets, elements };
+}
+
+function tableRef(rs: NftRuleset): string {
+  return `${rs.tableFamily} ${rs.table}`;
+}
+
+function writeChain(out: string[], T: string, name: string, rules: readonly string[]): void {
+  for (const rule of rules) out.push(`add rule ${T} ${name} ${rule}`);
+}
+
+/** The complete transaction: the table is deleted and re-created atomically (a full sync). */
+export function nftTransactionFull(rs: NftRuleset): string {
+  const T = tableRef(rs);
+  const out = [`add table ${T}`, `delete table ${T}`, ...rs.base];
+  for (const [name, spec] of rs.sets) out.push(`add set ${T} ${name} ${spec}`);
+  for (const name of rs.chains.keys()) out.push(`add chain ${T} ${name}`);
+  for (const [name, rules] of rs.chains) writeChain(out, T, name, rules);
+  for (const [container, els] of rs.elements) for (const text of els.values()) out.push(`add element ${T} ${container} { ${text} }`);
+  return out.join('\n') + '\n';
+}
+
+function sameRules(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  return a !== undefined && a.length === b.length && a.every((r, i) => r === b[i]);
+}
+
+/**
+ * Only the changes from `prev` (installed) to `next`: O(changed objects), as kube-proxy's partial sync
+ * with nftElementStorage. Requires both to have the same base (same options); otherwise sync full.
+ */
+export function nftTransactionPartial(prev: NftRuleset, next: NftRuleset): string {
+  const T = tableRef(next);
+  const out: string[] = [];
+  for (const [name, spec] of next.sets) if (!prev.sets.has(name)) out.push(`add set ${T} ${name} ${spec}`);
+  const rewritten = [...next.chains].filter(([name, rules]) => !sameRules(prev.chains.get(name), rules));
+  for (const [name] of rewritten) {
+    out.push(prev.chains.has(name) ? `flush chain ${T} ${name}` : `add chain ${T} ${name}`);
+  }
+  for (const [name, rules] of rewritten) writeChain(out, T, name, rules);
+  for (const [container, els] of prev.elements) {
+    const now = next.elements.get(container);
+    for (const [key, text] of els) if (now?.get(key) !== text) out.push(`delete element ${T} ${container} { ${key} }`);
+  }
+  for (const [container, els] of next.elements) {
+    const before = prev.elements.get(container);
+    for (const [key, text] of els) if (before?.get(key) !== text) out.push(`add element ${T} ${container} { ${text} }`);
+  }
+  const staleChains = [...prev.chains.keys()].filter((name) => !next.chains.has(name));
+  for (const name of staleChains) out.push(`flush chain ${T} ${name}`);
+  for (const name of staleChains) out.push(`delete chain ${T} ${name}`);
+  for (const name of prev.sets.keys()) if (!next.sets.has(name)) out.push(`delete set ${T} ${name}`);
+  return out.length ? out.join('\n') + '\n' : '';
+}
+
+/** Whether a partial transaction from `prev` is possible (same table and base objects). */
+export function nftSameBase(prev: NftRuleset, next: NftRuleset): boolean {
+  return prev.table === next.table && prev.family === next.family && sameRules(prev.base, next.base);
+}
+
+/** Human-readable output for `vipwasm rules --mode nftables`: the full `nft -f` transaction. */
+export function renderNftablesText(model: ServiceModel, options: Partial<RuleOptions> = {}): string {
+  return nftTransactionFull(renderNftables(model, options));
+}
