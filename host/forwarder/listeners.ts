@@ -1,0 +1,140 @@
+/**
+ * The bound service sockets, reconciled against a ListenPlan by key: listeners no longer planned
+ * are closed (their established connections keep flowing), new ones are bound, the rest are left
+ * alone. A listener that cannot be bound (address not local, port taken, no permission) is logged,
+ * counted, and tried again on the next reconcile.
+ */
+import net from 'node:net';
+import type { DataPathContext } from './context.js';
+import type { PlannedListener } from './listen-plan.js';
+import { TcpProxyConnection } from './tcp-connection.js';
+import { UdpServiceListener } from './udp-listener.js';
+
+interface BoundTcp {
+  readonly kind: 'tcp';
+  readonly planned: PlannedListener;
+  readonly server: net.Server;
+}
+interface BoundUdp {
+  readonly kind: 'udp';
+  readonly planned: PlannedListener;
+  readonly udp: UdpServiceListener;
+}
+type Bound = BoundTcp | BoundUdp;
+
+export interface BindFailure {
+  readonly key: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+export class ServiceListeners {
+  private readonly bound = new Map<string, Bound>();
+  /** Open TCP connections, for draining. */
+  readonly connections = new Set<TcpProxyConnection>();
+  private accepting = true;
+  private readonly forget = (c: TcpProxyConnection): void => {
+    this.connections.delete(c);
+  };
+
+  constructor(private readonly ctx: DataPathContext) {}
+
+  get size(): number {
+    return this.bound.size;
+  }
+
+  keys(): string[] {
+    return [...this.bound.keys()];
+  }
+
+  udpSessions(): number {
+    let n = 0;
+    for (const b of this.bound.values()) if (b.kind === 'udp') n += b.udp.sessionCount;
+    return n;
+  }
+
+  /** Makes the bound set equal the plan; resolves with the listeners that failed to bind. */
+  async reconcile(planned: readonly PlannedListener[]): Promise<BindFailure[]> {
+    if (!this.accepting) return [];
+    const want = new Map(planned.map((p) => [p.key, p]));
+    for (const [key, b] of this.bound) if (!want.has(key)) this.unbind(key, b);
+    const failures: BindFailure[] = [];
+    const pending: Promise<void>[] = [];
+    for (const p of planned) {
+      if (this.bound.has(p.key)) continue;
+      pending.push(
+        this.bind(p).catch((err: NodeJS.ErrnoException) => {
+          const code = err.code ?? 'EUNKNOWN';
+          this.ctx.metrics.listenerErrors.labels({ code }).inc();
+          failures.push({ key: p.key, code, message: err.message });
+        }),
+      );
+    }
+    await Promise.all(pending);
+    this.updateGauges();
+    return failures;
+  }
+
+  /** Stops accepting on every listener (SIGTERM); open connections continue. */
+  stopAccepting(): void {
+    this.accepting = false;
+    for (const [key, b] of this.bound) this.unbind(key, b);
+    this.updateGauges();
+  }
+
+  /** Destroys every open connection. */
+  abortAll(): void {
+    for (const c of [...this.connections]) c.abort();
+  }
+
+  private unbind(key: string, b: Bound): void {
+    this.bound.delete(key);
+    if (b.kind === 'tcp') b.server.close();
+    else b.udp.close();
+    this.ctx.log.debug({ listener: key }, 'listener closed');
+  }
+
+  private async bind(p: PlannedListener): Promise<void> {
+    if (p.protocol === 'UDP') {
+      const udp = new UdpServiceListener(this.ctx, p);
+      try {
+        await udp.bind();
+      } catch (err) {
+        udp.close();
+        throw err;
+      }
+      this.bound.set(p.key, { kind: 'udp', planned: p, udp });
+      return;
+    }
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(p, socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: p.ip, port: p.port, backlog: 4096, exclusive: true }, () => {
+        server.removeListener('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => this.ctx.log.warn({ listener: p.key, err: err.message }, 'tcp listener error'));
+    this.bound.set(p.key, { kind: 'tcp', planned: p, server });
+  }
+
+  private accept(p: PlannedListener, socket: net.Socket): void {
+    const ip = socket.remoteAddress;
+    const port = socket.remotePort;
+    if (ip === undefined || port === undefined) {
+      socket.destroy();
+      return;
+    }
+    const c = new TcpProxyConnection(this.ctx, p, socket, this.ctx.addresses.get(ip), port, this.forget);
+    this.connections.add(c);
+    c.start();
+  }
+
+  private updateGauges(): void {
+    let tcp = 0;
+    let udp = 0;
+    for (const b of this.bound.values()) b.kind === 'tcp' ? tcp++ : udp++;
+    this.ctx.metrics.listeners.labels({ protocol: 'TCP' }).set(tcp);
+    this.ctx.metrics.listeners.labels({ protocol: 'UDP' }).set(udp);
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * One proxied TCP connection: ask the engine for a backend, connect with a timeout, retry another
+ * backend on a refused or timed-out connect (what iptables mode cannot do: its DNAT is decided
+ * before the backend answers), then pump bytes both ways with backpressure and half-close.
+ *
+ * Engine events follow IPVS: `connect` on accept (the SYN), `established` when the backend
+ * answered, `close` when both directions are done, so lc/wlc/sed/nq count real connections.
+ */
+import net from 'node:net';
+import type { Address } from '../engine/address.js';
+import { Verdict, Via } from '../engine/api.js';
+import type { ModelServicePort } from '../engine/model.js';
+import { nextBackend } from './backend-ejection.js';
+import type { DataPathContext } from './context.js';
+import type { PlannedListener } from './listen-plan.js';
+import type { PortMetrics } from './metrics.js';
+
+const TCP = 6;
+
+/** Connection attempts end in one of these; anything else after connect is a mid-stream error. */
+const RETRYABLE = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EADDRNOTAVAIL', 'EHOSTDOWN', 'ENETDOWN']);
+
+export class TcpProxyConnection {
+  private upstream: net.Socket | null = null;
+  private connected = false;
+  private finished = false;
+  private pm: PortMetrics;
+  private sp: ModelServicePort | null = null;
+  private backendIndex = -1;
+  private backendKey = '';
+  private tried: Set<number> | null = null;
+  private attempts = 0;
+  private hasFlow = false;
+  private clientClosed = false;
+  private upstreamClosed = true;
+
+  constructor(
+    private readonly ctx: DataPathContext,
+    private readonly listener: PlannedListener,
+    private readonly client: net.Socket,
+    private readonly src: Address,
+    private readonly srcPort: number,
+    private readonly onFinish: (c: TcpProxyConnection) => void,
+  ) {
+    this.pm = ctx.metrics.unmatched;
+    client.on('error', this.onClientError);
+    client.on('close', this.onClientClose);
+  }
+
+  /** Decide and start forwarding (or refuse). */
+  start(): void {
+    const { ctx, listener } = this;
+    const d = ctx.engine.connect(TCP, this.src, this.srcPort, listener.address, listener.port, ctx.now());
+    if (d.verdict !== Verdict.Backend) {
+      const pm = ctx.metrics.portMetrics(d.servicePort);
+      if (d.verdict === Verdict.Drop) {
+        // Local policy without local endpoints (or source not allowed): kube-proxy DROPs. A
+        // userspace proxy has already accepted, so it closes without a byte and without RST.
+        ctx.metrics.reject(pm, 'dropped_by_policy');
+        this.client.destroy();
+      } else {
+        ctx.metrics.reject(pm, d.verdict === Verdict.Reject ? 'no_endpoints' : 'no_service');
+        this.client.resetAndDestroy();
+      }
+      this.finish();
+      return;
+    }
+    this.hasFlow = true;
+    this.sp = d.servicePort!;
+    this.pm = ctx.metrics.portMetrics(this.sp);
+    if (d.via === Via.Flow) this.pm.viaFlow.inc();
+    else if (d.via === Via.Affinity) this.pm.viaAffinity.inc();
+    else this.pm.viaScheduler.inc();
+    this.pm.connections.inc();
+    this.pm.active.inc();
+    this.connectTo(d.backendIndex, d.backend!.ip, d.backend!.port);
+  }
+
+  /** Ends the connection at once (drain grace period over, or forwarder closed). */
+  abort(): void {
+    this.upstream?.destroy();
+    this.client.destroy();
+  }
+
+  private connectTo(index: number, ip: string, port: number): void {
+    this.attempts++;
+    this.backendIndex = index;
+    this.backendKey = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+    this.upstreamClosed = false;
+    const up = net.connect({ host: ip, port, allowHalfOpen: true, noDelay: true });
+    this.upstream = up;
+    up.setTimeout(this.ctx.options.connectTimeoutMs);
+    up.once('connect', this.onUpstreamConnect);
+    up.on('timeout', this.onUpstreamTimeout);
+    up.on('error', this.onUpstreamError);
+    up.on('close', this.onUpstreamClose);
+  }
+
+  private readonly onUpstreamConnect = (): void => {
+    const { ctx, listener, client } = this;
+    const up = this.upstream!;
+    this.connected = true;
+    up.setTimeout(ctx.options.tcpIdleTimeoutMs);
+    client.setTimeout(ctx.options.tcpIdleTimeoutMs);
+    if (ctx.options.tcpIdleTimeoutMs > 0) client.on('timeout', () => this.abort());
+    ctx.engine.established(TCP, this.src, this.srcPort, listener.address, listener.port, ctx.now());
+    if (this.clientClosed) {
+      up.destroy();
+      return;
+    }
+    pump(client, up);
+    pump(up, client);
+  };
+
+  private readonly onUpstreamTimeout = (): void => {
+    if (this.connected) {
+      this.abort();
+      return;
+    }
+    const err = Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' });
+    this.upstream!.destroy(err);
+  };
+
+  private readonly onUpstreamError = (err: NodeJS.ErrnoException): void => {
+    if (this.connected) {
+      // Backend reset or failed mid-stream: pass the reset on.
+      if (!this.client.destroyed) this.client.resetAndDestroy();
+      return;
+    }
+    this.connectFailed(err.code ?? 'EUNKNOWN');
+  };
+
+  private connectFailed(code: string): void {
+    const { ctx } = this;
+    this.pm.connectFailures.inc();
+    ctx.backendFailed(this.backendKey);
+    ctx.log.debug({ backend: this.backendKey, code, servicePort: this.pm.key }, 'backend connect failed');
+    if (this.clientClosed) return;
+    if (RETRYABLE.has(code) && this.attempts <= ctx.options.connectRetries && this.sp) {
+      (this.tried ??= new Set()).add(this.backendIndex);
+      const next = nextBackend(this.sp, this.listener.kind !== 'clusterIP', this.backendIndex, this.tried, ctx.ejections, ctx.now());
+      if (next >= 0) {
+        this.pm.retries.inc();
+        const b = this.sp.backends[next]!;
+        // The failed socket's 'close' arrives later; detach it so it does not end this connection.
+        this.upstream!.removeListener('close', this.onUpstreamClose);
+        this.connectTo(next, b.ip, b.port);
+        return;
+      }
+    }
+    ctx.metrics.reject(this.pm, 'backend_unreachable');
+    this.client.resetAndDestroy();
+  }
+
+  private readonly onClientError = (): void => {
+    // ECONNRESET etc. from the client: reset the backend side too.
+    if (this.upstream && !this.upstream.destroyed) {
+      if (this.connected) this.upstream.resetAndDestroy();
+      else this.upstream.destroy();
+    }
+  };
+
+  private readonly onClientClose = (): void => {
+    this.clientClosed = true;
+    if (this.upstream && !this.connected) this.upstream.destroy();
+    if (this.upstreamClosed) this.finish();
+  };
+
+  private readonly onUpstreamClose = (): void => {
+    this.upstreamClosed = true;
+    if (this.connected && !this.client.destroyed) {
+      // Backend gone: if the client side is still open, end it (a reset was sent on error already).
+      this.client.end();
+    }
+    if (this.clientClosed) this.finish();
+  };
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    const { ctx, listener, pm, client } = this;
+    if (this.hasFlow) {
+      pm.active.dec();
+      pm.bytesToBackend.inc(client.bytesRead);
+      pm.bytesToClient.inc(client.bytesWritten);
+      ctx.engine.close(TCP, this.src, this.srcPort, listener.address, listener.port, ctx.now());
+    }
+    this.onFinish(this);
+  }
+}
+
+/**
+ * Copies `from` into `to` with backpressure; `from`'s FIN becomes `to`'s FIN (half-close). This is
+ * `Readable.pipe` without its per-chunk bookkeeping: pause when the peer's buffer is full, resume
+ * on 'drain'.
+ */
+function pump(from: net.Socket, to: net.Socket): void {
+  from.on('data', (chunk: Buffer) => {
+    if (!to.write(chunk)) from.pause();
+  });
+  to.on('drain', () => from.resume());
+  from.on('end', () => to.end());
+}
