@@ -37,7 +37,7 @@ export function destId(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
-function newDest(spec: DestSpec): RefDest {
+export function newDest(spec: DestSpec): RefDest {
   const addr = parseAddress(spec.ip);
   return {
     id: destId(addr.text, spec.port),
@@ -61,6 +61,14 @@ export class RefVirtualService {
   static bound(scheduler: RefScheduler, headFirst: readonly DestSpec[]): RefVirtualService {
     const svc = new RefVirtualService(scheduler);
     svc.list.push(...headFirst.map(newDest));
+    scheduler.init(svc.list);
+    return svc;
+  }
+
+  /** Like `bound`, over server objects the caller owns (so several pools can share counters). */
+  static boundTo(scheduler: RefScheduler, headFirst: readonly RefDest[]): RefVirtualService {
+    const svc = new RefVirtualService(scheduler);
+    svc.list.push(...headFirst);
     scheduler.init(svc.list);
     return svc;
   }
