@@ -48,8 +48,8 @@ export function locateField(text: string, object: ObjectRef, fieldPath: string):
   for (const doc of docs) {
     const root = doc.contents;
     if (!isMap(root)) continue;
-    const meta = root.get('metadata');
-    const kind = root.get('kind');
+    const meta: unknown = root.get('metadata');
+    const kind: unknown = root.get('kind');
     const name = scalarAt(meta, 'name');
     const ns = scalarAt(meta, 'namespace');
     const docNs = typeof ns === 'string' && ns !== 'default' ? ns : '';

@@ -8,15 +8,13 @@ import { loadEngineFromBytes } from '../engine/browser.js';
 import { byId, el } from './dom.js';
 import { ManifestEditor, placeDiagnostics } from './editor-view.js';
 import { renderEndpoints, renderServices } from './services-view.js';
-import { analyzeManifests, type Analysis } from './scenario.js';
-import { simulate, type SimulationResult } from './simulate.js';
+import { NO_NODE, analyzeManifests, type Analysis } from './scenario.js';
+import { PLAYGROUND_ENGINE_SEED, simulate, type SimulationResult } from './simulate.js';
 import { SimulatorView } from './simulator-view.js';
 import { RulesView } from './rules-view.js';
 import { parseTargetValue, targetOptions } from './targets.js';
 import { decodeState, encodeState, type PlaygroundState } from './url-state.js';
 
-/** Engine seed for the `random` scheduler: fixed, so links reproduce. */
-export const ENGINE_SEED = 1;
 const EDIT_DEBOUNCE_MS = 300;
 
 const names = examples.map((e) => e.name);
@@ -58,10 +56,9 @@ function fillExamples(): void {
   exampleSelect.replaceChildren(...examples.map((e) => el('option', { value: e.name }, e.title)));
 }
 
-function fillNodes(nodes: readonly string[]): void {
-  const current = state.node;
-  nodeSelect.replaceChildren(el('option', { value: '' }, '(no node)'), ...nodes.map((n) => el('option', { value: n }, n)));
-  nodeSelect.value = nodes.includes(current) ? current : '';
+function fillNodes(nodes: readonly string[], effective: string): void {
+  nodeSelect.replaceChildren(...nodes.map((n) => el('option', { value: n }, n)), el('option', { value: NO_NODE }, '(none: every endpoint is remote)'));
+  nodeSelect.value = effective || NO_NODE;
 }
 
 function fillTargets(): void {
@@ -76,7 +73,7 @@ function fillTargets(): void {
 function analyze(): void {
   const text = editor.text;
   analysis = analyzeManifests(text, state.node);
-  fillNodes(analysis.nodes);
+  fillNodes(analysis.nodes, analysis.node);
   editor.showDiagnostics(placeDiagnostics(text, analysis.diagnostics));
   renderServices(byId<HTMLTableElement>('services'), analysis.services);
   renderEndpoints(byId<HTMLTableElement>('endpoints'), analysis.services);
@@ -118,7 +115,7 @@ async function runSimulation(resetStep: boolean): Promise<void> {
   }
   try {
     const started = performance.now();
-    const engine = await loadEngineFromBytes(wasm, { seed: ENGINE_SEED });
+    const engine = await loadEngineFromBytes(wasm, { seed: PLAYGROUND_ENGINE_SEED });
     lastResult = simulate(engine, analysis.model, {
       target,
       clients: state.clients,
@@ -201,7 +198,7 @@ async function start(): Promise<void> {
     const response = await fetch('engine.wasm');
     if (!response.ok) throw new Error(`engine.wasm: HTTP ${response.status}`);
     wasm = new Uint8Array(await response.arrayBuffer());
-    const engine = await loadEngineFromBytes(wasm, { seed: ENGINE_SEED });
+    const engine = await loadEngineFromBytes(wasm, { seed: PLAYGROUND_ENGINE_SEED });
     const mem = engine.stats().memoryBytes;
     setStatus(`engine.wasm loaded (${(wasm.byteLength / 1024).toFixed(1)} KiB, ${(mem / 1048576).toFixed(1)} MiB memory)`, 'ok');
   } catch (err) {
@@ -230,7 +227,7 @@ window.vipwasmPlayground = {
     if (!wasm || !analysis) throw new Error('playground: engine or model not ready');
     const target = parseTargetValue(state.target);
     if (!target) throw new Error('playground: no target address');
-    const engine = await loadEngineFromBytes(wasm, { seed: ENGINE_SEED, flowCapacity: 1 << 20 });
+    const engine = await loadEngineFromBytes(wasm, { seed: PLAYGROUND_ENGINE_SEED, flowCapacity: 1 << 20 });
     const t0 = performance.now();
     const r = simulate(engine, analysis.model, { target, clients: 4096, requests: connections, seed: 7, close: true, keepDecisions: 0 });
     return { decisions: r.counts.backend + r.counts.pass + r.counts.reject + r.counts.drop, ms: performance.now() - t0 };

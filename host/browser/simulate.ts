@@ -24,6 +24,12 @@ export const MAX_REQUESTS = 1_000_000;
 /** How many decisions are kept for the step-through; the counts cover every request. */
 export const DEFAULT_KEPT_DECISIONS = 1_000;
 
+/**
+ * The engine seed (for the `random` scheduler) the playground uses: fixed, so a shared link and a
+ * Node run reproduce the page's numbers.
+ */
+export const PLAYGROUND_ENGINE_SEED = 1;
+
 /** Linux's default net.ipv4.ip_local_port_range: client source ports are drawn from it. */
 const EPHEMERAL_LOW = 32_768;
 const EPHEMERAL_HIGH = 60_999;

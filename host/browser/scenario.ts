@@ -1,0 +1,63 @@
+/**
+ * Manifest text → the model the page shows. Shared by the page and its Node tests so both build
+ * the same ServiceModel from the same text (and the same node choice).
+ */
+import type { ServiceModel } from '../engine/model.js';
+import { buildServiceModel } from '../model/build.js';
+import type { Diagnostic, KubeObject, ModelOptions, ServiceView } from '../model/types.js';
+import { parseManifestText } from './manifest-text.js';
+
+/** The name the editor's text goes by in diagnostics. */
+export const EDITOR_FILE = 'manifests.yaml';
+
+export interface Analysis {
+  readonly model: ServiceModel;
+  readonly services: readonly ServiceView[];
+  /** Parse errors first, then the model's validation, in input order. */
+  readonly diagnostics: readonly Diagnostic[];
+  /** Node names the manifests mention (Node objects, then Pods' and EndpointSlices' nodeName). */
+  readonly nodes: readonly string[];
+  /** The node the model was built for ('' = none). */
+  readonly node: string;
+}
+
+/** Asks for no node at all (every endpoint remote), as opposed to '' = the first node mentioned. */
+export const NO_NODE = '-';
+
+function nodeNames(objects: readonly KubeObject[]): string[] {
+  const fromNodes: string[] = [];
+  const fromEndpoints: string[] = [];
+  for (const o of objects) {
+    if (o.kind === 'Node' && typeof o.metadata?.name === 'string') fromNodes.push(o.metadata.name);
+    const spec = o['spec'] as { nodeName?: unknown } | undefined;
+    if (o.kind === 'Pod' && typeof spec?.nodeName === 'string') fromEndpoints.push(spec.nodeName);
+    if (o.kind === 'EndpointSlice' && Array.isArray(o['endpoints'])) {
+      for (const e of o['endpoints'] as { nodeName?: unknown }[]) if (typeof e?.nodeName === 'string') fromEndpoints.push(e.nodeName);
+    }
+  }
+  return [...new Set([...fromNodes, ...fromEndpoints])];
+}
+
+/**
+ * The options the page models with: the chosen node (or none). Node IPs come from the Node
+ * object when there is one; otherwise the model has no node IPs and NodePorts are shown but not
+ * reachable in the simulator.
+ */
+export function playgroundModelOptions(nodeName: string): ModelOptions {
+  return nodeName ? { nodeName } : {};
+}
+
+/** `nodeName`: a node the manifests mention, NO_NODE, or '' for the first one mentioned. */
+export function analyzeManifests(text: string, nodeName: string): Analysis {
+  const parsed = parseManifestText(text, EDITOR_FILE);
+  const nodes = nodeNames(parsed.objects);
+  const node = nodeName === NO_NODE ? '' : nodes.includes(nodeName) ? nodeName : (nodes[0] ?? '');
+  const result = buildServiceModel(parsed.objects, playgroundModelOptions(node));
+  return {
+    model: result.model,
+    services: result.services,
+    diagnostics: [...parsed.diagnostics, ...result.diagnostics],
+    nodes,
+    node,
+  };
+}
