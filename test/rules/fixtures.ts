@@ -43,7 +43,7 @@ export function model(servicePorts: ModelServicePort[], nodeIPs: string[] = ['19
 }
 
 /** The six Services of upstream TestOverallIPTablesRules / TestOverallNFTablesRules. */
-export function overallModel(): ServiceModel {
+export function overallModel(nodeIPs: string[] = []): ServiceModel {
   return model([
     servicePort('ns1', 'svc1', { clusterIPs: ['172.30.0.41'], backends: [backend('10.180.0.1', 80)] }),
     servicePort('ns2', 'svc2', {
@@ -54,7 +54,8 @@ export function overallModel(): ServiceModel {
       loadBalancerIPs: ['1.2.3.4'],
       externalTrafficPolicy: 'Local',
       healthCheckNodePort: 30000,
-      backends: [backend('10.180.0.2', 80, { local: true }), backend('10.180.1.2', 80, { external: false })],
+      // Not local: with externalTrafficPolicy Local it serves cluster traffic only.
+      backends: [backend('10.180.0.2', 80, { external: false })],
     }),
     servicePort('ns3', 'svc3', {
       type: 'NodePort',
@@ -65,19 +66,18 @@ export function overallModel(): ServiceModel {
     servicePort('ns4', 'svc4', {
       type: 'NodePort',
       clusterIPs: ['172.30.0.44'],
-      nodePort: 3004,
       externalIPs: ['192.168.99.33'],
-      backends: [backend('10.180.0.4', 80), backend('10.180.0.5', 80)],
+      backends: [backend('10.180.0.4', 80), backend('10.180.0.5', 80, { local: true, nodeName: 'test-node' })],
     }),
     servicePort('ns5', 'svc5', {
       type: 'LoadBalancer',
       clusterIPs: ['172.30.0.45'],
       nodePort: 3002,
       loadBalancerIPs: ['5.6.7.8'],
-      loadBalancerSourceRanges: ['203.0.113.0/25'],
+      loadBalancerSourceRanges: [' 203.0.113.0/25'],
       sessionAffinity: 'ClientIP',
       backends: [backend('10.180.0.3', 80)],
     }),
     servicePort('ns6', 'svc6', { clusterIPs: ['172.30.0.46'] }),
-  ]);
+  ], nodeIPs);
 }
