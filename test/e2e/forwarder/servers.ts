@@ -1,0 +1,134 @@
+/**
+ * Real loopback servers and clients for forwarder end-to-end tests: hostnames-style HTTP backends,
+ * TCP echo servers, UDP echo servers, and small clients. Everything binds 127.x addresses only.
+ */
+import dgram from 'node:dgram';
+import http from 'node:http';
+import net from 'node:net';
+
+/** Test servers get `stop()` (their own `close` keeps its Node meaning). */
+export interface Closable {
+  stop(): Promise<void>;
+}
+
+/** An HTTP server answering `<p>The host is <name></p>` (the seeds' hostnames pods). */
+export async function hostnameServer(ip: string, port: number, name: string): Promise<http.Server & Closable> {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html' });
+    res.end(`<p>The host is ${name}</p>\n`);
+  });
+  server.keepAliveTimeout = 1000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: ip, port }, () => resolve());
+  });
+  const stop = (): Promise<void> =>
+    new Promise((r) => {
+      server.close(() => r());
+      server.closeAllConnections();
+    });
+  return Object.assign(server, { stop });
+}
+
+/** A TCP echo server that tags nothing: bytes in = bytes out, half-close honoured. */
+export async function echoServer(ip: string, port: number): Promise<net.Server & Closable & { accepted: number; sockets: Set<net.Socket> }> {
+  const sockets = new Set<net.Socket>();
+  const state = { accepted: 0 };
+  const server = net.createServer({ allowHalfOpen: true }, (s) => {
+    state.accepted++;
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => undefined);
+    s.pipe(s);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: ip, port, backlog: 2048 }, () => resolve());
+  });
+  const stop = (): Promise<void> =>
+    new Promise((r) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => r());
+    });
+  return Object.assign(server, { stop, sockets, get accepted() { return state.accepted; } });
+}
+
+/** A UDP server answering each datagram with `<name>:<payload>`. */
+export async function udpNameServer(ip: string, port: number, name: string): Promise<dgram.Socket & Closable> {
+  const s = dgram.createSocket('udp4');
+  s.on('message', (msg, rinfo) => s.send(Buffer.concat([Buffer.from(`${name}:`), msg]), rinfo.port, rinfo.address));
+  await new Promise<void>((resolve) => s.bind(port, ip, () => resolve()));
+  return Object.assign(s, { stop: () => new Promise<void>((r) => s.close(() => r())) });
+}
+
+/** GET http://ip:port/ with a fresh connection; resolves with the body. */
+export function httpGet(ip: string, port: number, localAddress?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: ip, port, path: '/', agent: false, localAddress, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve(body.trim()));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+  });
+}
+
+/** Connects, sends `payload`, half-closes, resolves with everything received before the peer's FIN. */
+export function tcpRoundTrip(ip: string, port: number, payload: Buffer, localAddress?: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const s = net.connect({ host: ip, port, localAddress, allowHalfOpen: true });
+    s.setTimeout(10_000, () => s.destroy(new Error('timeout')));
+    s.on('connect', () => s.end(payload));
+    s.on('data', (c: Buffer) => chunks.push(c));
+    s.on('end', () => {
+      resolve(Buffer.concat(chunks));
+      s.destroy();
+    });
+    s.on('error', reject);
+  });
+}
+
+/** Connects and reports how the attempt ended: 'reset', 'closed' (FIN without data) or 'open'. */
+export function connectOutcome(ip: string, port: number, waitMs = 1000): Promise<'reset' | 'refused' | 'closed' | 'open'> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: ip, port });
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve('open');
+    }, waitMs);
+    s.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      resolve(err.code === 'ECONNREFUSED' ? 'refused' : 'reset');
+    });
+    s.on('end', () => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve('closed');
+    });
+    s.resume();
+  });
+}
+
+/** Sends one datagram from a fresh or given socket; resolves with the first reply (or null on timeout). */
+export function udpAsk(socket: dgram.Socket, ip: string, port: number, payload: string, timeoutMs = 1000): Promise<string | null> {
+  return new Promise((resolve) => {
+    const onMsg = (msg: Buffer): void => {
+      clearTimeout(timer);
+      socket.removeListener('message', onMsg);
+      resolve(msg.toString());
+    };
+    const timer = setTimeout(() => {
+      socket.removeListener('message', onMsg);
+      resolve(null);
+    }, timeoutMs);
+    socket.on('message', onMsg);
+    socket.send(payload, port, ip);
+  });
+}
+
+export async function closeAll(...items: (Closable | undefined | null)[]): Promise<void> {
+  await Promise.all(items.map((i) => i?.stop()));
+}
