@@ -1,0 +1,222 @@
+/**
+ * The playground in real Chromium: the page built by host/browser/build.mjs, served by
+ * `vipwasm playground`'s server, runs engine.wasm and must show exactly what the engine computes in
+ * Node for the same manifests, seed and inputs.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SimulationInput } from '../../host/browser/simulate.js';
+import { parseTargetValue } from '../../host/browser/targets.js';
+import { chromiumUnavailable, launchChromium, type Browser } from './browser/chromium.js';
+import { simulateInNode } from './browser/node-simulation.js';
+import { buildAndServePlayground, repoRoot, type ServedPlayground } from './browser/playground-build.js';
+
+const skip = chromiumUnavailable();
+const artifacts = join(repoRoot, 'test-artifacts');
+
+/** Four endpoints behind one port, written here so the test does not depend on the examples. */
+const EDITED = `apiVersion: v1
+kind: Service
+metadata:
+  name: shop
+  namespace: default
+spec:
+  clusterIP: 10.96.7.7
+  ports:
+  - name: http
+    port: 8080
+    targetPort: 80
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: shop-1
+  namespace: default
+  labels:
+    kubernetes.io/service-name: shop
+addressType: IPv4
+ports:
+- name: http
+  port: 80
+  protocol: TCP
+endpoints:
+- addresses: ["198.18.1.4"]
+- addresses: ["198.18.1.2"]
+- addresses: ["198.18.1.3"]
+- addresses: ["198.18.1.1"]
+`;
+
+interface PageBar {
+  backend: string;
+  connections: number;
+}
+
+async function bars(page: Page): Promise<PageBar[]> {
+  return page.$$eval('#bars tbody tr[data-backend]', (rows) =>
+    rows.map((r) => ({ backend: r.getAttribute('data-backend') ?? '', connections: Number(r.getAttribute('data-connections')) })),
+  );
+}
+
+/** The simulation inputs exactly as the page's form holds them. */
+async function formInput(page: Page): Promise<{ manifests: string; node: string; input: SimulationInput }> {
+  const v = await page.evaluate(() => {
+    const val = (id: string): string => (document.getElementById(id) as HTMLInputElement).value;
+    return {
+      manifests: val('manifests'),
+      node: val('node'),
+      target: val('target'),
+      clients: val('clients'),
+      requests: val('requests'),
+      scheduler: val('scheduler'),
+      seed: val('seed'),
+      close: (document.getElementById('close') as HTMLInputElement).checked,
+    };
+  });
+  const target = parseTargetValue(v.target);
+  if (!target) throw new Error(`the page offers no target: "${v.target}"`);
+  return {
+    manifests: v.manifests,
+    node: v.node,
+    input: {
+      target,
+      clients: Number(v.clients),
+      requests: Number(v.requests),
+      scheduler: (v.scheduler || undefined) as SimulationInput['scheduler'],
+      seed: Number(v.seed),
+      close: v.close,
+    },
+  };
+}
+
+/** Waits until the page has finished one more simulation than `before`. */
+async function simulatedAfter(page: Page, before: number): Promise<number> {
+  await page.waitForFunction((n) => Number(document.body.dataset['simulated'] ?? '0') > n, before);
+  return Number(await page.evaluate(() => document.body.dataset['simulated']));
+}
+
+async function simulatedCount(page: Page): Promise<number> {
+  return Number(await page.evaluate(() => document.body.dataset['simulated'] ?? '0'));
+}
+
+async function expectPageMatchesNode(page: Page): Promise<PageBar[]> {
+  const { manifests, node, input } = await formInput(page);
+  const shown = await bars(page);
+  const expected = await simulateInNode(manifests, node, input);
+  expect(shown).toEqual(expected.backends.map((b) => ({ backend: b.backend, connections: b.connections })));
+  expect(shown.reduce((n, b) => n + b.connections, 0)).toBe(expected.counts.backend);
+  return shown;
+}
+
+describe.skipIf(skip !== null)(`playground in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let served: ServedPlayground;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    served = await buildAndServePlayground();
+    browser = await launchChromium();
+    page = await browser.newPage();
+    await page.goto(served.url);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await served?.close();
+  });
+
+  it('loads the seed example, its service table and a first simulation equal to the engine in Node', async () => {
+    expect(await page.$eval('#engine-status', (e) => e.textContent)).toMatch(/engine\.wasm loaded/);
+    expect(await page.$eval('#example', (e) => (e as HTMLSelectElement).value)).toBe('hostnames');
+    expect(await page.$eval('#services', (e) => e.textContent)).toContain('hostnames');
+    const shown = await expectPageMatchesNode(page);
+    expect(shown.length).toBe(3);
+    expect(await page.$eval('#step-text', (e) => e.textContent)).toMatch(/^client 198\.18\.0\.1:\d+ → default\/hostnames\S* → [\d.]+:9376, because /);
+  });
+
+  it('re-simulates an edited manifest with the sh scheduler exactly as Node does', async () => {
+    let n = await simulatedCount(page);
+    await page.fill('#manifests', EDITED);
+    n = await simulatedAfter(page, n);
+    await page.selectOption('#scheduler', 'sh');
+    n = await simulatedAfter(page, n);
+    await page.fill('#clients', '37');
+    await page.fill('#requests', '500');
+    await page.fill('#seed', '42');
+    await page.click('#run');
+    await simulatedAfter(page, n);
+    expect(await page.$eval('#target', (e) => (e as HTMLSelectElement).value)).toBe('10.96.7.7|8080|TCP');
+    const shown = await expectPageMatchesNode(page);
+    expect(shown.map((b) => b.backend)).toEqual(['198.18.1.1:80', '198.18.1.2:80', '198.18.1.3:80', '198.18.1.4:80']);
+    expect(shown.reduce((s, b) => s + b.connections, 0)).toBe(500);
+    // sh: 37 clients each hash to one bucket, so the step-through names the bucket.
+    expect(await page.$eval('#step-text', (e) => e.textContent)).toMatch(/→ default\/shop:http → 198\.18\.1\.\d:80, because sh bucket \d+$/);
+  });
+
+  it('shows a validation error next to the object and the field it is about', async () => {
+    const broken = EDITED.replace('    port: 8080', '    port: 70000');
+    const line = broken.split('\n').findIndex((l) => l.includes('port: 70000')) + 1;
+    await page.fill('#manifests', broken);
+    const item = page.locator('#diagnostics li.error[data-field="spec.ports[0].port"]');
+    await item.waitFor();
+    expect(await item.getAttribute('data-object')).toBe('Service "default/shop"');
+    expect(Number(await item.getAttribute('data-line'))).toBe(line);
+    expect(await item.textContent()).toMatch(/70000/);
+    expect(await page.$eval(`#gutter span:nth-child(${line})`, (e) => e.className)).toBe('err');
+    await item.locator('button.goto').click();
+    const caretLine = await page.$eval('#manifests', (e) => {
+      const t = e as HTMLTextAreaElement;
+      return t.value.slice(0, t.selectionStart).split('\n').length;
+    });
+    expect(caretLine).toBe(line);
+  });
+
+  it('keeps the scenario in the URL: a reload shows the same manifests and the same bars', async () => {
+    let n = await simulatedCount(page);
+    await page.fill('#manifests', EDITED);
+    n = await simulatedAfter(page, n);
+    await page.selectOption('#scheduler', 'mh');
+    await simulatedAfter(page, n);
+    const before = await bars(page);
+    await page.waitForFunction(() => location.hash.startsWith('#v1.'));
+    await page.waitForTimeout(400); // the fragment is written 150 ms after the last change
+    const url = page.url();
+    const second = await browser.newPage();
+    await second.goto(url);
+    await second.waitForSelector('body[data-ready="true"]');
+    expect(await second.$eval('#manifests', (e) => (e as HTMLTextAreaElement).value)).toBe(EDITED);
+    expect(await second.$eval('#scheduler', (e) => (e as HTMLSelectElement).value)).toBe('mh');
+    expect(await bars(second)).toEqual(before);
+    await expectPageMatchesNode(second);
+    await second.close();
+  });
+
+  it('is usable from the keyboard: rules tabs move with arrow keys and show the renderers output', async () => {
+    await page.focus('#tab-iptables');
+    await page.click('#tab-iptables');
+    expect(await page.$eval('#rules', (e) => e.textContent)).toContain('KUBE-SERVICES');
+    await page.keyboard.press('ArrowRight');
+    expect(await page.$eval('#tab-nftables', (e) => e.getAttribute('aria-selected'))).toBe('true');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('tab-nftables');
+    expect(await page.$eval('#rules', (e) => e.textContent)).toMatch(/table ip kube-proxy|add table ip kube-proxy/);
+    await page.keyboard.press('ArrowRight');
+    expect(await page.$eval('#rules', (e) => e.textContent)).toMatch(/-A -t 10\.96\.7\.7:8080/);
+    // Every form control has an accessible name.
+    const unnamed = await page.$$eval('input, select, textarea, button', (els) =>
+      els.filter((e) => !(e as HTMLInputElement).labels?.length && !e.getAttribute('aria-label') && !e.textContent?.trim()).map((e) => e.id),
+    );
+    expect(unnamed).toEqual([]);
+  });
+
+  it('renders without console errors and leaves a screenshot to look at', async () => {
+    mkdirSync(artifacts, { recursive: true });
+    await page.selectOption('#example', 'hostnames');
+    await page.waitForFunction(() => document.querySelectorAll('#bars tbody tr[data-backend]').length === 3);
+    await page.click('#tab-iptables');
+    await page.screenshot({ path: join(artifacts, 'playground.png'), fullPage: false });
+    await page.screenshot({ path: join(artifacts, 'playground-full.png'), fullPage: true });
+    expect(browser.problems).toEqual([]);
+  });
+});
