@@ -16,7 +16,8 @@
  *   A TCP/SCTP connection counts as active at once (the SYN moves IPVS to SYN_RECV); UDP as inactive.
  * - Timeouts: active TCP `tcp`, closed TCP `tcpFin`, UDP `udp`; every use re-arms now + timeout.
  * - load: counters and mh's last non-zero weight carry over per (service port, backend);
- *   schedulers are re-bound to the new lists (init_service); flows and affinity entries whose
+ *   each pool is rebuilt as the exporter builds an ipvs service (created empty, servers added tail
+ *   first, so wrr starts in the build-order phase of §9.2); flows and affinity entries whose
  *   backend left both pools of its service port are dropped, releasing their counters.
  */
 import { cidrContains, type Address } from '../../host/engine/address.js';
@@ -108,7 +109,7 @@ export class RefEngine {
     const clusterList = listOf('cluster');
     const externalList = listOf('external');
     const pool = (list: RefDest[]): RefVirtualService | null =>
-      list.length ? RefVirtualService.boundTo(createScheduler(sp.scheduler as never, sp.schedulerFlags), list) : null;
+      list.length ? RefVirtualService.addedTailFirst(createScheduler(sp.scheduler as never, sp.schedulerFlags), list) : null;
     const cluster = pool(clusterList);
     const same = clusterList.length === externalList.length && clusterList.every((d, i) => d === externalList[i]);
     const external = same ? cluster : pool(externalList);

@@ -73,6 +73,21 @@ export class RefVirtualService {
     return svc;
   }
 
+  /**
+   * The way kube-proxy and the vipwasm ipvs exporter build a service: created empty, then the
+   * servers added tail first so the kernel's list ends up as `headFirst`. Only wrr's initial cw
+   * depends on this (reference §4, §9.2); every other scheduler ends as `boundTo` would.
+   */
+  static addedTailFirst(scheduler: RefScheduler, headFirst: readonly RefDest[]): RefVirtualService {
+    const svc = new RefVirtualService(scheduler);
+    scheduler.init(svc.list);
+    for (const d of [...headFirst].reverse()) {
+      svc.list.unshift(d);
+      scheduler.added(svc.list, d);
+    }
+    return svc;
+  }
+
   /** An empty service, then `ipvsadm -a` for each server in `addOrder` (so the list ends reversed). */
   static builtByAdding(scheduler: RefScheduler, addOrder: readonly DestSpec[]): RefVirtualService {
     const svc = new RefVirtualService(scheduler);

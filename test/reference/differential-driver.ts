@@ -1,0 +1,203 @@
+/**
+ * Drives the Wasm engine and the reference engine with the same operations and reports the first
+ * answer on which they differ. Used by test/engine/differential*.test.ts with fast-check.
+ */
+import fc from 'fast-check';
+import { parseAddress, type Address } from '../../host/engine/address.js';
+import type { SchedulerFlags, SchedulerName, ServiceModel } from '../../host/engine/model.js';
+import { servicePort, serviceModel, type BackendSpec } from './model-builder.js';
+
+/** The calls both engines answer (host/engine/api.ts EngineApi; RefEngine mirrors it). */
+export interface EngineLike {
+  load(model: ServiceModel): void;
+  connect(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): DecisionLike;
+  established(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): boolean;
+  close(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): boolean;
+  lookup(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): DecisionLike;
+  expire(nowMs: number): number;
+  counters(servicePortIndex: number): { active: number; inactive: number }[];
+}
+export interface DecisionLike {
+  verdict: number;
+  via: number;
+  servicePortIndex: number;
+  backendIndex: number;
+  detail: number;
+}
+
+/** Candidate backends: IPv4 and IPv6, two ports on one address, so engine order mixes families. */
+export const BACKEND_POOL: readonly { ip: string; port: number }[] = [
+  { ip: '10.0.0.1', port: 8080 },
+  { ip: '10.0.0.2', port: 8080 },
+  { ip: '10.0.0.2', port: 8081 },
+  { ip: '10.0.1.7', port: 8080 },
+  { ip: '10.0.3.3', port: 9090 },
+  { ip: '192.168.5.1', port: 8080 },
+  { ip: 'fd00::1', port: 8080 },
+  { ip: 'fd00::2', port: 8080 },
+  { ip: 'fd00:0:0:1::9', port: 8080 },
+  { ip: '2001:db8::5', port: 8443 },
+];
+/** Clients; few enough that flows and affinity entries get reused. */
+export const CLIENTS: readonly Address[] = ['192.168.1.10', '192.168.1.11', '10.1.2.3', '172.16.5.77', '2001:db8::1', 'fd00:ff::42'].map(parseAddress);
+export const CLIENT_PORTS = [40000, 40001, 51234] as const;
+const VIP4 = parseAddress('10.96.0.10');
+const VIP6 = parseAddress('fd00:96::10');
+/** Service ports of the scenario (model order: dns before web). */
+export const PORTS = [
+  { protocol: 17, port: 53, name: 'dns' },
+  { protocol: 6, port: 80, name: 'web' },
+] as const;
+
+export type FlowOp = { kind: 'connect' | 'established' | 'close' | 'lookup'; sp: 0 | 1; client: number; clientPort: number };
+export type Op =
+  | FlowOp
+  | { kind: 'stray'; client: number }
+  | { kind: 'advance'; ms: number }
+  | { kind: 'swap'; backends: BackendSpec[] };
+
+export interface Scenario {
+  readonly scheduler: SchedulerName;
+  readonly flags: SchedulerFlags;
+  readonly affinitySeconds: number | undefined;
+  readonly backends: BackendSpec[];
+  readonly ops: Op[];
+}
+
+/** A random subset of the candidate backends with random weights (0 included). */
+export function arbBackends(maxWeight: number): fc.Arbitrary<BackendSpec[]> {
+  return fc
+    .subarray([...BACKEND_POOL], { minLength: 0, maxLength: BACKEND_POOL.length })
+    .chain((picked) =>
+      fc.tuple(...picked.map(() => fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 5, arbitrary: fc.integer({ min: 1, max: maxWeight }) }))).map((ws) =>
+        picked.map((b, i) => ({ ...b, weight: ws[i]! })),
+      ),
+    );
+}
+
+export function arbOp(maxWeight: number): fc.Arbitrary<Op> {
+  const flow = (kind: FlowOp['kind']): fc.Arbitrary<Op> =>
+    fc.record({
+      kind: fc.constant(kind),
+      sp: fc.constantFrom(0 as const, 1 as const),
+      client: fc.nat(CLIENTS.length - 1),
+      clientPort: fc.constantFrom(...CLIENT_PORTS),
+    });
+  return fc.oneof(
+    { weight: 10, arbitrary: flow('connect') },
+    { weight: 3, arbitrary: flow('established') },
+    { weight: 4, arbitrary: flow('close') },
+    { weight: 2, arbitrary: flow('lookup') },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('stray' as const), client: fc.nat(CLIENTS.length - 1) }) },
+    // Idle gaps: short ones, and ones around the tcpfin/udp timeouts and past the tcp one.
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.oneof(fc.integer({ min: 1, max: 30_000 }), fc.integer({ min: 100_000, max: 1_000_000 })) }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('swap' as const), backends: arbBackends(maxWeight) }) },
+  );
+}
+
+export function arbScenario(scheduler: SchedulerName, opts: { maxWeight?: number; affinity?: boolean; maxOps?: number } = {}): fc.Arbitrary<Scenario> {
+  const maxWeight = opts.maxWeight ?? 5;
+  return fc.record({
+    scheduler: fc.constant(scheduler),
+    flags: scheduler === 'sh' || scheduler === 'mh' ? fc.record({ port: fc.boolean(), fallback: fc.boolean() }) : fc.constant({ port: false, fallback: false }),
+    affinitySeconds: opts.affinity ? fc.integer({ min: 1, max: 600 }) : fc.constant(undefined),
+    backends: arbBackends(maxWeight),
+    ops: fc.array(arbOp(maxWeight), { minLength: 1, maxLength: opts.maxOps ?? 60 }),
+  });
+}
+
+export function scenarioModel(s: Pick<Scenario, 'scheduler' | 'flags' | 'affinitySeconds'>, backends: readonly BackendSpec[]): ServiceModel {
+  return serviceModel(
+    PORTS.map((p) =>
+      servicePort({
+        name: p.name,
+        protocol: p.protocol === 6 ? 'TCP' : 'UDP',
+        port: p.port,
+        clusterIPs: ['10.96.0.10', 'fd00:96::10'],
+        scheduler: s.scheduler,
+        flags: s.flags,
+        ...(s.affinitySeconds !== undefined ? { affinitySeconds: s.affinitySeconds } : {}),
+        backends,
+      }),
+    ),
+  );
+}
+
+const pickDecision = (d: DecisionLike): DecisionLike => ({
+  verdict: d.verdict,
+  via: d.via,
+  servicePortIndex: d.servicePortIndex,
+  backendIndex: d.backendIndex,
+  detail: d.detail,
+});
+
+export interface Mismatch {
+  readonly step: number;
+  readonly op: Op | { kind: 'load' };
+  readonly field: string;
+  readonly engine: unknown;
+  readonly reference: unknown;
+}
+
+/**
+ * Play the scenario on both engines; return the first difference (null when none).
+ * `compareDetail` can be turned off for schedulers whose detail the engine defines differently.
+ */
+export function play(engine: EngineLike, reference: EngineLike, s: Scenario, startMs = 1_000_000): Mismatch | null {
+  let now = startMs;
+  const model = scenarioModel(s, s.backends);
+  engine.load(model);
+  reference.load(model);
+  const check = (step: number, op: Mismatch['op']): Mismatch | null => {
+    for (let sp = 0; sp < PORTS.length; sp++) {
+      const e = JSON.stringify(engine.counters(sp));
+      const r = JSON.stringify(reference.counters(sp));
+      if (e !== r) return { step, op, field: `counters(${sp})`, engine: e, reference: r };
+    }
+    return null;
+  };
+  const first = check(-1, { kind: 'load' });
+  if (first) return first;
+  for (let step = 0; step < s.ops.length; step++) {
+    const op = s.ops[step]!;
+    let e: unknown;
+    let r: unknown;
+    switch (op.kind) {
+      case 'advance':
+        now += op.ms;
+        e = engine.expire(now);
+        r = reference.expire(now);
+        break;
+      case 'swap': {
+        const m = scenarioModel(s, op.backends);
+        engine.load(m);
+        reference.load(m);
+        break;
+      }
+      case 'stray': {
+        const client = CLIENTS[op.client]!;
+        const vip = client.family === 4 ? VIP4 : VIP6;
+        e = pickDecision(engine.connect(6, client, 40000, vip, 81, now));
+        r = pickDecision(reference.connect(6, client, 40000, vip, 81, now));
+        break;
+      }
+      default: {
+        const client = CLIENTS[op.client]!;
+        const vip = client.family === 4 ? VIP4 : VIP6;
+        const { protocol, port } = PORTS[op.sp];
+        const args = [protocol, client, op.clientPort, vip, port, now] as const;
+        if (op.kind === 'connect' || op.kind === 'lookup') {
+          e = pickDecision(engine[op.kind](...args));
+          r = pickDecision(reference[op.kind](...args));
+        } else {
+          e = engine[op.kind](...args);
+          r = reference[op.kind](...args);
+        }
+      }
+    }
+    if (JSON.stringify(e) !== JSON.stringify(r)) return { step, op, field: 'result', engine: e, reference: r };
+    const c = check(step, op);
+    if (c) return c;
+  }
+  return null;
+}

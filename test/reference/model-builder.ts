@@ -1,0 +1,68 @@
+/**
+ * Builds ServiceModel objects directly (no manifests) for the engine tests: one or more ClusterIP
+ * service ports whose backends are all ready and in both pools, sorted into engine order.
+ */
+import { compareBackends, servicePortKey, type ModelBackend, type ModelServicePort, type SchedulerFlags, type SchedulerName, type ServiceModel } from '../../host/engine/model.js';
+
+export interface BackendSpec {
+  readonly ip: string;
+  readonly port: number;
+  readonly weight: number;
+}
+
+export interface ServicePortSpec {
+  readonly name?: string;
+  readonly protocol?: 'TCP' | 'UDP';
+  readonly port?: number;
+  readonly clusterIPs?: readonly string[];
+  readonly externalIPs?: readonly string[];
+  readonly scheduler: SchedulerName;
+  readonly flags?: SchedulerFlags;
+  /** ClientIP affinity timeout in seconds; absent = sessionAffinity None. */
+  readonly affinitySeconds?: number;
+  readonly backends: readonly BackendSpec[];
+}
+
+export function backend(spec: BackendSpec): ModelBackend {
+  return {
+    ip: spec.ip,
+    port: spec.port,
+    weight: spec.weight,
+    ready: true,
+    serving: true,
+    terminating: false,
+    local: true,
+    cluster: true,
+    external: true,
+  };
+}
+
+export function servicePort(spec: ServicePortSpec): ModelServicePort {
+  return {
+    namespace: 'default',
+    name: spec.name ?? 'web',
+    portName: '',
+    type: 'ClusterIP',
+    protocol: spec.protocol ?? 'TCP',
+    port: spec.port ?? 80,
+    clusterIPs: spec.clusterIPs ?? ['10.96.0.10'],
+    nodePort: 0,
+    externalIPs: spec.externalIPs ?? [],
+    loadBalancerIPs: [],
+    loadBalancerSourceRanges: [],
+    scheduler: spec.scheduler,
+    schedulerFlags: spec.flags ?? { port: false, fallback: false },
+    sessionAffinity: spec.affinitySeconds === undefined ? 'None' : 'ClientIP',
+    affinityTimeoutSeconds: spec.affinitySeconds ?? 10800,
+    externalTrafficPolicy: 'Cluster',
+    internalTrafficPolicy: 'Cluster',
+    healthCheckNodePort: 0,
+    hasEndpoints: spec.backends.length > 0,
+    backends: spec.backends.map(backend).sort(compareBackends),
+  };
+}
+
+export function serviceModel(ports: readonly ModelServicePort[], nodeIPs: readonly string[] = []): ServiceModel {
+  const servicePorts = [...ports].sort((a, b) => (servicePortKey(a) < servicePortKey(b) ? -1 : servicePortKey(a) > servicePortKey(b) ? 1 : 0));
+  return { nodeIPs, servicePorts };
+}
