@@ -1,0 +1,218 @@
+/**
+ * ClusterIP, NodePort, healthCheckNodePort and LoadBalancer-ingress allocation for Services that
+ * lack them, as the apiserver's allocators (and MetalLB for the pool) would do, made stable:
+ * a Service keeps what the store recorded for it; a new one gets a hash-probed address/port
+ * derived from its name, so results do not depend on file order. Explicit values conflicting with
+ * an earlier object reject the later object.
+ */
+import { FieldErrors } from './fields.js';
+import { type AllocationState, emptyAllocationState } from './allocation-store.js';
+import { type IPRange, bigToIP, fnv64, ipToBig, rangeContains, rangeSize } from './ip-range.js';
+import type { ServiceSpec } from './service.js';
+import type { Diagnostic } from './types.js';
+
+export interface Allocation {
+  readonly clusterIPs: readonly string[];
+  /** Indexed like spec.ports; 0 = none. */
+  readonly nodePorts: readonly number[];
+  readonly healthCheckNodePort: number;
+  /** Pool-assigned ingress IPs (only when status.loadBalancer.ingress is empty). */
+  readonly loadBalancerIPs: readonly string[];
+}
+
+export interface AllocatorConfig {
+  readonly serviceRanges: readonly IPRange[];
+  readonly nodePortRange: readonly [number, number];
+  readonly pool: readonly IPRange[];
+}
+
+export interface AllocationResult {
+  readonly allocations: Map<string, Allocation>;
+  readonly diagnostics: Diagnostic[];
+  readonly state: AllocationState;
+}
+
+export function portAllocationKey(svc: ServiceSpec, i: number): string {
+  const p = svc.ports[i]!;
+  return `${svc.key}:${p.name || `#${p.port}`}/${p.protocol}`;
+}
+
+function needsNodePorts(svc: ServiceSpec): boolean {
+  return svc.type === 'NodePort' || (svc.type === 'LoadBalancer' && svc.allocateLoadBalancerNodePorts);
+}
+
+function needsHealthCheck(svc: ServiceSpec): boolean {
+  return svc.type === 'LoadBalancer' && svc.externalTrafficPolicy === 'Local';
+}
+
+function errorsFor(svc: ServiceSpec): FieldErrors {
+  return new FieldErrors(`Service "${svc.key}"`, svc.origin);
+}
+
+/**
+ * Allocate for every Service. `services` may be in any order; explicit claims are processed in
+ * input order (`order`), with an owner recorded in `previous` winning over a newcomer.
+ */
+export function allocate(services: readonly ServiceSpec[], cfg: AllocatorConfig, previous: AllocationState): AllocationResult {
+  const diagnostics: Diagnostic[] = [];
+  const ipOwner = new Map<string, string>();
+  const portOwner = new Map<number, string>();
+  const rejected = new Set<string>();
+  const [lo, hi] = cfg.nodePortRange;
+
+  // Previous owners of explicit values claim first, so a restart never flips who wins a conflict.
+  const prevIPOwner = new Map<string, string>();
+  for (const [k, ips] of Object.entries(previous.clusterIPs)) for (const ip of ips) prevIPOwner.set(ip, k);
+  const prevPortOwner = new Map<number, string>();
+  for (const [k, p] of Object.entries(previous.nodePorts)) prevPortOwner.set(p, k.slice(0, k.lastIndexOf(':')));
+  for (const [k, p] of Object.entries(previous.healthCheckNodePorts)) prevPortOwner.set(p, k);
+  const explicitOrder = [...services].sort((a, b) => claimRank(a) - claimRank(b) || a.order - b.order);
+  function claimRank(s: ServiceSpec): number {
+    const mine = s.requestedClusterIPs.some((ip) => prevIPOwner.get(ip) === s.key) || s.ports.some((p) => p.nodePort && prevPortOwner.get(p.nodePort) === s.key);
+    return mine ? 0 : 1;
+  }
+
+  // Phase 1: explicit clusterIPs, nodePorts, healthCheckNodePort, all or nothing per Service.
+  for (const svc of explicitOrder) {
+    const errs = errorsFor(svc);
+    svc.requestedClusterIPs.forEach((ip) => {
+      const r = cfg.serviceRanges.find((x) => x.family === ipToBig(ip).family);
+      if (!r || !rangeContains(r, ip)) {
+        const valid = cfg.serviceRanges.map((x) => x.text).join(',');
+        errs.invalid('spec.clusterIPs', svc.requestedClusterIPs, `failed to allocate IP ${ip}: the provided IP (${ip}) is not in the valid range. The range of valid IPs is ${valid}`);
+      } else if (ipOwner.has(ip)) {
+        errs.invalid('spec.clusterIPs', svc.requestedClusterIPs, `failed to allocate IP ${ip}: provided IP is already allocated`);
+      }
+    });
+    const explicitPorts = svc.ports.map((p) => p.nodePort).filter((p) => p > 0);
+    if (svc.healthCheckNodePort) explicitPorts.push(svc.healthCheckNodePort);
+    svc.ports.forEach((p, i) => {
+      if (p.nodePort && portOwner.has(p.nodePort)) errs.invalid(`spec.ports[${i}].nodePort`, p.nodePort, 'provided port is already allocated');
+    });
+    if (svc.healthCheckNodePort) {
+      const hc = svc.healthCheckNodePort;
+      if (hc < lo || hc > hi) errs.invalid('spec.healthCheckNodePort', hc, `provided port is not in the valid range. The range of valid ports is ${lo}-${hi}`);
+      else if (portOwner.has(hc) || svc.ports.some((p) => p.nodePort === hc)) errs.invalid('spec.healthCheckNodePort', hc, 'provided port is already allocated');
+    }
+    if (errs.failed) {
+      rejected.add(svc.key);
+      diagnostics.push(...errs.list);
+      continue;
+    }
+    for (const ip of svc.requestedClusterIPs) ipOwner.set(ip, svc.key);
+    for (const p of explicitPorts) portOwner.set(p, svc.key);
+  }
+
+  // Phase 2: fill in what is missing, from the store when still valid, else hash-probed.
+  const state = emptyAllocationState();
+  const allocations = new Map<string, Allocation>();
+  const lbOwner = new Map<string, string>();
+  const sorted = [...services].filter((s) => !rejected.has(s.key)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  // Ingress IPs already in status (given or remembered) are taken before new pool picks.
+  for (const svc of sorted) for (const ing of svc.ingress) if (ing.ip) lbOwner.set(ing.ip, svc.key);
+  for (const svc of sorted) {
+    const errs = errorsFor(svc);
+    const clusterIPs = allocateClusterIPs(svc, cfg, previous, ipOwner, errs);
+    const nodePorts = svc.ports.map((p, i) => {
+      if (p.nodePort || !needsNodePorts(svc)) return p.nodePort;
+      const key = portAllocationKey(svc, i);
+      return allocatePort(key, previous.nodePorts[key], lo, hi, portOwner, svc.key, errs, `spec.ports[${i}].nodePort`);
+    });
+    let healthCheckNodePort = svc.healthCheckNodePort;
+    if (!healthCheckNodePort && needsHealthCheck(svc))
+      healthCheckNodePort = allocatePort(svc.key, previous.healthCheckNodePorts[svc.key], lo, hi, portOwner, svc.key, errs, 'spec.healthCheckNodePort');
+    const loadBalancerIPs = svc.type === 'LoadBalancer' && svc.ingress.length === 0 ? allocateIngress(svc, cfg, previous, lbOwner) : [];
+    if (errs.failed) {
+      diagnostics.push(...errs.list);
+      continue;
+    }
+    allocations.set(svc.key, { clusterIPs, nodePorts, healthCheckNodePort, loadBalancerIPs });
+    if (clusterIPs.length && !svc.requestedClusterIPs.length) state.clusterIPs[svc.key] = [...clusterIPs];
+    svc.ports.forEach((p, i) => {
+      if (!p.nodePort && nodePorts[i]) state.nodePorts[portAllocationKey(svc, i)] = nodePorts[i]!;
+    });
+    if (healthCheckNodePort && !svc.healthCheckNodePort) state.healthCheckNodePorts[svc.key] = healthCheckNodePort;
+    if (loadBalancerIPs.length) state.loadBalancerIPs[svc.key] = [...loadBalancerIPs];
+  }
+  return { allocations, diagnostics, state };
+}
+
+function allocateClusterIPs(svc: ServiceSpec, cfg: AllocatorConfig, previous: AllocationState, owner: Map<string, string>, errs: FieldErrors): string[] {
+  if (svc.type === 'ExternalName' || svc.headless) return [];
+  const out: string[] = [];
+  const remembered = previous.clusterIPs[svc.key] ?? [];
+  for (const family of svc.ipFamilies) {
+    const given = svc.requestedClusterIPs.find((ip) => ipToBig(ip).family === family);
+    if (given) {
+      out.push(given);
+      continue;
+    }
+    const range = cfg.serviceRanges.find((r) => r.family === family)!;
+    const old = remembered.find((ip) => rangeContains(range, ip) && !owner.has(ip));
+    const ip = old ?? probeIP(range, `${svc.key}/${family}`, owner);
+    if (!ip) {
+      errs.invalid('spec.clusterIPs', [], `failed to allocate a serviceIP: range is full (${range.text})`);
+      continue;
+    }
+    owner.set(ip, svc.key);
+    out.push(ip);
+  }
+  return out;
+}
+
+/** Bounded probe: at most 65536 candidates, then a linear scan from the start is not attempted. */
+function probeIP(range: IPRange, seed: string, owner: Map<string, string>): string | undefined {
+  const size = rangeSize(range);
+  const start = fnv64(seed) % size;
+  const tries = size < 65536n ? size : 65536n;
+  for (let i = 0n; i < tries; i++) {
+    const ip = bigToIP(range.first + ((start + i) % size), range.family);
+    if (!owner.has(ip)) return ip;
+  }
+  return undefined;
+}
+
+function allocatePort(key: string, remembered: number | undefined, lo: number, hi: number, owner: Map<number, string>, svcKey: string, errs: FieldErrors, field: string): number {
+  if (remembered !== undefined && remembered >= lo && remembered <= hi && !owner.has(remembered)) {
+    owner.set(remembered, svcKey);
+    return remembered;
+  }
+  const size = hi - lo + 1;
+  const start = Number(fnv64(key) % BigInt(size));
+  for (let i = 0; i < size; i++) {
+    const p = lo + ((start + i) % size);
+    if (!owner.has(p)) {
+      owner.set(p, svcKey);
+      return p;
+    }
+  }
+  errs.invalid(field, 0, `failed to allocate a nodePort: range is full (${lo}-${hi})`);
+  return 0;
+}
+
+/** MetalLB hands out the lowest free address of the pool; loadBalancerIP asks for one in particular. */
+function allocateIngress(svc: ServiceSpec, cfg: AllocatorConfig, previous: AllocationState, owner: Map<string, string>): string[] {
+  if (cfg.pool.length === 0) return [];
+  const inPool = (ip: string): boolean => cfg.pool.some((r) => rangeContains(r, ip));
+  const take = (ip: string): string[] => {
+    owner.set(ip, svc.key);
+    return [ip];
+  };
+  if (svc.loadBalancerIP) {
+    // A requested IP outside the pool, or taken, leaves the Service pending (MetalLB does the same).
+    return inPool(svc.loadBalancerIP) && !owner.has(svc.loadBalancerIP) ? take(svc.loadBalancerIP) : [];
+  }
+  const old = (previous.loadBalancerIPs[svc.key] ?? []).find((ip) => inPool(ip) && !owner.has(ip));
+  if (old) return take(old);
+  const family = svc.ipFamilies[0] ?? 4;
+  for (const r of cfg.pool) {
+    if (r.family !== family) continue;
+    const size = rangeSize(r);
+    const tries = size < 65536n ? size : 65536n;
+    for (let i = 0n; i < tries; i++) {
+      const ip = bigToIP(r.first + i, r.family);
+      if (!owner.has(ip)) return take(ip);
+    }
+  }
+  return [];
+}

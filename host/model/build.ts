@@ -1,0 +1,230 @@
+/**
+ * buildServiceModel: Kubernetes objects → the normalized ServiceModel for one node, plus what
+ * `get` prints and every problem found. Pure and browser-safe; allocation state goes through the
+ * AllocationStore in the options.
+ */
+import ipaddr from 'ipaddr.js';
+import {
+  type ModelBackend, type ModelServicePort, type ServiceModel, compareBackends, servicePortKey,
+} from '../engine/model.js';
+import { compareAddresses } from '../engine/address.js';
+import { type AllocationStore, MemoryAllocationStore } from './allocation-store.js';
+import { type Allocation, allocate } from './allocator.js';
+import { categorizeEndpoints } from './categorize.js';
+import {
+  type EndpointInputs, type EndpointRecord, SERVICE_NAME_LABEL, ZONE_LABEL, serviceEndpoints, validateEndpointSlice,
+  validateEndpoints, validatePod,
+} from './endpoints.js';
+import { FieldErrors, list, objectRef, originOf, record, stringMap, text } from './fields.js';
+import { type IPRange, parsePoolEntry, parsePortRange, parseServiceCIDR } from './ip-range.js';
+import { type ServiceContext, type ServiceSpec, parseService } from './service.js';
+import type { Diagnostic, KubeObject, ModelOptions, ModelResult, ServiceView } from './types.js';
+
+/** Kinds the model reads; anything else is reported once as ignored. */
+const KNOWN_KINDS = new Set(['Service', 'EndpointSlice', 'Endpoints', 'Pod', 'Node']);
+
+interface ResolvedOptions {
+  readonly nodeName: string;
+  readonly nodeIPs: readonly string[];
+  readonly serviceRanges: readonly IPRange[];
+  readonly nodePortRange: readonly [number, number];
+  readonly pool: readonly IPRange[];
+  readonly ctx: ServiceContext;
+  readonly store: AllocationStore;
+}
+
+/** Checks the options once; throws an Error naming the bad option (the CLI turns it into exit 2). */
+export function resolveModelOptions(options: ModelOptions): ResolvedOptions {
+  const serviceRanges = (options.serviceClusterIPRanges?.length ? options.serviceClusterIPRanges : ['10.96.0.0/12']).map((c) => {
+    try {
+      return parseServiceCIDR(c);
+    } catch (e) {
+      throw new Error(`--service-cluster-ip-range: ${(e as Error).message}`);
+    }
+  });
+  if (serviceRanges.length > 2 || (serviceRanges.length === 2 && serviceRanges[0]!.family === serviceRanges[1]!.family))
+    throw new Error('--service-cluster-ip-range: at most one CIDR per IP family');
+  let nodePortRange: [number, number];
+  try {
+    nodePortRange = parsePortRange(options.nodePortRange ?? '30000-32767');
+  } catch (e) {
+    throw new Error(`--service-node-port-range: ${(e as Error).message}`);
+  }
+  const pool = (options.loadBalancerIPPool ?? []).map((p) => {
+    try {
+      return parsePoolEntry(p);
+    } catch (e) {
+      throw new Error(`--loadbalancer-ip-pool: ${(e as Error).message}`);
+    }
+  });
+  const nodeIPs = (options.nodeIPs ?? []).map((ip) => {
+    if (!ipaddr.isValid(ip)) throw new Error(`--node-ip: invalid IP address "${ip}"`);
+    return ipaddr.parse(ip).toString();
+  });
+  return {
+    nodeName: options.nodeName ?? '', nodeIPs, serviceRanges, nodePortRange, pool,
+    ctx: {
+      families: serviceRanges.map((r) => r.family), nodePortRange, defaultScheduler: options.defaultScheduler ?? 'rr',
+      ...(options.forceScheduler ? { forceScheduler: options.forceScheduler } : {}),
+    },
+    store: options.allocationStore ?? new MemoryAllocationStore(),
+  };
+}
+
+function keyOf(obj: KubeObject): string {
+  const ns = text(obj.metadata?.namespace) || 'default';
+  return `${ns}/${text(obj.metadata?.name) ?? ''}`;
+}
+
+/** Flatten `kind: List` (and *List) objects into their items. */
+function flatten(objects: readonly KubeObject[]): KubeObject[] {
+  const out: KubeObject[] = [];
+  for (const o of objects) {
+    if (typeof o.kind === 'string' && o.kind.endsWith('List') && Array.isArray(o['items'])) {
+      for (const item of o['items'] as KubeObject[]) if (item && typeof item === 'object') out.push(item);
+    } else out.push(o);
+  }
+  return out;
+}
+
+export function buildServiceModel(objects: readonly KubeObject[], options: ModelOptions = {}): ModelResult {
+  const opt = resolveModelOptions(options);
+  const diagnostics: Diagnostic[] = [];
+  const services: ServiceSpec[] = [];
+  const inputs: EndpointInputs = { slices: new Map(), endpoints: new Map(), pods: new Map(), nodeZones: new Map() };
+  const nodes = new Map<string, KubeObject>();
+  const seen = new Set<string>();
+  const ignoredKinds = new Set<string>();
+
+  flatten(objects).forEach((obj, order) => {
+    const kind = typeof obj?.kind === 'string' ? obj.kind : '';
+    const namespaced = kind !== 'Node';
+    const errs = new FieldErrors(objectRef(obj, namespaced), originOf(obj));
+    if (!kind) {
+      errs.required('kind');
+      return void diagnostics.push(...errs.list);
+    }
+    if (!KNOWN_KINDS.has(kind)) {
+      if (!ignoredKinds.has(kind)) diagnostics.push({ severity: 'warning', object: objectRef(obj, namespaced), field: 'kind', message: `kind "${kind}" is not used by vipwasm; ignored` });
+      ignoredKinds.add(kind);
+      return;
+    }
+    const name = text(obj.metadata?.name);
+    if (!name) {
+      errs.required('metadata.name', 'name or generateName is required');
+      return void diagnostics.push(...errs.list);
+    }
+    const id = `${kind}/${namespaced ? keyOf(obj) : name}`;
+    if (seen.has(id)) {
+      errs.duplicate('metadata.name', name);
+      return void diagnostics.push(...errs.list);
+    }
+    seen.add(id);
+    let ok = true;
+    if (kind === 'Service') {
+      const spec = parseService(obj, order, opt.ctx, errs);
+      if (spec) services.push(spec);
+    } else if (kind === 'EndpointSlice') {
+      ok = validateEndpointSlice(obj, errs);
+      const svc = stringMap(obj.metadata?.labels)[SERVICE_NAME_LABEL];
+      if (ok && svc) {
+        const k = `${text(obj.metadata?.namespace) || 'default'}/${svc}`;
+        inputs.slices.set(k, [...(inputs.slices.get(k) ?? []), obj]);
+      }
+    } else if (kind === 'Endpoints') {
+      if (validateEndpoints(obj, errs)) inputs.endpoints.set(keyOf(obj), obj);
+    } else if (kind === 'Pod') {
+      if (validatePod(obj, errs)) {
+        const ns = text(obj.metadata?.namespace) || 'default';
+        inputs.pods.set(ns, [...(inputs.pods.get(ns) ?? []), obj]);
+      }
+    } else if (kind === 'Node') {
+      nodes.set(name, obj);
+      const zone = stringMap(obj.metadata?.labels)[ZONE_LABEL];
+      if (zone) inputs.nodeZones.set(name, zone);
+    }
+    void ok;
+    diagnostics.push(...errs.list);
+  });
+
+  const previous = opt.store.load();
+  const alloc = allocate(services, { serviceRanges: opt.serviceRanges, nodePortRange: opt.nodePortRange, pool: opt.pool }, previous);
+  diagnostics.push(...alloc.diagnostics);
+  if (JSON.stringify(alloc.state) !== JSON.stringify(previous)) opt.store.save(alloc.state);
+
+  const thisNode = nodes.get(opt.nodeName);
+  const nodeIPs = opt.nodeIPs.length ? opt.nodeIPs : nodeAddresses(thisNode);
+  const node = { nodeName: opt.nodeName, zone: stringMap(thisNode?.metadata?.labels)[ZONE_LABEL] ?? '' };
+
+  const servicePorts: ModelServicePort[] = [];
+  const views: ServiceView[] = [];
+  for (const svc of [...services].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
+    const a = alloc.allocations.get(svc.key);
+    if (!a) continue; // rejected by allocation
+    const endpoints = serviceEndpoints(svc, inputs, diagnostics);
+    views.push(serviceView(svc, a, endpoints));
+    if (svc.type === 'ExternalName' || svc.headless) continue; // kube-proxy ShouldSkipService
+    svc.ports.forEach((p, i) => servicePorts.push(modelPort(svc, a, i, endpoints.filter((e) => e.portName === p.name && e.protocol === p.protocol), node)));
+  }
+  servicePorts.sort((x, y) => {
+    const a = servicePortKey(x);
+    const b = servicePortKey(y);
+    return a < b ? -1 : a > b ? 1 : x.protocol < y.protocol ? -1 : x.protocol > y.protocol ? 1 : 0;
+  });
+  const model: ServiceModel = { nodeIPs, servicePorts };
+  return { model, services: views, diagnostics };
+}
+
+function nodeAddresses(node: KubeObject | undefined): string[] {
+  if (!node) return [];
+  const addrs = list(record(node['status'])['addresses']).map((a) => record(a));
+  const ips = ['InternalIP', 'ExternalIP'].flatMap((t) => addrs.filter((a) => a['type'] === t).map((a) => text(a['address']) ?? ''));
+  return [...new Set(ips.filter((ip) => ipaddr.isValid(ip)).map((ip) => ipaddr.parse(ip).toString()))];
+}
+
+function loadBalancerIPs(svc: ServiceSpec, a: Allocation): string[] {
+  if (svc.type !== 'LoadBalancer') return [];
+  // Only VIP-mode ingress IPs are proxied (KEP-1860: ipMode Proxy means the LB does it).
+  const given = svc.ingress.filter((i) => i.ip && (i.ipMode === undefined || i.ipMode === 'VIP')).map((i) => i.ip!);
+  return [...new Set([...given, ...a.loadBalancerIPs])];
+}
+
+function modelPort(svc: ServiceSpec, a: Allocation, i: number, endpoints: EndpointRecord[], node: { nodeName: string; zone: string }): ModelServicePort {
+  const p = svc.ports[i]!;
+  const lbIPs = loadBalancerIPs(svc, a);
+  const nodePort = a.nodePorts[i] ?? 0;
+  const externallyAccessible = nodePort !== 0 || lbIPs.length > 0 || svc.externalIPs.length > 0;
+  const cat = categorizeEndpoints(endpoints, { internalTrafficPolicy: svc.internalTrafficPolicy, externalTrafficPolicy: svc.externalTrafficPolicy, externallyAccessible }, node);
+  const backends: ModelBackend[] = endpoints.map((e) => ({
+    ip: e.ip, port: e.port, weight: e.weight, ready: e.ready, serving: e.serving, terminating: e.terminating,
+    local: node.nodeName !== '' && e.nodeName === node.nodeName,
+    ...(e.nodeName ? { nodeName: e.nodeName } : {}), ...(e.zone ? { zone: e.zone } : {}),
+    cluster: cat.cluster.has(e), external: cat.external.has(e),
+  }));
+  backends.sort(compareBackends);
+  return {
+    namespace: svc.namespace, name: svc.name, portName: p.name, type: svc.type as ModelServicePort['type'], protocol: p.protocol, port: p.port,
+    clusterIPs: a.clusterIPs, nodePort, externalIPs: svc.externalIPs, loadBalancerIPs: lbIPs,
+    loadBalancerSourceRanges: svc.type === 'LoadBalancer' ? svc.loadBalancerSourceRanges : [],
+    scheduler: svc.scheduler, schedulerFlags: svc.schedulerFlags, sessionAffinity: svc.sessionAffinity,
+    affinityTimeoutSeconds: svc.affinityTimeoutSeconds, externalTrafficPolicy: svc.externalTrafficPolicy,
+    internalTrafficPolicy: svc.internalTrafficPolicy, healthCheckNodePort: a.healthCheckNodePort,
+    hasEndpoints: cat.hasEndpoints, backends,
+  };
+}
+
+function serviceView(svc: ServiceSpec, a: Allocation, endpoints: EndpointRecord[]): ServiceView {
+  const ingress = [...svc.ingress.map((i) => i.ip ?? i.hostname ?? '').filter(Boolean), ...a.loadBalancerIPs];
+  const sorted = [...endpoints].sort((x, y) => compareAddresses(x.ip, y.ip) || x.port - y.port || (x.portName < y.portName ? -1 : x.portName > y.portName ? 1 : 0));
+  return {
+    namespace: svc.namespace, name: svc.name, type: svc.type,
+    clusterIPs: svc.headless ? ['None'] : a.clusterIPs, externalIPs: svc.externalIPs, loadBalancerIngress: ingress,
+    externalName: svc.externalName,
+    ports: svc.ports.map((p, i) => ({ name: p.name, protocol: p.protocol, port: p.port, targetPort: p.targetPort, nodePort: a.nodePorts[i] ?? 0, ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}) })),
+    selector: svc.selector,
+    endpoints: sorted.map((e) => ({
+      ip: e.ip, port: e.port, portName: e.portName, protocol: e.protocol, ready: e.ready, serving: e.serving, terminating: e.terminating,
+      ...(e.nodeName ? { nodeName: e.nodeName } : {}),
+    })),
+  };
+}

@@ -1,0 +1,13 @@
+/**
+ * host/model: Kubernetes objects → the normalized ServiceModel (host/engine/model.ts), with
+ * validation, allocation, endpoint computation and change tracking. Browser-safe.
+ */
+export { buildServiceModel, resolveModelOptions } from './build.js';
+export type { Diagnostic, KubeObject, KubeMetadata, ModelOptions, ModelResult, ObjectOrigin, ServiceView, ServicePortView, EndpointView } from './types.js';
+export { formatDiagnostic } from './types.js';
+export { setOrigin, originOf } from './fields.js';
+export { type AllocationState, type AllocationStore, MemoryAllocationStore, emptyAllocationState, sanitizeAllocationState } from './allocation-store.js';
+export { ServiceChangeTracker, isEmpty, type ServiceChanges } from './change-tracker.js';
+export { formatServicesTable, formatEndpointsTable, dumpServiceModel, alignColumns } from './tables.js';
+export { SCHEDULER_ANNOTATION, SCHEDULER_FLAGS_ANNOTATION } from './service.js';
+export { POD_WEIGHT_ANNOTATION, WEIGHTS_ANNOTATION, SERVICE_NAME_LABEL } from './endpoints.js';
