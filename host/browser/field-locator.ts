@@ -62,7 +62,11 @@ export function locateField(text: string, object: ObjectRef, fieldPath: string):
       let next: unknown;
       let key: unknown;
       if (isMap(node)) {
-        const pair = node.items.find((p) => (isNode(p.key) ? (p.key as { value?: unknown }).value : p.key) === part);
+        const keyOf = (p: { key: unknown }): unknown => (isNode(p.key) ? (p.key as { value?: unknown }).value : p.key);
+        // Plural fields the API server derives from a singular one (spec.clusterIPs from spec.clusterIP).
+        const pair =
+          node.items.find((p) => keyOf(p) === part) ??
+          (typeof part === 'string' && part.endsWith('s') ? node.items.find((p) => keyOf(p) === part.slice(0, -1)) : undefined);
         key = pair?.key;
         next = pair ? (isNode(pair.value) ? pair.value : pair.key) : undefined;
       } else if (isSeq(node) && typeof part === 'number') {

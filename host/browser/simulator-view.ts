@@ -77,7 +77,7 @@ export class SimulatorView {
           'tr',
           { 'data-backend': b.backend, 'data-connections': b.connections },
           el('th', { scope: 'row' }, b.backend + state),
-          el('td', { 'aria-hidden': 'true' }, el('div', { className: 'bar-track' }, bar)),
+          el('td', { className: 'share', 'aria-hidden': 'true' }, el('div', { className: 'bar-track' }, bar)),
           el('td', { className: 'count' }, `${b.connections} (${pct.toFixed(1)}%)`),
         ),
       );
