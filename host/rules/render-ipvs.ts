@@ -1,0 +1,160 @@
+/**
+ * ipvs mode: the model rendered as kube-proxy's IPVS proxier would program the kernel
+ * (pkg/proxy/ipvs/proxier.go; reference/kube-proxy.md §2): `ipvsadm-restore` input (virtual and real
+ * servers), `ipset restore` input, the few iptables rules IPVS mode needs, and the addresses to bind
+ * on the dummy interface. Pure, browser-safe.
+ *
+ * Real servers are written in **reverse** engine order: the kernel adds each destination at the head
+ * of the service's list (`list_add_rcu` in ip_vs_ctl.c), so the kernel's list ends up in engine order
+ * and dh/sh/mh (which build their tables by walking that list) pick the same backend as the engine.
+ */
+import { backendKey, type ModelBackend, type ModelServicePort, type ServiceModel } from '../engine/model.js';
+import { cidrContains } from '../engine/address.js';
+import { portView, type PortView } from './endpoints.js';
+import { ipsetRestore, ipvsIptablesRestore, IPVS_JUMPS, type IpvsSetId } from './ipvs-sets.js';
+import { familyOf, ruleOptions, type RuleOptions } from './options.js';
+
+export interface IpvsRuleset {
+  readonly family: 4 | 6;
+  /** `ipvsadm-restore` input. */
+  readonly ipvsadm: string;
+  /** `ipset restore` input. */
+  readonly ipset: string;
+  /** `iptables-restore --noflush` input. */
+  readonly iptables: string;
+  /** Addresses to bind on the dummy interface (ClusterIPs, externalIPs, LB IPs). */
+  readonly addresses: readonly string[];
+  readonly interfaceName: string;
+}
+
+/** The kernel's scheduler for a model scheduler: `random` has no IPVS counterpart, rr is kube-proxy's default. */
+export function ipvsScheduler(sp: Pick<ModelServicePort, 'scheduler'>): string {
+  return sp.scheduler === 'random' ? 'rr' : sp.scheduler;
+}
+
+function hostPort(ip: string, port: number): string {
+  return backendKey({ ip, port });
+}
+
+function protoFlag(sp: ModelServicePort): string {
+  return sp.protocol === 'TCP' ? '-t' : sp.protocol === 'UDP' ? '-u' : '--sctp-service';
+}
+
+/** `-A` plus `-a` lines for one virtual server. */
+function virtualServer(sp: ModelServicePort, vip: string, port: number, endpoints: readonly ModelBackend[]): string[] {
+  const svc = `${protoFlag(sp)} ${hostPort(vip, port)}`;
+  const sched = ipvsScheduler(sp);
+  const flags: string[] = [];
+  if ((sched === 'sh' || sched === 'mh') && sp.schedulerFlags.port) flags.push(`${sched}-port`);
+  if ((sched === 'sh' || sched === 'mh') && sp.schedulerFlags.fallback) flags.push(`${sched}-fallback`);
+  const b = flags.length ? ` -b ${flags.join(',')}` : '';
+  const p = sp.sessionAffinity === 'ClientIP' ? ` -p ${sp.affinityTimeoutSeconds}` : '';
+  const lines = [`-A ${svc} -s ${sched}${b}${p}`];
+  for (const ep of [...endpoints].reverse()) lines.push(`-a ${svc} -r ${hostPort(ep.ip, ep.port)} -m -w ${ep.weight}`);
+  return lines;
+}
+
+interface Accumulator {
+  readonly lines: string[];
+  readonly sets: Map<IpvsSetId, Set<string>>;
+  readonly addresses: Set<string>;
+  readonly lbNoNodeAccess: string[];
+}
+
+function add(acc: Accumulator, id: IpvsSetId, entry: string): void {
+  let s = acc.sets.get(id);
+  if (!s) acc.sets.set(id, (s = new Set()));
+  s.add(entry);
+}
+
+/** Endpoints for external traffic: local ones under eTP=Local, or cluster ones when none (PR #97081). */
+function externalEndpoints(v: PortView): readonly ModelBackend[] {
+  return v.externalLocal && v.localEndpoints.length ? v.localEndpoints : v.clusterEndpoints;
+}
+
+function renderPort(v: PortView, nodeIPs: readonly string[], acc: Accumulator): void {
+  const sp = v.sp;
+  const proto = sp.protocol.toLowerCase();
+  const entry = (ip: string, port = sp.port) => `${ip},${proto}:${port}`;
+  const internal = v.internalLocal && v.localEndpoints.length ? v.localEndpoints : v.internalLocal ? [] : v.clusterEndpoints;
+  for (const b of v.reachableEndpoints) if (b.local) add(acc, 'loopBack', `${b.ip},${proto}:${b.port},${b.ip}`);
+  add(acc, 'clusterIP', entry(v.clusterIP!));
+  acc.addresses.add(v.clusterIP!);
+  acc.lines.push(...virtualServer(sp, v.clusterIP!, sp.port, internal));
+  const external = externalEndpoints(v);
+  for (const ip of v.externalIPs) {
+    add(acc, v.externalLocal ? 'externalIPLocal' : 'externalIP', entry(ip));
+    acc.addresses.add(ip);
+    acc.lines.push(...virtualServer(sp, ip, sp.port, external));
+  }
+  for (const ip of v.loadBalancerIPs) {
+    add(acc, 'loadBalancer', entry(ip));
+    if (v.externalLocal) add(acc, 'loadBalancerLocal', entry(ip));
+    if (v.sourceRanges.length) {
+      add(acc, 'loadBalancerFW', entry(ip));
+      for (const cidr of v.sourceRanges) add(acc, 'loadBalancerSourceCIDR', `${ip},${proto}:${sp.port},${cidr}`);
+      const nodeAllowed = v.sourceRanges.some((cidr) => nodeIPs.some((n) => safeContains(cidr, n)));
+      if (nodeAllowed) add(acc, 'loadBalancerSourceIP', `${ip},${proto}:${sp.port},${ip}`);
+      else acc.lbNoNodeAccess.push(`-s ${ip} -m ipvs --vaddr ${ip} --vproto ${proto} --vport ${sp.port}`);
+    }
+    acc.addresses.add(ip);
+    acc.lines.push(...virtualServer(sp, ip, sp.port, external));
+  }
+  if (sp.nodePort !== 0) {
+    const P = sp.protocol;
+    if (P === 'SCTP') {
+      for (const n of nodeIPs) add(acc, v.externalLocal ? 'nodePortLocalSCTP' : 'nodePortSCTP', entry(n, sp.nodePort));
+    } else {
+      add(acc, P === 'TCP' ? 'nodePortTCP' : 'nodePortUDP', `${sp.nodePort}`);
+      if (v.externalLocal) add(acc, P === 'TCP' ? 'nodePortLocalTCP' : 'nodePortLocalUDP', `${sp.nodePort}`);
+    }
+    for (const n of nodeIPs) acc.lines.push(...virtualServer(sp, n, sp.nodePort, external));
+  }
+  if (sp.healthCheckNodePort !== 0) add(acc, 'healthCheckNodePort', `${sp.healthCheckNodePort}`);
+}
+
+function safeContains(cidr: string, ip: string): boolean {
+  try {
+    return cidrContains(cidr, ip);
+  } catch {
+    return false;
+  }
+}
+
+/** Renders every part of IPVS mode for one family. */
+export function renderIpvs(model: ServiceModel, options: Partial<RuleOptions> = {}): IpvsRuleset {
+  const o: RuleOptions = ruleOptions(options);
+  const nodeIPs = model.nodeIPs.filter((ip) => familyOf(ip) === o.family);
+  const acc: Accumulator = { lines: [], sets: new Map(), addresses: new Set(), lbNoNodeAccess: [] };
+  for (const sp of model.servicePorts) {
+    const v = portView(sp, o.family);
+    if (v) renderPort(v, nodeIPs, acc);
+  }
+  for (const a of acc.addresses) add(acc, 'ipvsIPs', a);
+  return {
+    family: o.family,
+    ipvsadm: acc.lines.length ? acc.lines.join('\n') + '\n' : '',
+    ipset: ipsetRestore(acc.sets, o),
+    iptables: ipvsIptablesRestore(acc.sets, o, acc.lbNoNodeAccess),
+    addresses: [...acc.addresses],
+    interfaceName: o.ipvsInterface,
+  };
+}
+
+/** Human-readable output for `vipwasm rules --mode ipvs`: every part, each under a header comment. */
+export function renderIpvsText(model: ServiceModel, options: Partial<RuleOptions> = {}): string {
+  const rs = renderIpvs(model, options);
+  const prefix = rs.family === 6 ? '/128' : '/32';
+  const jumps = IPVS_JUMPS.map((j) => `# -t ${j.table} -I ${j.from} -m comment --comment "${j.comment}" -j ${j.to}`);
+  return [
+    `# ip link add ${rs.interfaceName} type dummy; then \`ip -batch -\`:`,
+    ...rs.addresses.map((a) => `# address add ${a}${prefix} dev ${rs.interfaceName}`),
+    '# ipvsadm-restore input (real servers in reverse engine order: the kernel lists newest first):',
+    rs.ipvsadm.trimEnd(),
+    '# ipset restore input:',
+    rs.ipset.trimEnd(),
+    `# ${rs.family === 6 ? 'ip6tables' : 'iptables'}-restore --noflush input; jumps from built-in chains:`,
+    ...jumps,
+    rs.iptables.trimEnd(),
+  ].join('\n') + '\n';
+}
