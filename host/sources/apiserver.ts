@@ -1,0 +1,210 @@
+/**
+ * Objects from a live API server: `@kubernetes/client-node` informers (list + watch) on Services,
+ * EndpointSlices and Nodes. The informer re-watches from the last resourceVersion after a clean
+ * stream end and relists on 410 Gone (ERROR event or HTTP status); any other error stops it, so
+ * this source restarts it with exponential backoff (1 s doubling to 30 s, like the library's own
+ * reconnect), serving the last state meanwhile and reporting the outage in its diagnostics.
+ */
+import { CoreV1Api, DiscoveryV1Api, KubeConfig, ListWatch, Watch, type KubernetesObject } from '@kubernetes/client-node';
+import type { Diagnostic, KubeObject } from '../model/index.js';
+import { EMPTY_SNAPSHOT, type Source, SourceListeners, type SourceListener, type SourceSnapshot } from './source.js';
+
+export interface ApiServerSourceOptions {
+  /** Path to a kubeconfig; omitted = in-cluster config (service account), else the default loading rules. */
+  kubeconfig?: string;
+  /** A ready KubeConfig (tests); wins over `kubeconfig`. */
+  kubeConfig?: KubeConfig;
+  /** Only watch this Node (fieldSelector metadata.name=…); empty = all Nodes. */
+  nodeName?: string;
+  /** Restart backoff after an error: base and maximum in ms. Defaults 1000 and 30000. */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** Batch bursts of watch events into one snapshot. Default 50 ms. */
+  debounceMs?: number;
+  /** How long start() waits for the first complete list of every resource. Default 30000 ms. */
+  startTimeoutMs?: number;
+  /** The informers' own reconnect delay (tests shorten it). */
+  delayFn?: (ms: number) => Promise<void>;
+}
+
+interface Resource {
+  readonly kind: string;
+  readonly apiVersion: string;
+  readonly path: string;
+  informer?: ListWatch<KubernetesObject>;
+  synced: boolean;
+  error?: string;
+  failures: number;
+  retry?: ReturnType<typeof setTimeout>;
+}
+
+/** Loads a KubeConfig from a file, or in-cluster, or by the default rules; throws a readable Error. */
+export function loadKubeConfig(path?: string): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (path) kc.loadFromFile(path);
+    else if (process.env['KUBERNETES_SERVICE_HOST']) kc.loadFromCluster();
+    else kc.loadFromDefault();
+  } catch (e) {
+    throw new Error(`cannot load kubeconfig${path ? ` ${path}` : ''}: ${(e as Error).message}`);
+  }
+  if (!kc.getCurrentCluster()) throw new Error(`kubeconfig${path ? ` ${path}` : ''} has no current cluster`);
+  return kc;
+}
+
+export class ApiServerSource implements Source {
+  private readonly listeners = new SourceListeners();
+  private readonly kc: KubeConfig;
+  private readonly resources: Resource[];
+  private snapshot: SourceSnapshot = EMPTY_SNAPSHOT;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private closed = false;
+  private started = false;
+  private syncWaiters: (() => void)[] = [];
+
+  constructor(private readonly options: ApiServerSourceOptions = {}) {
+    this.kc = options.kubeConfig ?? loadKubeConfig(options.kubeconfig);
+    this.resources = [
+      { kind: 'Service', apiVersion: 'v1', path: '/api/v1/services', synced: false, failures: 0 },
+      { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', path: '/apis/discovery.k8s.io/v1/endpointslices', synced: false, failures: 0 },
+      { kind: 'Node', apiVersion: 'v1', path: '/api/v1/nodes', synced: false, failures: 0 },
+    ];
+  }
+
+  get current(): SourceSnapshot {
+    return this.snapshot;
+  }
+
+  subscribe(listener: SourceListener): () => void {
+    return this.listeners.add(listener);
+  }
+
+  async start(): Promise<SourceSnapshot> {
+    const core = this.kc.makeApiClient(CoreV1Api);
+    const disc = this.kc.makeApiClient(DiscoveryV1Api);
+    const nodeSelector = this.options.nodeName ? `metadata.name=${this.options.nodeName}` : undefined;
+    const lists: Record<string, () => Promise<{ items: KubernetesObject[]; metadata?: { resourceVersion?: string } }>> = {
+      Service: () => core.listServiceForAllNamespaces(),
+      EndpointSlice: () => disc.listEndpointSliceForAllNamespaces(),
+      Node: () => core.listNode(nodeSelector ? { fieldSelector: nodeSelector } : {}),
+    };
+    for (const r of this.resources) {
+      const listFn = async () => {
+        const list = await lists[r.kind]!();
+        // A successful list means the connection is back: clear the outage for this resource.
+        r.synced = true;
+        r.failures = 0;
+        r.error = undefined;
+        this.schedule();
+        this.checkSynced();
+        return list;
+      };
+      const inf = new ListWatch<KubernetesObject>(
+        r.path, new Watch(this.kc), listFn as never, false, undefined, r.kind === 'Node' ? nodeSelector : undefined,
+        this.options.delayFn ? { delayFn: this.options.delayFn } : {},
+      );
+      inf.on('change', () => {
+        if (r.error) {
+          r.error = undefined;
+          r.failures = 0;
+        }
+        this.schedule();
+      });
+      inf.on('error', (err: unknown) => this.failed(r, err));
+      r.informer = inf;
+    }
+    this.started = true;
+    const synced = new Promise<void>((resolve) => this.syncWaiters.push(resolve));
+    for (const r of this.resources) void this.run(r);
+    const timeoutMs = this.options.startTimeoutMs ?? 30000;
+    let timeout: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timeout = setTimeout(() => resolve('timeout'), timeoutMs)));
+    const outcome = await Promise.race([synced, timedOut]);
+    clearTimeout(timeout);
+    if (outcome === 'timeout') {
+      const why = this.resources.filter((r) => !r.synced).map((r) => `${r.kind}s: ${r.error ?? 'no answer'}`).join('; ');
+      await this.close();
+      throw new Error(`API server ${this.kc.getCurrentCluster()?.server}: not synced after ${timeoutMs} ms (${why})`);
+    }
+    // Let the informers fold their list results into their caches before the first snapshot.
+    await new Promise((resolve) => setImmediate(resolve));
+    this.publish();
+    return this.snapshot;
+  }
+
+  private async run(r: Resource): Promise<void> {
+    if (this.closed) return;
+    try {
+      await r.informer!.start();
+    } catch (e) {
+      this.failed(r, e);
+    }
+  }
+
+  private failed(r: Resource, err: unknown): void {
+    if (this.closed) return;
+    const e = err as { message?: string; statusCode?: number; code?: unknown; cause?: { message?: string } };
+    const detail = e?.statusCode ? `HTTP ${e.statusCode}` : e?.cause?.message ?? e?.message ?? String(err);
+    r.failures++;
+    const base = this.options.backoffBaseMs ?? 1000;
+    const delay = Math.min(base * 2 ** (r.failures - 1), this.options.backoffMaxMs ?? 30000);
+    r.error = `${detail}; retrying in ${delay} ms, serving the last state`;
+    clearTimeout(r.retry);
+    r.retry = setTimeout(() => void this.run(r), delay);
+    this.schedule();
+  }
+
+  private checkSynced(): void {
+    if (this.resources.every((r) => r.synced)) {
+      for (const w of this.syncWaiters.splice(0)) w();
+    }
+  }
+
+  private schedule(): void {
+    if (this.closed || !this.started) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.publish(), this.options.debounceMs ?? 50);
+  }
+
+  private publish(): void {
+    if (this.closed) return;
+    const objects: KubeObject[] = [];
+    for (const r of this.resources) {
+      for (const o of r.informer?.list() ?? []) {
+        // List items come typed (Dates, no kind); watch events come raw. Normalise to plain JSON with kind.
+        const plain = JSON.parse(JSON.stringify(o)) as KubeObject;
+        plain.kind = r.kind;
+        plain.apiVersion = r.apiVersion;
+        objects.push(plain);
+      }
+    }
+    objects.sort((a, b) => key(a).localeCompare(key(b)));
+    const diagnostics: Diagnostic[] = this.resources
+      .filter((r) => r.error)
+      .map((r) => ({ severity: 'error', object: `API server ${this.kc.getCurrentCluster()?.server ?? ''}`, field: r.path, message: r.error! }));
+    const prev = this.snapshot;
+    const same = prev.objects.length === objects.length && JSON.stringify(prev.objects) === JSON.stringify(objects);
+    const sameDiag = JSON.stringify(prev.diagnostics) === JSON.stringify(diagnostics);
+    if (same && sameDiag && prev !== EMPTY_SNAPSHOT) return;
+    const first = prev === EMPTY_SNAPSHOT;
+    this.snapshot = {
+      objects: same ? prev.objects : objects, diagnostics, revision: same ? prev.revision : prev.revision + 1,
+      healthy: diagnostics.length === 0 && this.resources.every((r) => r.synced),
+    };
+    if (!first) this.listeners.emit(this.snapshot);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.timer);
+    for (const r of this.resources) {
+      clearTimeout(r.retry);
+      await r.informer?.stop();
+    }
+  }
+}
+
+function key(o: KubeObject): string {
+  return `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+}

@@ -1,0 +1,65 @@
+/**
+ * A Source turned into a stream of ModelResults: every new snapshot is rebuilt into a model and
+ * passed through a ServiceChangeTracker, so consumers (forwarder, `rules --watch`) get the model
+ * plus the list of changed service ports, and no-op updates are dropped.
+ */
+import {
+  type Diagnostic, type ModelOptions, type ModelResult, type ServiceChanges, ServiceChangeTracker, buildServiceModel, isEmpty,
+} from '../model/index.js';
+import type { Source, SourceSnapshot } from './source.js';
+
+export interface ModelUpdate {
+  readonly result: ModelResult;
+  readonly changes: ServiceChanges;
+  /** Problems of the source itself (parse errors, API outages); the model keeps the last good objects. */
+  readonly sourceDiagnostics: readonly Diagnostic[];
+  readonly snapshot: SourceSnapshot;
+}
+
+export class ModelFeed {
+  private readonly tracker = new ServiceChangeTracker();
+  private readonly listeners = new Set<(u: ModelUpdate) => void>();
+  private unsubscribe: (() => void) | undefined;
+  private lastRevision = -1;
+  private lastDiagnostics = '';
+  latest: ModelUpdate | undefined;
+
+  constructor(
+    readonly source: Source,
+    private readonly options: ModelOptions,
+  ) {}
+
+  async start(): Promise<ModelUpdate> {
+    const first = await this.source.start();
+    const update = this.build(first)!;
+    this.unsubscribe = this.source.subscribe((s) => {
+      const u = this.build(s);
+      if (u) for (const l of [...this.listeners]) l(u);
+    });
+    return update;
+  }
+
+  /** Called for each update whose model changed or whose source problems changed. */
+  subscribe(listener: (u: ModelUpdate) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private build(snapshot: SourceSnapshot): ModelUpdate | undefined {
+    const diagKey = JSON.stringify(snapshot.diagnostics);
+    if (snapshot.revision === this.lastRevision && diagKey === this.lastDiagnostics) return undefined;
+    const objectsChanged = snapshot.revision !== this.lastRevision;
+    this.lastRevision = snapshot.revision;
+    this.lastDiagnostics = diagKey;
+    const result = objectsChanged || !this.latest ? buildServiceModel(snapshot.objects, this.options) : this.latest.result;
+    const changes = this.tracker.update(result);
+    if (this.latest && isEmpty(changes) && !objectsChanged && diagKey === JSON.stringify(this.latest.sourceDiagnostics)) return undefined;
+    this.latest = { result, changes, sourceDiagnostics: snapshot.diagnostics, snapshot };
+    return this.latest;
+  }
+
+  async close(): Promise<void> {
+    this.unsubscribe?.();
+    await this.source.close();
+  }
+}
