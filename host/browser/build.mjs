@@ -14,22 +14,32 @@ const root = resolve(here, '..', '..');
 
 /** The selector shows the seed's hostnames example first, then the others in this order. */
 const ORDER = ['hostnames', 'nodeport', 'headless', 'externalname', 'session-affinity', 'local-policy', 'loadbalancer'];
+/** Short names for the selector; other files show their file name. */
+const TITLES = {
+  hostnames: 'hostnames: 3 pods, port 80 → 9376 (the seeds’ example)',
+  nodeport: 'NodePort',
+  headless: 'Headless Service (clusterIP: None)',
+  externalname: 'ExternalName',
+  'session-affinity': 'Session affinity (ClientIP)',
+  'local-policy': 'Local traffic policy',
+  loadbalancer: 'LoadBalancer',
+};
 
 function option(name, fallback) {
   const i = process.argv.indexOf(name);
   return i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : fallback;
 }
 
-/** Leading `#` comment lines of a YAML file: the first is the title, the rest the description. */
+/** The title, and the first paragraph of the file's leading `#` comment as its description. */
 function describe(name, text) {
-  const comments = [];
+  const paragraph = [];
   for (const line of text.split('\n')) {
-    if (/^\s*#/.test(line)) comments.push(line.replace(/^\s*#\s?/, '').trim());
-    else if (line.trim() === '' && comments.length === 0) continue;
-    else break;
+    if (!/^\s*#/.test(line)) break;
+    const words = line.replace(/^\s*#\s?/, '').trim();
+    if (words === '') break;
+    paragraph.push(words);
   }
-  const title = comments[0] || name;
-  return { title, description: comments.slice(1).join(' ').trim() };
+  return { title: TITLES[name] ?? name, description: paragraph.join(' ') };
 }
 
 export function readExamples(dir = join(root, 'examples')) {

@@ -59,6 +59,8 @@ function fillExamples(): void {
 function fillNodes(nodes: readonly string[], effective: string): void {
   nodeSelect.replaceChildren(...nodes.map((n) => el('option', { value: n }, n)), el('option', { value: NO_NODE }, '(none: every endpoint is remote)'));
   nodeSelect.value = effective || NO_NODE;
+  const ips = analysis?.model.nodeIPs ?? [];
+  byId('node-ips').textContent = ips.length ? `node IP ${ips.join(', ')}` : '';
 }
 
 function fillTargets(): void {

@@ -38,13 +38,22 @@ function nodeNames(objects: readonly KubeObject[]): string[] {
   return [...new Set([...fromNodes, ...fromEndpoints])];
 }
 
+/** The node IP the page uses when the chosen node has no Node object (TEST-NET-1, RFC 5737). */
+export const FALLBACK_NODE_IP = '192.0.2.10';
+/** The load-balancer pool the page assigns from: the one examples/loadbalancer.yaml documents. */
+export const PLAYGROUND_LB_POOL = ['127.240.0.0/28'];
+
 /**
- * The options the page models with: the chosen node (or none). Node IPs come from the Node
- * object when there is one; otherwise the model has no node IPs and NodePorts are shown but not
- * reachable in the simulator.
+ * The options the page models with: the chosen node, its IPs from its Node object (or
+ * FALLBACK_NODE_IP, so NodePorts stay reachable in the simulator), and the load-balancer pool.
  */
-export function playgroundModelOptions(nodeName: string): ModelOptions {
-  return nodeName ? { nodeName } : {};
+export function playgroundModelOptions(nodeName: string, objects: readonly KubeObject[]): ModelOptions {
+  const hasNodeObject = objects.some((o) => o.kind === 'Node' && o.metadata?.name === nodeName && nodeName !== '');
+  return {
+    ...(nodeName ? { nodeName } : {}),
+    ...(hasNodeObject ? {} : { nodeIPs: [FALLBACK_NODE_IP] }),
+    loadBalancerIPPool: PLAYGROUND_LB_POOL,
+  };
 }
 
 /** `nodeName`: a node the manifests mention, NO_NODE, or '' for the first one mentioned. */
@@ -52,7 +61,7 @@ export function analyzeManifests(text: string, nodeName: string): Analysis {
   const parsed = parseManifestText(text, EDITOR_FILE);
   const nodes = nodeNames(parsed.objects);
   const node = nodeName === NO_NODE ? '' : nodes.includes(nodeName) ? nodeName : (nodes[0] ?? '');
-  const result = buildServiceModel(parsed.objects, playgroundModelOptions(node));
+  const result = buildServiceModel(parsed.objects, playgroundModelOptions(node, parsed.objects));
   return {
     model: result.model,
     services: result.services,
