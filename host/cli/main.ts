@@ -5,9 +5,10 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError } from './errors.js';
 import { register as playground } from './commands/playground.js';
+import { register as get } from './commands/get.js';
 
 /** Verb registrations, one per file in ./commands. */
-const verbs: Array<(program: Command) => void> = [playground];
+const verbs: Array<(program: Command) => void> = [playground, get];
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('vipwasm')
