@@ -1,4 +1,129 @@
-// Placeholder entry so the build runs; the engine issue replaces this file.
+/**
+ * engine.wasm's exports: the generic host ABI over core.ts. Built as a WASI reactor
+ * (`_initialize`) with @assemblyscript/wasi-shim; hosts: host/engine/{node,browser}.ts.
+ *
+ * Calls pass only numbers. Addresses go through a fixed scratch region (`scratch()`):
+ *
+ *   u32 word  0: src family   1..4: src w0..w3      5: dst family   6..9: dst w0..w3
+ *   i32 word 16: verdict     17: via    18: service port    19: backend index    20: detail
+ *            21: kind of address matched
+ *   f64 at byte 256..: stats (see `fillStats`)
+ */
+import * as core from './core';
+import { snapshotErrorOffset, snapshotErrorServicePort } from './snapshot';
+
+/** ABI version: bumped when exports or the scratch layout change. */
 export function abiVersion(): u32 {
   return 1;
+}
+
+const SCRATCH = memory.data(512, 16);
+
+export function scratch(): usize {
+  return SCRATCH;
+}
+
+export function init(flowCap: i32, affinityCap: i32, seed: u32, tcpS: u32, tcpFinS: u32, udpS: u32, sctpS: u32): void {
+  core.init(flowCap, affinityCap, seed, tcpS, tcpFinS, udpS, sctpS);
+}
+
+let pendingSnapshot = new StaticArray<u8>(0);
+
+/** Allocates a buffer of `len` bytes for the next snapshot; the host writes it, then calls `loadSnapshot`. */
+export function snapshotBuffer(len: i32): usize {
+  pendingSnapshot = new StaticArray<u8>(len);
+  return changetype<usize>(pendingSnapshot);
+}
+
+/** Loads the snapshot written into `snapshotBuffer`; 0 or a rejection code (engine/snapshot.ts). */
+export function loadSnapshot(): i32 {
+  const bytes = pendingSnapshot;
+  pendingSnapshot = new StaticArray<u8>(0);
+  return core.loadSnapshot(bytes);
+}
+
+export function errorOffset(): i32 {
+  return snapshotErrorOffset;
+}
+
+export function errorServicePort(): i32 {
+  return snapshotErrorServicePort;
+}
+
+// @ts-ignore: decorator
+@inline function writeDecision(verdict: i32): i32 {
+  store<i32>(SCRATCH, verdict, 64);
+  store<i32>(SCRATCH, core.decisionVia, 68);
+  store<i32>(SCRATCH, core.decisionServicePort, 72);
+  store<i32>(SCRATCH, core.decisionBackend, 76);
+  store<i32>(SCRATCH, core.decisionDetail, 80);
+  store<i32>(SCRATCH, core.decisionKind, 84);
+  return verdict;
+}
+
+export function connect(proto: u32, sport: u32, dport: u32, nowMs: f64): i32 {
+  const s = SCRATCH;
+  return writeDecision(core.connect(proto, load<u32>(s), load<u32>(s, 4), load<u32>(s, 8), load<u32>(s, 12), load<u32>(s, 16), sport,
+    load<u32>(s, 20), load<u32>(s, 24), load<u32>(s, 28), load<u32>(s, 32), load<u32>(s, 36), dport, nowMs));
+}
+
+export function lookup(proto: u32, sport: u32, dport: u32, nowMs: f64): i32 {
+  const s = SCRATCH;
+  return writeDecision(core.lookup(proto, load<u32>(s), load<u32>(s, 4), load<u32>(s, 8), load<u32>(s, 12), load<u32>(s, 16), sport,
+    load<u32>(s, 20), load<u32>(s, 24), load<u32>(s, 28), load<u32>(s, 32), load<u32>(s, 36), dport, nowMs));
+}
+
+export function established(proto: u32, sport: u32, dport: u32, nowMs: f64): bool {
+  const s = SCRATCH;
+  return core.established(proto, load<u32>(s), load<u32>(s, 4), load<u32>(s, 8), load<u32>(s, 12), load<u32>(s, 16), sport,
+    load<u32>(s, 20), load<u32>(s, 24), load<u32>(s, 28), load<u32>(s, 32), load<u32>(s, 36), dport, nowMs);
+}
+
+export function close(proto: u32, sport: u32, dport: u32, nowMs: f64): bool {
+  const s = SCRATCH;
+  return core.close(proto, load<u32>(s), load<u32>(s, 4), load<u32>(s, 8), load<u32>(s, 12), load<u32>(s, 16), sport,
+    load<u32>(s, 20), load<u32>(s, 24), load<u32>(s, 28), load<u32>(s, 32), load<u32>(s, 36), dport, nowMs);
+}
+
+export function expire(nowMs: f64): i32 {
+  return core.expire(nowMs);
+}
+
+export function backendActive(sp: i32, k: i32): u32 {
+  return core.backendActive(sp, k);
+}
+
+export function backendInactive(sp: i32, k: i32): u32 {
+  return core.backendInactive(sp, k);
+}
+
+/**
+ * Writes stats as f64 at scratch byte 256: generation, service ports, backends, flows, flow
+ * capacity, affinities, affinity capacity, flow evictions, affinity evictions, flow expirations,
+ * affinity expirations, flows dropped on swap, affinities dropped on swap, memory bytes,
+ * flow table bytes.
+ */
+export function fillStats(): void {
+  const p = SCRATCH + 256;
+  const st = core.stats;
+  store<f64>(p, <f64>core.generation(), 0);
+  store<f64>(p, <f64>core.servicePortCount(), 8);
+  store<f64>(p, <f64>core.backendCount(), 16);
+  store<f64>(p, <f64>core.flows(), 24);
+  store<f64>(p, <f64>core.flowsCapacity(), 32);
+  store<f64>(p, <f64>core.affinities(), 40);
+  store<f64>(p, <f64>core.affinitiesCapacity(), 48);
+  store<f64>(p, <f64>st.flowEvictions, 56);
+  store<f64>(p, <f64>st.affinityEvictions, 64);
+  store<f64>(p, <f64>st.flowExpirations, 72);
+  store<f64>(p, <f64>st.affinityExpirations, 80);
+  store<f64>(p, <f64>st.flowsDroppedOnSwap, 88);
+  store<f64>(p, <f64>st.affinitiesDroppedOnSwap, 96);
+  store<f64>(p, <f64>(<u64>memory.size() << 16), 104);
+  store<f64>(p, <f64>core.flowBytes(), 112);
+}
+
+/** Service port by name for hosts that route by DNS name: UTF-8 of namespace then name in the snapshot buffer region. */
+export function servicePortByName(nsPtr: usize, nsLen: i32, namePtr: usize, nameLen: i32, port: u32, proto: u32): i32 {
+  return core.servicePortByName(nsPtr, nsLen, namePtr, nameLen, port, proto);
 }

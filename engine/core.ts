@@ -1,0 +1,455 @@
+/**
+ * The engine's AssemblyScript API: load a snapshot, then decide for connections and packets.
+ * Plain functions over numbers, usable by any Wasm entry (index.ts for the generic host ABI, the
+ * proxy-wasm filter in engine/envoy/). Nothing here depends on WASI or on how the module starts.
+ *
+ * Addresses are passed as (family, w0, w1, w2, w3) in host/engine/address.ts's word form; time is
+ * the host's clock in milliseconds (any epoch, monotonic preferred). A decision's details are left
+ * in the `decision*` globals below (read them right after the call). No function here allocates,
+ * except `init` and `loadSnapshot`.
+ */
+import { Generation } from './generation';
+import {
+  B_ACTIVE, B_FLAGS, B_INACTIVE, B_LOCAL_INDEX, B_SP, BF_CLUSTER, BF_EXTERNAL, KIND_CLUSTER_IP, KIND_LOAD_BALANCER,
+  PROTO_SCTP, PROTO_TCP, PROTO_UDP, RANGE_WORDS, SP_AFFINITY_MS, SP_BACKEND_COUNT, SP_BACKEND_START,
+  SP_CLUSTER_POOL, SP_EXTERNAL_POOL, SP_RANGE_COUNT, SP_RANGE_START, SPF_AFFINITY, SPF_HAS_ENDPOINTS,
+  POOL_MEMBER_COUNT, VERDICT_BACKEND, VERDICT_DROP, VERDICT_PASS, VERDICT_REJECT, VIA_AFFINITY, VIA_FLOW,
+  VIA_NONE, VIA_SCHEDULER,
+} from './layout';
+import { foldAddress } from './hash';
+import { CLASS_SCTP, CLASS_TCP, CLASS_TCP_FIN, CLASS_UDP, current, setCurrent, stats, timeoutMs, toTick } from './state';
+import { SNAP_OK, decodeSnapshot, validateSnapshot } from './snapshot';
+import { computeRemap } from './remap';
+import { buildPools } from './pools';
+import { buildServiceTable, matchService } from './service-table';
+import { buildNameIndex, findServicePort } from './names';
+import { schedule, schedDetail } from './schedulers/index';
+import { seedRandom } from './schedulers/random';
+import {
+  META_ACTIVE, META_EXTERNAL, flowCapacity, flowClass, flowCount, flowExpired, flowFind, flowHash, flowInsert,
+  flowListHead, flowListNext, flowPtr, flowRemove, flowTouch, flowsExpire, flowsInit, flowTableBytes,
+} from './flows';
+import {
+  affinityBackend, affinityCapacity, affinityCount, affinityExpire, affinityExpired, affinityFind, affinityHash,
+  affinityInit, affinityInsert, affinityRemap, affinityRemove, affinityTouch, affPtr,
+} from './affinity';
+
+export { SNAP_OK } from './snapshot';
+export { snapshotErrorOffset, snapshotErrorServicePort } from './snapshot';
+export { stats } from './state';
+
+/** Default flow capacity (like nf_conntrack_max). */
+// @ts-ignore: decorator
+@inline export const DEFAULT_FLOW_CAPACITY: i32 = 1 << 20;
+/** Default affinity capacity. */
+// @ts-ignore: decorator
+@inline export const DEFAULT_AFFINITY_CAPACITY: i32 = 1 << 16;
+
+// ---- the last decision ---------------------------------------------------------------------------
+/** Verdict (layout.ts VERDICT_*). */
+export let decisionVerdict: i32 = VERDICT_PASS;
+/** How a Backend verdict was reached (VIA_*). */
+export let decisionVia: i32 = VIA_NONE;
+/** Service port index in the serving generation, -1 when Pass. */
+export let decisionServicePort: i32 = -1;
+/** Backend index within that service port, -1 unless Backend. */
+export let decisionBackend: i32 = -1;
+/** dh/sh bucket or mh slot used, -1 otherwise. */
+export let decisionDetail: i32 = -1;
+/** Kind of address matched (KIND_*), -1 when unknown (flow hits, Pass). */
+export let decisionKind: i32 = -1;
+
+let initialized = false;
+
+/**
+ * Sets capacities, the random seed and flow timeouts (seconds; 0 keeps the current value), and
+ * forgets every flow and affinity entry. Call once before `loadSnapshot` (it is called with
+ * defaults otherwise).
+ */
+export function init(flowCap: i32, affinityCap: i32, seed: u32, tcpS: u32, tcpFinS: u32, udpS: u32, sctpS: u32): void {
+  flowsInit(flowCap > 0 ? flowCap : DEFAULT_FLOW_CAPACITY);
+  affinityInit(affinityCap > 0 ? affinityCap : DEFAULT_AFFINITY_CAPACITY);
+  seedRandom(seed);
+  if (tcpS) unchecked((timeoutMs[CLASS_TCP] = tcpS * 1000));
+  if (tcpFinS) unchecked((timeoutMs[CLASS_TCP_FIN] = tcpFinS * 1000));
+  if (udpS) unchecked((timeoutMs[CLASS_UDP] = udpS * 1000));
+  if (sctpS) unchecked((timeoutMs[CLASS_SCTP] = sctpS * 1000));
+  initialized = true;
+}
+
+function ensureInit(): void {
+  if (!initialized) init(0, 0, 1, 0, 0, 0, 0);
+}
+
+/** The serving generation (read-only use). */
+export function serving(): Generation {
+  return current;
+}
+
+let pending: Generation = current;
+
+function keepAffinity(b: i32): bool {
+  return (pending.backendWord(b, B_FLAGS) & (BF_CLUSTER | BF_EXTERNAL)) != 0;
+}
+
+/**
+ * Validates and loads a snapshot (snapshot.ts), builds its indexes and tables, carries flows,
+ * affinity entries and scheduler state over, and swaps it in. Returns SNAP_OK or a rejection code;
+ * on rejection nothing changes and the previous generation keeps serving. The engine keeps `bytes`.
+ */
+export function loadSnapshot(bytes: StaticArray<u8>): i32 {
+  ensureInit();
+  const code = validateSnapshot(changetype<usize>(bytes), bytes.length);
+  if (code != SNAP_OK) return code;
+  const old = current;
+  const gen = new Generation();
+  decodeSnapshot(bytes, gen);
+  const remap = computeRemap(old, gen);
+  buildPools(gen, old, remap);
+  buildServiceTable(gen);
+  gen.names = buildNameIndex(gen);
+  gen.id = old.id + 1;
+  // Nothing can fail from here on: carry the tables over.
+  let dropped = 0;
+  for (let c: u32 = 0; c < 4; c++) {
+    let cur = flowListHead(c);
+    while (cur != 0) {
+      const e = <i32>cur - 1;
+      cur = flowListNext(e);
+      const p = flowPtr(e);
+      const meta = load<u32>(p, 36);
+      const ob = <i32>load<u32>(p, 40);
+      const nb = ob < remap.backendOldToNew.length ? unchecked(remap.backendOldToNew[ob]) : -1;
+      const set = (meta & META_EXTERNAL) != 0 ? BF_EXTERNAL : BF_CLUSTER;
+      if (nb < 0 || (gen.backendWord(nb, B_FLAGS) & set) == 0) {
+        flowRemove(e);
+        dropped++;
+        continue;
+      }
+      store<u32>(p, nb, 40);
+      const word = (meta & META_ACTIVE) != 0 ? B_ACTIVE : B_INACTIVE;
+      gen.setBackendWord(nb, word, gen.backendWord(nb, word) + 1);
+    }
+  }
+  stats.flowsDroppedOnSwap += dropped;
+  pending = gen;
+  stats.affinitiesDroppedOnSwap += affinityRemap(remap.spOldToNew, remap.backendOldToNew, keepAffinity);
+  setCurrent(gen);
+  return SNAP_OK;
+}
+
+// @ts-ignore: decorator
+@inline function setDecision(verdict: i32, via: i32, sp: i32, backend: i32, detail: i32, kind: i32): i32 {
+  decisionVerdict = verdict;
+  decisionVia = via;
+  decisionServicePort = sp;
+  decisionBackend = backend;
+  decisionDetail = detail;
+  decisionKind = kind;
+  return verdict;
+}
+
+// @ts-ignore: decorator
+@inline function backendDecision(gen: Generation, b: i32, via: i32, detail: i32, kind: i32): i32 {
+  return setDecision(VERDICT_BACKEND, via, <i32>gen.backendWord(b, B_SP), <i32>gen.backendWord(b, B_LOCAL_INDEX), detail, kind);
+}
+
+/** Whether the source lies in one of the service port's loadBalancerSourceRanges. */
+function sourceAllowed(gen: Generation, sp: i32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32): bool {
+  const n = <i32>gen.spWord(sp, SP_RANGE_COUNT);
+  if (n == 0) return true;
+  const start = <i32>gen.spWord(sp, SP_RANGE_START);
+  for (let r = start; r < start + n; r++) {
+    const at = r * RANGE_WORDS;
+    if (unchecked(gen.ranges[at]) != family) continue;
+    let bits = <i32>unchecked(gen.ranges[at + 5]);
+    let ok = true;
+    for (let i = 0; i < 4 && bits > 0 && ok; i++) {
+      const word = i == 0 ? w0 : i == 1 ? w1 : i == 2 ? w2 : w3;
+      const mask: u32 = bits >= 32 ? 0xffffffff : ~(<u32>0xffffffff >>> <u32>bits);
+      ok = (word & mask) == (unchecked(gen.ranges[at + 1 + i]) & mask);
+      bits -= 32;
+    }
+    if (ok) return true;
+  }
+  return false;
+}
+
+// @ts-ignore: decorator
+@inline function classFor(proto: u32): u32 {
+  return proto == PROTO_TCP ? CLASS_TCP : proto == PROTO_UDP ? CLASS_UDP : CLASS_SCTP;
+}
+
+/**
+ * A new connection to service port `sp` reached through an address of `kind` (KIND_*), whose flow
+ * key `flowHash`/`keyMeta` did not find: source ranges, pools, affinity, scheduling, then the flow
+ * and affinity inserts. Returns the verdict.
+ */
+function admit(gen: Generation, sp: i32, kind: u32, proto: u32, keyMeta: u32, h: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32,
+  ports: u32, df: u32, d0: u32, d1: u32, d2: u32, d3: u32, now: u32): i32 {
+  if (kind == KIND_LOAD_BALANCER && !sourceAllowed(gen, sp, sf, s0, s1, s2, s3)) {
+    return setDecision(VERDICT_DROP, VIA_NONE, sp, -1, -1, kind);
+  }
+  const external = kind != KIND_CLUSTER_IP;
+  const pool = <i32>gen.spWord(sp, external ? SP_EXTERNAL_POOL : SP_CLUSTER_POOL);
+  if (gen.poolWord(pool, POOL_MEMBER_COUNT) == 0) {
+    return setDecision((gen.spFlags(sp) & SPF_HAS_ENDPOINTS) != 0 ? VERDICT_DROP : VERDICT_REJECT, VIA_NONE, sp, -1, -1, kind);
+  }
+  const set = external ? BF_EXTERNAL : BF_CLUSTER;
+  let b = -1;
+  let via = VIA_SCHEDULER;
+  let detail = -1;
+  let a = -1;
+  let ah: u32 = 0;
+  const affinity = (gen.spFlags(sp) & SPF_AFFINITY) != 0;
+  if (affinity) {
+    ah = affinityHash(sp, sf, s0, s1, s2, s3);
+    a = affinityFind(ah, sp, sf, s0, s1, s2, s3);
+    if (a >= 0 && affinityExpired(a, now)) {
+      affinityRemove(a);
+      stats.affinityExpirations++;
+      a = -1;
+    }
+    if (a >= 0) {
+      const pinned = <i32>affinityBackend(a);
+      if ((gen.backendWord(pinned, B_FLAGS) & set) != 0) {
+        b = pinned;
+        via = VIA_AFFINITY;
+      }
+    }
+  }
+  if (b < 0) {
+    const k = schedule(gen, pool, foldAddress(sf, s0, s1, s2, s3), ports >>> 16, foldAddress(df, d0, d1, d2, d3));
+    detail = schedDetail;
+    if (k < 0) return setDecision(VERDICT_REJECT, VIA_NONE, sp, -1, detail, kind);
+    b = gen.member(pool, k);
+  }
+  if (affinity) {
+    if (a >= 0) {
+      store<u32>(affPtr(a), b, 24);
+      affinityTouch(a, now);
+    } else {
+      affinityInsert(ah, sp, sf, s0, s1, s2, s3, b, gen.spWord(sp, SP_AFFINITY_MS), now);
+    }
+  }
+  const tcp = proto == PROTO_TCP;
+  flowInsert(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, (tcp ? META_ACTIVE : 0) | (external ? META_EXTERNAL : 0), classFor(proto), b, now);
+  // IPVS binds a new connection as inactive; the client SYN then moves TCP to SYN_RECV (active).
+  const word = tcp ? B_ACTIVE : B_INACTIVE;
+  gen.setBackendWord(b, word, gen.backendWord(b, word) + 1);
+  return backendDecision(gen, b, via, detail, kind);
+}
+
+// @ts-ignore: decorator
+@inline function keyMetaOf(proto: u32, sf: u32, df: u32): u32 {
+  return (proto & 0xff) | (sf == 6 ? <u32>0x100 : 0) | (df == 6 ? <u32>0x200 : 0);
+}
+
+/** A live (unexpired) flow for the key, or -1; an expired one is removed and counted. */
+// @ts-ignore: decorator
+@inline function liveFlow(h: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, d0: u32, d1: u32, d2: u32, d3: u32, now: u32): i32 {
+  const e = flowFind(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3);
+  if (e >= 0 && flowExpired(e, now)) {
+    flowRemove(e);
+    stats.flowExpirations++;
+    return -1;
+  }
+  return e;
+}
+
+/**
+ * A new connection (TCP SYN, first UDP datagram, SCTP INIT): an existing flow wins (refreshed; a
+ * closed TCP flow seeing a new SYN becomes active again, as TIME_WAIT + SYN → SYN_RECV); otherwise
+ * match the service port and admit. Returns the verdict; details in `decision*`.
+ */
+export function connect(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
+  df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32, nowMs: f64): i32 {
+  const gen = current;
+  const now = toTick(nowMs);
+  const ports = (sport << 16) | (dport & 0xffff);
+  const keyMeta = keyMetaOf(proto, sf, df);
+  const h = flowHash(keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3);
+  const e = liveFlow(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, now);
+  if (e >= 0) {
+    const p = flowPtr(e);
+    const meta = load<u32>(p, 36);
+    const b = <i32>load<u32>(p, 40);
+    if (proto == PROTO_TCP && (meta & META_ACTIVE) == 0) {
+      store<u32>(p, meta | META_ACTIVE, 36);
+      gen.setBackendWord(b, B_INACTIVE, gen.backendWord(b, B_INACTIVE) - 1);
+      gen.setBackendWord(b, B_ACTIVE, gen.backendWord(b, B_ACTIVE) + 1);
+      flowTouch(e, now, CLASS_TCP);
+    } else {
+      flowTouch(e, now, flowClass(meta));
+    }
+    return backendDecision(gen, b, VIA_FLOW, -1, -1);
+  }
+  const m = matchService(gen, proto, df, d0, d1, d2, d3, dport);
+  if (m < 0) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);
+  return admit(gen, m >> 2, <u32>m & 3, proto, keyMeta, h, sf, s0, s1, s2, s3, ports, df, d0, d1, d2, d3, now);
+}
+
+/**
+ * As `connect`, for a host that already knows the service port (the Envoy filter routes by Service
+ * name): `kind` says which endpoint set applies (KIND_CLUSTER_IP for cluster traffic).
+ */
+export function connectToServicePort(sp: i32, kind: u32, proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
+  df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32, nowMs: f64): i32 {
+  const gen = current;
+  if (sp < 0 || sp >= gen.spCount) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);
+  const now = toTick(nowMs);
+  const ports = (sport << 16) | (dport & 0xffff);
+  const keyMeta = keyMetaOf(proto, sf, df);
+  const h = flowHash(keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3);
+  const e = liveFlow(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, now);
+  if (e >= 0) {
+    const p = flowPtr(e);
+    flowTouch(e, now, flowClass(load<u32>(p, 36)));
+    return backendDecision(gen, <i32>load<u32>(p, 40), VIA_FLOW, -1, -1);
+  }
+  return admit(gen, sp, kind & 3, proto, keyMeta, h, sf, s0, s1, s2, s3, ports, df, d0, d1, d2, d3, now);
+}
+
+/** An existing flow: Backend via Flow (refreshed), or Pass. Never schedules. */
+export function lookup(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
+  df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32, nowMs: f64): i32 {
+  const now = toTick(nowMs);
+  const ports = (sport << 16) | (dport & 0xffff);
+  const keyMeta = keyMetaOf(proto, sf, df);
+  const h = flowHash(keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3);
+  const e = liveFlow(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, now);
+  if (e < 0) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);
+  const p = flowPtr(e);
+  flowTouch(e, now, flowClass(load<u32>(p, 36)));
+  return backendDecision(current, <i32>load<u32>(p, 40), VIA_FLOW, -1, -1);
+}
+
+/** The TCP handshake completed (or SCTP association up): refresh, count as active. False if no flow. */
+export function established(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
+  df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32, nowMs: f64): bool {
+  const now = toTick(nowMs);
+  const ports = (sport << 16) | (dport & 0xffff);
+  const keyMeta = keyMetaOf(proto, sf, df);
+  const h = flowHash(keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3);
+  const e = liveFlow(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, now);
+  if (e < 0) return false;
+  const p = flowPtr(e);
+  const meta = load<u32>(p, 36);
+  if (proto != PROTO_UDP && (meta & META_ACTIVE) == 0) {
+    const gen = current;
+    const b = <i32>load<u32>(p, 40);
+    store<u32>(p, meta | META_ACTIVE, 36);
+    gen.setBackendWord(b, B_INACTIVE, gen.backendWord(b, B_INACTIVE) - 1);
+    gen.setBackendWord(b, B_ACTIVE, gen.backendWord(b, B_ACTIVE) + 1);
+  }
+  flowTouch(e, now, classFor(proto));
+  return true;
+}
+
+/**
+ * The flow saw FIN/RST or ended. TCP: inactive, tcpfin timeout (IPVS FIN_WAIT/TIME_WAIT);
+ * UDP/SCTP: removed. False if there is no such flow.
+ */
+export function close(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
+  df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32, nowMs: f64): bool {
+  const now = toTick(nowMs);
+  const ports = (sport << 16) | (dport & 0xffff);
+  const keyMeta = keyMetaOf(proto, sf, df);
+  const h = flowHash(keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3);
+  const e = liveFlow(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, now);
+  if (e < 0) return false;
+  if (proto != PROTO_TCP) {
+    flowRemove(e);
+    return true;
+  }
+  const p = flowPtr(e);
+  const meta = load<u32>(p, 36);
+  if ((meta & META_ACTIVE) != 0) {
+    const gen = current;
+    const b = <i32>load<u32>(p, 40);
+    store<u32>(p, meta & ~META_ACTIVE, 36);
+    gen.setBackendWord(b, B_ACTIVE, gen.backendWord(b, B_ACTIVE) - 1);
+    gen.setBackendWord(b, B_INACTIVE, gen.backendWord(b, B_INACTIVE) + 1);
+  }
+  flowTouch(e, now, CLASS_TCP_FIN);
+  return true;
+}
+
+/** Removes expired flows and affinity entries; returns how many entries went. */
+export function expire(nowMs: f64): i32 {
+  const now = toTick(nowMs);
+  return flowsExpire(now) + affinityExpire(now);
+}
+
+// ---- read-only views ----------------------------------------------------------------------------
+
+/** Generation number of the serving snapshot (0 before the first load). */
+export function generation(): u32 {
+  return current.id;
+}
+
+export function servicePortCount(): i32 {
+  return current.spCount;
+}
+
+export function backendCount(): i32 {
+  return current.backendCount;
+}
+
+/** Number of backends of service port `sp`. */
+export function servicePortBackends(sp: i32): i32 {
+  return <i32>current.spWord(sp, SP_BACKEND_COUNT);
+}
+
+/** Active connections of backend `k` of service port `sp`. */
+export function backendActive(sp: i32, k: i32): u32 {
+  return current.backendWord(<i32>current.spWord(sp, SP_BACKEND_START) + k, B_ACTIVE);
+}
+
+/** Inactive connections of backend `k` of service port `sp`. */
+export function backendInactive(sp: i32, k: i32): u32 {
+  return current.backendWord(<i32>current.spWord(sp, SP_BACKEND_START) + k, B_INACTIVE);
+}
+
+/** Service port by Service name and port (names.ts), or -1. Names are UTF-8 at the pointers. */
+export function servicePortByName(nsPtr: usize, nsLen: i32, namePtr: usize, nameLen: i32, port: u32, proto: u32): i32 {
+  const gen = current;
+  return findServicePort(gen, gen.names, nsPtr, nsLen, namePtr, nameLen, port, proto);
+}
+
+/** Which service port and kind a destination matches (`sp << 2 | kind`), or -1. No side effects. */
+export function matchDestination(proto: u32, df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32): i32 {
+  return matchService(current, proto, df, d0, d1, d2, d3, dport);
+}
+
+/** The service port's backend `k`: address family, words and port, for hosts that connect to it. */
+export function backendFamily(sp: i32, k: i32): u32 {
+  return current.backendWord(<i32>current.spWord(sp, SP_BACKEND_START) + k, 0);
+}
+export function backendWord(sp: i32, k: i32, i: i32): u32 {
+  return current.backendWord(<i32>current.spWord(sp, SP_BACKEND_START) + k, 1 + i);
+}
+export function backendPort(sp: i32, k: i32): u32 {
+  return current.backendWord(<i32>current.spWord(sp, SP_BACKEND_START) + k, 5);
+}
+
+export function flows(): i32 {
+  return flowCount();
+}
+export function flowsCapacity(): i32 {
+  return flowCapacity();
+}
+export function flowBytes(): usize {
+  return flowTableBytes();
+}
+export function affinities(): i32 {
+  return affinityCount();
+}
+export function affinitiesCapacity(): i32 {
+  return affinityCapacity();
+}
+
+/** Affinity timeout of a service port in ms (for tools). */
+export function affinityTimeoutMs(sp: i32): u32 {
+  return current.spWord(sp, SP_AFFINITY_MS);
+}

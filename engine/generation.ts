@@ -1,0 +1,81 @@
+/**
+ * One loaded generation: everything decoded from a snapshot plus the indexes and scheduler tables
+ * built from it. Built completely off the hot path by `decodeSnapshot` (snapshot.ts) and
+ * `buildPools` (pools.ts), then swapped in atomically by core.ts. Record layouts: layout.ts.
+ */
+import { B_WORDS, POOL_WORDS, SP_WORDS, SP_META, SP_PORTS } from './layout';
+
+export class Generation {
+  /** Monotonic generation number (1 for the first snapshot loaded). */
+  id: u32 = 0;
+  /** The snapshot bytes themselves; names are read from here (UTF-8). */
+  bytes: StaticArray<u8> = new StaticArray<u8>(0);
+  /** Node addresses, 5 words each (family, w0..w3): NodePorts are served on each. */
+  nodeIPs: StaticArray<u32> = new StaticArray<u32>(0);
+  nodeIPCount: i32 = 0;
+  /** Service port records (layout.ts SP_*). */
+  sps: StaticArray<u32> = new StaticArray<u32>(0);
+  spCount: i32 = 0;
+  /** Backend records (layout.ts B_*), grouped by service port, each group in engine order. */
+  backends: StaticArray<u32> = new StaticArray<u32>(0);
+  backendCount: i32 = 0;
+  /** loadBalancerSourceRanges records (layout.ts RANGE_WORDS). */
+  ranges: StaticArray<u32> = new StaticArray<u32>(0);
+  /** Scheduler pools (layout.ts POOL_*), their members (global backend indexes) and tables. */
+  pools: StaticArray<u32> = new StaticArray<u32>(0);
+  poolCount: i32 = 0;
+  members: StaticArray<u32> = new StaticArray<u32>(0);
+  tables: StaticArray<u16> = new StaticArray<u16>(0);
+  /** Service match index (service-table.ts): 8 words per slot, `matchMask + 1` slots. */
+  match: StaticArray<u32> = new StaticArray<u32>(0);
+  matchMask: u32 = 0;
+  /** Name index (names.ts): slots hold service port + 1, 0 = empty. */
+  names: StaticArray<i32> = new StaticArray<i32>(16);
+  /** Match keys that lost to an earlier service port with the same (protocol, address, port). */
+  matchConflicts: u32 = 0;
+
+  // @ts-ignore: decorator
+  @inline spWord(sp: i32, word: i32): u32 {
+    return unchecked(this.sps[sp * SP_WORDS + word]);
+  }
+  // @ts-ignore: decorator
+  @inline backendWord(b: i32, word: i32): u32 {
+    return unchecked(this.backends[b * B_WORDS + word]);
+  }
+  // @ts-ignore: decorator
+  @inline setBackendWord(b: i32, word: i32, value: u32): void {
+    unchecked((this.backends[b * B_WORDS + word] = value));
+  }
+  // @ts-ignore: decorator
+  @inline poolWord(pool: i32, word: i32): u32 {
+    return unchecked(this.pools[pool * POOL_WORDS + word]);
+  }
+  // @ts-ignore: decorator
+  @inline setPoolWord(pool: i32, word: i32, value: u32): void {
+    unchecked((this.pools[pool * POOL_WORDS + word] = value));
+  }
+  // @ts-ignore: decorator
+  @inline member(pool: i32, k: i32): i32 {
+    return <i32>unchecked(this.members[<i32>this.poolWord(pool, 0) + k]);
+  }
+  // @ts-ignore: decorator
+  @inline spProtocol(sp: i32): u32 {
+    return this.spWord(sp, SP_META) & 0xff;
+  }
+  // @ts-ignore: decorator
+  @inline spScheduler(sp: i32): u32 {
+    return (this.spWord(sp, SP_META) >>> 8) & 0xff;
+  }
+  // @ts-ignore: decorator
+  @inline spFlags(sp: i32): u32 {
+    return (this.spWord(sp, SP_META) >>> 16) & 0xff;
+  }
+  // @ts-ignore: decorator
+  @inline spPort(sp: i32): u32 {
+    return this.spWord(sp, SP_PORTS) & 0xffff;
+  }
+  // @ts-ignore: decorator
+  @inline spNodePort(sp: i32): u32 {
+    return this.spWord(sp, SP_PORTS) >>> 16;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Hash primitives: the kernel's `hash_32` and address folding (dh, sh), hsiphash = SipHash-1-3 on
+ * 64-bit kernels (mh), and the engine's own table hash (flows, affinity, service match).
+ * Sources: include/linux/hash.h, lib/siphash.c, net/netfilter/ipvs/ip_vs_{dh,sh,mh}.c
+ * (reference/ipvs-schedulers.md §6.1, §7).
+ */
+
+/** include/linux/hash.h GOLDEN_RATIO_32 (v4.7+). */
+// @ts-ignore: decorator
+@inline const GOLDEN_RATIO_32: u32 = 0x61c88647;
+
+/** `hash_32(x, bits)`: multiply by GOLDEN_RATIO_32, keep the top `bits` bits. */
+// @ts-ignore: decorator
+@inline export function hash32(x: u32, bits: u32): u32 {
+  return (x * GOLDEN_RATIO_32) >>> (32 - bits);
+}
+
+/**
+ * Address fold used by dh/sh/mh: IPv4 is the address as a host-order u32; IPv6 is the XOR of its
+ * four big-endian words (`ntohl(ip6[0]^ip6[1]^ip6[2]^ip6[3])`). Words here are already host-order.
+ */
+// @ts-ignore: decorator
+@inline export function foldAddress(family: u32, w0: u32, w1: u32, w2: u32, w3: u32): u32 {
+  return family == 6 ? w0 ^ w1 ^ w2 ^ w3 : w0;
+}
+
+// @ts-ignore: decorator
+@inline function rotl64(x: u64, b: u64): u64 {
+  return (x << b) | (x >>> (64 - b));
+}
+
+/**
+ * `hsiphash_1u32(v, key)` on a 64-bit little-endian kernel: SipHash-1-3 of the 4-byte message `v`
+ * with the 128-bit key (k0, k1); the result is the low 32 bits of v0^v1^v2^v3.
+ */
+export function hsiphash1u32(v: u32, k0: u64, k1: u64): u32 {
+  let v0: u64 = 0x736f6d6570736575 ^ k0;
+  let v1: u64 = 0x646f72616e646f6d ^ k1;
+  let v2: u64 = 0x6c7967656e657261 ^ k0;
+  let v3: u64 = 0x7465646279746573 ^ k1;
+  const b: u64 = (<u64>4 << 56) | <u64>v;
+  v3 ^= b;
+  // one compression round
+  v0 += v1; v1 = rotl64(v1, 13); v1 ^= v0; v0 = rotl64(v0, 32);
+  v2 += v3; v3 = rotl64(v3, 16); v3 ^= v2;
+  v0 += v3; v3 = rotl64(v3, 21); v3 ^= v0;
+  v2 += v1; v1 = rotl64(v1, 17); v1 ^= v2; v2 = rotl64(v2, 32);
+  v0 ^= b;
+  v2 ^= 0xff;
+  // three finalization rounds
+  for (let i = 0; i < 3; i++) {
+    v0 += v1; v1 = rotl64(v1, 13); v1 ^= v0; v0 = rotl64(v0, 32);
+    v2 += v3; v3 = rotl64(v3, 16); v3 ^= v2;
+    v0 += v3; v3 = rotl64(v3, 21); v3 ^= v0;
+    v2 += v1; v1 = rotl64(v1, 17); v1 ^= v2; v2 = rotl64(v2, 32);
+  }
+  return <u32>(v0 ^ v1 ^ v2 ^ v3);
+}
+
+/** One step of the engine's table hash (murmur3-style word mixing). */
+// @ts-ignore: decorator
+@inline export function mixWord(h: u32, w: u32): u32 {
+  w *= 0xcc9e2d51;
+  w = rotl<u32>(w, 15);
+  w *= 0x1b873593;
+  h ^= w;
+  h = rotl<u32>(h, 13);
+  return h * 5 + 0xe6546b64;
+}
+
+/** Final avalanche of the engine's table hash (murmur3 fmix32). */
+// @ts-ignore: decorator
+@inline export function finishHash(h: u32): u32 {
+  h ^= h >>> 16;
+  h *= 0x85ebca6b;
+  h ^= h >>> 13;
+  h *= 0xc2b2ae35;
+  h ^= h >>> 16;
+  return h;
+}

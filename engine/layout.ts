@@ -1,0 +1,249 @@
+/**
+ * Record layouts of one loaded generation, shared by the decoder, the service table, the
+ * schedulers and the flow/affinity tables. Every record is a run of u32 words in a
+ * `StaticArray<u32>` (array of structs: one record touches one or two cache lines).
+ */
+
+// ---- protocol numbers (IANA), as in snapshots and flow keys --------------------------------------
+// @ts-ignore: decorator
+@inline export const PROTO_TCP: u32 = 6;
+// @ts-ignore: decorator
+@inline export const PROTO_UDP: u32 = 17;
+// @ts-ignore: decorator
+@inline export const PROTO_SCTP: u32 = 132;
+
+// ---- scheduler ids (the snapshot's scheduler byte) ------------------------------------------------
+// @ts-ignore: decorator
+@inline export const SCHED_RR: u32 = 0;
+// @ts-ignore: decorator
+@inline export const SCHED_WRR: u32 = 1;
+// @ts-ignore: decorator
+@inline export const SCHED_LC: u32 = 2;
+// @ts-ignore: decorator
+@inline export const SCHED_WLC: u32 = 3;
+// @ts-ignore: decorator
+@inline export const SCHED_SED: u32 = 4;
+// @ts-ignore: decorator
+@inline export const SCHED_NQ: u32 = 5;
+// @ts-ignore: decorator
+@inline export const SCHED_DH: u32 = 6;
+// @ts-ignore: decorator
+@inline export const SCHED_SH: u32 = 7;
+// @ts-ignore: decorator
+@inline export const SCHED_MH: u32 = 8;
+// @ts-ignore: decorator
+@inline export const SCHED_RANDOM: u32 = 9;
+/** Number of scheduler ids. */
+// @ts-ignore: decorator
+@inline export const SCHED_COUNT: u32 = 10;
+
+// ---- service port flags (snapshot byte 2 of a service port) --------------------------------------
+/** sh-port / mh-port (IP_VS_SVC_F_SCHED2): hash the client's source port too. */
+// @ts-ignore: decorator
+@inline export const SPF_SCHED_PORT: u32 = 1;
+/** sh-fallback / mh-fallback (IP_VS_SVC_F_SCHED1): probe further when the hashed server is unusable. */
+// @ts-ignore: decorator
+@inline export const SPF_SCHED_FALLBACK: u32 = 2;
+/** sessionAffinity: ClientIP. */
+// @ts-ignore: decorator
+@inline export const SPF_AFFINITY: u32 = 4;
+/** externalTrafficPolicy: Local. */
+// @ts-ignore: decorator
+@inline export const SPF_EXTERNAL_LOCAL: u32 = 8;
+/** internalTrafficPolicy: Local. */
+// @ts-ignore: decorator
+@inline export const SPF_INTERNAL_LOCAL: u32 = 16;
+/** Some endpoint exists anywhere (kube-proxy's hasAnyEndpoints): empty pool → Drop, not Reject. */
+// @ts-ignore: decorator
+@inline export const SPF_HAS_ENDPOINTS: u32 = 32;
+// @ts-ignore: decorator
+@inline export const SPF_ALL: u32 = 63;
+
+// ---- backend flags (snapshot u16 of a backend) ---------------------------------------------------
+// @ts-ignore: decorator
+@inline export const BF_READY: u32 = 1;
+// @ts-ignore: decorator
+@inline export const BF_SERVING: u32 = 2;
+// @ts-ignore: decorator
+@inline export const BF_TERMINATING: u32 = 4;
+// @ts-ignore: decorator
+@inline export const BF_LOCAL: u32 = 8;
+/** In the pool for cluster-internal traffic (ClusterIP). */
+// @ts-ignore: decorator
+@inline export const BF_CLUSTER: u32 = 16;
+/** In the pool for external traffic (NodePort, externalIPs, LoadBalancer ingress). */
+// @ts-ignore: decorator
+@inline export const BF_EXTERNAL: u32 = 32;
+// @ts-ignore: decorator
+@inline export const BF_ALL: u32 = 63;
+
+// ---- what kind of address a match hit -----------------------------------------------------------
+// @ts-ignore: decorator
+@inline export const KIND_CLUSTER_IP: u32 = 0;
+// @ts-ignore: decorator
+@inline export const KIND_EXTERNAL_IP: u32 = 1;
+// @ts-ignore: decorator
+@inline export const KIND_LOAD_BALANCER: u32 = 2;
+// @ts-ignore: decorator
+@inline export const KIND_NODE_PORT: u32 = 3;
+
+// ---- verdicts and how they were reached (host/engine/api.ts Verdict / Via) -----------------------
+// @ts-ignore: decorator
+@inline export const VERDICT_BACKEND: i32 = 0;
+// @ts-ignore: decorator
+@inline export const VERDICT_PASS: i32 = 1;
+// @ts-ignore: decorator
+@inline export const VERDICT_REJECT: i32 = 2;
+// @ts-ignore: decorator
+@inline export const VERDICT_DROP: i32 = 3;
+// @ts-ignore: decorator
+@inline export const VIA_NONE: i32 = 0;
+// @ts-ignore: decorator
+@inline export const VIA_SCHEDULER: i32 = 1;
+// @ts-ignore: decorator
+@inline export const VIA_FLOW: i32 = 2;
+// @ts-ignore: decorator
+@inline export const VIA_AFFINITY: i32 = 3;
+
+/*
+ * Service port record, SP_WORDS u32 words:
+ *
+ *   word  0: protocol (8) | scheduler (8) << 8 | flags (8) << 16 | type (8) << 24
+ *   word  1: port (16) | nodePort (16) << 16
+ *   word  2: affinity timeout in milliseconds
+ *   word  3: cluster pool index          word  4: external pool index
+ *   word  5: first backend (global idx)  word  6: backend count
+ *   word  7: first source range          word  8: source range count
+ *   word  9: byte offset of namespace in the snapshot copy
+ *   word 10: namespace length | name length << 16
+ *   word 11: portName length | healthCheckNodePort << 16
+ *   word 12: byte offset of the address lists (clusterIPs, externalIPs, LB IPs) in the snapshot
+ *   word 13: clusterIP count | externalIP count << 16     word 14: LB IP count   word 15: reserved
+ */
+// @ts-ignore: decorator
+@inline export const SP_WORDS: i32 = 16;
+// @ts-ignore: decorator
+@inline export const SP_META: i32 = 0;
+// @ts-ignore: decorator
+@inline export const SP_PORTS: i32 = 1;
+// @ts-ignore: decorator
+@inline export const SP_AFFINITY_MS: i32 = 2;
+// @ts-ignore: decorator
+@inline export const SP_CLUSTER_POOL: i32 = 3;
+// @ts-ignore: decorator
+@inline export const SP_EXTERNAL_POOL: i32 = 4;
+// @ts-ignore: decorator
+@inline export const SP_BACKEND_START: i32 = 5;
+// @ts-ignore: decorator
+@inline export const SP_BACKEND_COUNT: i32 = 6;
+// @ts-ignore: decorator
+@inline export const SP_RANGE_START: i32 = 7;
+// @ts-ignore: decorator
+@inline export const SP_RANGE_COUNT: i32 = 8;
+// @ts-ignore: decorator
+@inline export const SP_NAME_OFFSET: i32 = 9;
+// @ts-ignore: decorator
+@inline export const SP_NAME_LENS: i32 = 10;
+// @ts-ignore: decorator
+@inline export const SP_PORTNAME_LEN: i32 = 11;
+// @ts-ignore: decorator
+@inline export const SP_ADDR_OFFSET: i32 = 12;
+// @ts-ignore: decorator
+@inline export const SP_ADDR_COUNTS: i32 = 13;
+// @ts-ignore: decorator
+@inline export const SP_LB_COUNT: i32 = 14;
+
+/*
+ * Backend record, B_WORDS u32 words:
+ *
+ *   word 0: family (4|6)     words 1..4: address words w0..w3 (big-endian word order, as Address)
+ *   word 5: port             word 6: weight        word 7: flags (BF_*)
+ *   word 8: service port     word 9: active conns  word 10: inactive conns
+ *   word 11: index within its service port         word 12: last non-zero weight (mh)
+ *   word 13: fold(address) (dh/sh/mh hashing)       words 14..15: reserved
+ */
+// @ts-ignore: decorator
+@inline export const B_WORDS: i32 = 16;
+// @ts-ignore: decorator
+@inline export const B_FAMILY: i32 = 0;
+// @ts-ignore: decorator
+@inline export const B_W0: i32 = 1;
+// @ts-ignore: decorator
+@inline export const B_PORT: i32 = 5;
+// @ts-ignore: decorator
+@inline export const B_WEIGHT: i32 = 6;
+// @ts-ignore: decorator
+@inline export const B_FLAGS: i32 = 7;
+// @ts-ignore: decorator
+@inline export const B_SP: i32 = 8;
+// @ts-ignore: decorator
+@inline export const B_ACTIVE: i32 = 9;
+// @ts-ignore: decorator
+@inline export const B_INACTIVE: i32 = 10;
+// @ts-ignore: decorator
+@inline export const B_LOCAL_INDEX: i32 = 11;
+// @ts-ignore: decorator
+@inline export const B_LAST_WEIGHT: i32 = 12;
+// @ts-ignore: decorator
+@inline export const B_FOLD: i32 = 13;
+
+/*
+ * Scheduler pool record (one per distinct endpoint set of a service port), POOL_WORDS words:
+ *
+ *   word 0: first member in `members`   word 1: member count
+ *   word 2: scheduler (8) | service port flags (8) << 8
+ *   word 3: offset of the pool's dh/sh/mh table in `tables` (u16 entries), or 0xffffffff
+ *   word 4: rr / wrr position: 0 = list head, k = after member k-1 (the last one chosen)
+ *   word 5: wrr cw (i32)   word 6: wrr mw   word 7: wrr di
+ *   word 8: owning service port
+ *   word 9: which set: BF_CLUSTER, BF_EXTERNAL or both
+ */
+// @ts-ignore: decorator
+@inline export const POOL_WORDS: i32 = 10;
+// @ts-ignore: decorator
+@inline export const POOL_MEMBER_START: i32 = 0;
+// @ts-ignore: decorator
+@inline export const POOL_MEMBER_COUNT: i32 = 1;
+// @ts-ignore: decorator
+@inline export const POOL_SCHED: i32 = 2;
+// @ts-ignore: decorator
+@inline export const POOL_TABLE: i32 = 3;
+// @ts-ignore: decorator
+@inline export const POOL_POS: i32 = 4;
+// @ts-ignore: decorator
+@inline export const POOL_CW: i32 = 5;
+// @ts-ignore: decorator
+@inline export const POOL_MW: i32 = 6;
+// @ts-ignore: decorator
+@inline export const POOL_DI: i32 = 7;
+// @ts-ignore: decorator
+@inline export const POOL_SP: i32 = 8;
+// @ts-ignore: decorator
+@inline export const POOL_SET: i32 = 9;
+/** No table for this pool. */
+// @ts-ignore: decorator
+@inline export const NO_TABLE: u32 = 0xffffffff;
+/** Empty dh/sh/mh bucket. */
+// @ts-ignore: decorator
+@inline export const EMPTY_BUCKET: u16 = 0xffff;
+
+/*
+ * Source range record, RANGE_WORDS words: family, w0..w3, prefix length.
+ */
+// @ts-ignore: decorator
+@inline export const RANGE_WORDS: i32 = 6;
+
+/** dh/sh table: 2^8 buckets (IP_VS_DH_TAB_BITS, IP_VS_SH_TAB_BITS default). */
+// @ts-ignore: decorator
+@inline export const HASH_TAB_BITS: u32 = 8;
+// @ts-ignore: decorator
+@inline export const HASH_TAB_SIZE: i32 = 256;
+/** mh table size M: primes[CONFIG_IP_VS_MH_TAB_INDEX(12) - 8] = 4093 (ip_vs_mh.c). */
+// @ts-ignore: decorator
+@inline export const MH_TAB_SIZE: i32 = 4093;
+/** mh TAB_BITS = CONFIG_IP_VS_MH_TAB_INDEX / 2 = 6. */
+// @ts-ignore: decorator
+@inline export const MH_TAB_BITS: u32 = 6;
+/** Largest pool a table-based scheduler can index (u16 buckets, 0xffff = empty). */
+// @ts-ignore: decorator
+@inline export const MAX_POOL_MEMBERS: i32 = 0xfffe;

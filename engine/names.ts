@@ -1,0 +1,61 @@
+/**
+ * The name index: (namespace, name, port, protocol) → service port, for hosts that route by
+ * Service DNS name instead of address (the Envoy filter: `name.namespace.svc…:port`). Built per
+ * generation; lookups compare the snapshot's UTF-8 bytes, no strings are created.
+ */
+import { Generation } from './generation';
+import { finishHash, mixWord } from './hash';
+import { SP_NAME_LENS, SP_NAME_OFFSET } from './layout';
+
+function bytesHash(h: u32, ptr: usize, len: i32): u32 {
+  for (let i = 0; i < len; i++) h = mixWord(h, <u32>load<u8>(ptr + <usize>i));
+  return mixWord(h, <u32>len);
+}
+
+function nameHash(nsPtr: usize, nsLen: i32, namePtr: usize, nameLen: i32, port: u32, proto: u32): u32 {
+  let h = bytesHash(0x1b873593, nsPtr, nsLen);
+  h = bytesHash(h, namePtr, nameLen);
+  h = mixWord(h, port | (proto << 16));
+  return finishHash(h);
+}
+
+function spNamePtr(gen: Generation, sp: i32): usize {
+  return changetype<usize>(gen.bytes) + <usize>gen.spWord(sp, SP_NAME_OFFSET);
+}
+
+/** Builds `names` (slots hold sp + 1; 0 = empty) for a generation. */
+export function buildNameIndex(gen: Generation): StaticArray<i32> {
+  let size = 16;
+  while (size < gen.spCount * 2) size <<= 1;
+  const table = new StaticArray<i32>(size);
+  const mask = <u32>size - 1;
+  for (let s = 0; s < gen.spCount; s++) {
+    const p = spNamePtr(gen, s);
+    const lens = gen.spWord(s, SP_NAME_LENS);
+    const nsLen = <i32>(lens & 0xffff);
+    let i = nameHash(p, nsLen, p + <usize>nsLen, <i32>(lens >>> 16), gen.spPort(s), gen.spProtocol(s)) & mask;
+    while (unchecked(table[i]) != 0) i = (i + 1) & mask;
+    unchecked((table[i] = s + 1));
+  }
+  return table;
+}
+
+/**
+ * The first service port (snapshot order) of Service `namespace/name` with this port number and
+ * protocol, or -1. Names are UTF-8 bytes at the given pointers.
+ */
+export function findServicePort(gen: Generation, names: StaticArray<i32>, nsPtr: usize, nsLen: i32, namePtr: usize, nameLen: i32, port: u32, proto: u32): i32 {
+  const mask = <u32>names.length - 1;
+  let i = nameHash(nsPtr, nsLen, namePtr, nameLen, port, proto) & mask;
+  while (true) {
+    const v = unchecked(names[i]);
+    if (v == 0) return -1;
+    const s = v - 1;
+    const lens = gen.spWord(s, SP_NAME_LENS);
+    if (gen.spPort(s) == port && gen.spProtocol(s) == proto && <i32>(lens & 0xffff) == nsLen && <i32>(lens >>> 16) == nameLen) {
+      const p = spNamePtr(gen, s);
+      if (memory.compare(p, nsPtr, nsLen) == 0 && memory.compare(p + <usize>nsLen, namePtr, nameLen) == 0) return s;
+    }
+    i = (i + 1) & mask;
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * What carries over from one generation to the next. Service ports are the same when namespace,
+ * name, portName and protocol are; backends of a service port are the same when address and port
+ * are (the stable backend id of DESIGN.md). Flows, affinity entries, rr/wrr positions and mh's
+ * last_weight follow these maps; anything without a counterpart is dropped (kubernetes #19029).
+ */
+import { Generation } from './generation';
+import { B_LAST_WEIGHT, B_PORT, B_W0, B_FAMILY, B_WEIGHT, SP_BACKEND_COUNT, SP_BACKEND_START, SP_NAME_LENS, SP_NAME_OFFSET, SP_PORTNAME_LEN } from './layout';
+
+export class Remap {
+  /** New service port → old one, or -1. */
+  spNewToOld: StaticArray<i32>;
+  /** Old service port → new one, or -1. */
+  spOldToNew: StaticArray<i32>;
+  /** Old backend (global index) → new backend, or -1. */
+  backendOldToNew: StaticArray<i32>;
+
+  constructor(newSps: i32, oldSps: i32, oldBackends: i32) {
+    this.spNewToOld = new StaticArray<i32>(newSps);
+    this.spOldToNew = new StaticArray<i32>(oldSps);
+    this.backendOldToNew = new StaticArray<i32>(oldBackends);
+    for (let i = 0; i < newSps; i++) unchecked((this.spNewToOld[i] = -1));
+    for (let i = 0; i < oldSps; i++) unchecked((this.spOldToNew[i] = -1));
+    for (let i = 0; i < oldBackends; i++) unchecked((this.backendOldToNew[i] = -1));
+  }
+}
+
+/** `namespace/name:portName/protocol` of a service port, decoded from the snapshot's UTF-8. */
+export function servicePortIdentity(gen: Generation, sp: i32): string {
+  const base = changetype<usize>(gen.bytes) + <usize>gen.spWord(sp, SP_NAME_OFFSET);
+  const lens = gen.spWord(sp, SP_NAME_LENS);
+  const nsLen = <i32>(lens & 0xffff);
+  const nameLen = <i32>(lens >>> 16);
+  const portLen = <i32>(gen.spWord(sp, SP_PORTNAME_LEN) & 0xffff);
+  const ns = String.UTF8.decodeUnsafe(base, nsLen);
+  const name = String.UTF8.decodeUnsafe(base + <usize>nsLen, nameLen);
+  const port = String.UTF8.decodeUnsafe(base + <usize>(nsLen + nameLen), portLen);
+  return ns + '/' + name + ':' + port + '/' + gen.spProtocol(sp).toString();
+}
+
+function compareBackends(a: Generation, x: i32, b: Generation, y: i32): i32 {
+  for (let w = B_FAMILY; w <= B_W0 + 3; w++) {
+    const p = a.backendWord(x, w);
+    const q = b.backendWord(y, w);
+    if (p != q) return p < q ? -1 : 1;
+  }
+  return <i32>a.backendWord(x, B_PORT) - <i32>b.backendWord(y, B_PORT);
+}
+
+/**
+ * Matches `gen` against `old`, and gives every new backend its last non-zero weight (mh's
+ * last_weight: a server quiesced to 0 keeps its old weight, a server added at 0 has none).
+ */
+export function computeRemap(old: Generation, gen: Generation): Remap {
+  const remap = new Remap(gen.spCount, old.spCount, old.backendCount);
+  const byName = new Map<string, i32>();
+  for (let s = 0; s < old.spCount; s++) byName.set(servicePortIdentity(old, s), s);
+  for (let s = 0; s < gen.spCount; s++) {
+    const key = servicePortIdentity(gen, s);
+    if (!byName.has(key)) continue;
+    const o = byName.get(key);
+    unchecked((remap.spNewToOld[s] = o));
+    unchecked((remap.spOldToNew[o] = s));
+    // Both backend lists are in strictly ascending engine order: merge.
+    let i = <i32>old.spWord(o, SP_BACKEND_START);
+    const iEnd = i + <i32>old.spWord(o, SP_BACKEND_COUNT);
+    let j = <i32>gen.spWord(s, SP_BACKEND_START);
+    const jEnd = j + <i32>gen.spWord(s, SP_BACKEND_COUNT);
+    while (i < iEnd && j < jEnd) {
+      const c = compareBackends(old, i, gen, j);
+      if (c < 0) i++;
+      else if (c > 0) j++;
+      else {
+        unchecked((remap.backendOldToNew[i] = j));
+        if (gen.backendWord(j, B_WEIGHT) == 0) gen.setBackendWord(j, B_LAST_WEIGHT, old.backendWord(i, B_LAST_WEIGHT));
+        i++;
+        j++;
+      }
+    }
+  }
+  return remap;
+}

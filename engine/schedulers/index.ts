@@ -1,0 +1,44 @@
+/**
+ * Scheduler dispatch: one call per new connection, by the pool's scheduler id (layout.ts SCHED_*).
+ * Returns the chosen member index within the pool, or -1 when no server is available.
+ */
+import { Generation } from '../generation';
+import {
+  POOL_SCHED, SCHED_DH, SCHED_LC, SCHED_MH, SCHED_NQ, SCHED_RANDOM, SCHED_RR, SCHED_SED, SCHED_SH,
+  SCHED_WLC, SCHED_WRR, SPF_SCHED_FALLBACK, SPF_SCHED_PORT,
+} from '../layout';
+import { setDetail } from './common';
+import { scheduleRR } from './rr';
+import { scheduleWRR } from './wrr';
+import { scheduleLC } from './lc';
+import { scheduleWLC } from './wlc';
+import { scheduleSED } from './sed';
+import { scheduleNQ } from './nq';
+import { scheduleDH } from './dh';
+import { scheduleSH } from './sh';
+import { scheduleMH } from './mh';
+import { scheduleRandom } from './random';
+
+export { schedDetail } from './common';
+
+export function schedule(gen: Generation, pool: i32, srcFold: u32, srcPort: u32, dstFold: u32): i32 {
+  const word = gen.poolWord(pool, POOL_SCHED);
+  const sched = word & 0xff;
+  const flags = word >>> 8;
+  setDetail(-1);
+  switch (sched) {
+    case SCHED_RR: return scheduleRR(gen, pool);
+    case SCHED_WRR: return scheduleWRR(gen, pool);
+    case SCHED_LC: return scheduleLC(gen, pool);
+    case SCHED_WLC: return scheduleWLC(gen, pool);
+    case SCHED_SED: return scheduleSED(gen, pool);
+    case SCHED_NQ: return scheduleNQ(gen, pool);
+    case SCHED_DH: return scheduleDH(gen, pool, dstFold);
+    case SCHED_SH:
+      return scheduleSH(gen, pool, srcFold, (flags & SPF_SCHED_PORT) != 0 ? srcPort : 0, (flags & SPF_SCHED_FALLBACK) != 0);
+    case SCHED_MH:
+      return scheduleMH(gen, pool, srcFold, (flags & SPF_SCHED_PORT) != 0 ? srcPort : 0, (flags & SPF_SCHED_FALLBACK) != 0);
+    case SCHED_RANDOM: return scheduleRandom(gen, pool);
+  }
+  return -1;
+}

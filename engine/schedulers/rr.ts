@@ -1,0 +1,22 @@
+/**
+ * rr: round robin (net/netfilter/ipvs/ip_vs_rr.c; reference/ipvs-schedulers.md §3).
+ * Position p: 0 = list head, k = member k-1 was chosen last. Scan the members after p to the end,
+ * then wrap up to and including p; the first with weight > 0 wins and becomes p.
+ */
+import { Generation } from '../generation';
+import { POOL_MEMBER_COUNT, POOL_POS } from '../layout';
+import { weightOf } from './common';
+
+export function scheduleRR(gen: Generation, pool: i32): i32 {
+  const n = <i32>gen.poolWord(pool, POOL_MEMBER_COUNT);
+  const p = <i32>gen.poolWord(pool, POOL_POS);
+  let j = p >= n ? 0 : p;
+  for (let i = 0; i < n; i++) {
+    if (weightOf(gen, gen.member(pool, j)) > 0) {
+      gen.setPoolWord(pool, POOL_POS, j + 1);
+      return j;
+    }
+    j = j + 1 == n ? 0 : j + 1;
+  }
+  return -1;
+}
