@@ -1,0 +1,73 @@
+/**
+ * `vipwasm forward -f <file|dir>... | --kubeconfig <path> [flags]`: the Node forwarder, serving
+ * every Service address of the model on this machine until SIGTERM/SIGINT, then draining.
+ *
+ * Prints one summary line on stdout once serving; structured logs (pino, --log-level) go to stderr.
+ */
+import type { Command } from 'commander';
+import { loadEngine } from '../../engine/node.js';
+import { addForwarderFlags, createLogger, resolveForwarderFlags } from '../../forwarder/cli-options.js';
+import type { ForwarderFlagValues } from '../../forwarder/cli-options.js';
+import { serveForwarder } from '../../forwarder/serve.js';
+import { UsageError } from '../errors.js';
+import { addSourceOptions, createSource, resolveSourceOptions } from '../source-options.js';
+import type { SourceFlags } from '../source-options.js';
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('forward')
+    .description('forward Service traffic on this machine (userspace L4 proxy driven by the engine)');
+  addSourceOptions(cmd);
+  addForwarderFlags(cmd);
+  cmd.action(async (flags: SourceFlags & ForwarderFlagValues) => {
+    process.exitCode = await runForward(flags);
+  });
+}
+
+async function runForward(flags: SourceFlags & ForwarderFlagValues): Promise<number> {
+  const settings = resolveSourceOptions(flags);
+  const r = resolveForwarderFlags(flags);
+  const log = createLogger(r.logLevel);
+  const engine = await loadEngine(r.engine);
+  const source = await createSource(settings);
+
+  let serving;
+  try {
+    serving = await serveForwarder({
+      source,
+      engine,
+      log,
+      model: settings.modelOptions,
+      forwarder: r.forwarder,
+      metricsAddress: r.metricsAddress,
+      healthzAddress: r.healthzAddress,
+    });
+  } catch (err) {
+    await source.close();
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EADDRINUSE' || e.code === 'EACCES' || e.code === 'EADDRNOTAVAIL') {
+      throw new UsageError(`cannot serve metrics/healthz: ${e.message} (see --metrics-bind-address, --healthz-bind-address)`);
+    }
+    throw err;
+  }
+
+  const ops: string[] = [];
+  if (serving.operations.metrics) ops.push(`metrics http://${serving.operations.metrics}/metrics`);
+  if (serving.operations.healthz) ops.push(`healthz http://${serving.operations.healthz}/healthz`);
+  const d = serving.forwarder.dataPathOptions;
+  process.stdout.write(
+    `vipwasm forward: serving ${serving.forwarder.summary()}; scheduler ${settings.modelOptions.defaultScheduler ?? 'rr'}, ` +
+      `connect timeout ${d.connectTimeoutMs}ms, ${d.connectRetries} retries, udp timeout ${d.udpTimeoutMs / 1000}s` +
+      `${ops.length ? `; ${ops.join(', ')}` : ''}\n`,
+  );
+  log.info({ listeners: serving.forwarder.boundListeners() }, 'serving');
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  log.info({ signal, graceMs: r.shutdownGraceMs, open: serving.forwarder.openConnections }, 'draining');
+  const { aborted } = await serving.stop(r.shutdownGraceMs);
+  log.info({ aborted }, 'stopped');
+  return 0;
+}
