@@ -10,22 +10,64 @@
  *   port has endpoints somewhere (hasEndpoints), else Reject.
  * - A pool is the port's backends with the `cluster` (or `external`) flag, in model order, which
  *   is the kernel's head-first list. Ports whose two pools hold the same backends share one.
- * - connect: an existing flow wins (via Flow, refreshed), then a live ClientIP affinity entry
- *   whose backend is still in the pool (via Affinity, refreshed), then the scheduler. The
- *   scheduler sees the counters before the new connection is counted. No server → Reject.
- *   A TCP/SCTP connection counts as active at once (the SYN moves IPVS to SYN_RECV); UDP as inactive.
- * - Timeouts: active TCP `tcp`, closed TCP `tcpFin`, UDP `udp`; every use re-arms now + timeout.
+ * - connect: an existing flow wins before any matching (via Flow, refreshed; a closed TCP flow
+ *   seeing a new SYN is active again), then a live ClientIP affinity entry whose backend is still
+ *   in the pool (via Affinity), then the scheduler; the affinity entry is then (re)pointed and
+ *   re-armed. The scheduler sees the counters before the new connection is counted. No server →
+ *   Reject (with the scheduler's bucket/slot as detail). A TCP connection counts as active at once
+ *   (the SYN moves IPVS to SYN_RECV); UDP and SCTP ones as inactive until `established`.
+ * - Timeouts: active TCP `tcp`, closed TCP `tcpFin`, UDP `udp`, SCTP `sctp`; an entry expires once
+ *   now − last use ≥ timeout. Full tables evict the least recently used entry (flows: ties between
+ *   timeout classes go to the class listed first in FLOW_CLASSES).
  * - load: counters and mh's last non-zero weight carry over per (service port, backend);
- *   each pool is rebuilt as the exporter builds an ipvs service (created empty, servers added tail
- *   first, so wrr starts in the build-order phase of §9.2); flows and affinity entries whose
- *   backend left both pools of its service port are dropped, releasing their counters.
+ *   rr/wrr state carries over (carrySchedulerState) when the scheduler is unchanged; otherwise
+ *   each pool is built as the exporter builds an ipvs service (created empty, servers added tail
+ *   first, so wrr starts in the build-order phase of §9.2). A flow survives while its backend is
+ *   still in the pool (cluster or external) it was admitted through; an affinity entry while its
+ *   backend is in either pool. Counters are then those of the surviving flows.
  */
 import { cidrContains, type Address } from '../../host/engine/address.js';
 import { Verdict, Via } from '../../host/engine/api.js';
 import { backendKey, PROTOCOL_NUMBER, servicePortKey, type ModelServicePort, type ServiceModel } from '../../host/engine/model.js';
 import type { RefDest } from './dest.js';
-import { affinityKey, BoundedTable, flowKey, IPVS_TIMEOUTS, type RefAffinity, type RefFlow, type Timeouts } from './tables.js';
-import { createScheduler, newDest, RefVirtualService } from './virtual-service.js';
+import { affinityKey, BoundedTable, FLOW_CLASSES, flowKey, IPVS_TIMEOUTS, isExpired, type FlowClass, type RefAffinity, type RefFlow, type Timeouts } from './tables.js';
+import { RoundRobin, WeightedRoundRobin } from './round-robin.js';
+import { createScheduler, newDest, RefVirtualService, type ExactScheduler } from './virtual-service.js';
+
+/**
+ * rr and wrr state across a snapshot swap, as the kernel's hooks would leave it
+ * (reference/ipvs-schedulers.md §3, §4):
+ * - rr keeps its last chosen server, or else that server's nearest predecessor (in the old list)
+ *   that survived: what ip_vs_rr_del_dest does for each deleted server.
+ * - wrr keeps its whole mark when the list and weights are unchanged; otherwise
+ *   ip_vs_wrr_dest_changed runs once on the new list with the old cw.
+ * The table schedulers are rebuilt from the new list (mh with the carried last_weight).
+ */
+function carrySchedulerState(svc: RefVirtualService, before: RefVirtualService): void {
+  const byId = (id: string): RefDest | undefined => svc.list.find((d) => d.id === id);
+  if (svc.scheduler instanceof RoundRobin && before.scheduler instanceof RoundRobin) {
+    const oldPos = before.scheduler.position;
+    svc.scheduler.position = null;
+    for (let k = oldPos ? before.list.indexOf(oldPos) : -1; k >= 0; k--) {
+      const d = byId(before.list[k]!.id);
+      if (d) {
+        svc.scheduler.position = d;
+        break;
+      }
+    }
+  } else if (svc.scheduler instanceof WeightedRoundRobin && before.scheduler instanceof WeightedRoundRobin) {
+    const now = svc.scheduler;
+    const was = before.scheduler;
+    const unchanged =
+      svc.list.length === before.list.length && svc.list.every((d, i) => d.id === before.list[i]!.id && d.weight === before.list[i]!.weight);
+    if (unchanged) {
+      Object.assign(now, { cl: was.cl ? byId(was.cl.id)! : null, cw: was.cw, mw: was.mw, di: was.di });
+    } else {
+      now.cw = was.cw;
+      now.updated(svc.list);
+    }
+  }
+}
 
 export interface RefDecision {
   verdict: Verdict;
@@ -42,14 +84,20 @@ interface RefServicePort {
   /** Backend id → server (counters live here) and → index in sp.backends. */
   readonly dests: Map<string, RefDest>;
   readonly indexOf: Map<string, number>;
-  readonly cluster: RefVirtualService | null;
-  readonly external: RefVirtualService | null;
+  /** The pools; the same object when both sets are equal. Empty pools exist too (wrr state). */
+  readonly cluster: RefVirtualService;
+  readonly external: RefVirtualService;
 }
 
 export interface RefEngineOptions {
   flowCapacity?: number;
   affinityCapacity?: number;
   timeouts?: Partial<Timeouts>;
+}
+
+/** A service port's identity across generations: `ns/name:portName/protocol`. */
+function identity(sp: ModelServicePort): string {
+  return `${servicePortKey(sp)}/${sp.protocol}`;
 }
 
 const PASS: RefDecision = { verdict: Verdict.Pass, via: Via.None, servicePortIndex: -1, backendIndex: -1, detail: -1 };
@@ -64,28 +112,32 @@ export class RefEngine {
   private ports: RefServicePort[] = [];
 
   constructor(options: RefEngineOptions = {}) {
-    this.flows = new BoundedTable(options.flowCapacity ?? 1 << 20);
-    this.affinity = new BoundedTable(options.affinityCapacity ?? 1 << 16);
+    this.flows = new BoundedTable<RefFlow>(options.flowCapacity ?? 1 << 20, (f) => [f.lastUsedMs, FLOW_CLASSES.indexOf(f.cls)]);
+    this.affinity = new BoundedTable<RefAffinity>(options.affinityCapacity ?? 1 << 16);
     this.timeouts = { ...IPVS_TIMEOUTS, ...options.timeouts };
   }
 
   load(model: ServiceModel): void {
     const previous = new Map(this.ports.map((p) => [p.key, p]));
-    this.ports = model.servicePorts.map((sp, index) => this.buildPort(sp, index, previous.get(servicePortKey(sp))));
+    this.ports = model.servicePorts.map((sp, index) => this.buildPort(sp, index, previous.get(identity(sp))));
     this.model = model;
     this.generation++;
     const byKey = new Map(this.ports.map((p) => [p.key, p]));
     for (const [key, flow] of [...this.flows.entries]) {
-      const dest = byKey.get(flow.servicePort)?.dests.get(flow.backend);
-      // The new server already carries the counts, this flow's included (copied in buildPort).
-      if (dest && this.inPool(byKey.get(flow.servicePort)!, flow.backend)) continue;
+      const port = byKey.get(flow.servicePort);
+      const dest = port?.dests.get(flow.backend);
+      if (port && dest && (flow.external ? port.external : port.cluster).list.includes(dest)) {
+        if (flow.active) dest.active++;
+        else dest.inactive++;
+        continue;
+      }
       this.flows.delete(key);
       this.flowsDroppedOnSwap++;
-      if (dest) this.release(dest, flow);
     }
     for (const [key, entry] of [...this.affinity.entries]) {
       const port = byKey.get(entry.servicePort);
-      if (!port || !this.inPool(port, entry.backend)) this.affinity.delete(key);
+      const dest = port?.dests.get(entry.backend);
+      if (!port || !dest || !(port.cluster.list.includes(dest) || port.external.list.includes(dest))) this.affinity.delete(key);
     }
   }
 
@@ -94,13 +146,10 @@ export class RefEngine {
     const dests = new Map<string, RefDest>();
     const indexOf = new Map<string, number>();
     sp.backends.forEach((b, i) => {
+      // Counters start at zero: load() recounts them from the flows that survive.
       const d = newDest({ ip: b.ip, port: b.port, weight: b.weight });
       const before = old?.dests.get(d.id);
-      if (before) {
-        d.active = before.active;
-        d.inactive = before.inactive;
-        if (b.weight === 0) d.lastWeight = before.lastWeight;
-      }
+      if (before && b.weight === 0) d.lastWeight = before.lastWeight;
       dests.set(d.id, d);
       indexOf.set(d.id, i);
     });
@@ -108,22 +157,16 @@ export class RefEngine {
       sp.backends.filter((b) => b[flag]).map((b) => dests.get(backendKey(b))!);
     const clusterList = listOf('cluster');
     const externalList = listOf('external');
-    const pool = (list: RefDest[]): RefVirtualService | null =>
-      list.length ? RefVirtualService.addedTailFirst(createScheduler(sp.scheduler as never, sp.schedulerFlags), list) : null;
-    const cluster = pool(clusterList);
-    const same = clusterList.length === externalList.length && clusterList.every((d, i) => d === externalList[i]);
-    const external = same ? cluster : pool(externalList);
-    return { sp, index, key: servicePortKey(sp), dests, indexOf, cluster, external };
-  }
-
-  private inPool(port: RefServicePort, backend: string): boolean {
-    const d = port.dests.get(backend);
-    return !!d && (!!port.cluster?.list.includes(d) || !!port.external?.list.includes(d));
-  }
-
-  private release(dest: RefDest, flow: RefFlow): void {
-    if (flow.active) dest.active--;
-    else dest.inactive--;
+    const sameScheduler = old?.sp.scheduler === sp.scheduler;
+    const pool = (list: RefDest[], before: RefVirtualService | undefined): RefVirtualService => {
+      const svc = RefVirtualService.addedTailFirst(createScheduler(sp.scheduler as ExactScheduler, sp.schedulerFlags), list);
+      if (before && sameScheduler) carrySchedulerState(svc, before);
+      return svc;
+    };
+    const same = sp.backends.every((b) => b.cluster === b.external);
+    const cluster = pool(clusterList, old?.cluster);
+    const external = same ? cluster : pool(externalList, old?.external);
+    return { sp, index, key: identity(sp), dests, indexOf, cluster, external };
   }
 
   private match(protocol: number, dst: Address, dstPort: number): { port: RefServicePort; external: boolean; lb: boolean } | null {
@@ -145,13 +188,60 @@ export class RefEngine {
     return { verdict, via, servicePortIndex: port.index, backendIndex, detail };
   }
 
-  private flowTimeoutMs(protocol: number, active: boolean): number {
-    const t = this.timeouts;
-    const s = protocol === 6 ? (active ? t.tcp : t.tcpFin) : protocol === 17 ? t.udp : t.sctp;
-    return s * 1000;
+  private timeoutMs(cls: FlowClass): number {
+    return this.timeouts[cls] * 1000;
+  }
+
+  private portOf(flow: RefFlow): RefServicePort {
+    return this.ports.find((p) => p.key === flow.servicePort)!;
+  }
+
+  private destOf(flow: RefFlow): RefDest {
+    return this.portOf(flow).dests.get(flow.backend)!;
+  }
+
+  /** Remove a flow and release its counter. */
+  private removeFlow(key: string, flow: RefFlow): void {
+    this.flows.delete(key);
+    this.release(flow);
+  }
+
+  private release(flow: RefFlow): void {
+    const dest = this.destOf(flow);
+    if (flow.active) dest.active--;
+    else dest.inactive--;
+  }
+
+  private setActive(flow: RefFlow, active: boolean): void {
+    if (flow.active === active) return;
+    const dest = this.destOf(flow);
+    dest.active += active ? 1 : -1;
+    dest.inactive += active ? -1 : 1;
+    flow.active = active;
+  }
+
+  /** The flow for this key unless it has expired (an expired one is removed on the way). */
+  private liveFlow(key: string, nowMs: number): RefFlow | undefined {
+    const flow = this.flows.get(key);
+    if (flow && isExpired(flow.lastUsedMs, this.timeoutMs(flow.cls), nowMs)) {
+      this.removeFlow(key, flow);
+      this.flows.expirations++;
+      return undefined;
+    }
+    return flow;
   }
 
   connect(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): RefDecision {
+    const fk = flowKey(protocol, src.text, srcPort, dst.text, dstPort);
+    const flow = this.liveFlow(fk, nowMs);
+    if (flow) {
+      if (protocol === 6 && !flow.active) {
+        this.setActive(flow, true);
+        flow.cls = 'tcp';
+      }
+      this.flows.touch(fk, nowMs);
+      return this.decision(this.portOf(flow), Verdict.Backend, Via.Flow, flow.backend);
+    }
     const m = this.match(protocol, dst, dstPort);
     if (!m) return PASS;
     const { port } = m;
@@ -160,103 +250,90 @@ export class RefEngine {
       return this.decision(port, Verdict.Drop);
     }
     const pool = m.external ? port.external : port.cluster;
-    if (!pool) return this.decision(port, sp.hasEndpoints ? Verdict.Drop : Verdict.Reject);
-
-    const fk = flowKey(protocol, src.text, srcPort, dst.text, dstPort);
-    const flow = this.flows.get(fk);
-    if (flow) {
-      flow.expiresAtMs = nowMs + flow.timeoutMs;
-      return this.decision(port, Verdict.Backend, Via.Flow, flow.backend);
-    }
+    if (!pool.list.length) return this.decision(port, sp.hasEndpoints ? Verdict.Drop : Verdict.Reject);
 
     let backend: string | null = null;
     let via: Via = Via.Scheduler;
     let detail = -1;
     const ak = affinityKey(port.key, src.text);
-    const pinned = sp.sessionAffinity === 'ClientIP' ? this.affinity.get(ak) : undefined;
-    if (pinned && pinned.expiresAtMs > nowMs && pool.list.some((d) => d.id === pinned.backend)) {
+    const withAffinity = sp.sessionAffinity === 'ClientIP';
+    let pinned = withAffinity ? this.affinity.get(ak) : undefined;
+    if (pinned && isExpired(pinned.lastUsedMs, pinned.timeoutMs, nowMs)) {
+      this.affinity.delete(ak);
+      this.affinity.expirations++;
+      pinned = undefined;
+    }
+    if (pinned && pool.list.some((d) => d.id === pinned.backend)) {
       backend = pinned.backend;
       via = Via.Affinity;
     } else {
       const choice = pool.schedule({ client: src, clientPort: srcPort, vip: dst });
-      if (!choice.dest) return this.decision(port, Verdict.Reject);
-      backend = choice.dest.id;
       detail = choice.detail;
+      if (!choice.dest) return this.decision(port, Verdict.Reject, Via.None, '', detail);
+      backend = choice.dest.id;
     }
-    if (sp.sessionAffinity === 'ClientIP') {
-      const timeoutMs = sp.affinityTimeoutSeconds * 1000;
-      this.affinity.set(ak, { servicePort: port.key, backend, timeoutMs, expiresAtMs: nowMs + timeoutMs });
+    if (withAffinity) {
+      if (pinned) {
+        this.affinity.entries.set(ak, { ...pinned, backend });
+        this.affinity.touch(ak, nowMs);
+      } else {
+        const timeoutMs = sp.affinityTimeoutSeconds * 1000;
+        this.affinity.insert(ak, { servicePort: port.key, backend, timeoutMs, lastUsedMs: nowMs });
+      }
     }
-    const active = protocol !== 17;
+    const active = protocol === 6;
+    const cls: FlowClass = protocol === 6 ? 'tcp' : protocol === 17 ? 'udp' : 'sctp';
+    const evicted = this.flows.insert(fk, { servicePort: port.key, backend, protocol, external: m.external, active, cls, lastUsedMs: nowMs });
+    if (evicted) this.release(evicted[1]);
     const dest = port.dests.get(backend)!;
     if (active) dest.active++;
     else dest.inactive++;
-    const timeoutMs = this.flowTimeoutMs(protocol, active);
-    const evicted = this.flows.set(fk, { servicePort: port.key, backend, protocol, active, timeoutMs, expiresAtMs: nowMs + timeoutMs });
-    if (evicted) this.releaseFlow(evicted);
     return this.decision(port, Verdict.Backend, via, backend, detail);
   }
 
-  /** Release an evicted or expired flow's counter, if its server still exists. */
-  private releaseFlow(flow: RefFlow): void {
-    const dest = this.ports.find((p) => p.key === flow.servicePort)?.dests.get(flow.backend);
-    if (dest) this.release(dest, flow);
-  }
-
   established(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): boolean {
-    const flow = this.flows.get(flowKey(protocol, src.text, srcPort, dst.text, dstPort));
+    const key = flowKey(protocol, src.text, srcPort, dst.text, dstPort);
+    const flow = this.liveFlow(key, nowMs);
     if (!flow) return false;
-    if (protocol !== 17 && !flow.active) {
-      const dest = this.ports.find((p) => p.key === flow.servicePort)!.dests.get(flow.backend)!;
-      dest.inactive--;
-      dest.active++;
-      flow.active = true;
-    }
-    flow.timeoutMs = this.flowTimeoutMs(protocol, flow.active);
-    flow.expiresAtMs = nowMs + flow.timeoutMs;
+    if (protocol !== 17) this.setActive(flow, true);
+    flow.cls = protocol === 6 ? 'tcp' : protocol === 17 ? 'udp' : 'sctp';
+    this.flows.touch(key, nowMs);
     return true;
   }
 
   close(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): boolean {
     const key = flowKey(protocol, src.text, srcPort, dst.text, dstPort);
-    const flow = this.flows.get(key);
+    const flow = this.liveFlow(key, nowMs);
     if (!flow) return false;
-    const dest = this.ports.find((p) => p.key === flow.servicePort)!.dests.get(flow.backend)!;
     if (protocol !== 6) {
-      this.flows.delete(key);
-      this.release(dest, flow);
+      this.removeFlow(key, flow);
       return true;
     }
-    if (flow.active) {
-      dest.active--;
-      dest.inactive++;
-      flow.active = false;
-    }
-    flow.timeoutMs = this.flowTimeoutMs(protocol, false);
-    flow.expiresAtMs = nowMs + flow.timeoutMs;
+    this.setActive(flow, false);
+    flow.cls = 'tcpFin';
+    this.flows.touch(key, nowMs);
     return true;
   }
 
   lookup(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): RefDecision {
-    const flow = this.flows.get(flowKey(protocol, src.text, srcPort, dst.text, dstPort));
+    const key = flowKey(protocol, src.text, srcPort, dst.text, dstPort);
+    const flow = this.liveFlow(key, nowMs);
     if (!flow) return PASS;
-    flow.expiresAtMs = nowMs + flow.timeoutMs;
-    const port = this.ports.find((p) => p.key === flow.servicePort)!;
-    return this.decision(port, Verdict.Backend, Via.Flow, flow.backend);
+    this.flows.touch(key, nowMs);
+    return this.decision(this.portOf(flow), Verdict.Backend, Via.Flow, flow.backend);
   }
 
   /** Remove every flow and affinity entry whose idle timeout has run out at `nowMs`. */
   expire(nowMs: number): number {
     let removed = 0;
     for (const [key, flow] of [...this.flows.entries]) {
-      if (flow.expiresAtMs > nowMs) continue;
-      this.flows.delete(key);
+      if (!isExpired(flow.lastUsedMs, this.timeoutMs(flow.cls), nowMs)) continue;
+      this.removeFlow(key, flow);
       this.flows.expirations++;
-      this.releaseFlow(flow);
       removed++;
     }
     for (const [key, entry] of [...this.affinity.entries]) {
-      if (entry.expiresAtMs > nowMs) continue;
+      if (!isExpired(entry.lastUsedMs, entry.timeoutMs, nowMs)) continue;
       this.affinity.delete(key);
       this.affinity.expirations++;
       removed++;

@@ -1,7 +1,8 @@
 /**
  * The connection-tracking tables of the reference engine, as plain Maps: the flow table
  * (5-tuple → backend, IPVS-style idle timeouts) and the ClientIP affinity table
- * ((service port, client) → backend). Insertion order of a Map is the age order used for eviction.
+ * ((service port, client) → backend). A Map keeps insertion order; `touch` re-inserts an entry,
+ * so iteration order is least recently used first, which is what eviction needs.
  */
 
 /** IPVS timeouts, seconds (reference/ipvs-schedulers.md §8.1): tcp = ESTABLISHED, tcpFin = FIN_WAIT. */
@@ -13,24 +14,29 @@ export interface Timeouts {
 }
 export const IPVS_TIMEOUTS: Timeouts = { tcp: 900, tcpFin: 120, udp: 300, sctp: 900 };
 
+/** A flow's timeout class; the order is the tie-break among equally old eviction candidates. */
+export const FLOW_CLASSES = ['tcp', 'tcpFin', 'udp', 'sctp'] as const;
+export type FlowClass = (typeof FLOW_CLASSES)[number];
+
 export interface RefFlow {
-  /** servicePortKey of the service port it belongs to. */
+  /** Identity (`ns/name:port/protocol`) of the service port it belongs to. */
   readonly servicePort: string;
   /** Backend id `ip:port` within that service port. */
   readonly backend: string;
   readonly protocol: number;
+  /** Admitted through the external pool (NodePort, externalIP, LB) rather than the cluster one. */
+  readonly external: boolean;
   /** Counted in activeconns (TCP between the SYN and the first FIN/RST) or inactconns. */
   active: boolean;
-  /** Idle timeout of the current state, ms, and when it runs out. */
-  timeoutMs: number;
-  expiresAtMs: number;
+  cls: FlowClass;
+  lastUsedMs: number;
 }
 
 export interface RefAffinity {
   readonly servicePort: string;
   readonly backend: string;
   readonly timeoutMs: number;
-  expiresAtMs: number;
+  lastUsedMs: number;
 }
 
 export function flowKey(protocol: number, src: string, srcPort: number, dst: string, dstPort: number): string {
@@ -41,15 +47,24 @@ export function affinityKey(servicePort: string, client: string): string {
   return `${servicePort} ${client}`;
 }
 
+/** An entry has expired once `timeout` ms have passed since its last use (now − last ≥ timeout). */
+export function isExpired(lastUsedMs: number, timeoutMs: number, nowMs: number): boolean {
+  return nowMs - lastUsedMs >= timeoutMs;
+}
+
 /**
- * A bounded table keyed by string. `set` of a new key at capacity evicts the oldest entry
- * (the one inserted first) and reports it, so the caller can release its counters.
+ * A bounded table keyed by string. Inserting a new key at capacity evicts a victim chosen by
+ * `rank` (smallest wins; equal ranks go to the least recently used) and returns it so the caller
+ * can release its counters.
  */
-export class BoundedTable<V> {
+export class BoundedTable<V extends { lastUsedMs: number }> {
   readonly entries = new Map<string, V>();
   evictions = 0;
   expirations = 0;
-  constructor(readonly capacity: number) {}
+  constructor(
+    readonly capacity: number,
+    private readonly rank: (v: V) => number[] = (v) => [v.lastUsedMs],
+  ) {}
 
   get size(): number {
     return this.entries.size;
@@ -57,19 +72,32 @@ export class BoundedTable<V> {
   get(key: string): V | undefined {
     return this.entries.get(key);
   }
-  /** Insert or replace; returns the evicted entry, if one had to go. */
-  set(key: string, value: V): V | undefined {
-    let evicted: V | undefined;
-    if (!this.entries.has(key) && this.entries.size >= this.capacity) {
-      const [oldestKey, oldest] = this.entries.entries().next().value as [string, V];
-      this.entries.delete(oldestKey);
-      this.evictions++;
-      evicted = oldest;
+  /** Mark an entry used at `nowMs`: it becomes the most recently used. */
+  touch(key: string, nowMs: number): void {
+    const v = this.entries.get(key);
+    if (!v) return;
+    v.lastUsedMs = nowMs;
+    this.entries.delete(key);
+    this.entries.set(key, v);
+  }
+  /** Insert a new key (most recently used); returns [victim key, victim] when one had to go. */
+  insert(key: string, value: V): [string, V] | undefined {
+    let victim: [string, V] | undefined;
+    if (this.entries.size >= this.capacity) {
+      for (const entry of this.entries) {
+        if (!victim || lexLess(this.rank(entry[1]), this.rank(victim[1]))) victim = entry;
+      }
+      this.entries.delete(victim![0]);
     }
     this.entries.set(key, value);
-    return evicted;
+    return victim;
   }
   delete(key: string): boolean {
     return this.entries.delete(key);
   }
+}
+
+function lexLess(a: number[], b: number[]): boolean {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]!;
+  return false;
 }
