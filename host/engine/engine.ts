@@ -1,0 +1,205 @@
+/**
+ * `Engine`: the typed EngineApi over an instantiated engine.wasm (see engine/index.ts for the ABI).
+ * Per call only numbers cross the boundary: address words are written into the engine's scratch
+ * region through a cached Uint32Array view, results are read back from it into one reused
+ * Decision object. Construct through `loadEngine` (node.ts) or `loadEngineFromBytes` (browser.ts).
+ */
+import type { Address } from './address.js';
+import { SnapshotError, Verdict, Via, type Decision, type EngineApi, type EngineOptions, type EngineStats } from './api.js';
+import type { ServiceModel } from './model.js';
+import { SNAPSHOT_ERRORS, encodeSnapshot } from './snapshot.js';
+
+/** The exports of engine.wasm this wrapper uses. */
+export interface EngineExports {
+  readonly memory: WebAssembly.Memory;
+  abiVersion(): number;
+  scratch(): number;
+  init(flowCap: number, affinityCap: number, seed: number, tcpS: number, tcpFinS: number, udpS: number, sctpS: number): void;
+  snapshotBuffer(len: number): number;
+  loadSnapshot(): number;
+  errorOffset(): number;
+  errorServicePort(): number;
+  connect(proto: number, sport: number, dport: number, nowMs: number): number;
+  lookup(proto: number, sport: number, dport: number, nowMs: number): number;
+  established(proto: number, sport: number, dport: number, nowMs: number): number;
+  close(proto: number, sport: number, dport: number, nowMs: number): number;
+  expire(nowMs: number): number;
+  backendActive(sp: number, k: number): number;
+  backendInactive(sp: number, k: number): number;
+  fillStats(): void;
+}
+
+/** The ABI version this wrapper speaks (engine/index.ts abiVersion). */
+export const ENGINE_ABI_VERSION = 1;
+
+const EMPTY_MODEL: ServiceModel = { nodeIPs: [], servicePorts: [] };
+
+export class Engine implements EngineApi {
+  private readonly ex: EngineExports;
+  private readonly scratchPtr: number;
+  private u32: Uint32Array;
+  private i32: Int32Array;
+  private f64: Float64Array;
+  private current: ServiceModel = EMPTY_MODEL;
+  private readonly decision: Decision = {
+    verdict: Verdict.Pass,
+    via: Via.None,
+    servicePortIndex: -1,
+    backendIndex: -1,
+    servicePort: null,
+    backend: null,
+    detail: -1,
+  };
+
+  /** Wraps an initialized (WASI `_initialize` already run) engine instance and applies `options`. */
+  constructor(instance: WebAssembly.Instance, options: EngineOptions = {}) {
+    this.ex = instance.exports as unknown as EngineExports;
+    const abi = this.ex.abiVersion();
+    if (abi !== ENGINE_ABI_VERSION) throw new Error(`engine.wasm speaks ABI ${abi}, this host speaks ${ENGINE_ABI_VERSION}: rebuild (npm run build)`);
+    const t = options.timeouts ?? {};
+    for (const [field, v] of Object.entries({ flowCapacity: options.flowCapacity, affinityCapacity: options.affinityCapacity })) {
+      if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > (1 << 24) - 2)) {
+        throw new Error(`EngineOptions.${field}: ${v} is not an integer in 1..16777214`);
+      }
+    }
+    for (const [field, v] of Object.entries(t)) {
+      if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > 2_000_000)) {
+        throw new Error(`EngineOptions.timeouts.${field}: ${v} is not a whole number of seconds in 1..2000000`);
+      }
+    }
+    this.ex.init(options.flowCapacity ?? 1 << 20, options.affinityCapacity ?? 1 << 16, (options.seed ?? 1) >>> 0,
+      t.tcp ?? 900, t.tcpFin ?? 120, t.udp ?? 300, t.sctp ?? 900);
+    this.scratchPtr = this.ex.scratch();
+    this.u32 = new Uint32Array(this.ex.memory.buffer, this.scratchPtr, 128);
+    this.i32 = new Int32Array(this.ex.memory.buffer, this.scratchPtr, 128);
+    this.f64 = new Float64Array(this.ex.memory.buffer, this.scratchPtr + 256, 32);
+  }
+
+  /** Re-creates the scratch views after linear memory grew (a grown memory detaches old views). */
+  private views(): void {
+    if (this.u32.length !== 0) return;
+    const buf = this.ex.memory.buffer;
+    this.u32 = new Uint32Array(buf, this.scratchPtr, 128);
+    this.i32 = new Int32Array(buf, this.scratchPtr, 128);
+    this.f64 = new Float64Array(buf, this.scratchPtr + 256, 32);
+  }
+
+  get model(): ServiceModel {
+    return this.current;
+  }
+
+  load(model: ServiceModel): void {
+    this.loadSnapshot(encodeSnapshot(model), model);
+  }
+
+  loadSnapshot(bytes: Uint8Array, model: ServiceModel): void {
+    const ptr = this.ex.snapshotBuffer(bytes.length);
+    new Uint8Array(this.ex.memory.buffer, ptr, bytes.length).set(bytes);
+    const code = this.ex.loadSnapshot();
+    this.views();
+    if (code !== 0) {
+      const sp = this.ex.errorServicePort();
+      const where = `at byte ${this.ex.errorOffset()}${sp >= 0 ? `, service port #${sp}` : ''}`;
+      throw new SnapshotError(code, `snapshot rejected (code ${code}): ${SNAPSHOT_ERRORS[code] ?? 'unknown error'} ${where}; the previous generation keeps serving`);
+    }
+    this.current = model;
+  }
+
+  private put(src: Address, dst: Address): void {
+    const u = this.u32.length !== 0 ? this.u32 : (this.views(), this.u32);
+    u[0] = src.family;
+    u[1] = src.w0;
+    u[2] = src.w1;
+    u[3] = src.w2;
+    u[4] = src.w3;
+    u[5] = dst.family;
+    u[6] = dst.w0;
+    u[7] = dst.w1;
+    u[8] = dst.w2;
+    u[9] = dst.w3;
+  }
+
+  private read(verdict: number): Decision {
+    const d = this.decision;
+    const i = this.i32;
+    d.verdict = verdict as Verdict;
+    d.via = i[17] as Via;
+    const sp = i[18]!;
+    const b = i[19]!;
+    d.servicePortIndex = sp;
+    d.backendIndex = b;
+    d.detail = i[20]!;
+    const port = sp >= 0 ? this.current.servicePorts[sp] ?? null : null;
+    d.servicePort = port;
+    d.backend = port !== null && b >= 0 ? port.backends[b] ?? null : null;
+    return d;
+  }
+
+  connect(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): Decision {
+    this.put(src, dst);
+    return this.read(this.ex.connect(protocol, srcPort, dstPort, nowMs));
+  }
+
+  lookup(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): Decision {
+    this.put(src, dst);
+    return this.read(this.ex.lookup(protocol, srcPort, dstPort, nowMs));
+  }
+
+  established(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): boolean {
+    this.put(src, dst);
+    return this.ex.established(protocol, srcPort, dstPort, nowMs) !== 0;
+  }
+
+  close(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): boolean {
+    this.put(src, dst);
+    return this.ex.close(protocol, srcPort, dstPort, nowMs) !== 0;
+  }
+
+  expire(nowMs: number): number {
+    return this.ex.expire(nowMs);
+  }
+
+  counters(servicePortIndex: number): { active: number; inactive: number }[] {
+    const sp = this.current.servicePorts[servicePortIndex];
+    if (!sp) throw new RangeError(`counters: no service port #${servicePortIndex} (the model has ${this.current.servicePorts.length})`);
+    return sp.backends.map((_, k) => ({
+      active: this.ex.backendActive(servicePortIndex, k),
+      inactive: this.ex.backendInactive(servicePortIndex, k),
+    }));
+  }
+
+  stats(): EngineStats {
+    this.ex.fillStats();
+    this.views();
+    const f = this.f64;
+    return {
+      generation: f[0]!,
+      servicePorts: f[1]!,
+      backends: f[2]!,
+      flows: f[3]!,
+      flowCapacity: f[4]!,
+      affinities: f[5]!,
+      affinityCapacity: f[6]!,
+      flowEvictions: f[7]!,
+      affinityEvictions: f[8]!,
+      flowExpirations: f[9]!,
+      affinityExpirations: f[10]!,
+      flowsDroppedOnSwap: f[11]!,
+      memoryBytes: f[13]!,
+    };
+  }
+
+  /** Affinity entries dropped on swaps (their backend left), beyond EngineStats. */
+  affinitiesDroppedOnSwap(): number {
+    this.ex.fillStats();
+    this.views();
+    return this.f64[12]!;
+  }
+
+  /** Bytes the flow table occupies (slab + index), for the bytes-per-flow benchmark. */
+  flowTableBytes(): number {
+    this.ex.fillStats();
+    this.views();
+    return this.f64[14]!;
+  }
+}

@@ -1,0 +1,11 @@
+/**
+ * Public API of the engine host: types and contracts, the snapshot encoder, the Engine wrapper and
+ * its Node loader. Browser code imports ./browser.js directly (no node: imports there).
+ */
+export * from './api.js';
+export * from './address.js';
+export * from './model.js';
+export { Engine, ENGINE_ABI_VERSION, type EngineExports } from './engine.js';
+export { encodeSnapshot, resealSnapshot, schedulerId, SNAPSHOT_ERRORS, SNAPSHOT_MAGIC, SNAPSHOT_VERSION } from './snapshot.js';
+export { loadEngine, engineModule, engineWasmPath } from './node.js';
+export { loadEngineFromBytes } from './browser.js';

@@ -1,0 +1,54 @@
+/**
+ * Loads engine.wasm in Node through `node:wasi` (a WASI reactor: `_initialize`, no `_start`).
+ * Finds build/engine.wasm from the sources (host/engine/*.ts under vitest or tsx) and from the
+ * compiled package (dist/host/engine/*.js).
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { WASI } from 'node:wasi';
+import type { EngineOptions } from './api.js';
+import { Engine } from './engine.js';
+
+const CANDIDATES = ['../../build/engine.wasm', '../../../build/engine.wasm'];
+
+/** Path of build/engine.wasm; throws naming the places looked at when it is missing. */
+export function engineWasmPath(): string {
+  const tried: string[] = [];
+  for (const rel of CANDIDATES) {
+    const path = fileURLToPath(new URL(rel, import.meta.url));
+    if (existsSync(path)) return path;
+    tried.push(path);
+  }
+  throw new Error(`engine.wasm not found (looked at ${tried.join(', ')}): run "npm run build"`);
+}
+
+let compiled: Promise<WebAssembly.Module> | null = null;
+
+/** The compiled engine module (compiled once per process). */
+export function engineModule(): Promise<WebAssembly.Module> {
+  compiled ??= WebAssembly.compile(readFileSync(engineWasmPath()));
+  return compiled;
+}
+
+/** Runs `make` without Node's one-time "WASI is an experimental feature" warning on stderr. */
+function quietly<T>(make: () => T): T {
+  const emit = process.emitWarning;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    if (String(warning).includes('WASI')) return;
+    (emit as (...args: unknown[]) => void).call(process, warning, ...rest);
+  }) as typeof process.emitWarning;
+  try {
+    return make();
+  } finally {
+    process.emitWarning = emit;
+  }
+}
+
+/** A fresh engine instance (its own memory, tables and generation) with `options` applied. */
+export async function loadEngine(options?: EngineOptions): Promise<Engine> {
+  const module = await engineModule();
+  const wasi = quietly(() => new WASI({ version: 'preview1', args: [], env: {} }));
+  const instance = await WebAssembly.instantiate(module, wasi.getImportObject() as WebAssembly.Imports);
+  wasi.initialize(instance);
+  return new Engine(instance, options);
+}
