@@ -5,7 +5,6 @@
  */
 import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { WASI } from 'node:wasi';
 import type { EngineOptions } from './api.js';
 import { Engine } from './engine.js';
 
@@ -30,24 +29,30 @@ export function engineModule(): Promise<WebAssembly.Module> {
   return compiled;
 }
 
-/** Runs `make` without Node's one-time "WASI is an experimental feature" warning on stderr. */
-function quietly<T>(make: () => T): T {
-  const emit = process.emitWarning;
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-    if (String(warning).includes('WASI')) return;
-    (emit as (...args: unknown[]) => void).call(process, warning, ...rest);
-  }) as typeof process.emitWarning;
-  try {
-    return make();
-  } finally {
-    process.emitWarning = emit;
-  }
+let wasiClass: Promise<typeof import('node:wasi').WASI> | null = null;
+
+/** node:wasi's WASI class, imported without Node's one-time "WASI is an experimental feature" warning. */
+function wasiConstructor(): Promise<typeof import('node:wasi').WASI> {
+  wasiClass ??= (async () => {
+    const emit = process.emitWarning;
+    process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+      if (String(warning).includes('WASI')) return;
+      (emit as (...args: unknown[]) => void).call(process, warning, ...rest);
+    }) as typeof process.emitWarning;
+    try {
+      return (await import('node:wasi')).WASI;
+    } finally {
+      process.emitWarning = emit;
+    }
+  })();
+  return wasiClass;
 }
 
 /** A fresh engine instance (its own memory, tables and generation) with `options` applied. */
 export async function loadEngine(options?: EngineOptions): Promise<Engine> {
   const module = await engineModule();
-  const wasi = quietly(() => new WASI({ version: 'preview1', args: [], env: {} }));
+  const WASI = await wasiConstructor();
+  const wasi = new WASI({ version: 'preview1', args: [], env: {} });
   const instance = await WebAssembly.instantiate(module, wasi.getImportObject() as WebAssembly.Imports);
   wasi.initialize(instance);
   return new Engine(instance, options);
