@@ -6,9 +6,11 @@ import { Command, CommanderError } from 'commander';
 import { UsageError } from './errors.js';
 import { register as playground } from './commands/playground.js';
 import { register as get } from './commands/get.js';
+import { register as forward } from './commands/forward.js';
+import { register as demo } from './commands/demo.js';
 
 /** Verb registrations, one per file in ./commands. */
-const verbs: Array<(program: Command) => void> = [playground, get];
+const verbs: Array<(program: Command) => void> = [playground, get, forward, demo];
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('vipwasm')

@@ -94,8 +94,8 @@ export function resolveForwarderFlags(v: ForwarderFlagValues): ResolvedForwarder
   const udpTimeoutMs = parseDuration('--udp-timeout', v.udpTimeout);
   if (udpTimeoutMs < 100) throw new UsageError(`--udp-timeout: "${v.udpTimeout}" is shorter than 100ms`);
   const engine: EngineOptions = { timeouts: { udp: Math.max(1, Math.ceil(udpTimeoutMs / 1000)) } };
-  if (v.flowCapacity !== undefined) engine.flowCapacity = parseCount('--flow-capacity', v.flowCapacity, 1024, 1 << 26);
-  if (v.affinityCapacity !== undefined) engine.affinityCapacity = parseCount('--affinity-capacity', v.affinityCapacity, 1024, 1 << 24);
+  if (v.flowCapacity !== undefined) engine.flowCapacity = parseCount('--flow-capacity', v.flowCapacity, 1024, (1 << 24) - 2);
+  if (v.affinityCapacity !== undefined) engine.affinityCapacity = parseCount('--affinity-capacity', v.affinityCapacity, 1024, (1 << 24) - 2);
   const vipInterface = v.bindVips === true ? DEFAULT_VIP_INTERFACE : typeof v.bindVips === 'string' ? v.bindVips : undefined;
   if (vipInterface !== undefined && !/^[A-Za-z0-9_.-]{1,15}$/.test(vipInterface)) {
     throw new UsageError(`--bind-vips: "${vipInterface}" is not a valid interface name (1-15 letters, digits, _ . -)`);
