@@ -112,7 +112,7 @@ export function parseJsonObject(text: string): JsonObject {
       if (!r.expect(0x3a)) break;
       r.skipSpace();
       const c = r.peek();
-      let value: JsonValue;
+      let value: JsonValue = new JsonValue(3, "", 0, false);
       if (c == 0x22) {
         value = new JsonValue(0, r.readString(), 0, false);
       } else if (c == 0x74 && r.s.substr(r.pos, 4) == 'true') {
