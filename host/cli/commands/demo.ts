@@ -163,6 +163,7 @@ async function runDemo(flags: DemoFlags): Promise<number> {
   }
   const ip = sp.clusterIPs[0]!;
   const target = `${ip}:${sp.port}`;
+  const url = sp.port === 80 ? `http://${ip}/` : `http://${target}/`;
   out.write(`vipwasm demo: Service ${svc.namespace}/${svc.name} ClusterIP ${target} → ${sp.backends.map((b) => `${b.ip}:${b.port}`).join(', ')} (scheduler ${sp.scheduler})\n`);
   out.write(`forwarder: ${serving.forwarder.summary()}\n`);
   if (shifted.length) {
@@ -172,14 +173,14 @@ async function runDemo(flags: DemoFlags): Promise<number> {
     );
   }
   for (const f of serving.first.bindFailures) out.write(`warning: could not listen on ${f.key}: ${f.code}\n`);
-  out.write(`\n$ for i in $(seq 1 ${requests}); do curl -s http://${target}/; done\n`);
+  out.write(`\n$ for i in $(seq 1 ${requests}); do curl -s ${url}; done\n`);
   for (let i = 0; i < requests; i++) out.write(`${await get(ip, sp.port)}\n`);
 
   if (flags.exit || flags.once) {
     await stopAll();
     return 0;
   }
-  out.write(`\nServing. Try:  curl http://${target}/\n`);
+  out.write(`\nServing. Try:  curl ${url}\n`);
   if (serving.operations.metrics) out.write(`Metrics:       curl http://${serving.operations.metrics}/metrics\n`);
   if (serving.operations.healthz) out.write(`Health:        curl http://${serving.operations.healthz}/healthz\n`);
   out.write('Press Ctrl-C to stop.\n');
