@@ -61,8 +61,9 @@ export class IptablesApplier implements RuleApplier {
     if (!full && !(await this.canaryPresent())) full = true;
     const payload = full ? iptablesRestoreFull(next, this.installed) : iptablesRestorePartial(this.installed!, next);
     try {
-      if (full) await this.ensureJumps();
       await mustRun(this.opts.runner, `${this.iptables}-restore`, ['-w', '--noflush'], payload);
+      // After the restore: the jumps need their target chains to exist.
+      if (full) await this.ensureJumps();
     } catch (err) {
       this.needFullSync = true;
       throw err instanceof ToolError ? new Error(`iptables sync failed (old rules kept, next sync is full): ${err.message}`) : err;

@@ -1,0 +1,12 @@
+// A backend "pod": answers each TCP connection with "<name> <client address>\n", then echoes lines
+// until the client closes. Run inside a backend namespace: node server.mjs NAME ADDRESS PORT.
+import { createServer } from 'node:net';
+
+const [name, host, port] = process.argv.slice(2);
+const server = createServer((socket) => {
+  socket.on('error', () => socket.destroy());
+  socket.write(`${name} ${socket.remoteAddress}\n`);
+  socket.pipe(socket);
+});
+server.listen({ host, port: Number(port) }, () => process.stdout.write('ready\n'));
+process.on('SIGTERM', () => process.exit(0));
