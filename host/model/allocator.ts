@@ -103,53 +103,92 @@ export function allocate(services: readonly ServiceSpec[], cfg: AllocatorConfig,
     for (const p of explicitPorts) portOwner.set(p, svc.key);
   }
 
-  // Phase 2: fill in what is missing, from the store when still valid, else hash-probed.
+  // Phase 2: what the store remembers, for every Service, before any new pick, so a newcomer
+  // never takes an address or port an existing Service held before a restart.
+  const sorted = [...services].filter((s) => !rejected.has(s.key)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const lbOwner = new Map<string, string>();
+  // Ingress IPs already in status (given by the manifest) are taken before any pool pick.
+  for (const svc of sorted) for (const ing of svc.ingress) if (ing.ip) lbOwner.set(ing.ip, svc.key);
+  const partial = new Map<string, Partial<Record<string, string | number | string[]>>>();
+  for (const svc of sorted) {
+    const got: Record<string, string | number | string[]> = {};
+    if (svc.type !== 'ExternalName' && !svc.headless) {
+      for (const family of svc.ipFamilies) {
+        if (svc.requestedClusterIPs.some((ip) => ipToBig(ip).family === family)) continue;
+        const range = cfg.serviceRanges.find((r) => r.family === family)!;
+        const old = (previous.clusterIPs[svc.key] ?? []).find((ip) => rangeContains(range, ip) && !ipOwner.has(ip));
+        if (old) {
+          ipOwner.set(old, svc.key);
+          got[`ip${family}`] = old;
+        }
+      }
+    }
+    svc.ports.forEach((p, i) => {
+      if (p.nodePort || !needsNodePorts(svc)) return;
+      const old = previous.nodePorts[portAllocationKey(svc, i)];
+      if (old !== undefined && old >= lo && old <= hi && !portOwner.has(old)) {
+        portOwner.set(old, svc.key);
+        got[`np${i}`] = old;
+      }
+    });
+    const oldHc = previous.healthCheckNodePorts[svc.key];
+    if (!svc.healthCheckNodePort && needsHealthCheck(svc) && oldHc !== undefined && oldHc >= lo && oldHc <= hi && !portOwner.has(oldHc)) {
+      portOwner.set(oldHc, svc.key);
+      got['hc'] = oldHc;
+    }
+    if (svc.type === 'LoadBalancer' && svc.ingress.length === 0 && !svc.loadBalancerIP) {
+      const inPool = (ip: string): boolean => cfg.pool.some((r) => rangeContains(r, ip));
+      const old = (previous.loadBalancerIPs[svc.key] ?? []).find((ip) => inPool(ip) && !lbOwner.has(ip));
+      if (old) {
+        lbOwner.set(old, svc.key);
+        got['lb'] = [old];
+      }
+    }
+    partial.set(svc.key, got);
+  }
+
+  // Phase 3: fill in the rest: hash-probed clusterIPs and nodePorts, lowest free pool address.
   const state = emptyAllocationState();
   const allocations = new Map<string, Allocation>();
-  const lbOwner = new Map<string, string>();
-  const sorted = [...services].filter((s) => !rejected.has(s.key)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  // Ingress IPs already in status (given or remembered) are taken before new pool picks.
-  for (const svc of sorted) for (const ing of svc.ingress) if (ing.ip) lbOwner.set(ing.ip, svc.key);
   for (const svc of sorted) {
+    const got = partial.get(svc.key)!;
     const errs = errorsFor(svc);
-    const clusterIPs = allocateClusterIPs(svc, cfg, previous, ipOwner, errs);
+    const clusterIPs = allocateClusterIPs(svc, cfg, got, ipOwner, errs);
     const nodePorts = svc.ports.map((p, i) => {
       if (p.nodePort || !needsNodePorts(svc)) return p.nodePort;
-      const key = portAllocationKey(svc, i);
-      return allocatePort(key, previous.nodePorts[key], lo, hi, portOwner, svc.key, errs, `spec.ports[${i}].nodePort`);
+      return (got[`np${i}`] as number | undefined) ?? allocatePort(portAllocationKey(svc, i), lo, hi, portOwner, svc.key, errs, `spec.ports[${i}].nodePort`);
     });
     let healthCheckNodePort = svc.healthCheckNodePort;
     if (!healthCheckNodePort && needsHealthCheck(svc))
-      healthCheckNodePort = allocatePort(svc.key, previous.healthCheckNodePorts[svc.key], lo, hi, portOwner, svc.key, errs, 'spec.healthCheckNodePort');
-    const loadBalancerIPs = svc.type === 'LoadBalancer' && svc.ingress.length === 0 ? allocateIngress(svc, cfg, previous, lbOwner) : [];
+      healthCheckNodePort = (got['hc'] as number | undefined) ?? allocatePort(svc.key, lo, hi, portOwner, svc.key, errs, 'spec.healthCheckNodePort');
+    const loadBalancerIPs = svc.type === 'LoadBalancer' && svc.ingress.length === 0 ? ((got['lb'] as string[] | undefined) ?? allocateIngress(svc, cfg, lbOwner)) : [];
     if (errs.failed) {
       diagnostics.push(...errs.list);
       continue;
     }
     allocations.set(svc.key, { clusterIPs, nodePorts, healthCheckNodePort, loadBalancerIPs });
-    if (clusterIPs.length && !svc.requestedClusterIPs.length) state.clusterIPs[svc.key] = [...clusterIPs];
-    svc.ports.forEach((p, i) => {
-      if (!p.nodePort && nodePorts[i]) state.nodePorts[portAllocationKey(svc, i)] = nodePorts[i]!;
+    // Explicit values are recorded too: the recorded owner wins a later conflict after a restart.
+    if (clusterIPs.length) state.clusterIPs[svc.key] = [...clusterIPs];
+    svc.ports.forEach((_, i) => {
+      if (nodePorts[i]) state.nodePorts[portAllocationKey(svc, i)] = nodePorts[i]!;
     });
-    if (healthCheckNodePort && !svc.healthCheckNodePort) state.healthCheckNodePorts[svc.key] = healthCheckNodePort;
+    if (healthCheckNodePort) state.healthCheckNodePorts[svc.key] = healthCheckNodePort;
     if (loadBalancerIPs.length) state.loadBalancerIPs[svc.key] = [...loadBalancerIPs];
   }
   return { allocations, diagnostics, state };
 }
 
-function allocateClusterIPs(svc: ServiceSpec, cfg: AllocatorConfig, previous: AllocationState, owner: Map<string, string>, errs: FieldErrors): string[] {
+function allocateClusterIPs(svc: ServiceSpec, cfg: AllocatorConfig, got: Record<string, unknown>, owner: Map<string, string>, errs: FieldErrors): string[] {
   if (svc.type === 'ExternalName' || svc.headless) return [];
   const out: string[] = [];
-  const remembered = previous.clusterIPs[svc.key] ?? [];
   for (const family of svc.ipFamilies) {
-    const given = svc.requestedClusterIPs.find((ip) => ipToBig(ip).family === family);
+    const given = svc.requestedClusterIPs.find((ip) => ipToBig(ip).family === family) ?? (got[`ip${family}`] as string | undefined);
     if (given) {
       out.push(given);
       continue;
     }
     const range = cfg.serviceRanges.find((r) => r.family === family)!;
-    const old = remembered.find((ip) => rangeContains(range, ip) && !owner.has(ip));
-    const ip = old ?? probeIP(range, `${svc.key}/${family}`, owner);
+    const ip = probeIP(range, `${svc.key}/${family}`, owner);
     if (!ip) {
       errs.invalid('spec.clusterIPs', [], `failed to allocate a serviceIP: range is full (${range.text})`);
       continue;
@@ -172,11 +211,7 @@ function probeIP(range: IPRange, seed: string, owner: Map<string, string>): stri
   return undefined;
 }
 
-function allocatePort(key: string, remembered: number | undefined, lo: number, hi: number, owner: Map<number, string>, svcKey: string, errs: FieldErrors, field: string): number {
-  if (remembered !== undefined && remembered >= lo && remembered <= hi && !owner.has(remembered)) {
-    owner.set(remembered, svcKey);
-    return remembered;
-  }
+function allocatePort(key: string, lo: number, hi: number, owner: Map<number, string>, svcKey: string, errs: FieldErrors, field: string): number {
   const size = hi - lo + 1;
   const start = Number(fnv64(key) % BigInt(size));
   for (let i = 0; i < size; i++) {
@@ -191,7 +226,7 @@ function allocatePort(key: string, remembered: number | undefined, lo: number, h
 }
 
 /** MetalLB hands out the lowest free address of the pool; loadBalancerIP asks for one in particular. */
-function allocateIngress(svc: ServiceSpec, cfg: AllocatorConfig, previous: AllocationState, owner: Map<string, string>): string[] {
+function allocateIngress(svc: ServiceSpec, cfg: AllocatorConfig, owner: Map<string, string>): string[] {
   if (cfg.pool.length === 0) return [];
   const inPool = (ip: string): boolean => cfg.pool.some((r) => rangeContains(r, ip));
   const take = (ip: string): string[] => {
@@ -202,8 +237,6 @@ function allocateIngress(svc: ServiceSpec, cfg: AllocatorConfig, previous: Alloc
     // A requested IP outside the pool, or taken, leaves the Service pending (MetalLB does the same).
     return inPool(svc.loadBalancerIP) && !owner.has(svc.loadBalancerIP) ? take(svc.loadBalancerIP) : [];
   }
-  const old = (previous.loadBalancerIPs[svc.key] ?? []).find((ip) => inPool(ip) && !owner.has(ip));
-  if (old) return take(old);
   const family = svc.ipFamilies[0] ?? 4;
   for (const r of cfg.pool) {
     if (r.family !== family) continue;

@@ -105,7 +105,8 @@ export function buildServiceModel(objects: readonly KubeObject[], options: Model
       return void diagnostics.push(...errs.list);
     }
     if (!KNOWN_KINDS.has(kind)) {
-      if (!ignoredKinds.has(kind)) diagnostics.push({ severity: 'warning', object: objectRef(obj, namespaced), field: 'kind', message: `kind "${kind}" is not used by vipwasm; ignored` });
+      if (!ignoredKinds.has(kind)) errs.warn('kind', `kind "${kind}" is not used by vipwasm; objects of this kind are ignored`);
+      diagnostics.push(...errs.list);
       ignoredKinds.add(kind);
       return;
     }

@@ -73,7 +73,7 @@ export function validateEndpointSlice(obj: KubeObject, errs: FieldErrors): boole
   list(obj['endpoints']).forEach((e, i) => {
     const addrs = list(record(e)['addresses']);
     if (addrs.length === 0) errs.required(`endpoints[${i}].addresses`, 'must contain at least 1 address');
-    if (at === 'FQDN') return;
+    if (at !== 'IPv4' && at !== 'IPv6') return;
     addrs.forEach((a, j) => {
       const ok = typeof a === 'string' && ipaddr.isValid(a) && (ipaddr.parse(a).kind() === 'ipv4') === (at === 'IPv4');
       if (!ok) errs.invalid(`endpoints[${i}].addresses[${j}]`, a, `must be a valid ${at} address`);

@@ -25,7 +25,7 @@ function fileError(file: string, message: string, line?: number): Diagnostic {
 /** Parse one file's text. Pure (no I/O), so the playground could reuse it. */
 export function parseManifestText(file: string, content: string): FileParseResult {
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(content, { lineCounter, prettyErrors: false });
+  const docs = parseAllDocuments(content, { lineCounter });
   const errors: Diagnostic[] = [];
   const objects: KubeObject[] = [];
   const lineOf = (node: YamlNode | null | undefined): number | undefined =>

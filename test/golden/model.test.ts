@@ -1,0 +1,94 @@
+/**
+ * Golden scenarios: manifests in → `get` tables, the service model dump, diagnostics and change
+ * lists out, step by step. One file per scenario under ./scenarios; UPDATE_GOLDEN=1 rewrites the
+ * expected sections (review the diff before committing).
+ */
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import {
+  type AllocationStore, type KubeObject, type ModelOptions, MemoryAllocationStore, ServiceChangeTracker, buildServiceModel,
+  dumpServiceModel, formatDiagnostic, formatEndpointsTable, formatServicesTable,
+} from '../../host/model/index.js';
+import { parseManifestText } from '../../host/sources/files.js';
+import { FileAllocationStore } from '../../host/sources/allocation-file.js';
+import { parseScenario, section, serializeScenario, setSection, steps } from './scenario.js';
+
+const dir = join(dirname(fileURLToPath(import.meta.url)), 'scenarios');
+const update = process.env['UPDATE_GOLDEN'] === '1';
+const tempDirs: string[] = [];
+afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+function identity(o: KubeObject): string {
+  return `${o.kind}/${o.metadata?.namespace ?? 'default'}/${o.metadata?.name ?? ''}`;
+}
+
+function manifests(name: string, text: string): KubeObject[] {
+  const r = parseManifestText(name, text);
+  if (r.errors.length) throw new Error(`${name}: ${r.errors.map(formatDiagnostic).join('; ')}`);
+  return r.objects;
+}
+
+describe('golden scenarios', () => {
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.txtar')).sort()) {
+    it(file.replace(/\.txtar$/, ''), () => {
+      const path = join(dir, file);
+      const scenario = parseScenario(readFileSync(path, 'utf8'));
+      const raw = (parseYaml(section(scenario, 'options.yaml') ?? '{}') ?? {}) as ModelOptions & { stateDir?: boolean };
+      const { stateDir, ...options } = raw;
+      const stateDirPath = stateDir ? mkdtempSync(join(tmpdir(), 'vipwasm-golden-')) : undefined;
+      if (stateDirPath) tempDirs.push(stateDirPath);
+      const memory = new MemoryAllocationStore();
+      const tracker = new ServiceChangeTracker();
+      let objects: KubeObject[] = [];
+      const mismatches: string[] = [];
+      for (const n of steps(scenario)) {
+        const input = section(scenario, `${n}/input.yaml`);
+        if (input !== undefined) objects = manifests(`${n}/input.yaml`, input);
+        const apply = section(scenario, `${n}/apply.yaml`);
+        if (apply !== undefined) {
+          for (const o of manifests(`${n}/apply.yaml`, apply)) {
+            const i = objects.findIndex((x) => identity(x) === identity(o));
+            if (i >= 0) objects[i] = o;
+            else objects.push(o);
+          }
+        }
+        const del = section(scenario, `${n}/delete.yaml`);
+        if (del !== undefined) {
+          const gone = new Set(manifests(`${n}/delete.yaml`, del).map(identity));
+          objects = objects.filter((o) => !gone.has(identity(o)));
+        }
+        // A FileAllocationStore reopened per step is a restart; the memory store is one process.
+        const store: AllocationStore = stateDirPath ? new FileAllocationStore(stateDirPath) : memory;
+        const result = buildServiceModel(objects, { ...options, allocationStore: store });
+        const changes = tracker.update(result);
+        const actual: Record<string, string> = {
+          'services.table': formatServicesTable(result.services, true),
+          'endpoints.table': formatEndpointsTable(result.services),
+          'model.dump': dumpServiceModel(result.model),
+          'diagnostics.txt': result.diagnostics.map((d) => `${d.severity}: ${formatDiagnostic(d)}`).join('\n') + '\n',
+        };
+        if (n > 1) {
+          actual['changes.txt'] = [
+            `added: ${changes.added.join(' ') || '-'}`, `updated: ${changes.updated.join(' ') || '-'}`,
+            `removed: ${changes.removed.join(' ') || '-'}`, `nodeIPsChanged: ${changes.nodeIPsChanged}`,
+          ].join('\n') + '\n';
+        }
+        for (const [name, text] of Object.entries(actual)) {
+          const key = `${n}/${name}`;
+          if (update) setSection(scenario, key, text);
+          else {
+            const expected = section(scenario, key);
+            if (expected === undefined) mismatches.push(`${key}: missing (run with UPDATE_GOLDEN=1)`);
+            else if (expected !== text) mismatches.push(`${key}:\n--- expected\n${expected}--- actual\n${text}`);
+          }
+        }
+      }
+      if (update) writeFileSync(path, serializeScenario(scenario));
+      expect(mismatches.join('\n')).toBe('');
+    });
+  }
+});
