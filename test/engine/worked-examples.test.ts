@@ -156,6 +156,7 @@ describe('§9.7 sh', () => {
     fb.get(id(C)).overloaded = true;
     const table = layout(fb.scheduler as SourceHashing);
     expect(table.slice(240, 244)).toBe('CCCB');
+    expect([plain.schedule(packet('192.168.1.10')).detail, fb.schedule(packet('192.168.1.10')).detail]).toEqual([248, 243]);
     for (const [client, , server] of clients) {
       const expected = server === 'C' ? ['-', 'B'] : [server, server];
       expect([letter(plain.schedule(packet(client)).dest), letter(fb.schedule(packet(client)).dest)]).toEqual(expected);

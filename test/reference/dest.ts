@@ -32,7 +32,10 @@ export interface RefPacket {
 /** A scheduler's answer: the server (null = "no destination available") and the bucket/slot used. */
 export interface RefChoice {
   readonly dest: RefDest | null;
-  /** dh/sh bucket or mh slot of the first lookup; -1 for the other schedulers. */
+  /**
+   * dh/sh bucket or mh slot the server was found in (a fallback probe's, when one was used);
+   * the first lookup's when none was found; -1 for the other schedulers.
+   */
   readonly detail: number;
 }
 

@@ -102,7 +102,7 @@ export function arbScenario(scheduler: SchedulerName, opts: { maxWeight?: number
     flags: scheduler === 'sh' || scheduler === 'mh' ? fc.record({ port: fc.boolean(), fallback: fc.boolean() }) : fc.constant({ port: false, fallback: false }),
     affinitySeconds: opts.affinity ? fc.integer({ min: 1, max: 600 }) : fc.constant(undefined),
     backends: arbBackends(maxWeight),
-    ops: fc.array(arbOp(maxWeight), { minLength: 1, maxLength: opts.maxOps ?? 60 }),
+    ops: fc.array(arbOp(maxWeight), { minLength: 1, maxLength: opts.maxOps ?? 60, size: 'max' }),
   });
 }
 

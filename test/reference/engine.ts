@@ -32,7 +32,8 @@ import { backendKey, PROTOCOL_NUMBER, servicePortKey, type ModelServicePort, typ
 import type { RefDest } from './dest.js';
 import { affinityKey, BoundedTable, FLOW_CLASSES, flowKey, IPVS_TIMEOUTS, isExpired, type FlowClass, type RefAffinity, type RefFlow, type Timeouts } from './tables.js';
 import { RoundRobin, WeightedRoundRobin } from './round-robin.js';
-import { createScheduler, newDest, RefVirtualService, type ExactScheduler } from './virtual-service.js';
+import { createScheduler, newDest, RefVirtualService } from './virtual-service.js';
+import { XorShift32 } from './random.js';
 
 /**
  * rr and wrr state across a snapshot swap, as the kernel's hooks would leave it
@@ -92,6 +93,8 @@ interface RefServicePort {
 export interface RefEngineOptions {
   flowCapacity?: number;
   affinityCapacity?: number;
+  /** Seed of the `random` scheduler's generator (EngineOptions.seed). Default 1. */
+  seed?: number;
   timeouts?: Partial<Timeouts>;
 }
 
@@ -110,8 +113,10 @@ export class RefEngine {
   generation = 0;
   flowsDroppedOnSwap = 0;
   private ports: RefServicePort[] = [];
+  private readonly rng: XorShift32;
 
   constructor(options: RefEngineOptions = {}) {
+    this.rng = new XorShift32(options.seed ?? 1);
     this.flows = new BoundedTable<RefFlow>(options.flowCapacity ?? 1 << 20, (f) => [f.lastUsedMs, FLOW_CLASSES.indexOf(f.cls)]);
     this.affinity = new BoundedTable<RefAffinity>(options.affinityCapacity ?? 1 << 16);
     this.timeouts = { ...IPVS_TIMEOUTS, ...options.timeouts };
@@ -142,7 +147,6 @@ export class RefEngine {
   }
 
   private buildPort(sp: ModelServicePort, index: number, old: RefServicePort | undefined): RefServicePort {
-    if (sp.scheduler === 'random') throw new Error(`reference engine: scheduler "random" is not modelled (${servicePortKey(sp)})`);
     const dests = new Map<string, RefDest>();
     const indexOf = new Map<string, number>();
     sp.backends.forEach((b, i) => {
@@ -159,7 +163,7 @@ export class RefEngine {
     const externalList = listOf('external');
     const sameScheduler = old?.sp.scheduler === sp.scheduler;
     const pool = (list: RefDest[], before: RefVirtualService | undefined): RefVirtualService => {
-      const svc = RefVirtualService.addedTailFirst(createScheduler(sp.scheduler as ExactScheduler, sp.schedulerFlags), list);
+      const svc = RefVirtualService.addedTailFirst(createScheduler(sp.scheduler, sp.schedulerFlags, this.rng), list);
       if (before && sameScheduler) carrySchedulerState(svc, before);
       return svc;
     };

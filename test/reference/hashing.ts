@@ -79,9 +79,10 @@ export class SourceHashing implements RefScheduler {
     if (!first) return { dest: null, detail: ihash };
     if (eligible(first) || !this.fallback) return { dest: eligible(first) ? first : null, detail: ihash };
     for (let k = 0; k < HASH_SIZE; k++) {
-      const d = this.buckets[(2 * ihash + k) % HASH_SIZE];
+      const bucket = (2 * ihash + k) % HASH_SIZE;
+      const d = this.buckets[bucket];
       if (!d) break;
-      if (eligible(d)) return { dest: d, detail: ihash };
+      if (eligible(d)) return { dest: d, detail: bucket };
     }
     return { dest: null, detail: ihash };
   }
@@ -175,9 +176,10 @@ export class MaglevHashing implements RefScheduler {
     if (!first) return { dest: null, detail: ihash };
     if (eligible(first) || !this.fallback) return { dest: eligible(first) ? first : null, detail: ihash };
     for (let k = 0; k < MH_SIZE; k++) {
-      const d = this.slots[this.slotOf(packet, (ihash + k) % MH_SIZE)];
+      const slot = this.slotOf(packet, (ihash + k) % MH_SIZE);
+      const d = this.slots[slot];
       if (!d) break;
-      if (eligible(d)) return { dest: d, detail: ihash };
+      if (eligible(d)) return { dest: d, detail: slot };
     }
     return { dest: null, detail: ihash };
   }

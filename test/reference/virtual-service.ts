@@ -8,12 +8,16 @@ import type { RefChoice, RefDest, RefPacket, RefScheduler } from './dest.js';
 import { DestinationHashing, MaglevHashing, SourceHashing } from './hashing.js';
 import { LeastConnection, NeverQueue, ShortestExpectedDelay, WeightedLeastConnection } from './least-connection.js';
 import { RoundRobin, WeightedRoundRobin } from './round-robin.js';
+import { WeightedRandom, type XorShift32 } from './random.js';
 
 export type ExactScheduler = Exclude<SchedulerName, 'random'>;
 
-/** A new scheduler instance; `random` is not modelled (its choice depends on the engine's PRNG). */
-export function createScheduler(name: ExactScheduler, flags: SchedulerFlags = { port: false, fallback: false }): RefScheduler {
+/** A new scheduler instance. `random` needs the engine-wide generator it draws from. */
+export function createScheduler(name: SchedulerName, flags: SchedulerFlags = { port: false, fallback: false }, rng?: XorShift32): RefScheduler {
   switch (name) {
+    case 'random':
+      if (!rng) throw new Error('reference scheduler "random" needs a generator');
+      return new WeightedRandom(rng);
     case 'rr': return new RoundRobin();
     case 'wrr': return new WeightedRoundRobin();
     case 'lc': return new LeastConnection();
