@@ -8,9 +8,10 @@ import { register as playground } from './commands/playground.js';
 import { register as get } from './commands/get.js';
 import { register as forward } from './commands/forward.js';
 import { register as demo } from './commands/demo.js';
+import { register as rules } from './commands/rules.js';
 
 /** Verb registrations, one per file in ./commands. */
-const verbs: Array<(program: Command) => void> = [playground, get, forward, demo];
+const verbs: Array<(program: Command) => void> = [playground, get, forward, demo, rules];
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('vipwasm')

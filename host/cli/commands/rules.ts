@@ -1,0 +1,157 @@
+/**
+ * `vipwasm rules -f … --mode iptables|nftables|ipvs`: prints the ruleset kube-proxy would write for
+ * these manifests; `--apply` installs it, `--watch` keeps it in sync with the source, `--cleanup`
+ * removes everything the mode installed.
+ *
+ * What each mode supports beyond kube-proxy: iptables/nftables dispatch is uniform random (kube-proxy),
+ * weighted when a vipwasm.io weight annotation makes weights differ, and true round robin of new
+ * connections with scheduler `rr` (`statistic --mode nth` / `numgen inc`); other schedulers fall back to
+ * (weighted) random there. ipvs mode uses the scheduler itself (random → rr), with `-b` flags for sh/mh.
+ */
+import type { Command } from 'commander';
+import ipaddr from 'ipaddr.js';
+import type { ServiceModel } from '../../engine/model.js';
+import { buildServiceModel } from '../../model/index.js';
+import { createApplier, localRunner, SyncLoop, type RuleApplier, type RuleMode } from '../../rules/apply/index.js';
+import type { IPFamily, RuleOptions } from '../../rules/options.js';
+import { familyOf, ruleOptions } from '../../rules/options.js';
+import { renderIptablesText } from '../../rules/render-iptables.js';
+import { renderIpvsText } from '../../rules/render-ipvs.js';
+import { renderNftablesText } from '../../rules/render-nftables.js';
+import { UsageError } from '../errors.js';
+import { reportDiagnostics } from '../report-diagnostics.js';
+import { type SourceFlags, addSourceOptions, createSource, loadModelOnce, resolveSourceOptions } from '../source-options.js';
+
+const MODES: readonly RuleMode[] = ['iptables', 'nftables', 'ipvs'];
+
+interface RulesFlags extends SourceFlags {
+  mode?: string;
+  clusterCidr?: string[];
+  masqueradeAll?: boolean;
+  masqueradeBit?: string;
+  ipFamily?: string;
+  apply?: boolean;
+  watch?: boolean;
+  cleanup?: boolean;
+  minSyncPeriod?: string;
+  syncPeriod?: string;
+  netns?: string;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((s) => s.trim()).filter(Boolean)];
+}
+
+/** `1s`, `500ms`, `2m` or plain seconds → ms; throws UsageError naming the flag. */
+export function parseDuration(flag: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (!m) throw new UsageError(`${flag}: "${text}" is not a duration (e.g. 1s, 500ms, 2m)`);
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+}
+
+function parseMode(mode: string | undefined): RuleMode {
+  if (!mode) throw new UsageError(`--mode is required (${MODES.join('|')})`);
+  if (!(MODES as readonly string[]).includes(mode)) throw new UsageError(`--mode: unknown mode "${mode}" (want ${MODES.join(', ')})`);
+  return mode as RuleMode;
+}
+
+function baseRuleOptions(flags: RulesFlags): Omit<RuleOptions, 'family'> {
+  for (const cidr of flags.clusterCidr ?? []) if (!ipaddr.isValidCIDR(cidr)) throw new UsageError(`--cluster-cidr: "${cidr}" is not a CIDR`);
+  const bit = flags.masqueradeBit === undefined ? 14 : Number(flags.masqueradeBit);
+  if (!Number.isInteger(bit) || bit < 0 || bit > 31) throw new UsageError(`--iptables-masquerade-bit: "${flags.masqueradeBit}" is not an integer in 0-31`);
+  const o = ruleOptions({ clusterCIDRs: [], masqueradeAll: flags.masqueradeAll ?? false, masqueradeBit: bit });
+  return { ...o, clusterCIDRs: flags.clusterCidr ?? [] };
+}
+
+/** The families to render: the flag, else every family the model has ClusterIPs in (IPv4 when none). */
+function familiesOf(model: ServiceModel, flag: string | undefined, serviceRanges: readonly string[]): IPFamily[] {
+  if (flag !== undefined) {
+    if (flag !== '4' && flag !== '6') throw new UsageError(`--ip-family: "${flag}" is not 4 or 6`);
+    return [Number(flag) as IPFamily];
+  }
+  const present = new Set<IPFamily>(model.servicePorts.flatMap((sp) => sp.clusterIPs.map(familyOf)));
+  for (const r of serviceRanges) present.add(familyOf(r.split('/')[0]!));
+  const out = ([4, 6] as const).filter((f) => present.has(f));
+  return out.length ? out : [4];
+}
+
+function render(mode: RuleMode, model: ServiceModel, o: RuleOptions): string {
+  return mode === 'iptables' ? renderIptablesText(model, o) : mode === 'nftables' ? renderNftablesText(model, o) : renderIpvsText(model, o);
+}
+
+function appliersFor(mode: RuleMode, families: readonly IPFamily[], base: Omit<RuleOptions, 'family'>, serviceCIDRs: readonly string[], netns?: string): RuleApplier[] {
+  const runner = localRunner(netns);
+  return families.map((family) => createApplier(mode, { runner, rules: { ...base, family, serviceCIDRs: [...serviceCIDRs] } }));
+}
+
+async function watch(appliers: RuleApplier[], settings: ReturnType<typeof resolveSourceOptions>, flags: RulesFlags): Promise<void> {
+  const minSyncPeriodMs = parseDuration('--min-sync-period', flags.minSyncPeriod ?? '1s');
+  const syncPeriodMs = parseDuration('--sync-period', flags.syncPeriod ?? '30s');
+  const loop = new SyncLoop(appliers, {
+    minSyncPeriodMs,
+    syncPeriodMs,
+    onSynced: (r) => process.stderr.write(`synced ${r.mode}: ${r.full ? 'full' : 'partial'}, ${r.bytes} bytes, ${r.ms.toFixed(1)} ms\n`),
+    onError: (err) => process.stderr.write(`error: ${err.message}\n`),
+  });
+  const source = await createSource(settings);
+  const feed = (objects: Parameters<typeof buildServiceModel>[0]) => {
+    const result = buildServiceModel(objects, settings.modelOptions);
+    reportDiagnostics(result.diagnostics);
+    loop.update(result.model);
+  };
+  source.subscribe((snap) => feed(snap.objects));
+  feed((await source.start()).objects);
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await source.close();
+  await loop.stop();
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('rules')
+    .description("print (or install) the iptables, nftables or ipvs rules kube-proxy would write for these Services")
+    .option('--mode <mode>', `data plane: ${MODES.join('|')}`)
+    .option('--cluster-cidr <cidr>', 'pod CIDR(s): ClusterIP traffic from outside them is masqueraded (repeatable or comma-separated)', collect)
+    .option('--masquerade-all', 'masquerade all traffic sent to ClusterIPs')
+    .option('--iptables-masquerade-bit <bit>', 'bit of the packet mark that flags traffic for SNAT (0-31)', undefined)
+    .option('--ip-family <4|6>', 'render only this IP family (default: every family the Services use)')
+    .option('--apply', 'install the rules in the kernel (needs root)')
+    .option('--watch', 'keep the installed rules in sync with the source (implies --apply)')
+    .option('--min-sync-period <duration>', 'with --watch: least time between syncs', '1s')
+    .option('--sync-period <duration>', 'with --watch: resync at least this often (notices flushed rules)', '30s')
+    .option('--cleanup', 'remove everything this mode installed, then exit')
+    .option('--netns <name>', 'apply inside this network namespace (ip netns exec)');
+  addSourceOptions(cmd);
+  cmd.action(async (rawFlags: RulesFlags & { iptablesMasqueradeBit?: string }) => {
+    const flags: RulesFlags = { ...rawFlags, masqueradeBit: rawFlags.iptablesMasqueradeBit };
+    const mode = parseMode(flags.mode);
+    const base = baseRuleOptions(flags);
+    if (flags.cleanup) {
+      const families: IPFamily[] = flags.ipFamily === '6' ? [6] : flags.ipFamily === '4' ? [4] : [4, 6];
+      for (const a of appliersFor(mode, families, base, [], flags.netns)) await a.cleanup();
+      return;
+    }
+    const settings = resolveSourceOptions(flags);
+    const serviceRanges = settings.modelOptions.serviceClusterIPRanges ?? [];
+    if (flags.watch) {
+      const families = familiesOf({ nodeIPs: [], servicePorts: [] }, flags.ipFamily, serviceRanges);
+      return watch(appliersFor(mode, families, base, serviceRanges, flags.netns), settings, flags);
+    }
+    const { result, diagnostics } = await loadModelOnce(settings);
+    const code = reportDiagnostics(diagnostics);
+    const families = familiesOf(result.model, flags.ipFamily, serviceRanges);
+    if (flags.apply) {
+      for (const a of appliersFor(mode, families, base, serviceRanges, flags.netns)) {
+        const r = await a.sync(result.model);
+        process.stderr.write(`applied ${r.mode}: ${r.bytes} bytes in ${r.ms.toFixed(1)} ms\n`);
+      }
+    } else {
+      for (const family of families) process.stdout.write(render(mode, result.model, { ...base, family, serviceCIDRs: [...serviceRanges] }));
+    }
+    if (code) process.exitCode = code;
+  });
+}
