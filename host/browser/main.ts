@@ -22,7 +22,9 @@ const exampleText = (name: string): string => examples.find((e) => e.name === na
 
 let state: PlaygroundState;
 let analysis: Analysis | null = null;
-let wasm: Uint8Array | null = null;
+/** engine.wasm, compiled once; each simulation instantiates a fresh engine from it. */
+let wasm: WebAssembly.Module | null = null;
+let wasmBytes = 0;
 let lastResult: SimulationResult | null = null;
 
 const status = byId('engine-status');
@@ -199,10 +201,12 @@ async function start(): Promise<void> {
   try {
     const response = await fetch('engine.wasm');
     if (!response.ok) throw new Error(`engine.wasm: HTTP ${response.status}`);
-    wasm = new Uint8Array(await response.arrayBuffer());
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    wasmBytes = bytes.byteLength;
+    wasm = await WebAssembly.compile(bytes);
     const engine = await loadEngineFromBytes(wasm, { seed: PLAYGROUND_ENGINE_SEED });
     const mem = engine.stats().memoryBytes;
-    setStatus(`engine.wasm loaded (${(wasm.byteLength / 1024).toFixed(1)} KiB, ${(mem / 1048576).toFixed(1)} MiB memory)`, 'ok');
+    setStatus(`engine.wasm loaded (${(wasmBytes / 1024).toFixed(1)} KiB, ${(mem / 1048576).toFixed(1)} MiB memory)`, 'ok');
   } catch (err) {
     const why = location.protocol === 'file:' ? 'open the page through a web server, e.g. `vipwasm playground`' : String(err);
     setStatus(`engine.wasm could not be loaded: ${why}`, 'bad');
