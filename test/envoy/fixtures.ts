@@ -38,6 +38,8 @@ export function service(opts: {
   affinity?: number;
   internalTrafficPolicy?: 'Local' | 'Cluster';
   extra?: string;
+  /** Endpoint weights (vipwasm.io/weights on the EndpointSlice), parallel to ips. */
+  weights?: number[];
 }): string {
   const ns = opts.namespace ?? 'default';
   const ports = opts.ports ?? [{ name: 'http', port: 80, targetPort: 8080 }];
@@ -66,7 +68,7 @@ apiVersion: discovery.k8s.io/v1
 kind: EndpointSlice
 metadata:
   name: ${opts.name}-1
-  namespace: ${ns}
+  namespace: ${ns}${opts.weights ? `\n  annotations:\n    vipwasm.io/weights: "${opts.ips.map((ip, i) => `${ip}=${opts.weights![i]}`).join(',')}"` : ''}
   labels:
     kubernetes.io/service-name: ${opts.name}
 addressType: ${opts.ips[0]?.includes(':') ? 'IPv6' : 'IPv4'}
