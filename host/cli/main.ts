@@ -6,12 +6,13 @@ import { Command, CommanderError } from 'commander';
 import { UsageError } from './errors.js';
 import { register as playground } from './commands/playground.js';
 import { register as get } from './commands/get.js';
+import { register as simulate } from './commands/simulate.js';
 import { register as forward } from './commands/forward.js';
 import { register as demo } from './commands/demo.js';
 import { register as rules } from './commands/rules.js';
 
 /** Verb registrations, one per file in ./commands. */
-const verbs: Array<(program: Command) => void> = [playground, get, forward, demo, rules];
+const verbs: Array<(program: Command) => void> = [playground, get, forward, demo, rules, simulate];
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('vipwasm')

@@ -58,7 +58,7 @@ export function addSourceOptions(cmd: Command): Command {
     .option('--service-node-port-range <range>', 'port range to allocate NodePorts from', '30000-32767')
     .option('--loadbalancer-ip-pool <cidr|a-b>', 'addresses to assign LoadBalancer ingress IPs from (repeatable or comma-separated); without it LoadBalancers stay <pending>', collect)
     .option('--state-dir <dir>', 'persist ClusterIP/NodePort/LoadBalancer allocations here so they survive restarts')
-    .option('--scheduler <name>', `default scheduler for ports without a vipwasm.io/scheduler annotation (${SCHEDULERS.join('|')})`, 'rr');
+    .option('--scheduler <name>', `scheduler for ports without a vipwasm.io/scheduler annotation: ${SCHEDULERS.join('|')} (default rr)`);
 }
 
 /** Check the flags; throws UsageError naming the flag. */
