@@ -119,7 +119,7 @@ function safeContains(cidr: string, ip: string): boolean {
 /**
  * KUBE-SVC/KUBE-SVL dispatch (writeServiceToEndpointRules): ClientIP affinity checks first, then one
  * rule per endpoint with probability w_i / Σ_{j≥i} w_j (kube-proxy's 1/(n−i) when weights are equal),
- * the last unconditional. Scheduler `rr` uses `statistic --mode nth` instead: true round robin of new
+ * the last unconditional. Scheduler `rr` with options.roundRobin uses `statistic --mode nth` instead: true round robin of new
  * connections (nat rules only see a connection's first packet).
  */
 function writeDispatch(chain: string, v: PortView, endpoints: readonly ModelBackend[], ctx: PortRenderContext): string[] {
@@ -141,7 +141,7 @@ function writeDispatch(chain: string, v: PortView, endpoints: readonly ModelBack
     let select = '';
     if (left > 1) {
       select =
-        v.sp.scheduler === 'rr'
+        v.sp.scheduler === 'rr' && ctx.options.roundRobin
           ? `-m statistic --mode nth --every ${left} --packet 0 `
           : `-m statistic --mode random --probability ${probability(remaining > 0 ? b.weight / remaining : 1 / left)} `;
     }

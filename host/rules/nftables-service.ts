@@ -44,12 +44,13 @@ function addElement(objs: NftPortObjects, set: string, key: string, value?: stri
 
 /**
  * The endpoint pick: `numgen random mod N vmap { 0 : goto A , 1 : goto B }` (kube-proxy), with
- * weights as index ranges (`0-2 : goto A`); scheduler `rr` uses `numgen inc` (true round robin of
+ * weights as index ranges (`0-2 : goto A`); scheduler `rr` with options.roundRobin uses `numgen inc` (true round robin of
  * new connections: nat chains only see a connection's first packet).
  */
-function dispatchRule(v: PortView, endpoints: readonly ModelBackend[]): string {
+function dispatchRule(v: PortView, endpoints: readonly ModelBackend[], roundRobin: boolean): string {
   const list = dispatchable(endpoints).length ? dispatchable(endpoints) : [...endpoints];
-  const weighted = v.sp.scheduler !== 'rr' && list.some((b) => b.weight !== list[0]!.weight);
+  const rr = roundRobin && v.sp.scheduler === 'rr';
+  const weighted = !rr && list.some((b) => b.weight !== list[0]!.weight);
   let next = 0;
   const entries = list.map((b) => {
     const span = weighted ? b.weight : 1;
@@ -57,11 +58,12 @@ function dispatchRule(v: PortView, endpoints: readonly ModelBackend[]): string {
     next += span;
     return `${slot} : goto ${nftEndpointNames(v.sp, b).chain}`;
   });
-  const mode = v.sp.scheduler === 'rr' ? 'inc' : 'random';
+  const mode = rr ? 'inc' : 'random';
   return `numgen ${mode} mod ${next} vmap { ${entries.join(' , ')} }`;
 }
 
-function writePolicyChain(chain: string, v: PortView, endpoints: readonly ModelBackend[], masq: string | undefined, ip: string): string[] {
+function writePolicyChain(v: PortView, endpoints: readonly ModelBackend[], masq: string | undefined, ctx: NftPortContext): string[] {
+  const { ip } = nftFamily(ctx.options);
   const rules: string[] = masq ? [masq] : [];
   if (v.sp.sessionAffinity === 'ClientIP') {
     for (const b of endpoints) {
@@ -69,7 +71,7 @@ function writePolicyChain(chain: string, v: PortView, endpoints: readonly ModelB
       rules.push(`${ip} saddr @${names.affinitySet} goto ${names.chain}`);
     }
   }
-  rules.push(dispatchRule(v, endpoints));
+  rules.push(dispatchRule(v, endpoints, ctx.options.roundRobin));
   return rules;
 }
 
@@ -148,8 +150,8 @@ export function renderNftPort(v: PortView, ctx: NftPortContext): NftPortObjects 
       : undefined;
   const usesCluster = (!v.internalLocal || v.externallyAccessible) && v.clusterEndpoints.length > 0;
   const usesLocal = (v.internalLocal || v.externalLocal) && v.localEndpoints.length > 0;
-  if (usesCluster) objs.chains.set(names.service, writePolicyChain(names.service, v, v.clusterEndpoints, v.internalLocal ? undefined : masq, ip));
-  if (usesLocal) objs.chains.set(names.local, writePolicyChain(names.local, v, v.localEndpoints, v.internalLocal ? masq : undefined, ip));
+  if (usesCluster) objs.chains.set(names.service, writePolicyChain(v, v.clusterEndpoints, v.internalLocal ? undefined : masq, ctx));
+  if (usesLocal) objs.chains.set(names.local, writePolicyChain(v, v.localEndpoints, v.internalLocal ? masq : undefined, ctx));
   if (v.usesExternalChain) objs.chains.set(names.external, writeExternalChain(v, ctx, ip));
   if (v.usesFirewallChain) objs.chains.set(names.firewall, writeFirewallChain(v, ctx, ip));
   for (const b of v.reachableEndpoints) writeEndpoint(v, b, objs, ip, addrType);

@@ -22,6 +22,12 @@ export interface RuleOptions {
   readonly masqueradeAll: boolean;
   /** `--iptables-masquerade-bit` (0..31, default 14): the mark is 1 << bit. */
   readonly masqueradeBit: number;
+  /**
+   * iptables/nftables: dispatch ports whose scheduler is `rr` in true round robin of new connections
+   * (`statistic --mode nth` / `numgen inc`). Off by default, so the output is kube-proxy's (random);
+   * the model's default scheduler is rr, so only an explicit request should turn this on.
+   */
+  readonly roundRobin: boolean;
   /** nftables table name (kube-proxy: `kube-proxy`). */
   readonly nftTable: string;
   /** ipvs mode: the dummy interface the service addresses are bound to. */
@@ -34,6 +40,7 @@ export const DEFAULT_RULE_OPTIONS: RuleOptions = {
   serviceCIDRs: [],
   masqueradeAll: false,
   masqueradeBit: 14,
+  roundRobin: false,
   nftTable: 'kube-proxy',
   ipvsInterface: 'kube-ipvs0',
 };

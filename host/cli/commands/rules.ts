@@ -5,7 +5,7 @@
  *
  * What each mode supports beyond kube-proxy: iptables/nftables dispatch is uniform random (kube-proxy),
  * weighted when a vipwasm.io weight annotation makes weights differ, and true round robin of new
- * connections with scheduler `rr` (`statistic --mode nth` / `numgen inc`); other schedulers fall back to
+ * connections with an explicit `--scheduler rr` (`statistic --mode nth` / `numgen inc`); other schedulers fall back to
  * (weighted) random there. ipvs mode uses the scheduler itself (random → rr), with `-b` flags for sh/mh.
  */
 import type { Command } from 'commander';
@@ -56,11 +56,11 @@ function parseMode(mode: string | undefined): RuleMode {
   return mode as RuleMode;
 }
 
-function baseRuleOptions(flags: RulesFlags): Omit<RuleOptions, 'family'> {
+function baseRuleOptions(flags: RulesFlags, explicitRoundRobin: boolean): Omit<RuleOptions, 'family'> {
   for (const cidr of flags.clusterCidr ?? []) if (!ipaddr.isValidCIDR(cidr)) throw new UsageError(`--cluster-cidr: "${cidr}" is not a CIDR`);
   const bit = flags.masqueradeBit === undefined ? 14 : Number(flags.masqueradeBit);
   if (!Number.isInteger(bit) || bit < 0 || bit > 31) throw new UsageError(`--iptables-masquerade-bit: "${flags.masqueradeBit}" is not an integer in 0-31`);
-  const o = ruleOptions({ clusterCIDRs: [], masqueradeAll: flags.masqueradeAll ?? false, masqueradeBit: bit });
+  const o = ruleOptions({ clusterCIDRs: [], masqueradeAll: flags.masqueradeAll ?? false, masqueradeBit: bit, roundRobin: explicitRoundRobin });
   return { ...o, clusterCIDRs: flags.clusterCidr ?? [] };
 }
 
@@ -129,7 +129,8 @@ export function register(program: Command): void {
   cmd.action(async (rawFlags: RulesFlags & { iptablesMasqueradeBit?: string }) => {
     const flags: RulesFlags = { ...rawFlags, masqueradeBit: rawFlags.iptablesMasqueradeBit };
     const mode = parseMode(flags.mode);
-    const base = baseRuleOptions(flags);
+    // True round robin only when asked for: the model's default scheduler is rr, kube-proxy's dispatch is random.
+    const base = baseRuleOptions(flags, cmd.getOptionValueSource('scheduler') === 'cli' && flags.scheduler === 'rr');
     if (flags.cleanup) {
       const families: IPFamily[] = flags.ipFamily === '6' ? [6] : flags.ipFamily === '4' ? [4] : [4, 6];
       for (const a of appliersFor(mode, families, base, [], flags.netns)) await a.cleanup();
