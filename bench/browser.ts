@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { analyzeManifests } from '../host/browser/scenario.js';
-import { PLAYGROUND_ENGINE_SEED, simulate, type SimulationInput } from '../host/browser/simulate.js';
+import { simulate, simulationEngineOptions, type SimulationInput } from '../host/browser/simulate.js';
 import { targetOptions } from '../host/browser/targets.js';
 import { loadEngineFromBytes } from '../host/engine/browser.js';
 import type { SchedulerName } from '../host/engine/model.js';
@@ -80,7 +80,7 @@ export async function run(args: string[]): Promise<void> {
       for (let r = 0; r < REPEATS; r++) {
         const p = await page.evaluate((i) => window.vipwasmPlayground!.benchmark(i), input);
         inPage.push((p.decisions / p.ms) * 1000);
-        const engine = await loadEngineFromBytes(bytes, { seed: PLAYGROUND_ENGINE_SEED });
+        const engine = await loadEngineFromBytes(bytes, simulationEngineOptions(input));
         const t0 = performance.now();
         const n = simulate(engine, model, input);
         const ms = performance.now() - t0;

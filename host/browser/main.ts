@@ -9,7 +9,7 @@ import { byId, el } from './dom.js';
 import { ManifestEditor, placeDiagnostics } from './editor-view.js';
 import { renderEndpoints, renderServices } from './services-view.js';
 import { NO_NODE, analyzeManifests, type Analysis } from './scenario.js';
-import { PLAYGROUND_ENGINE_SEED, simulate, type SimulationInput, type SimulationResult } from './simulate.js';
+import { simulate, simulationEngineOptions, validateSimulationInput, type SimulationInput, type SimulationResult } from './simulate.js';
 import { SimulatorView } from './simulator-view.js';
 import { RulesView } from './rules-view.js';
 import { parseTargetValue, targetOptions } from './targets.js';
@@ -119,15 +119,17 @@ async function runSimulation(resetStep: boolean): Promise<void> {
   }
   try {
     const started = performance.now();
-    const engine = await loadEngineFromBytes(wasm, { seed: PLAYGROUND_ENGINE_SEED });
-    lastResult = simulate(engine, analysis.model, {
+    const input: SimulationInput = {
       target,
       clients: state.clients,
       requests: state.requests,
       scheduler: state.scheduler || undefined,
       seed: state.seed,
       close: state.close,
-    });
+    };
+    validateSimulationInput(input);
+    const engine = await loadEngineFromBytes(wasm, simulationEngineOptions(input));
+    lastResult = simulate(engine, analysis.model, input);
     simView.show(lastResult, state.step, performance.now() - started);
     document.body.dataset['simulated'] = String(Number(document.body.dataset['simulated'] ?? '0') + 1);
   } catch (err) {
@@ -204,7 +206,7 @@ async function start(): Promise<void> {
     const bytes = new Uint8Array(await response.arrayBuffer());
     wasmBytes = bytes.byteLength;
     wasm = await WebAssembly.compile(bytes);
-    const engine = await loadEngineFromBytes(wasm, { seed: PLAYGROUND_ENGINE_SEED });
+    const engine = await loadEngineFromBytes(wasm, simulationEngineOptions(state));
     const mem = engine.stats().memoryBytes;
     setStatus(`engine.wasm loaded (${(wasmBytes / 1024).toFixed(1)} KiB, ${(mem / 1048576).toFixed(1)} MiB memory)`, 'ok');
   } catch (err) {
@@ -234,7 +236,7 @@ window.vipwasmPlayground = {
   analysis: () => analysis,
   benchmark: async (input) => {
     if (!wasm || !analysis) throw new Error('playground: engine or model not ready');
-    const engine = await loadEngineFromBytes(wasm, { seed: PLAYGROUND_ENGINE_SEED });
+    const engine = await loadEngineFromBytes(wasm, simulationEngineOptions(input));
     const t0 = performance.now();
     const r = simulate(engine, analysis.model, { ...input, keepDecisions: 0 });
     return { decisions: r.counts.backend + r.counts.pass + r.counts.reject + r.counts.drop, ms: performance.now() - t0 };

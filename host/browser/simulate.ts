@@ -7,7 +7,7 @@
  * fresh engine: flows and affinity entries from an earlier run would otherwise change the result.
  */
 import { parseAddress, type Address } from '../engine/address.js';
-import { Verdict, Via, type EngineApi } from '../engine/api.js';
+import { Verdict, Via, type EngineApi, type EngineOptions } from '../engine/api.js';
 import {
   PROTOCOL_NUMBER,
   backendKey,
@@ -29,6 +29,19 @@ export const DEFAULT_KEPT_DECISIONS = 1_000;
  * Node run reproduce the page's numbers.
  */
 export const PLAYGROUND_ENGINE_SEED = 1;
+
+/**
+ * Engine options for one run: the playground seed, and tables just large enough that no flow or
+ * affinity entry is ever evicted (so the result equals a run with the default, much larger tables,
+ * while a page instantiates a small engine in milliseconds).
+ */
+export function simulationEngineOptions(input: Pick<SimulationInput, 'clients' | 'requests'>): EngineOptions {
+  return {
+    seed: PLAYGROUND_ENGINE_SEED,
+    flowCapacity: Math.min(MAX_REQUESTS, input.requests) + 1024,
+    affinityCapacity: Math.min(MAX_CLIENTS, input.clients) + 1024,
+  };
+}
 
 /** Linux's default net.ipv4.ip_local_port_range: client source ports are drawn from it. */
 const EPHEMERAL_LOW = 32_768;
