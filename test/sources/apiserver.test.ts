@@ -1,0 +1,152 @@
+/**
+ * ApiServerSource against a loopback server speaking the real list/watch protocol: initial list,
+ * streamed events, BOOKMARK, 410 Gone (as an ERROR event and as an HTTP status), dropped
+ * connections and a full outage. The source must keep serving its last state while disconnected
+ * and converge to the server's state once it is back.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildServiceModel, dumpServiceModel } from '../../host/model/index.js';
+import { ApiServerSource } from '../../host/sources/apiserver.js';
+import type { SourceSnapshot } from '../../host/sources/source.js';
+import { FakeApiServer } from './fake-apiserver.js';
+
+const service = (name: string, clusterIP: string) => ({
+  apiVersion: 'v1', kind: 'Service',
+  metadata: { name, namespace: 'default' },
+  spec: { clusterIP, clusterIPs: [clusterIP], type: 'ClusterIP', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] },
+});
+const slice = (svc: string, ips: string[]) => ({
+  apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+  metadata: { name: `${svc}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': svc } },
+  addressType: 'IPv4',
+  ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+  endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true }, nodeName: 'node-1' })),
+});
+const node = (name: string, ip: string) => ({
+  apiVersion: 'v1', kind: 'Node', metadata: { name }, status: { addresses: [{ type: 'InternalIP', address: ip }] },
+});
+
+/** Backends of each service port, e.g. `default/web:http=10.0.0.1:8080,10.0.0.2:8080`. */
+function summary(s: SourceSnapshot): string {
+  const { model } = buildServiceModel(s.objects, { nodeName: 'node-1' });
+  return [`nodeIPs=${model.nodeIPs.join(',')}`, ...model.servicePorts.map((p) => `${p.namespace}/${p.name}:${p.portName}=${p.backends.map((b) => `${b.ip}:${b.port}`).join(',')}`)].join(' ');
+}
+
+async function until(source: ApiServerSource, what: string, pred: (s: SourceSnapshot) => boolean, timeoutMs = 8000): Promise<SourceSnapshot> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (pred(source.current)) return source.current;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}; last: ${summary(source.current)} diagnostics=${JSON.stringify(source.current.diagnostics)}`);
+}
+
+describe('ApiServerSource', () => {
+  let api: FakeApiServer;
+  let source: ApiServerSource | undefined;
+
+  beforeEach(async () => {
+    api = new FakeApiServer();
+    await api.start();
+    api.apply(service('web', '10.96.0.10'));
+    api.apply(slice('web', ['10.244.1.1', '10.244.2.1']));
+    api.apply(node('node-1', '192.168.0.2'));
+    api.apply(node('node-2', '192.168.0.3'));
+  });
+  afterEach(async () => {
+    await source?.close();
+    source = undefined;
+    await api.stop();
+  });
+
+  function open(): ApiServerSource {
+    source = new ApiServerSource({
+      kubeConfig: api.kubeConfig(), nodeName: 'node-1', backoffBaseMs: 50, backoffMaxMs: 200, debounceMs: 10,
+      startTimeoutMs: 5000, delayFn: (ms) => new Promise((r) => setTimeout(r, Math.min(ms, 50))),
+    });
+    return source;
+  }
+
+  it('lists every resource, watches from the list resourceVersion, and only its own Node', async () => {
+    const first = await open().start();
+    expect(first.healthy).toBe(true);
+    expect(first.objects.map((o) => `${o.kind}/${o.metadata?.name}`).sort()).toEqual(['EndpointSlice/web-1', 'Node/node-1', 'Service/web']);
+    expect(summary(first)).toBe('nodeIPs=192.168.0.2 default/web:http=10.244.1.1:8080,10.244.2.1:8080');
+    await until(source!, 'three watches', () => api.watchCount === 3);
+    expect(api.requests.filter((r) => r.includes('watch=true')).every((r) => /resourceVersion=104/.test(r))).toBe(true);
+    expect(api.requests.some((r) => r.startsWith('GET /api/v1/nodes?') && r.includes('fieldSelector=metadata.name%3Dnode-1'))).toBe(true);
+  });
+
+  it('applies streamed ADDED/MODIFIED/DELETED events; a BOOKMARK changes nothing', async () => {
+    await open().start();
+    await until(source!, 'watches', () => api.watchCount === 3);
+    const seen: number[] = [];
+    source!.subscribe((s) => seen.push(s.revision));
+    api.apply(slice('web', ['10.244.1.1', '10.244.3.1']));
+    api.apply(service('api', '10.96.0.11'));
+    await until(source!, 'update', (s) => summary(s).includes('10.244.3.1') && summary(s).includes('default/api'));
+    const rev = source!.current.revision;
+    api.bookmark();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(source!.current.revision).toBe(rev);
+    api.delete('Service', 'api', 'default');
+    await until(source!, 'delete', (s) => !summary(s).includes('default/api'));
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('relists after an ERROR 410 event, picking up changes whose events were compacted away', async () => {
+    await open().start();
+    await until(source!, 'watches', () => api.watchCount === 3);
+    api.applySilently(slice('web', ['10.244.9.9']));
+    api.deleteSilently('Node', 'node-1');
+    api.applySilently(node('node-1', '192.168.0.9'));
+    const listsBefore = api.requests.filter((r) => !r.includes('watch=')).length;
+    api.expire();
+    await until(source!, 'relist', (s) => summary(s) === 'nodeIPs=192.168.0.9 default/web:http=10.244.9.9:8080');
+    expect(api.requests.filter((r) => !r.includes('watch=')).length).toBeGreaterThan(listsBefore);
+    expect(source!.current.healthy).toBe(true);
+  });
+
+  it('relists after HTTP 410 on re-watch from an expired resourceVersion', async () => {
+    await open().start();
+    await until(source!, 'watches', () => api.watchCount === 3);
+    // Streams cut while nobody watches; history compacted before the client comes back.
+    api.dropConnections();
+    api.applySilently(slice('web', ['10.244.7.7']));
+    api.expire();
+    await until(source!, 'relist', (s) => summary(s).includes('10.244.7.7') && s.diagnostics.length === 0);
+    expect(api.httpGone).toBeGreaterThan(0);
+  });
+
+  it('keeps serving the last state through dropped connections and an outage, reports it, then catches up', async () => {
+    await open().start();
+    await until(source!, 'watches', () => api.watchCount === 3);
+    const before = summary(source!.current);
+    api.dropConnections();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(summary(source!.current)).toBe(before);
+    await until(source!, 'rewatch', () => api.watchCount === 3);
+
+    const port = api.port;
+    await api.stop();
+    const down = await until(source!, 'outage reported', (s) => s.diagnostics.length > 0);
+    expect(down.healthy).toBe(false);
+    expect(summary(down)).toBe(before);
+    expect(down.diagnostics[0]!.message).toMatch(/retrying in \d+ ms, serving the last state/);
+
+    api.applySilently(slice('web', ['10.244.5.5']));
+    api.expire(); // the outage outlived the server's history: the client must relist
+    await api.start(port);
+    const back = await until(source!, 'recovery', (s) => s.diagnostics.length === 0 && summary(s).includes('10.244.5.5'));
+    expect(back.healthy).toBe(true);
+    expect(dumpServiceModel(buildServiceModel(back.objects, { nodeName: 'node-1' }).model)).toContain('10.244.5.5:8080');
+  });
+
+  it('fails start() with the server named when nothing answers', async () => {
+    const port = api.port;
+    await api.stop();
+    const s = new ApiServerSource({ kubeConfig: api.kubeConfig(), backoffBaseMs: 20, backoffMaxMs: 50, startTimeoutMs: 300 });
+    await expect(s.start()).rejects.toThrow(`API server http://127.0.0.1:${port}: not synced after 300 ms`);
+    await api.start(port);
+  });
+});
