@@ -67,7 +67,7 @@ function add(acc: Accumulator, id: IpvsSetId, entry: string): void {
   s.add(entry);
 }
 
-/** Endpoints for external traffic: local ones under eTP=Local, or cluster ones when none (PR #97081). */
+/** Endpoints for external traffic: local ones under eTP=Local, or cluster ones when none (kube-proxy PR #97081). */
 function externalEndpoints(v: PortView): readonly ModelBackend[] {
   return v.externalLocal && v.localEndpoints.length ? v.localEndpoints : v.clusterEndpoints;
 }
@@ -76,7 +76,8 @@ function renderPort(v: PortView, nodeIPs: readonly string[], acc: Accumulator): 
   const sp = v.sp;
   const proto = sp.protocol.toLowerCase();
   const entry = (ip: string, port = sp.port) => `${ip},${proto}:${port}`;
-  const internal = v.internalLocal && v.localEndpoints.length ? v.localEndpoints : v.internalLocal ? [] : v.clusterEndpoints;
+  // iTP Local: local endpoints, or cluster ones when there are none (PR #97081), as for external traffic.
+  const internal = v.internalLocal && v.localEndpoints.length ? v.localEndpoints : v.clusterEndpoints;
   for (const b of v.reachableEndpoints) if (b.local) add(acc, 'loopBack', `${b.ip},${proto}:${b.port},${b.ip}`);
   add(acc, 'clusterIP', entry(v.clusterIP!));
   acc.addresses.add(v.clusterIP!);
