@@ -79,7 +79,7 @@ function analyze(): void {
   analysis = analyzeManifests(text, state.node);
   fillNodes(analysis.nodes, analysis.node);
   editor.showDiagnostics(placeDiagnostics(text, analysis.diagnostics));
-  renderServices(byId<HTMLTableElement>('services'), analysis.services);
+  renderServices(byId<HTMLTableElement>('services'), analysis.services, analysis.diagnostics.filter((d) => d.severity === 'error').length);
   renderEndpoints(byId<HTMLTableElement>('endpoints'), analysis.services);
   rulesView.show(analysis.model);
   fillTargets();

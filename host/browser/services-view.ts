@@ -29,7 +29,7 @@ function endpointText(e: EndpointView): string {
   return hostPort(e.ip, e.port);
 }
 
-export function renderServices(table: HTMLTableElement, services: readonly ServiceView[]): void {
+export function renderServices(table: HTMLTableElement, services: readonly ServiceView[], errors = 0): void {
   const rows = services.map((s) => [
     s.namespace,
     s.name,
@@ -39,7 +39,8 @@ export function renderServices(table: HTMLTableElement, services: readonly Servi
     portsColumn(s),
     selectorColumn(s),
   ]);
-  fillTable(table, ['NAMESPACE', 'NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'SELECTOR'], rows, 'No Services in the manifests.');
+  const empty = errors ? `No valid Service: fix the ${errors === 1 ? 'error' : `${errors} errors`} under Validation.` : 'No Services in the manifests.';
+  fillTable(table, ['NAMESPACE', 'NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'SELECTOR'], rows, empty);
 }
 
 /** Ready endpoints as kubectl shows them, plus the ones kubectl hides (not ready, terminating). */
