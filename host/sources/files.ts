@@ -19,7 +19,7 @@ export interface FileParseResult {
 }
 
 function fileError(file: string, message: string, line?: number): Diagnostic {
-  return { severity: 'error', object: `file "${file}"`, field: '', message, origin: line ? { file, line } : { file } };
+  return { severity: 'error', object: `file "${file}"`, field: '', message, ...(line ? { origin: { file, line } } : {}) };
 }
 
 /** Parse one file's text. Pure (no I/O), so the playground could reuse it. */
