@@ -10,9 +10,11 @@ import { register as simulate } from './commands/simulate.js';
 import { register as forward } from './commands/forward.js';
 import { register as demo } from './commands/demo.js';
 import { register as rules } from './commands/rules.js';
+import { register as envoyConfig } from './commands/envoy-config.js';
+import { register as serve } from './commands/serve.js';
 
 /** Verb registrations, one per file in ./commands. */
-const verbs: Array<(program: Command) => void> = [playground, get, forward, demo, rules, simulate];
+const verbs: Array<(program: Command) => void> = [playground, get, forward, demo, rules, simulate, envoyConfig, serve];
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('vipwasm')
