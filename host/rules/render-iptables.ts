@@ -127,14 +127,18 @@ export function renderIptables(model: ServiceModel, options: Partial<RuleOptions
   return { family: o.family, filter, nat };
 }
 
-function writeTable(out: string[], name: string, chains: ReadonlyMap<string, readonly string[]>, deleted: readonly string[]): void {
+function writeTable(out: string[], name: string, chains: ReadonlyMap<string, readonly string[]>, deleted: readonly string[], extra: readonly string[] = []): void {
   out.push(`*${name}`);
   for (const chain of chains.keys()) out.push(`:${chain} - [0:0]`);
   for (const chain of deleted) out.push(`:${chain} - [0:0]`);
   for (const rules of chains.values()) out.push(...rules);
+  out.push(...extra);
   for (const chain of deleted) out.push(`-X ${chain}`);
   out.push('COMMIT');
 }
+
+/** Extra lines per table (e.g. the jumps from built-in chains), written after the table's rules. */
+export type ExtraLines = Partial<Record<IptablesTable, readonly string[]>>;
 
 /** Chains of `prev` that `next` no longer has (to flush and delete). */
 function staleChains(prev: IptablesRuleset | undefined, next: IptablesRuleset, table: IptablesTable): string[] {
@@ -146,10 +150,10 @@ function staleChains(prev: IptablesRuleset | undefined, next: IptablesRuleset, t
  * The complete `iptables-restore --noflush` input, with the canary chains. Chains of `previous` that
  * are gone are flushed and deleted (`-X`) in the same transaction.
  */
-export function iptablesRestoreFull(rs: IptablesRuleset, previous?: IptablesRuleset): string {
+export function iptablesRestoreFull(rs: IptablesRuleset, previous?: IptablesRuleset, extra: ExtraLines = {}): string {
   const out: string[] = [];
-  writeTable(out, 'filter', withCanary(rs.filter), staleChains(previous, rs, 'filter'));
-  writeTable(out, 'nat', withCanary(rs.nat), staleChains(previous, rs, 'nat'));
+  writeTable(out, 'filter', withCanary(rs.filter), staleChains(previous, rs, 'filter'), extra.filter);
+  writeTable(out, 'nat', withCanary(rs.nat), staleChains(previous, rs, 'nat'), extra.nat);
   out.push('*mangle', `:${CANARY_CHAIN} - [0:0]`, 'COMMIT');
   return out.join('\n') + '\n';
 }
@@ -180,9 +184,18 @@ export function iptablesRestorePartial(prev: IptablesRuleset, next: IptablesRule
   return out.join('\n') + '\n';
 }
 
-/** The jump rules as `iptables` arguments (`-t T -X CHAIN ... -j TO` without the verb). */
-export function jumpArgs(j: IptablesJump): string[] {
-  return ['-t', j.table, j.from, ...j.args, '-j', j.to];
+/** A jump as an iptables-restore line: `-I FROM 1 ... -j TO` (insert) or `-D FROM ... -j TO` (delete). */
+export function jumpRestoreLine(j: IptablesJump, verb: '-I' | '-D'): string {
+  return `${verb} ${j.from}${verb === '-I' ? ' 1' : ''} ${quoteArgs(j.args)} -j ${j.to}`;
+}
+
+/**
+ * Whether `listing` (the output of `iptables -t T -S FROM`) already holds jump `j`: a rule in FROM that
+ * jumps to j.to with j's comment. (iptables normalises the rest of the match text, so compare just these.)
+ */
+export function hasJump(listing: string, j: IptablesJump): boolean {
+  const commentArg = j.args[j.args.indexOf('--comment') + 1]!;
+  return listing.split('\n').some((line) => line.startsWith(`-A ${j.from} `) && line.endsWith(` -j ${j.to}`) && line.includes(commentArg));
 }
 
 /** Human-readable output for `vipwasm rules --mode iptables`: the jumps as comments, then the payload. */

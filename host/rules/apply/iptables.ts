@@ -10,10 +10,13 @@ import {
   CANARY_CHAIN,
   CANARY_TABLES,
   IPTABLES_JUMPS,
+  hasJump,
   iptablesRestoreFull,
   iptablesRestorePartial,
-  jumpArgs,
+  jumpRestoreLine,
   renderIptables,
+  type ExtraLines,
+  type IptablesJump,
   type IptablesRuleset,
 } from '../render-iptables.js';
 import { mustRun, ToolError } from './exec.js';
@@ -45,13 +48,29 @@ export class IptablesApplier implements RuleApplier {
     return r.code === 0;
   }
 
-  /** Jumps from the built-in chains, one `-C` / `-I` each (iptables-restore cannot edit part of a built-in chain). */
-  private async ensureJumps(): Promise<void> {
+  /** Which jumps from built-in chains are installed: one `-S CHAIN` listing per built-in chain involved. */
+  private async installedJumps(): Promise<Set<IptablesJump>> {
+    const listings = new Map<string, string>();
+    const found = new Set<IptablesJump>();
     for (const j of IPTABLES_JUMPS) {
-      const [, table, from, ...rest] = jumpArgs(j);
-      const check = await this.opts.runner.run(this.iptables, ['-w', '-t', table!, '-C', from!, ...rest]);
-      if (check.code !== 0) await mustRun(this.opts.runner, this.iptables, ['-w', '-t', table!, '-I', from!, '1', ...rest]);
+      const key = `${j.table} ${j.from}`;
+      if (!listings.has(key)) listings.set(key, (await this.opts.runner.run(this.iptables, ['-w', '-t', j.table, '-S', j.from])).stdout);
+      if (hasJump(listings.get(key)!, j)) found.add(j);
     }
+    return found;
+  }
+
+  /**
+   * The missing jumps, as `-I` lines for the same restore transaction (kube-proxy installs them with
+   * separate iptables calls; in the transaction they appear together with their target chains).
+   */
+  private async missingJumpLines(): Promise<ExtraLines> {
+    const have = await this.installedJumps();
+    const missing = IPTABLES_JUMPS.filter((j) => !have.has(j));
+    return {
+      filter: missing.filter((j) => j.table === 'filter').map((j) => jumpRestoreLine(j, '-I')),
+      nat: missing.filter((j) => j.table === 'nat').map((j) => jumpRestoreLine(j, '-I')),
+    };
   }
 
   async sync(model: ServiceModel): Promise<SyncResult> {
@@ -59,11 +78,10 @@ export class IptablesApplier implements RuleApplier {
     const next = renderIptables(model, this.opts.rules);
     let full = this.needFullSync || !this.installed || Date.now() - this.lastFullSync > (this.opts.fullSyncPeriodMs ?? FULL_SYNC_PERIOD_MS);
     if (!full && !(await this.canaryPresent())) full = true;
-    const payload = full ? iptablesRestoreFull(next, this.installed) : iptablesRestorePartial(this.installed!, next);
+    let payload = '';
     try {
+      payload = full ? iptablesRestoreFull(next, this.installed, await this.missingJumpLines()) : iptablesRestorePartial(this.installed!, next);
       await mustRun(this.opts.runner, `${this.iptables}-restore`, ['-w', '--noflush'], payload);
-      // After the restore: the jumps need their target chains to exist.
-      if (full) await this.ensureJumps();
     } catch (err) {
       this.needFullSync = true;
       throw err instanceof ToolError ? new Error(`iptables sync failed (old rules kept, next sync is full): ${err.message}`) : err;
@@ -79,24 +97,22 @@ export class IptablesApplier implements RuleApplier {
     return { mode: this.mode, full, bytes: payload.length, ms: performance.now() - started, conntrackDeletions };
   }
 
-  /** Removes the jumps, then flushes and deletes every KUBE-* chain in filter, nat and mangle (CleanupLeftovers). */
+  /**
+   * Removes the jumps, then flushes and deletes every KUBE-* chain in filter, nat and mangle
+   * (kube-proxy's CleanupLeftovers), in one restore transaction.
+   */
   async cleanup(): Promise<void> {
     const run = this.opts.runner;
-    for (const j of IPTABLES_JUMPS) {
-      const [, table, from, ...rest] = jumpArgs(j);
-      for (let i = 0; i < 16; i++) {
-        const r = await run.run(this.iptables, ['-w', '-t', table!, '-D', from!, ...rest]);
-        if (r.code !== 0) break;
-      }
-    }
+    const jumps = await this.installedJumps();
     const tables = new Set<string>(['filter', 'nat', ...CANARY_TABLES]);
     let payload = '';
     for (const table of tables) {
       const saved = await run.run(`${this.iptables}-save`, ['-t', table]);
       if (saved.code !== 0) continue;
       const chains = [...saved.stdout.matchAll(/^:(KUBE-[^ ]+) /gm)].map((m) => m[1]!);
-      if (!chains.length) continue;
-      payload += [`*${table}`, ...chains.map((c) => `:${c} - [0:0]`), ...chains.map((c) => `-X ${c}`), 'COMMIT'].join('\n') + '\n';
+      const deletes = [...jumps].filter((j) => j.table === table).map((j) => jumpRestoreLine(j, '-D'));
+      if (!chains.length && !deletes.length) continue;
+      payload += [`*${table}`, ...chains.map((c) => `:${c} - [0:0]`), ...deletes, ...chains.map((c) => `-X ${c}`), 'COMMIT'].join('\n') + '\n';
     }
     if (payload) await mustRun(run, `${this.iptables}-restore`, ['-w', '--noflush'], payload);
     this.installed = undefined;

@@ -1,0 +1,47 @@
+/**
+ * The kernel accepts every golden scenario: each one's full ruleset, then its partial sync, is applied
+ * with the real appliers (iptables-restore / ip6tables-restore, nft -f) in a scratch network namespace.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApplier, localRunner } from '../../host/rules/apply/index.js';
+import { parseScenario, scenarioOptions } from '../rules/scenario-file.js';
+import { netnsUnavailableReason } from './netns/topology.js';
+
+const skipReason = netnsUnavailableReason();
+if (skipReason) console.warn(`[netns-syntax] skipped: ${skipReason}`);
+
+const dir = new URL('../rules/scenarios/', import.meta.url);
+const files = readdirSync(dir).filter((f) => f.endsWith('.txt')).sort();
+
+describe.skipIf(skipReason !== undefined)('the kernel accepts the golden scenarios', () => {
+  const ns = `vw${process.pid % 100000}${Math.random().toString(36).slice(2, 5)}-syntax`;
+  const runner = localRunner(ns);
+
+  beforeAll(() => {
+    execFileSync('ip', ['netns', 'add', ns]);
+  });
+  afterAll(() => {
+    execFileSync('ip', ['netns', 'del', ns]);
+  });
+
+  describe.each(files)('%s', (file) => {
+    const scenario = parseScenario(readFileSync(new URL(file, dir), 'utf8'));
+    const { rules, model } = scenarioOptions(scenario);
+    const before = model(scenario.sections.get('manifests') ?? '');
+    const afterText = scenario.sections.get('manifests-after');
+
+    it.each(['iptables', 'nftables'] as const)('%s: full sync, partial sync, cleanup', async (mode) => {
+      const applier = createApplier(mode, { runner, rules, conntrackCleanup: false });
+      try {
+        expect((await applier.sync(before)).full).toBe(true);
+        if (afterText) expect((await applier.sync(model(afterText))).full).toBe(false);
+      } finally {
+        await applier.cleanup();
+      }
+      const leftovers = mode === 'nftables' ? await runner.run('nft', ['list', 'tables']) : await runner.run(rules.family === 6 ? 'ip6tables-save' : 'iptables-save', []);
+      expect(leftovers.stdout).not.toMatch(/KUBE-|kube-proxy/);
+    });
+  });
+});
