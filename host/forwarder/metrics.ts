@@ -2,9 +2,10 @@
  * Prometheus metrics of the forwarder (prom-client, a private Registry so several forwarders can
  * live in one process, e.g. in tests).
  *
- * The hot path never resolves labels: per service port, the label-bound children are created once
- * per sync (`portMetrics`) and a connection keeps a reference to its port's object. Byte counters
- * are added once per connection at close, from the sockets' own counts, not per chunk.
+ * The hot path never touches prom-client: per service port there is one object of plain numbers
+ * (`portMetrics`), a connection keeps a reference to its port's object, and the registry reads the
+ * numbers at scrape time. Byte counts are added once per connection at close, from the sockets'
+ * own counts, not per chunk.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EngineApi } from '../engine/api.js';
@@ -12,53 +13,90 @@ import { servicePortKey } from '../engine/model.js';
 import type { ModelServicePort } from '../engine/model.js';
 
 /** Why a connection or datagram was not forwarded. */
-export type RejectReason = 'no_endpoints' | 'dropped_by_policy' | 'no_service' | 'backend_unreachable' | 'draining';
+export type RejectReason = 'no_endpoints' | 'dropped_by_policy' | 'no_service' | 'backend_unreachable';
 
-/** Label-bound children for one service port; cheap to use per connection. */
+/**
+ * Plain per-service-port tallies. The data path bumps numbers (no label hashing per connection;
+ * prom-client's labelled `inc` hashes its labels on every call); the registry reads them at scrape.
+ */
 export interface PortMetrics {
   readonly key: string;
-  readonly connections: Counter.Internal;
-  readonly active: Gauge.Internal<string>;
-  readonly bytesToBackend: Counter.Internal;
-  readonly bytesToClient: Counter.Internal;
-  readonly retries: Counter.Internal;
-  readonly connectFailures: Counter.Internal;
-  readonly viaScheduler: Counter.Internal;
-  readonly viaFlow: Counter.Internal;
-  readonly viaAffinity: Counter.Internal;
-  readonly rejectNoEndpoints: Counter.Internal;
-  readonly rejectDropped: Counter.Internal;
-  readonly rejectUnreachable: Counter.Internal;
+  readonly protocol: string;
+  connections: number;
+  active: number;
+  bytesToBackend: number;
+  bytesToClient: number;
+  retries: number;
+  connectFailures: number;
+  viaScheduler: number;
+  viaFlow: number;
+  viaAffinity: number;
+  rejectNoEndpoints: number;
+  rejectDropped: number;
+  rejectUnreachable: number;
+  rejectNoService: number;
+}
+
+function newPortMetrics(key: string, protocol: string): PortMetrics {
+  return {
+    key, protocol, connections: 0, active: 0, bytesToBackend: 0, bytesToClient: 0, retries: 0, connectFailures: 0,
+    viaScheduler: 0, viaFlow: 0, viaAffinity: 0, rejectNoEndpoints: 0, rejectDropped: 0, rejectUnreachable: 0, rejectNoService: 0,
+  };
 }
 
 export class ForwarderMetrics {
   readonly registry = new Registry();
-  private readonly connections: Counter;
-  private readonly active: Gauge;
-  private readonly bytes: Counter;
-  private readonly retries: Counter;
-  private readonly connectFailures: Counter;
-  private readonly decisions: Counter;
-  private readonly rejects: Counter;
   readonly udpSessions: Gauge;
   readonly listeners: Gauge;
   readonly listenerErrors: Counter;
   readonly syncDuration: Histogram;
   readonly lastSync: Gauge;
   readonly syncErrors: Counter;
-  private readonly cache = new Map<string, PortMetrics>();
+  private readonly ports = new Map<string, PortMetrics>();
   private readonly unknown: PortMetrics;
 
   constructor(engine: () => EngineApi | null, options: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
     const sp = ['service_port', 'protocol'];
-    this.connections = new Counter({ name: 'vipwasm_forwarder_connections_total', help: 'Connections (TCP) or sessions (UDP) forwarded to a backend', labelNames: sp, registers });
-    this.active = new Gauge({ name: 'vipwasm_forwarder_active_connections', help: 'Open forwarded connections (TCP) or sessions (UDP)', labelNames: sp, registers });
-    this.bytes = new Counter({ name: 'vipwasm_forwarder_bytes_total', help: 'Payload bytes forwarded, by direction', labelNames: [...sp, 'direction'], registers });
-    this.retries = new Counter({ name: 'vipwasm_forwarder_connect_retries_total', help: 'Backend connection attempts retried on another backend after a refused or timed-out connect', labelNames: sp, registers });
-    this.connectFailures = new Counter({ name: 'vipwasm_forwarder_connect_failures_total', help: 'Failed backend connection attempts', labelNames: sp, registers });
-    this.decisions = new Counter({ name: 'vipwasm_forwarder_decisions_total', help: 'Engine Backend decisions, by how they were reached (scheduler, flow, affinity)', labelNames: [...sp, 'via'], registers });
-    this.rejects = new Counter({ name: 'vipwasm_forwarder_rejects_total', help: 'Connections or datagrams not forwarded, by reason', labelNames: [...sp, 'reason'], registers });
+    const ports = (): Iterable<PortMetrics> => this.ports.values();
+    const labels = (pm: PortMetrics): { service_port: string; protocol: string } => ({ service_port: pm.key, protocol: pm.protocol });
+    /** A counter or gauge whose samples are read from the tallies at scrape time. */
+    const tally = (kind: 'counter' | 'gauge', name: string, help: string, extra: string[], samples: (pm: PortMetrics) => [Record<string, string>, number][]): void => {
+      const Metric = kind === 'counter' ? Counter : Gauge;
+      new Metric({
+        name, help, labelNames: [...sp, ...extra], registers,
+        collect(this: Counter | Gauge) {
+          this.reset();
+          for (const pm of ports()) {
+            for (const [l, v] of samples(pm)) {
+              if (kind === 'counter' && v === 0) continue;
+              const all = { ...labels(pm), ...l };
+              if (this instanceof Gauge) this.set(all, v);
+              else this.inc(all, v);
+            }
+          }
+        },
+      });
+    };
+    tally('counter', 'vipwasm_forwarder_connections_total', 'Connections (TCP) or sessions (UDP) forwarded to a backend', [], (pm) => [[{}, pm.connections]]);
+    tally('gauge', 'vipwasm_forwarder_active_connections', 'Open forwarded connections (TCP) or sessions (UDP)', [], (pm) => [[{}, pm.active]]);
+    tally('counter', 'vipwasm_forwarder_bytes_total', 'Payload bytes forwarded, by direction', ['direction'], (pm) => [
+      [{ direction: 'to_backend' }, pm.bytesToBackend],
+      [{ direction: 'to_client' }, pm.bytesToClient],
+    ]);
+    tally('counter', 'vipwasm_forwarder_connect_retries_total', 'Backend connection attempts retried on another backend after a refused or timed-out connect', [], (pm) => [[{}, pm.retries]]);
+    tally('counter', 'vipwasm_forwarder_connect_failures_total', 'Failed backend connection attempts', [], (pm) => [[{}, pm.connectFailures]]);
+    tally('counter', 'vipwasm_forwarder_decisions_total', 'Engine Backend decisions, by how they were reached (scheduler, flow, affinity)', ['via'], (pm) => [
+      [{ via: 'scheduler' }, pm.viaScheduler],
+      [{ via: 'flow' }, pm.viaFlow],
+      [{ via: 'affinity' }, pm.viaAffinity],
+    ]);
+    tally('counter', 'vipwasm_forwarder_rejects_total', 'Connections or datagrams not forwarded, by reason', ['reason'], (pm) => [
+      [{ reason: 'no_endpoints' }, pm.rejectNoEndpoints],
+      [{ reason: 'dropped_by_policy' }, pm.rejectDropped],
+      [{ reason: 'backend_unreachable' }, pm.rejectUnreachable],
+      [{ reason: 'no_service' }, pm.rejectNoService],
+    ]);
     this.udpSessions = new Gauge({ name: 'vipwasm_forwarder_udp_sessions', help: 'Open UDP client sessions', registers });
     this.listeners = new Gauge({ name: 'vipwasm_forwarder_listeners', help: 'Bound service listeners, by protocol', labelNames: ['protocol'], registers });
     this.listenerErrors = new Counter({ name: 'vipwasm_forwarder_listener_errors_total', help: 'Service listeners that could not be bound', labelNames: ['code'], registers });
@@ -72,50 +110,40 @@ export class ForwarderMetrics {
     this.syncErrors = new Counter({ name: 'vipwasm_sync_proxy_rules_errors_total', help: 'Models the engine rejected', registers });
     registerEngineGauges(this.registry, engine);
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
-    this.unknown = this.bind('', 'TCP');
+    this.unknown = this.tallies('', 'TCP');
   }
 
-  /** Label-bound metrics for a service port (created once, reused across syncs). */
+  /** The tallies for a service port (created once, kept across syncs). */
   portMetrics(sp: ModelServicePort | null): PortMetrics {
     if (!sp) return this.unknown;
-    return this.bind(servicePortKey(sp), sp.protocol);
+    return this.tallies(servicePortKey(sp), sp.protocol);
   }
 
-  /** A reject with no service port (no Service matches the listener any more). */
+  /** Tallies for traffic that matched no service port. */
   get unmatched(): PortMetrics {
     return this.unknown;
   }
 
-  private bind(key: string, protocol: string): PortMetrics {
+  /** Tallies by `service_port|protocol`, for tests and summaries. */
+  snapshot(): Map<string, Readonly<PortMetrics>> {
+    return new Map([...this.ports].map(([k, v]) => [k, { ...v }]));
+  }
+
+  private tallies(key: string, protocol: string): PortMetrics {
     const cacheKey = `${key}|${protocol}`;
-    const found = this.cache.get(cacheKey);
-    if (found) return found;
-    const l = { service_port: key, protocol };
-    const pm: PortMetrics = {
-      key,
-      connections: this.connections.labels(l),
-      active: this.active.labels(l),
-      bytesToBackend: this.bytes.labels({ ...l, direction: 'to_backend' }),
-      bytesToClient: this.bytes.labels({ ...l, direction: 'to_client' }),
-      retries: this.retries.labels(l),
-      connectFailures: this.connectFailures.labels(l),
-      viaScheduler: this.decisions.labels({ ...l, via: 'scheduler' }),
-      viaFlow: this.decisions.labels({ ...l, via: 'flow' }),
-      viaAffinity: this.decisions.labels({ ...l, via: 'affinity' }),
-      rejectNoEndpoints: this.rejects.labels({ ...l, reason: 'no_endpoints' }),
-      rejectDropped: this.rejects.labels({ ...l, reason: 'dropped_by_policy' }),
-      rejectUnreachable: this.rejects.labels({ ...l, reason: 'backend_unreachable' }),
-    };
-    this.cache.set(cacheKey, pm);
+    let pm = this.ports.get(cacheKey);
+    if (!pm) {
+      pm = newPortMetrics(key, protocol);
+      this.ports.set(cacheKey, pm);
+    }
     return pm;
   }
 
-  /** A reject for a reason not pre-bound (no_service, draining). */
   reject(pm: PortMetrics, reason: RejectReason): void {
-    if (reason === 'no_endpoints') pm.rejectNoEndpoints.inc();
-    else if (reason === 'dropped_by_policy') pm.rejectDropped.inc();
-    else if (reason === 'backend_unreachable') pm.rejectUnreachable.inc();
-    else this.rejects.labels({ service_port: pm.key, protocol: 'TCP', reason }).inc();
+    if (reason === 'no_endpoints') pm.rejectNoEndpoints++;
+    else if (reason === 'dropped_by_policy') pm.rejectDropped++;
+    else if (reason === 'backend_unreachable') pm.rejectUnreachable++;
+    else pm.rejectNoService++;
   }
 }
 

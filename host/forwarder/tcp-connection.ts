@@ -68,11 +68,11 @@ export class TcpProxyConnection {
     this.hasFlow = true;
     this.sp = d.servicePort!;
     this.pm = ctx.metrics.portMetrics(this.sp);
-    if (d.via === Via.Flow) this.pm.viaFlow.inc();
-    else if (d.via === Via.Affinity) this.pm.viaAffinity.inc();
-    else this.pm.viaScheduler.inc();
-    this.pm.connections.inc();
-    this.pm.active.inc();
+    if (d.via === Via.Flow) this.pm.viaFlow++;
+    else if (d.via === Via.Affinity) this.pm.viaAffinity++;
+    else this.pm.viaScheduler++;
+    this.pm.connections++;
+    this.pm.active++;
     this.connectTo(d.backendIndex, d.backend!.ip, d.backend!.port);
   }
 
@@ -100,9 +100,12 @@ export class TcpProxyConnection {
     const { ctx, listener, client } = this;
     const up = this.upstream!;
     this.connected = true;
-    up.setTimeout(ctx.options.tcpIdleTimeoutMs);
-    client.setTimeout(ctx.options.tcpIdleTimeoutMs);
-    if (ctx.options.tcpIdleTimeoutMs > 0) client.on('timeout', () => this.abort());
+    const idle = ctx.options.tcpIdleTimeoutMs;
+    up.setTimeout(idle);
+    if (idle > 0) {
+      client.setTimeout(idle);
+      client.on('timeout', () => this.abort());
+    }
     ctx.engine.established(TCP, this.src, this.srcPort, listener.address, listener.port, ctx.now());
     if (this.clientClosed) {
       up.destroy();
@@ -132,7 +135,7 @@ export class TcpProxyConnection {
 
   private connectFailed(code: string): void {
     const { ctx } = this;
-    this.pm.connectFailures.inc();
+    this.pm.connectFailures++;
     ctx.backendFailed(this.backendKey);
     ctx.log.debug({ backend: this.backendKey, code, servicePort: this.pm.key }, 'backend connect failed');
     if (this.clientClosed) return;
@@ -140,7 +143,7 @@ export class TcpProxyConnection {
       (this.tried ??= new Set()).add(this.backendIndex);
       const next = nextBackend(this.sp, this.listener.kind !== 'clusterIP', this.backendIndex, this.tried, ctx.ejections, ctx.now());
       if (next >= 0) {
-        this.pm.retries.inc();
+        this.pm.retries++;
         const b = this.sp.backends[next]!;
         // The failed socket's 'close' arrives later; detach it so it does not end this connection.
         this.upstream!.removeListener('close', this.onUpstreamClose);
@@ -180,9 +183,9 @@ export class TcpProxyConnection {
     this.finished = true;
     const { ctx, listener, pm, client } = this;
     if (this.hasFlow) {
-      pm.active.dec();
-      pm.bytesToBackend.inc(client.bytesRead);
-      pm.bytesToClient.inc(client.bytesWritten);
+      pm.active--;
+      pm.bytesToBackend += client.bytesRead;
+      pm.bytesToClient += client.bytesWritten;
       ctx.engine.close(TCP, this.src, this.srcPort, listener.address, listener.port, ctx.now());
     }
     this.onFinish(this);

@@ -114,11 +114,11 @@ export class UdpServiceListener {
       ctx.metrics.reject(pm, d.verdict === Verdict.Reject ? 'no_endpoints' : d.verdict === Verdict.Drop ? 'dropped_by_policy' : 'no_service');
       return undefined;
     }
-    if (d.via === Via.Flow) pm.viaFlow.inc();
-    else if (d.via === Via.Affinity) pm.viaAffinity.inc();
-    else pm.viaScheduler.inc();
-    pm.connections.inc();
-    pm.active.inc();
+    if (d.via === Via.Flow) pm.viaFlow++;
+    else if (d.via === Via.Affinity) pm.viaAffinity++;
+    else pm.viaScheduler++;
+    pm.connections++;
+    pm.active++;
     const { ip, port } = d.backend!;
     const upstream = dgram.createSocket({ type: ip.includes(':') ? 'udp6' : 'udp4' });
     const s: UdpSession = {
@@ -144,7 +144,7 @@ export class UdpServiceListener {
       // ECONNREFUSED: the backend answered with ICMP port unreachable. End the session so the
       // client's next datagram is scheduled again, and quiesce the backend for a while.
       if (err.code === 'ECONNREFUSED') {
-        pm.connectFailures.inc();
+        pm.connectFailures++;
         this.ctx.backendFailed(s.backendKey);
       }
       this.ctx.log.debug({ backend: s.backendKey, code: err.code }, 'udp backend error');
@@ -166,9 +166,9 @@ export class UdpServiceListener {
     this.count--;
     const { ctx, listener } = this;
     ctx.metrics.udpSessions.dec();
-    s.pm.active.dec();
-    s.pm.bytesToBackend.inc(s.bytesIn);
-    s.pm.bytesToClient.inc(s.bytesOut);
+    s.pm.active--;
+    s.pm.bytesToBackend += s.bytesIn;
+    s.pm.bytesToClient += s.bytesOut;
     ctx.engine.close(UDP, s.src, s.clientPort, listener.address, listener.port, ctx.now());
     try {
       s.upstream.close();
