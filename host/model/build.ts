@@ -15,7 +15,7 @@ import {
   type EndpointInputs, type EndpointRecord, SERVICE_NAME_LABEL, ZONE_LABEL, serviceEndpoints, validateEndpointSlice,
   validateEndpoints, validatePod,
 } from './endpoints.js';
-import { FieldErrors, list, objectRef, originOf, record, stringMap, text } from './fields.js';
+import { FieldErrors, isIP, list, objectRef, originOf, record, stringMap, text } from './fields.js';
 import { type IPRange, parsePoolEntry, parsePortRange, parseServiceCIDR } from './ip-range.js';
 import { type ServiceContext, type ServiceSpec, parseService } from './service.js';
 import type { Diagnostic, KubeObject, ModelOptions, ModelResult, ServiceView } from './types.js';
@@ -58,7 +58,7 @@ export function resolveModelOptions(options: ModelOptions): ResolvedOptions {
     }
   });
   const nodeIPs = (options.nodeIPs ?? []).map((ip) => {
-    if (!ipaddr.isValid(ip)) throw new Error(`--node-ip: invalid IP address "${ip}"`);
+    if (!isIP(ip)) throw new Error(`--node-ip: invalid IP address "${ip}"`);
     return ipaddr.parse(ip).toString();
   });
   return {
@@ -180,7 +180,7 @@ function nodeAddresses(node: KubeObject | undefined): string[] {
   if (!node) return [];
   const addrs = list(record(node['status'])['addresses']).map((a) => record(a));
   const ips = ['InternalIP', 'ExternalIP'].flatMap((t) => addrs.filter((a) => a['type'] === t).map((a) => text(a['address']) ?? ''));
-  return [...new Set(ips.filter((ip) => ipaddr.isValid(ip)).map((ip) => ipaddr.parse(ip).toString()))];
+  return [...new Set(ips.filter((ip) => isIP(ip)).map((ip) => ipaddr.parse(ip).toString()))];
 }
 
 function loadBalancerIPs(svc: ServiceSpec, a: Allocation): string[] {

@@ -6,7 +6,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import type { Protocol } from '../engine/model.js';
-import { FieldErrors, PORT_RANGE_MESSAGE, isPortNumber, list, objectRef, originOf, record, stringMap, text } from './fields.js';
+import { FieldErrors, PORT_RANGE_MESSAGE, isIP, isPortNumber, list, objectRef, originOf, record, stringMap, text } from './fields.js';
 import type { ServiceSpec } from './service.js';
 import type { Diagnostic, KubeObject } from './types.js';
 
@@ -46,7 +46,7 @@ export interface EndpointInputs {
 const PROTOCOLS: readonly Protocol[] = ['SCTP', 'TCP', 'UDP'];
 
 function canonical(ip: unknown): string | undefined {
-  return typeof ip === 'string' && ipaddr.isValid(ip) ? ipaddr.parse(ip).toString() : undefined;
+  return isIP(ip) ? ipaddr.parse(ip).toString() : undefined;
 }
 
 /** `10.0.0.1=3,10.0.0.2=0` → map; malformed entries become warnings. */
@@ -75,7 +75,7 @@ export function validateEndpointSlice(obj: KubeObject, errs: FieldErrors): boole
     if (addrs.length === 0) errs.required(`endpoints[${i}].addresses`, 'must contain at least 1 address');
     if (at !== 'IPv4' && at !== 'IPv6') return;
     addrs.forEach((a, j) => {
-      const ok = typeof a === 'string' && ipaddr.isValid(a) && (ipaddr.parse(a).kind() === 'ipv4') === (at === 'IPv4');
+      const ok = isIP(a) && (ipaddr.parse(a).kind() === 'ipv4') === (at === 'IPv4');
       if (!ok) errs.invalid(`endpoints[${i}].addresses[${j}]`, a, `must be a valid ${at} address`);
     });
   });

@@ -2,6 +2,7 @@
  * Defensive readers for untyped manifest fields, and the apimachinery `field.Error` message forms
  * (`Invalid value`, `Required value`, `Unsupported value`, `Duplicate value`, `Forbidden`).
  */
+import ipaddr from 'ipaddr.js';
 import type { Diagnostic, KubeObject, ObjectOrigin } from './types.js';
 
 export type Json = unknown;
@@ -129,4 +130,20 @@ export const PORT_RANGE_MESSAGE = 'must be between 1 and 65535, inclusive';
 
 export function isPortNumber(v: Json): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535;
+}
+
+/**
+ * An IP address as Kubernetes accepts it: IPv4 in four-part decimal without leading zeros, or
+ * IPv6 without a zone. (ipaddr.js's isValid also takes inet_aton shorthands like "1.2.3".)
+ */
+export function isIP(v: unknown): v is string {
+  return typeof v === 'string' && !v.includes('%') && (ipaddr.IPv4.isValidFourPartDecimal(v) || (v.includes(':') && ipaddr.IPv6.isValid(v)));
+}
+
+/** `addr/prefix` with a strict address (see isIP) and a prefix length valid for its family. */
+export function isCIDR(v: unknown): v is string {
+  if (typeof v !== 'string') return false;
+  const parts = v.split('/');
+  if (parts.length !== 2 || !isIP(parts[0]) || !/^\d{1,3}$/.test(parts[1]!)) return false;
+  return Number(parts[1]) <= (parts[0]!.includes(':') ? 128 : 32);
 }

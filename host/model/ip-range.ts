@@ -3,6 +3,7 @@
  * (`198.18.0.0/28` or `198.18.0.10-198.18.0.20`), as BigInt offsets so IPv4 and IPv6 share code.
  */
 import ipaddr from 'ipaddr.js';
+import { isCIDR, isIP } from './fields.js';
 
 export interface IPRange {
   readonly family: 4 | 6;
@@ -43,6 +44,7 @@ export function ipToBig(ip: string): { family: 4 | 6; value: bigint } {
 export function parseServiceCIDR(cidr: string): IPRange {
   let net: [ipaddr.IPv4 | ipaddr.IPv6, number];
   try {
+    if (!isCIDR(cidr.trim())) throw new Error('bad');
     net = ipaddr.parseCIDR(cidr.trim());
   } catch {
     throw new Error(`invalid CIDR "${cidr}"`);
@@ -65,7 +67,7 @@ export function parsePoolEntry(entry: string): IPRange {
   const s = entry.trim();
   if (s.includes('-')) {
     const [a, b] = s.split('-').map((x) => x.trim());
-    if (!a || !b || !ipaddr.isValid(a) || !ipaddr.isValid(b)) throw new Error(`invalid address range "${entry}"`);
+    if (!a || !b || !isIP(a) || !isIP(b)) throw new Error(`invalid address range "${entry}"`);
     const x = ipToBig(a);
     const y = ipToBig(b);
     if (x.family !== y.family || y.value < x.value) throw new Error(`invalid address range "${entry}"`);
@@ -73,6 +75,7 @@ export function parsePoolEntry(entry: string): IPRange {
   }
   let net: [ipaddr.IPv4 | ipaddr.IPv6, number];
   try {
+    if (!isCIDR(s)) throw new Error('bad');
     net = ipaddr.parseCIDR(s);
   } catch {
     throw new Error(`invalid address pool entry "${entry}" (want a CIDR or first-last)`);
@@ -87,7 +90,7 @@ export function parsePoolEntry(entry: string): IPRange {
 }
 
 export function rangeContains(r: IPRange, ip: string): boolean {
-  if (!ipaddr.isValid(ip)) return false;
+  if (!isIP(ip)) return false;
   const x = ipToBig(ip);
   return x.family === r.family && x.value >= r.first && x.value <= r.last;
 }

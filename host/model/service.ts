@@ -6,7 +6,7 @@
 import ipaddr from 'ipaddr.js';
 import { SCHEDULERS, type Protocol, type SchedulerFlags, type SchedulerName } from '../engine/model.js';
 import {
-  FieldErrors, PORT_RANGE_MESSAGE, dns1035Error, dns1123Error, isPortNumber, list, originOf, portNameError, record,
+  FieldErrors, PORT_RANGE_MESSAGE, dns1035Error, isCIDR, isIP, dns1123Error, isPortNumber, list, originOf, portNameError, record,
   stringMap, text, type Json,
 } from './fields.js';
 import type { KubeObject, ObjectOrigin } from './types.js';
@@ -83,7 +83,7 @@ function familyOf(ip: string): 4 | 6 {
 }
 
 function validIP(v: Json): v is string {
-  return typeof v === 'string' && ipaddr.isValid(v) && !v.includes('%');
+  return isIP(v);
 }
 
 const IP_MESSAGE = 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)';
@@ -196,7 +196,7 @@ export function parseService(obj: KubeObject, order: number, ctx: ServiceContext
     errs.forbidden('spec.loadBalancerSourceRanges', "may only be used when `type` is 'LoadBalancer'");
   rawRanges.forEach((r, i) => {
     const s = typeof r === 'string' ? r.trim() : '';
-    if (!s || !ipaddr.isValidCIDR(s)) errs.invalid(`spec.loadBalancerSourceRanges[${i}]`, r, 'must be a valid CIDR, (e.g. 10.9.8.0/24 or 2001:db8::/64)');
+    if (!s || !isCIDR(s)) errs.invalid(`spec.loadBalancerSourceRanges[${i}]`, r, 'must be a valid CIDR, (e.g. 10.9.8.0/24 or 2001:db8::/64)');
     else loadBalancerSourceRanges.push(s);
   });
   const ingress: LoadBalancerIngress[] = [];
@@ -225,7 +225,7 @@ export function parseService(obj: KubeObject, order: number, ctx: ServiceContext
     type, headless, requestedClusterIPs: requested, ipFamilies, ports, selector, externalIPs, externalName,
     sessionAffinity, affinityTimeoutSeconds,
     externalTrafficPolicy: externallyAccessible ? etp : 'Cluster', internalTrafficPolicy: itp,
-    healthCheckNodePort, allocateLoadBalancerNodePorts: alnp !== false, loadBalancerIP: loadBalancerIP && ipaddr.isValid(loadBalancerIP) ? ipaddr.parse(loadBalancerIP).toString() : '',
+    healthCheckNodePort, allocateLoadBalancerNodePorts: alnp !== false, loadBalancerIP: loadBalancerIP && isIP(loadBalancerIP) ? ipaddr.parse(loadBalancerIP).toString() : '',
     loadBalancerSourceRanges, ingress, publishNotReadyAddresses: pna === true, scheduler, schedulerFlags,
   };
 }

@@ -11,6 +11,7 @@ import { type ModelServicePort, PROTOCOL_NUMBER, type Protocol, backendKey, serv
 import { loadEngine } from '../../engine/node.js';
 import type { ModelResult } from '../../model/index.js';
 import { alignColumns } from '../../model/index.js';
+import { isIP } from '../../model/fields.js';
 import { UsageError } from '../errors.js';
 import { reportDiagnostics } from '../report-diagnostics.js';
 import { type SourceFlags, addSourceOptions, loadModelOnce, resolveSourceOptions } from '../source-options.js';
@@ -37,12 +38,8 @@ export function parseTarget(text: string, result: ModelResult): Target {
   const protocol = pm ? PROTOCOLS[pm[2]!.toLowerCase()] : undefined;
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(hostPort) ?? /^([^:/]+):(\d+)$/.exec(hostPort);
   if (m) {
-    let address: Address;
-    try {
-      address = parseAddress(m[1]!);
-    } catch {
-      throw new UsageError(`--to: invalid IP address "${m[1]}" (want ip:port[/proto] or namespace/name[:port])`);
-    }
+    if (!isIP(m[1])) throw new UsageError(`--to: invalid IP address "${m[1]}" (want ip:port[/proto] or namespace/name[:port])`);
+    const address = parseAddress(m[1]);
     return { address, port: parsePort(m[2]!, '--to'), protocol: protocol ?? 'TCP' };
   }
   // A Service by name: ns/name[:portName-or-number], or just name in default.
@@ -69,12 +66,8 @@ export interface Client {
 export function makeClients(from: string | undefined, count: number): Client[] {
   if (from !== undefined) {
     const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(from) ?? /^([^:]+)(?::(\d+))?$/.exec(from) ?? [from, from, undefined];
-    let address: Address;
-    try {
-      address = parseAddress(m[1]!);
-    } catch {
-      throw new UsageError(`--from: invalid address "${from}" (want ip[:port])`);
-    }
+    if (!isIP(m[1])) throw new UsageError(`--from: invalid address "${from}" (want ip[:port])`);
+    const address = parseAddress(m[1]);
     return [{ address, ...(m[2] ? { port: parsePort(m[2], '--from') } : {}) }];
   }
   return Array.from({ length: count }, (_, i) => {
