@@ -1,0 +1,48 @@
+/** `vipwasm rules`: prints kube-proxy's rules for manifests; bad usage exits 2 with a clear message. */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../host/cli/main.js';
+
+const hostnames = new URL('../../examples/hostnames.yaml', import.meta.url).pathname;
+
+async function run(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+  const code = await main(['node', 'vipwasm', 'rules', ...args]);
+  vi.restoreAllMocks();
+  process.exitCode = undefined;
+  return { code, stdout, stderr };
+}
+
+describe('vipwasm rules', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('prints iptables-restore input with kube-proxy chains', async () => {
+    const r = await run('-f', hostnames, '--mode', 'iptables', '--node-name', 'n1', '--node-ip', '10.1.0.5');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^\*nat$/m);
+    expect(r.stdout).toMatch(/-A KUBE-SERVICES -m comment --comment "default\/hostnames cluster IP" -m tcp -p tcp -d \S+ --dport 80 -j KUBE-SVC-/);
+    expect(r.stdout).toContain('--mode random --probability 0.3333333333');
+  });
+
+  it('prints an nft transaction and ipvsadm-restore input', async () => {
+    expect((await run('-f', hostnames, '--mode', 'nftables', '--node-ip', '10.1.0.5')).stdout).toMatch(/numgen random mod 3 vmap/);
+    const ipvs = await run('-f', hostnames, '--mode', 'ipvs', '--node-ip', '10.1.0.5');
+    expect(ipvs.stdout).toMatch(/^-A -t \S+:80 -s rr$/m);
+  });
+
+  it('uses true round robin only for an explicit --scheduler rr', async () => {
+    expect((await run('-f', hostnames, '--mode', 'nftables', '--scheduler', 'rr')).stdout).toMatch(/numgen inc mod 3/);
+  });
+
+  it('exits 2 naming the bad flag', async () => {
+    expect(await run('-f', hostnames)).toMatchObject({ code: 2, stderr: expect.stringContaining('--mode is required') });
+    expect(await run('-f', hostnames, '--mode', 'pf')).toMatchObject({ code: 2, stderr: expect.stringContaining('--mode: unknown mode "pf"') });
+    expect(await run('-f', hostnames, '--mode', 'iptables', '--cluster-cidr', '10.0.0.0/40')).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--cluster-cidr: "10.0.0.0/40" is not a CIDR'),
+    });
+    expect(await run('-f', hostnames, '--mode', 'iptables', '--ip-family', '5')).toMatchObject({ code: 2, stderr: expect.stringContaining('--ip-family') });
+  });
+});
