@@ -2,6 +2,7 @@
  * Hand-built ServiceModel pieces for forwarder tests (the model issue's builder turns manifests
  * into the same shape; these skip the YAML step so a test states exactly what it serves).
  */
+import { compareBackends } from '../../host/engine/model.js';
 import type { ModelBackend, ModelServicePort, ServiceModel } from '../../host/engine/model.js';
 
 export function backend(ip: string, port: number, extra: Partial<ModelBackend> = {}): ModelBackend {
@@ -9,7 +10,8 @@ export function backend(ip: string, port: number, extra: Partial<ModelBackend> =
 }
 
 export function servicePort(name: string, extra: Partial<ModelServicePort> = {}): ModelServicePort {
-  const backends = extra.backends ?? [];
+  // Engine order (address, then port), as the model builder emits them.
+  const backends = [...(extra.backends ?? [])].sort(compareBackends);
   return {
     namespace: 'default',
     name,

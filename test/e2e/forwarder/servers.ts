@@ -50,7 +50,9 @@ export async function echoServer(ip: string, port: number): Promise<net.Server &
       for (const s of sockets) s.destroy();
       server.close(() => r());
     });
-  return Object.assign(server, { stop, sockets, get accepted() { return state.accepted; } });
+  // (Object.assign would copy the getter's current value, not the getter.)
+  Object.defineProperty(server, 'accepted', { get: () => state.accepted });
+  return Object.assign(server as net.Server & { accepted: number }, { stop, sockets });
 }
 
 /** A UDP server answering each datagram with `<name>:<payload>`. */
