@@ -81,6 +81,8 @@ export function register(program: Command): void {
     if (flags.output === 'json') {
       const items = kinds.flatMap((k) => result.services.filter((v) => k === 'services' || v.type !== 'ExternalName').map((v) => (k === 'services' ? serviceObject(v) : endpointsObject(v))));
       process.stdout.write(`${JSON.stringify({ apiVersion: 'v1', kind: 'List', items }, null, 2)}\n`);
+    } else if (result.services.length === 0) {
+      process.stderr.write('No resources found\n');
     } else {
       kinds.forEach((k, i) => {
         if (i > 0) process.stdout.write('\n');

@@ -1,0 +1,105 @@
+/** `vipwasm simulate` over the real engine: spreads, affinity, weights, policies, JSON and errors. */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './run-cli.js';
+
+interface Report {
+  service: string;
+  scheduler: string;
+  backends: string[];
+  decisions: { client: string; backend: string | null; result: string }[];
+  counts: Record<string, number>;
+}
+
+async function json(args: string[]): Promise<Report> {
+  const r = await runCli(['simulate', '--json', ...args]);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout) as Report;
+}
+
+const hostnames = ['-f', 'examples/hostnames.yaml', '--service-cluster-ip-range', '127.96.0.0/16'];
+
+describe('vipwasm simulate', () => {
+  it('spreads the seeds’ curl loop round-robin over the three hostnames Pods', async () => {
+    const r = await runCli(['simulate', ...hostnames, '--to', '127.96.59.63:80']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      'default/hostnames via 127.96.59.63:80/TCP, scheduler rr: 10 connection(s) from 1 client(s)\n' +
+        'BACKEND            CONNECTIONS   SHARE\n' +
+        '127.244.0.1:9376   4             40.0%\n' +
+        '127.244.0.2:9376   3             30.0%\n' +
+        '127.244.0.3:9376   3             30.0%\n',
+    );
+  });
+
+  it('--json lists every decision in order and the backends in engine order', async () => {
+    const r = await json([...hostnames, '--to', 'default/hostnames', '--requests', '4', '--from', '198.18.7.7']);
+    expect(r.service).toBe('default/hostnames');
+    expect(r.scheduler).toBe('rr');
+    expect(r.backends).toEqual(['127.244.0.1:9376', '127.244.0.2:9376', '127.244.0.3:9376']);
+    expect(r.decisions.map((d) => d.client)).toEqual(['198.18.7.7:32768', '198.18.7.7:32769', '198.18.7.7:32770', '198.18.7.7:32771']);
+    expect(r.decisions.map((d) => d.backend)).toEqual(['127.244.0.1:9376', '127.244.0.2:9376', '127.244.0.3:9376', '127.244.0.1:9376']);
+    expect(r.counts).toEqual({ '127.244.0.1:9376': 2, '127.244.0.2:9376': 1, '127.244.0.3:9376': 1 });
+  });
+
+  it('a fixed source port reuses its flow: every request lands on one backend', async () => {
+    const r = await json([...hostnames, '--to', '127.96.59.63:80/tcp', '--from', '198.18.7.7:40000', '--requests', '5']);
+    expect(new Set(r.decisions.map((d) => d.backend)).size).toBe(1);
+  });
+
+  it('ClientIP affinity pins each client to one backend', async () => {
+    const r = await json(['-f', 'examples/session-affinity.yaml', '--to', 'default/sticky:http', '--clients', '3', '--requests', '12']);
+    const byClient = new Map<string, Set<string | null>>();
+    for (const d of r.decisions) {
+      const ip = d.client.split(':')[0]!;
+      byClient.set(ip, (byClient.get(ip) ?? new Set()).add(d.backend));
+    }
+    expect(byClient.size).toBe(3);
+    for (const s of byClient.values()) expect(s.size).toBe(1);
+  });
+
+  it('wrr follows the EndpointSlice weights (3:1); --scheduler overrides the annotation', async () => {
+    const wrr = await json(['-f', 'examples/loadbalancer.yaml', '--to', 'default/exampleloadbalancerservice:http', '--clients', '8', '--requests', '8']);
+    expect(wrr.scheduler).toBe('wrr');
+    expect(wrr.counts).toEqual({ '127.244.5.1:8080': 6, '127.244.5.2:8080': 2 });
+    const rr = await json(['-f', 'examples/loadbalancer.yaml', '--to', 'default/exampleloadbalancerservice:http', '--clients', '8', '--requests', '8', '--scheduler', 'rr']);
+    expect(rr.scheduler).toBe('rr');
+    expect(rr.counts).toEqual({ '127.244.5.1:8080': 4, '127.244.5.2:8080': 4 });
+  });
+
+  it('externalTrafficPolicy Local: the NodePort on node-a only reaches node-a’s Pod; node-c drops', async () => {
+    const a = await json(['-f', 'examples/local-policy.yaml', '--node-name', 'node-a', '--to', '127.0.0.1:30080', '--clients', '4', '--requests', '8']);
+    expect(a.counts).toEqual({ '127.244.4.1:8080': 8, '127.244.4.2:8080': 0, '127.244.4.3:8080': 0 });
+    const c = await json(['-f', 'examples/local-policy.yaml', '--node-name', 'node-c', '--node-ip', '127.0.0.3', '--to', '127.0.0.3:30080', '--requests', '2']);
+    expect(c.decisions.map((d) => d.result)).toEqual(['drop', 'drop']);
+  });
+
+  it('a Service without endpoints rejects, as kube-proxy does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vipwasm-sim-'));
+    try {
+      const f = join(dir, 'empty.yaml');
+      writeFileSync(f, 'apiVersion: v1\nkind: Service\nmetadata: {name: empty}\nspec: {clusterIP: 10.96.0.99, selector: {app: none}, ports: [{port: 80}]}\n');
+      const r = await json(['-f', f, '--to', '10.96.0.99:80', '--requests', '2']);
+      expect(r).toMatchObject({ service: 'default/empty', backends: [], counts: {} });
+      expect(r.decisions).toEqual([
+        { client: '198.18.0.1:32768', backend: null, result: 'reject' },
+        { client: '198.18.0.1:32769', backend: null, result: 'reject' },
+      ]);
+      const text = await runCli(['simulate', '-f', f, '--to', '10.96.0.99:80', '--requests', '2']);
+      expect(text.stdout).toContain('(rejected: no endpoints)   2             100.0%');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('exits 2 with a clear message for a target no Service port matches and for conflicting flags', async () => {
+    const miss = await runCli(['simulate', ...hostnames, '--to', '127.96.59.63:81']);
+    expect(miss).toMatchObject({ code: 2, stderr: 'error: no Service port matches 127.96.59.63:81/TCP (try `vipwasm get services`)\n' });
+    expect((await runCli(['simulate', ...hostnames, '--to', '1.2.3:80'])).stderr).toBe('error: --to: invalid IP address "1.2.3" (want ip:port[/proto] or namespace/name[:port])\n');
+    expect((await runCli(['simulate', ...hostnames, '--to', 'default/hostnames', '--from', '198.18.0.1', '--clients', '2'])).stderr).toBe('error: use either --from or --clients, not both\n');
+    expect((await runCli(['simulate', ...hostnames, '--to', 'default/hostnames', '--requests', '0'])).code).toBe(2);
+  });
+});
