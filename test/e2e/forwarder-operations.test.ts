@@ -1,0 +1,207 @@
+/**
+ * Forwarder operations end to end (127.245.4.x backends, 127.97.4.x VIPs): /metrics, /healthz, the
+ * service health server, and the real CLI: `vipwasm forward` (file reload, SIGTERM drain) and
+ * `vipwasm demo --exit`.
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backend, model, servicePort } from '../forwarder/fixtures.js';
+import { eventually, startForwarder } from './forwarder/harness.js';
+import { closeAll, connectOutcome, echoServer, hostnameServer, httpGet } from './forwarder/servers.js';
+
+function fetchText(url: string): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+  return new Promise((res, rej) => {
+    http
+      .get(url, { agent: false, timeout: 3000 }, (r) => {
+        let body = '';
+        r.setEncoding('utf8');
+        r.on('data', (c: string) => (body += c));
+        r.on('end', () => res({ status: r.statusCode ?? 0, body, headers: r.headers }));
+      })
+      .on('error', rej);
+  });
+}
+
+describe('metrics and health', () => {
+  const PODS = ['127.245.4.1', '127.245.4.2'];
+  let servers: Awaited<ReturnType<typeof hostnameServer>>[] = [];
+  beforeAll(async () => {
+    servers = await Promise.all(PODS.map((ip, i) => hostnameServer(ip, 9376, `web-${i}`)));
+  });
+  afterAll(() => closeAll(...servers));
+
+  it('exports per-service-port traffic, rejects, engine tables and sync times on /metrics', async () => {
+    const f = await startForwarder(
+      model([
+        servicePort('web', { clusterIPs: ['127.97.4.1'], backends: PODS.map((ip) => backend(ip, 9376)) }),
+        servicePort('empty', { clusterIPs: ['127.97.4.2'] }),
+      ]),
+    );
+    try {
+      const ops = await f.serveOperations('127.0.0.1:0', '127.0.0.1:0');
+      for (let i = 0; i < 3; i++) await httpGet('127.97.4.1', 80);
+      await connectOutcome('127.97.4.2', 80);
+      await eventually(() => f.openConnections === 0);
+      const m = await fetchText(`http://${ops.metrics}/metrics`);
+      expect(m.status).toBe(200);
+      const line = (prefix: string): number => Number(m.body.split('\n').find((l) => l.startsWith(prefix))?.split(' ').pop());
+      expect(line('vipwasm_forwarder_connections_total{service_port="default/web",protocol="TCP"}')).toBe(3);
+      expect(line('vipwasm_forwarder_decisions_total{service_port="default/web",protocol="TCP",via="scheduler"}')).toBe(3);
+      expect(line('vipwasm_forwarder_active_connections{service_port="default/web",protocol="TCP"}')).toBe(0);
+      expect(line('vipwasm_forwarder_bytes_total{service_port="default/web",protocol="TCP",direction="to_client"}')).toBeGreaterThan(300);
+      expect(line('vipwasm_forwarder_rejects_total{service_port="default/empty",protocol="TCP",reason="no_endpoints"}')).toBe(1);
+      expect(line('vipwasm_forwarder_listeners{protocol="TCP"}')).toBe(2);
+      expect(line('vipwasm_engine_flows')).toBe(3);
+      expect(line('vipwasm_engine_service_ports')).toBe(2);
+      expect(line('vipwasm_sync_proxy_rules_duration_seconds_count')).toBe(1);
+      expect(line('vipwasm_sync_proxy_rules_last_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
+      expect((await fetchText(`http://${ops.metrics}/proxyMode`)).body).toBe('userspace');
+      expect((await fetchText(`http://${ops.metrics}/nope`)).status).toBe(404);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('answers /healthz like kube-proxy: 200 with lastUpdated, 503 once an update waits too long', async () => {
+    const f = await startForwarder(model([servicePort('web', { clusterIPs: ['127.97.4.3'], backends: [backend(PODS[0]!, 9376)] })]), { healthTimeoutMs: 200 });
+    try {
+      const ops = await f.serveOperations(null, '127.0.0.1:0');
+      const ok = await fetchText(`http://${ops.healthz}/healthz`);
+      expect(ok.status).toBe(200);
+      expect(ok.headers['content-type']).toBe('application/json');
+      const body = JSON.parse(ok.body) as { lastUpdated: string; currentTime: string; nodeEligible: boolean };
+      expect(Date.parse(body.lastUpdated)).toBeGreaterThan(Date.now() - 60_000);
+      expect(body.nodeEligible).toBe(true);
+      f.queued(); // a change arrived and is not applied
+      await new Promise((r) => setTimeout(r, 300));
+      expect((await fetchText(`http://${ops.healthz}/healthz`)).status).toBe(503);
+      await f.sync(model([servicePort('web', { clusterIPs: ['127.97.4.3'], backends: [backend(PODS[0]!, 9376)] })]));
+      expect((await fetchText(`http://${ops.healthz}/healthz`)).status).toBe(200);
+      expect((await fetchText(`http://${ops.healthz}/livez`)).status).toBe(200);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('serves healthCheckNodePort for an externalTrafficPolicy Local LoadBalancer with the local endpoint count', async () => {
+    const lb = (local: boolean) =>
+      model(
+        [
+          servicePort('lb', {
+            type: 'LoadBalancer',
+            externalTrafficPolicy: 'Local',
+            healthCheckNodePort: 32123,
+            nodePort: 30123,
+            clusterIPs: ['127.97.4.4'],
+            backends: [backend(PODS[0]!, 9376, { local, external: local })],
+          }),
+        ],
+        ['127.245.4.100'],
+      );
+    const f = await startForwarder(lb(true));
+    try {
+      const up = await fetchText('http://127.245.4.100:32123/healthz');
+      expect(up.status).toBe(200);
+      expect(JSON.parse(up.body)).toEqual({ service: { namespace: 'default', name: 'lb' }, localEndpoints: 1, serviceProxyHealthy: true });
+      expect(up.headers['x-load-balancing-endpoint-weight']).toBe('1');
+      await f.sync(lb(false));
+      const down = await fetchText('http://127.245.4.100:32123/healthz');
+      expect(down.status).toBe(503);
+      expect(JSON.parse(down.body)).toMatchObject({ localEndpoints: 0, serviceProxyHealthy: true });
+    } finally {
+      await f.close();
+    }
+  });
+});
+
+const root = resolve(import.meta.dirname, '../..');
+const cliEntry = join(root, 'test/e2e/forwarder/cli-entry.ts');
+
+function runCli(args: string[]): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], { cwd: root, env: { ...process.env, NODE_OPTIONS: '' } });
+}
+
+function manifest(name: string, clusterIP: string, podIP: string): string {
+  return `apiVersion: v1
+kind: Service
+metadata: { name: ${name}, namespace: default }
+spec: { clusterIP: ${clusterIP}, selector: { app: ${name} }, ports: [{ port: 7000, targetPort: 7000 }] }
+---
+apiVersion: v1
+kind: Pod
+metadata: { name: ${name}-0, namespace: default, labels: { app: ${name} } }
+spec: { nodeName: n1, containers: [{ name: c, image: x }] }
+status: { phase: Running, podIP: ${podIP}, podIPs: [{ ip: ${podIP} }], conditions: [{ type: Ready, status: "True" }] }
+`;
+}
+
+describe('vipwasm forward (the real CLI)', () => {
+  it('serves the files, follows a new file, drains on SIGTERM and exits 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vipwasm-fwd-'));
+    const echoes = await Promise.all([echoServer('127.245.4.11', 7000), echoServer('127.245.4.12', 7000)]);
+    writeFileSync(join(dir, 'a.yaml'), manifest('alpha', '127.97.4.10', '127.245.4.11'));
+    const child = runCli(['forward', '-f', dir, '--service-cluster-ip-range', '127.97.0.0/16', '--node-name', 'n1',
+      '--metrics-bind-address', '127.0.0.1:0', '--healthz-bind-address', '127.0.0.1:0', '--shutdown-grace', '10s', '--log-level', 'info']);
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      await eventually(() => out.includes('vipwasm forward: serving'), 20_000);
+      expect(out).toMatch(/serving 1 services, 1 service ports, 1 endpoints, 1 listeners; scheduler rr, connect timeout 2000ms, 2 retries, udp timeout 300s; metrics http:\/\/127\.0\.0\.1:\d+\/metrics, healthz http:\/\/127\.0\.0\.1:\d+\/healthz/);
+      const held = net.connect({ host: '127.97.4.10', port: 7000 });
+      const ask = (text: string): Promise<string> =>
+        new Promise((r) => {
+          held.once('data', (d: Buffer) => r(d.toString()));
+          held.write(text);
+        });
+      expect(await ask('one')).toBe('one');
+
+      writeFileSync(join(dir, 'b.yaml'), manifest('beta', '127.97.4.11', '127.245.4.12'));
+      await eventually(async () => (await connectOutcome('127.97.4.11', 7000, 200)) === 'open', 10_000);
+
+      const t0 = Date.now();
+      child.kill('SIGTERM');
+      await eventually(async () => (await connectOutcome('127.97.4.10', 7000, 200)) === 'refused', 5000);
+      expect(await ask('still served while draining')).toBe('still served while draining');
+      held.end();
+      expect(await exited).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(8000);
+      expect(err).toContain('"msg":"draining"');
+    } finally {
+      child.kill('SIGKILL');
+      await closeAll(...echoes);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('exits 2 naming the flag on bad input', async () => {
+    const child = runCli(['forward', '-f', '/nonexistent', '--connect-retries', 'many']);
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(code).toBe(2);
+    expect(err).toContain('--connect-retries: "many" must be an integer from 0 to 16');
+  });
+});
+
+describe('vipwasm demo (the real CLI)', () => {
+  it('curls the hostnames ClusterIP ten times across the three pods and exits with --exit', async () => {
+    const child = runCli(['demo', '--exit', '--metrics-bind-address', '127.0.0.1:0', '--healthz-bind-address', 'off']);
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(code).toBe(0);
+    expect(out).toMatch(/vipwasm demo: Service default\/hostnames ClusterIP 127\.96\.\d+\.\d+:(80|8080) → 127\.244\.0\.1:9376, 127\.244\.0\.2:9376, 127\.244\.0\.3:9376 \(scheduler rr\)/);
+    const answers = out.split('\n').filter((l) => l.startsWith('<p>The host is'));
+    expect(answers).toHaveLength(10);
+    expect(answers.slice(0, 3)).toEqual(['<p>The host is hostnames-1</p>', '<p>The host is hostnames-2</p>', '<p>The host is hostnames-3</p>']);
+  });
+});
