@@ -38,8 +38,12 @@ describe('engine.wasm agrees with the reference model', () => {
     await check(arbScenario(scheduler), 120);
   });
 
-  it.each(['wrr', 'wlc', 'sed', 'nq', 'sh', 'mh'] as const)('%s: large weights (wrr gcd phases, mh rshift, sh overflow)', async (scheduler) => {
-    await check(arbScenario(scheduler, { maxWeight: 300, maxOps: 40 }), 40);
+  it.each(['wrr', 'wlc', 'sed', 'nq', 'sh', 'mh'] as const)('%s: large weights (mh rshift, sh buckets running out)', async (scheduler) => {
+    await check(arbScenario(scheduler, { weights: 300, maxOps: 40 }), 40);
+  });
+
+  it.each(['wrr', 'sh', 'mh'] as const)('%s: weights with common divisors, quiesced and restored (wrr di > 1, mh gcd and last_weight)', async (scheduler) => {
+    await check(arbScenario(scheduler, { weights: [0, 0, 2, 3, 4, 6, 9, 12, 100], maxOps: 40 }), 60);
   });
 
   it.each(['rr', 'wrr', 'lc', 'sh', 'mh', 'random'] as const)('%s with ClientIP affinity', async (scheduler) => {

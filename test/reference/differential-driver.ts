@@ -54,7 +54,8 @@ export type Op =
   | FlowOp
   | { kind: 'stray'; client: number }
   | { kind: 'advance'; ms: number }
-  | { kind: 'swap'; backends: BackendSpec[] };
+  /** A new snapshot: the current list with these backends (BACKEND_POOL index) set to a weight or removed (null). */
+  | { kind: 'swap'; edits: { backend: number; weight: number | null }[] };
 
 export interface Scenario {
   readonly scheduler: SchedulerName;
@@ -64,24 +65,29 @@ export interface Scenario {
   readonly ops: Op[];
 }
 
-/** A random subset of the candidate backends with random weights (0 included). */
-export function arbBackends(maxWeight: number): fc.Arbitrary<BackendSpec[]> {
-  return fc
-    .subarray([...BACKEND_POOL], { minLength: 0, maxLength: BACKEND_POOL.length })
-    .chain((picked) =>
-      fc.tuple(...picked.map(() => fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 5, arbitrary: fc.integer({ min: 1, max: maxWeight }) }))).map((ws) =>
-        picked.map((b, i) => ({ ...b, weight: ws[i]! })),
-      ),
-    );
+/** How weights are drawn: 1..max (with 0 one time in six), or from a fixed set of values. */
+export type WeightSpec = number | readonly number[];
+
+function arbWeight(weights: WeightSpec): fc.Arbitrary<number> {
+  if (typeof weights !== 'number') return fc.constantFrom(...weights);
+  return fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 5, arbitrary: fc.integer({ min: 1, max: weights }) });
 }
 
-export function arbOp(maxWeight: number): fc.Arbitrary<Op> {
+/** A random subset of the candidate backends with random weights (0 included). */
+export function arbBackends(weights: WeightSpec): fc.Arbitrary<BackendSpec[]> {
+  return fc
+    .subarray([...BACKEND_POOL], { minLength: 0, maxLength: BACKEND_POOL.length })
+    .chain((picked) => fc.tuple(...picked.map(() => arbWeight(weights))).map((ws) => picked.map((b, i) => ({ ...b, weight: ws[i]! }))));
+}
+
+export function arbOp(maxWeight: WeightSpec): fc.Arbitrary<Op> {
   const flow = (kind: FlowOp['kind']): fc.Arbitrary<Op> =>
     fc.record({
       kind: fc.constant(kind),
       sp: fc.constantFrom(0 as const, 1 as const),
       client: fc.nat(CLIENTS.length - 1),
-      clientPort: fc.constantFrom(...CLIENT_PORTS),
+      // Mostly a few ports, so flows are found again; sometimes a fresh one, so more get scheduled.
+      clientPort: fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...CLIENT_PORTS) }, { weight: 1, arbitrary: fc.integer({ min: 1024, max: 65535 }) }),
     });
   return fc.oneof(
     { weight: 10, arbitrary: flow('connect') },
@@ -91,12 +97,24 @@ export function arbOp(maxWeight: number): fc.Arbitrary<Op> {
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('stray' as const), client: fc.nat(CLIENTS.length - 1) }) },
     // Idle gaps: short ones, and ones around the tcpfin/udp timeouts and past the tcp one.
     { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.oneof(fc.integer({ min: 1, max: 30_000 }), fc.integer({ min: 100_000, max: 1_000_000 })) }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('swap' as const), backends: arbBackends(maxWeight) }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('swap' as const),
+        edits: fc.array(
+          fc.record({
+            backend: fc.nat(BACKEND_POOL.length - 1),
+            weight: fc.oneof({ weight: 1, arbitrary: fc.constant(null) }, { weight: 3, arbitrary: arbWeight(maxWeight) }),
+          }),
+          { minLength: 1, maxLength: 3 },
+        ),
+      }),
+    },
   );
 }
 
-export function arbScenario(scheduler: SchedulerName, opts: { maxWeight?: number; affinity?: boolean; maxOps?: number } = {}): fc.Arbitrary<Scenario> {
-  const maxWeight = opts.maxWeight ?? 5;
+export function arbScenario(scheduler: SchedulerName, opts: { weights?: WeightSpec; affinity?: boolean; maxOps?: number } = {}): fc.Arbitrary<Scenario> {
+  const maxWeight = opts.weights ?? 5;
   return fc.record({
     scheduler: fc.constant(scheduler),
     flags: scheduler === 'sh' || scheduler === 'mh' ? fc.record({ port: fc.boolean(), fallback: fc.boolean() }) : fc.constant({ port: false, fallback: false }),
@@ -145,7 +163,8 @@ export interface Mismatch {
  */
 export function play(engine: EngineLike, reference: EngineLike, s: Scenario, startMs = 1_000_000): Mismatch | null {
   let now = startMs;
-  const model = scenarioModel(s, s.backends);
+  let backends = s.backends;
+  const model = scenarioModel(s, backends);
   engine.load(model);
   reference.load(model);
   const check = (step: number, op: Mismatch['op']): Mismatch | null => {
@@ -169,7 +188,12 @@ export function play(engine: EngineLike, reference: EngineLike, s: Scenario, sta
         r = reference.expire(now);
         break;
       case 'swap': {
-        const m = scenarioModel(s, op.backends);
+        for (const { backend, weight } of op.edits) {
+          const { ip, port } = BACKEND_POOL[backend]!;
+          backends = backends.filter((b) => b.ip !== ip || b.port !== port);
+          if (weight !== null) backends.push({ ip, port, weight });
+        }
+        const m = scenarioModel(s, backends);
         engine.load(m);
         reference.load(m);
         break;
