@@ -130,14 +130,18 @@ export function buildServiceModel(objects: readonly KubeObject[], options: Model
       const svc = stringMap(obj.metadata?.labels)[SERVICE_NAME_LABEL];
       if (ok && svc) {
         const k = `${text(obj.metadata?.namespace) || 'default'}/${svc}`;
-        inputs.slices.set(k, [...(inputs.slices.get(k) ?? []), obj]);
+        const list = inputs.slices.get(k);
+        if (list) list.push(obj);
+        else inputs.slices.set(k, [obj]);
       }
     } else if (kind === 'Endpoints') {
       if (validateEndpoints(obj, errs)) inputs.endpoints.set(keyOf(obj), obj);
     } else if (kind === 'Pod') {
       if (validatePod(obj, errs)) {
         const ns = text(obj.metadata?.namespace) || 'default';
-        inputs.pods.set(ns, [...(inputs.pods.get(ns) ?? []), obj]);
+        const list = inputs.pods.get(ns);
+        if (list) list.push(obj);
+        else inputs.pods.set(ns, [obj]);
       }
     } else if (kind === 'Node') {
       nodes.set(name, obj);
