@@ -98,7 +98,13 @@ export interface BackendTally {
   readonly ip: string;
   readonly port: number;
   readonly ready: boolean;
+  readonly terminating: boolean;
   readonly weight: number;
+  /** On the modelled node. */
+  readonly local: boolean;
+  /** In the set for cluster-internal / external traffic (after traffic policy). */
+  readonly cluster: boolean;
+  readonly external: boolean;
   /** Connections the engine sent to this backend during the run. */
   connections: number;
   /** The engine's counters after the run. */
@@ -256,7 +262,11 @@ export function simulate(engine: EngineApi, model: ServiceModel, input: Simulati
     ip: b.ip,
     port: b.port,
     ready: b.ready,
+    terminating: b.terminating,
     weight: b.weight,
+    local: b.local,
+    cluster: b.cluster,
+    external: b.external,
     connections: perBackend[i] ?? 0,
     active: counters[i]?.active ?? 0,
     inactive: counters[i]?.inactive ?? 0,

@@ -71,12 +71,19 @@ export class SimulatorView {
       const pct = total ? (100 * b.connections) / total : 0;
       const bar = el('div', { className: b.ready ? 'bar' : 'bar not-ready' });
       bar.style.width = `${(100 * b.connections) / max}%`;
-      const state = b.ready ? (b.weight === 1 ? '' : ` w${b.weight}`) : ' (not ready)';
+      const tags = [
+        b.ready ? '' : b.terminating ? 'terminating' : 'not ready',
+        b.weight === 1 ? '' : `weight ${b.weight}`,
+        b.local ? 'local' : '',
+        b.cluster ? '' : 'not for cluster traffic',
+        b.external ? '' : 'not for external traffic',
+      ].filter(Boolean);
+
       body.append(
         el(
           'tr',
           { 'data-backend': b.backend, 'data-connections': b.connections },
-          el('th', { scope: 'row' }, b.backend + state),
+          el('th', { scope: 'row' }, b.backend, tags.length ? el('small', { className: 'tags' }, tags.join(', ')) : null),
           el('td', { className: 'share', 'aria-hidden': 'true' }, el('div', { className: 'bar-track' }, bar)),
           el('td', { className: 'count' }, `${b.connections} (${pct.toFixed(1)}%)`),
         ),
@@ -90,8 +97,10 @@ export class SimulatorView {
       fillTable(this.affinity, [], [], result.service ? 'This Service has sessionAffinity: None — every connection is scheduled on its own.' : '');
       return;
     }
-    const rows = result.affinity.map((a) => [a.client, a.backend, String(a.hits), `${a.firstMs}–${a.lastMs} ms`]);
-    fillTable(this.affinity, ['CLIENT', 'PINNED TO', 'HITS', 'SEEN'], rows, 'No client reached a backend.');
+    // HITS: later connections the affinity entry placed (the scheduler placed only the first).
+    const rows = result.affinity.map((a) => [a.client, a.backend, String(a.hits)]);
+    fillTable(this.affinity, ['CLIENT', 'PINNED TO', 'HITS'], rows, 'No client reached a backend.');
+    this.affinity.prepend(el('caption', { className: 'hint' }, 'Each client stays on the backend it was first given; hits are the later connections the pin placed.'));
   }
 
   private renderDecisionTable(result: SimulationResult): void {
