@@ -169,7 +169,9 @@ export class Forwarder {
 
   /** Creates the VIP interface when --bind-vips asked for one. */
   async prepare(): Promise<void> {
-    await this.vips?.ensure();
+    if (!this.vips) return;
+    await this.vips.ensure();
+    this.log.info({ placement: this.vips.placement }, 'Service IPs that are not local go on this interface');
   }
 
   /** Starts the metrics and healthz servers (null = off); returns their bound addresses. */
