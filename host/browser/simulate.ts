@@ -46,8 +46,8 @@ export function simulationEngineOptions(input: Pick<SimulationInput, 'clients' |
 /** Linux's default net.ipv4.ip_local_port_range: client source ports are drawn from it. */
 const EPHEMERAL_LOW = 32_768;
 const EPHEMERAL_HIGH = 60_999;
-/** Simulated time: the first request at START_MS, one request every STEP_MS. */
-const START_MS = 1_000;
+/** Simulated time: the first request at START_MS, one request every STEP_MS (as `vipwasm simulate`). */
+const START_MS = 1_000_000;
 const STEP_MS = 1;
 
 export interface SimulationTarget {
@@ -65,7 +65,10 @@ export interface SimulationInput {
   readonly requests: number;
   /** Replaces every Service port's scheduler for this run; undefined keeps the model's. */
   readonly scheduler?: SchedulerName;
-  /** Seeds the client source ports (and nothing else: the engine's own seed is the caller's). */
+  /**
+   * Client source ports: 0 = sequential per client (32768, 32769, …), exactly as `vipwasm simulate`
+   * picks them, so the page and the CLI agree; any other value seeds random ephemeral ports.
+   */
   readonly seed: number;
   /** Close each connection right after it is made (lc/wlc/sed/nq then see no active load). */
   readonly close: boolean;
@@ -152,8 +155,14 @@ export function validateSimulationInput(input: SimulationInput): void {
   }
 }
 
-/** Small, fast, well-mixed 32-bit PRNG (mulberry32); the same seed gives the same ports everywhere. */
-export function sourcePorts(seed: number): () => number {
+/**
+ * The source port of request r (0-based) from its client. Seed 0: the client's k-th connection
+ * uses 32768 + k, as `vipwasm simulate` does. Other seeds: mulberry32, a small well-mixed 32-bit
+ * PRNG, so the same seed gives the same ports everywhere.
+ */
+export function sourcePorts(seed: number, clients = 1): (request: number) => number {
+  const span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
+  if (seed === 0) return (r) => EPHEMERAL_LOW + (Math.floor(r / clients) % span);
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -161,7 +170,7 @@ export function sourcePorts(seed: number): () => number {
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     const r = (t ^ (t >>> 14)) >>> 0;
-    return EPHEMERAL_LOW + (r % (EPHEMERAL_HIGH - EPHEMERAL_LOW + 1));
+    return EPHEMERAL_LOW + (r % span);
   };
 }
 
@@ -207,7 +216,7 @@ export function simulate(engine: EngineApi, model: ServiceModel, input: Simulati
   engine.load(withScheduler(model, input.scheduler));
   const dst = parseAddress(input.target.ip);
   const proto = PROTOCOL_NUMBER[input.target.protocol];
-  const nextPort = sourcePorts(input.seed);
+  const portOf = sourcePorts(input.seed, input.clients);
   const keep = input.keepDecisions ?? DEFAULT_KEPT_DECISIONS;
   const clients = Array.from({ length: input.clients }, (_, i) => clientAddress(i, dst.family));
 
@@ -219,7 +228,7 @@ export function simulate(engine: EngineApi, model: ServiceModel, input: Simulati
 
   for (let r = 0; r < input.requests; r++) {
     const src = clients[r % input.clients]!;
-    const srcPort = nextPort();
+    const srcPort = portOf(r);
     const now = START_MS + r * STEP_MS;
     const d = engine.connect(proto, src, srcPort, dst, input.target.port, now);
     const verdict = VERDICT_NAMES[d.verdict] ?? 'pass';

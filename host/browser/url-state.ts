@@ -32,7 +32,7 @@ export interface PlaygroundState {
 }
 
 export function defaultState(example: string): PlaygroundState {
-  return { example, manifests: null, node: '', target: '', clients: 20, requests: 300, scheduler: '', seed: 1, close: false, rules: 'iptables', step: 0 };
+  return { example, manifests: null, node: '', target: '', clients: 20, requests: 300, scheduler: '', seed: 0, close: false, rules: 'iptables', step: 0 };
 }
 
 function base64url(bytes: Uint8Array): string {

@@ -10,7 +10,13 @@ import { parseObjectRef, placeDiagnostics } from '../../host/browser/editor-view
 import { locateField, parseFieldPath } from '../../host/browser/field-locator.js';
 import { parseManifestText } from '../../host/browser/manifest-text.js';
 import { FALLBACK_NODE_IP, NO_NODE, analyzeManifests } from '../../host/browser/scenario.js';
-import { clientAddress, sourcePorts, validateSimulationInput } from '../../host/browser/simulate.js';
+import { clientAddress, simulate, simulationEngineOptions, sourcePorts, validateSimulationInput } from '../../host/browser/simulate.js';
+import { simulate as cliSimulate, makeClients } from '../../host/cli/commands/simulate.js';
+import { parseAddress } from '../../host/engine/address.js';
+import { loadEngineFromBytes } from '../../host/engine/browser.js';
+import { buildServiceModel } from '../../host/model/build.js';
+import { playgroundModelOptions } from '../../host/browser/scenario.js';
+import { ensureEngineWasm } from './browser/playground-build.js';
 import { parseTargetValue, targetOptions } from '../../host/browser/targets.js';
 import { decodeState, defaultState, encodeState } from '../../host/browser/url-state.js';
 import { repoRoot } from './browser/playground-build.js';
@@ -95,8 +101,11 @@ describe('simulation inputs', () => {
     expect(clientAddress(0, 6).text).toBe('2001:db8:c::1');
     const a = sourcePorts(42);
     const b = sourcePorts(42);
-    const ports = Array.from({ length: 1000 }, () => a());
-    expect(ports).toEqual(Array.from({ length: 1000 }, () => b()));
+    const ports = Array.from({ length: 1000 }, (_, r) => a(r));
+    expect(ports).toEqual(Array.from({ length: 1000 }, (_, r) => b(r)));
+    expect(new Set(ports).size).toBeGreaterThan(900);
+    const sequential = sourcePorts(0, 3);
+    expect([0, 1, 2, 3, 4, 5, 6].map(sequential)).toEqual([32768, 32768, 32768, 32769, 32769, 32769, 32770]);
     expect(Math.min(...ports)).toBeGreaterThanOrEqual(32_768);
     expect(Math.max(...ports)).toBeLessThanOrEqual(60_999);
   });
@@ -132,5 +141,22 @@ describe('the shipped examples in the page model', () => {
     expect(analyzeManifests(text, 'node-b').model.nodeIPs).toEqual(['127.0.0.2']);
     expect(analyzeManifests(text, '').node).toBe('node-a');
     expect(analyzeManifests(text, NO_NODE).model.nodeIPs).toEqual([FALLBACK_NODE_IP]);
+  });
+});
+
+describe('the page and `vipwasm simulate` agree', () => {
+  it.each(['hostnames', 'session-affinity', 'local-policy', 'loadbalancer'])('%s: same backend for every connection with port seed 0', async (name) => {
+    const text = readFileSync(join(repoRoot, 'examples', `${name}.yaml`), 'utf8');
+    const page = analyzeManifests(text, '');
+    const objects = parseManifestText(text, 'x.yaml').objects;
+    const result = buildServiceModel(objects, playgroundModelOptions(page.node, objects));
+    const bytes = new Uint8Array(readFileSync(ensureEngineWasm()));
+    for (const t of targetOptions(page.model)) {
+      const input = { target: t, clients: 7, requests: 120, seed: 0, close: false };
+      const mine = simulate(await loadEngineFromBytes(bytes, simulationEngineOptions(input)), page.model, input);
+      const cli = await cliSimulate(result, { address: parseAddress(t.ip), port: t.port, protocol: t.protocol }, makeClients(undefined, 7), 120, false);
+      expect(mine.decisions.map((d) => d.backend), `${name} ${t.label}`).toEqual(cli.decisions.map((d) => d.backend));
+      expect(mine.decisions.map((d) => `${d.client}:${d.clientPort}`)).toEqual(cli.decisions.map((d) => d.client));
+    }
   });
 });
