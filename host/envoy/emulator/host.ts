@@ -128,9 +128,11 @@ export class ProxyWasmHost {
         const text = addresses[side];
         const cut = text.lastIndexOf(':');
         const port = new Uint8Array(8);
-        new DataView(port.buffer).setBigUint64(0, BigInt(Number(text.slice(cut + 1))), true);
-        stream.properties.set(`${side}.address`, HostState.encode(text));
-        stream.properties.set(`${side}.port`, port);
+        const n = Number(text.slice(cut + 1));
+        port[0] = n & 0xff;
+        port[1] = n >>> 8;
+        stream.properties.set(side === 'source' ? 'source.address' : 'destination.address', HostState.encode(text));
+        stream.properties.set(side === 'source' ? 'source.port' : 'destination.port', port);
       }
     }
     this.state.streams.set(id, stream);

@@ -31,6 +31,8 @@ function bufferOf(host: HostState, type: number): Uint8Array | null {
 }
 
 export function envImports(host: HostState): Record<string, Fn> {
+  /** Property path (NUL-separated) → dotted key, cached: paths repeat on every request. */
+  const propertyKeys = new Map<string, string>();
   const str = (p: number, l: number) => host.readString(p >>> 0, l >>> 0);
   const headerOp = (type: number, kp: number, kl: number, op: (map: HeaderPairs, key: string) => Status): number => {
     const map = mapOf(host, type);
@@ -263,7 +265,8 @@ export function envImports(host: HostState): Record<string, Fn> {
     proxy_get_property(pp: number, pl: number, retPtr: number, retLen: number) {
       const path = str(pp, pl);
       if (path === null) return Status.InvalidMemoryAccess;
-      const key = path.split('\0').join('.');
+      let key = propertyKeys.get(path);
+      if (key === undefined) propertyKeys.set(path, (key = path.split('\0').join('.')));
       const value = host.stream()?.properties.get(key) ?? host.properties.get(key);
       return value ? host.returnBytes(value, retPtr, retLen) : Status.NotFound;
     },

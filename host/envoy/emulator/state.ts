@@ -138,8 +138,13 @@ export class HostState {
 
   constructor(readonly shared: SharedState, readonly vmId: string) {}
 
+  private cachedView: DataView | null = null;
+
+  /** A DataView of guest memory, renewed when memory.grow replaces the buffer. */
   view(): DataView {
-    return new DataView(this.memory.buffer);
+    const buf = this.memory.buffer;
+    if (this.cachedView?.buffer !== buf) this.cachedView = new DataView(buf);
+    return this.cachedView;
   }
 
   /** Guest bytes [ptr, ptr+len), or null when out of bounds (→ INVALID_MEMORY_ACCESS). */
