@@ -37,6 +37,8 @@ export interface SourceSettings {
   readonly kubeconfig: string | undefined;
   readonly stateDir: string | undefined;
   readonly modelOptions: ModelOptions;
+  /** --node-name was not given (the host name is used): a missing Node of that name is expected, not worth a warning. */
+  readonly nodeNameDefaulted: boolean;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -82,13 +84,15 @@ export function resolveSourceOptions(flags: SourceFlags, opts: { forceScheduler?
     defaultScheduler: scheduler as SchedulerName,
     ...(opts.forceScheduler && flags.scheduler !== undefined ? { forceScheduler: scheduler as SchedulerName } : {}),
     ...(flags.stateDir ? { allocationStore: new FileAllocationStore(flags.stateDir) } : {}),
+    // The API server has allocated and validated already; its ranges may differ from ours.
+    ...(kubeconfig !== undefined ? { trustAllocations: true } : {}),
   };
   try {
     resolveModelOptions(modelOptions);
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  return { paths, kubeconfig, stateDir: flags.stateDir, modelOptions };
+  return { paths, kubeconfig, stateDir: flags.stateDir, modelOptions, nodeNameDefaulted: flags.nodeName === undefined };
 }
 
 /** A watching source for the settings: FileSource for -f, ApiServerSource for --kubeconfig / in-cluster. */
@@ -128,5 +132,7 @@ export async function loadModelOnce(s: SourceSettings): Promise<LoadedModel> {
     }
   }
   const result = buildServiceModel(objects, s.modelOptions);
-  return { result, diagnostics: [...sourceDiagnostics, ...result.diagnostics] };
+  const unnamedNode = `Node "${s.modelOptions.nodeName}"`;
+  const modelDiagnostics = s.nodeNameDefaulted ? result.diagnostics.filter((d) => !(d.object === unnamedNode && d.field === '')) : result.diagnostics;
+  return { result, diagnostics: [...sourceDiagnostics, ...modelDiagnostics] };
 }

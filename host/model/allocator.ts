@@ -24,6 +24,8 @@ export interface AllocatorConfig {
   readonly serviceRanges: readonly IPRange[];
   readonly nodePortRange: readonly [number, number];
   readonly pool: readonly IPRange[];
+  /** Given values come from an API server: no range checks (conflicts are still checked). */
+  readonly trustAllocations?: boolean;
 }
 
 export interface AllocationResult {
@@ -77,7 +79,7 @@ export function allocate(services: readonly ServiceSpec[], cfg: AllocatorConfig,
     const errs = errorsFor(svc);
     svc.requestedClusterIPs.forEach((ip) => {
       const r = cfg.serviceRanges.find((x) => x.family === ipToBig(ip).family);
-      if (!r || !rangeContains(r, ip)) {
+      if (!cfg.trustAllocations && (!r || !rangeContains(r, ip))) {
         const valid = cfg.serviceRanges.map((x) => x.text).join(',');
         errs.invalid('spec.clusterIPs', svc.requestedClusterIPs, `failed to allocate IP ${ip}: the provided IP (${ip}) is not in the valid range. The range of valid IPs is ${valid}`);
       } else if (ipOwner.has(ip)) {
@@ -91,7 +93,7 @@ export function allocate(services: readonly ServiceSpec[], cfg: AllocatorConfig,
     });
     if (svc.healthCheckNodePort) {
       const hc = svc.healthCheckNodePort;
-      if (hc < lo || hc > hi) errs.invalid('spec.healthCheckNodePort', hc, `provided port is not in the valid range. The range of valid ports is ${lo}-${hi}`);
+      if (!cfg.trustAllocations && (hc < lo || hc > hi)) errs.invalid('spec.healthCheckNodePort', hc, `provided port is not in the valid range. The range of valid ports is ${lo}-${hi}`);
       else if (portOwner.has(hc) || svc.ports.some((p) => p.nodePort === hc)) errs.invalid('spec.healthCheckNodePort', hc, 'provided port is already allocated');
     }
     if (errs.failed) {
@@ -115,7 +117,8 @@ export function allocate(services: readonly ServiceSpec[], cfg: AllocatorConfig,
     if (svc.type !== 'ExternalName' && !svc.headless) {
       for (const family of svc.ipFamilies) {
         if (svc.requestedClusterIPs.some((ip) => ipToBig(ip).family === family)) continue;
-        const range = cfg.serviceRanges.find((r) => r.family === family)!;
+        const range = cfg.serviceRanges.find((r) => r.family === family);
+        if (!range) continue;
         const old = (previous.clusterIPs[svc.key] ?? []).find((ip) => rangeContains(range, ip) && !ipOwner.has(ip));
         if (old) {
           ipOwner.set(old, svc.key);
@@ -187,7 +190,11 @@ function allocateClusterIPs(svc: ServiceSpec, cfg: AllocatorConfig, got: Record<
       out.push(given);
       continue;
     }
-    const range = cfg.serviceRanges.find((r) => r.family === family)!;
+    const range = cfg.serviceRanges.find((r) => r.family === family);
+    if (!range) {
+      errs.invalid('spec.ipFamilies', `IPv${family}`, `no --service-cluster-ip-range for IPv${family} to allocate a clusterIP from`);
+      continue;
+    }
     const ip = probeIP(range, `${svc.key}/${family}`, owner);
     if (!ip) {
       errs.invalid('spec.clusterIPs', [], `failed to allocate a serviceIP: range is full (${range.text})`);

@@ -31,6 +31,7 @@ interface ResolvedOptions {
   readonly pool: readonly IPRange[];
   readonly ctx: ServiceContext;
   readonly store: AllocationStore;
+  readonly trustAllocations: boolean;
 }
 
 /** Checks the options once; throws an Error naming the bad option (the CLI turns it into exit 2). */
@@ -66,8 +67,10 @@ export function resolveModelOptions(options: ModelOptions): ResolvedOptions {
     ctx: {
       families: serviceRanges.map((r) => r.family), nodePortRange, defaultScheduler: options.defaultScheduler ?? 'rr',
       ...(options.forceScheduler ? { forceScheduler: options.forceScheduler } : {}),
+      ...(options.trustAllocations ? { trustAllocations: true } : {}),
     },
     store: options.allocationStore ?? new MemoryAllocationStore(),
+    trustAllocations: options.trustAllocations === true,
   };
 }
 
@@ -153,11 +156,17 @@ export function buildServiceModel(objects: readonly KubeObject[], options: Model
   });
 
   const previous = opt.store.load();
-  const alloc = allocate(services, { serviceRanges: opt.serviceRanges, nodePortRange: opt.nodePortRange, pool: opt.pool }, previous);
+  const alloc = allocate(services, { serviceRanges: opt.serviceRanges, nodePortRange: opt.nodePortRange, pool: opt.pool, trustAllocations: opt.trustAllocations }, previous);
   diagnostics.push(...alloc.diagnostics);
   if (JSON.stringify(alloc.state) !== JSON.stringify(previous)) opt.store.save(alloc.state);
 
   const thisNode = nodes.get(opt.nodeName);
+  if (opt.nodeName && nodes.size > 0 && !thisNode) {
+    diagnostics.push({
+      severity: 'warning', object: `Node "${opt.nodeName}"`, field: '',
+      message: `not among the ${nodes.size} Node object(s) in the input: no endpoint is local${opt.nodeIPs.length ? '' : ', and without --node-ip no NodePort is served'}`,
+    });
+  }
   const nodeIPs = opt.nodeIPs.length ? opt.nodeIPs : nodeAddresses(thisNode);
   const node = { nodeName: opt.nodeName, zone: stringMap(thisNode?.metadata?.labels)[ZONE_LABEL] ?? '' };
 

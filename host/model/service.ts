@@ -76,6 +76,8 @@ export interface ServiceContext {
   readonly nodePortRange: readonly [number, number];
   readonly defaultScheduler: SchedulerName;
   readonly forceScheduler?: SchedulerName;
+  /** Skip range checks of given nodePorts (ModelOptions.trustAllocations). */
+  readonly trustAllocations?: boolean;
 }
 
 function familyOf(ip: string): 4 | 6 {
@@ -248,7 +250,7 @@ function parseFamilies(spec: Record<string, Json>, requested: string[], ctx: Ser
     if (f !== 'IPv4' && f !== 'IPv6') return errs.unsupported(`spec.ipFamilies[${i}]`, f, ['IPv4', 'IPv6']);
     const fam = f === 'IPv4' ? 4 : 6;
     if (families.includes(fam)) return errs.duplicate(`spec.ipFamilies[${i}]`, f);
-    if (!ctx.families.includes(fam)) return errs.invalid(`spec.ipFamilies[${i}]`, f, 'not configured on this cluster');
+    if (!ctx.families.includes(fam) && !ctx.trustAllocations) return errs.invalid(`spec.ipFamilies[${i}]`, f, 'not configured on this cluster');
     families.push(fam);
   });
   requested.forEach((ip, i) => {
@@ -263,7 +265,7 @@ function parseFamilies(spec: Record<string, Json>, requested: string[], ctx: Ser
   if (rawPolicy !== 'SingleStack') {
     const other = ctx.families.find((f) => !families.includes(f));
     if (other !== undefined && families.length < 2) families.push(other);
-    if (rawPolicy === 'RequireDualStack' && families.length < 2)
+    if (rawPolicy === 'RequireDualStack' && families.length < 2 && !ctx.trustAllocations)
       errs.invalid('spec.ipFamilyPolicy', rawPolicy, 'this cluster is not configured for dual-stack services');
   }
   return families;
@@ -312,7 +314,7 @@ function parsePorts(spec: Record<string, Json>, type: ServiceTypeName | undefine
     let nodePort = 0;
     if (np !== undefined && np !== 0 && np !== null) {
       if (type === 'ClusterIP' || type === 'ExternalName') errs.forbidden(`${f}.nodePort`, `may not be used when \`type\` is '${type}'`);
-      else if (typeof np !== 'number' || !Number.isInteger(np) || np < lo || np > hi)
+      else if (typeof np !== 'number' || !Number.isInteger(np) || (!ctx.trustAllocations && (np < lo || np > hi)) || !isPortNumber(np))
         errs.invalid(`${f}.nodePort`, np, `provided port is not in the valid range. The range of valid ports is ${lo}-${hi}`);
       else {
         const k = `${protocol}/${np}`;

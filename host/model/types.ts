@@ -67,6 +67,11 @@ export interface ModelOptions {
   defaultScheduler?: SchedulerName;
   /** Use this scheduler for every port, annotations notwithstanding (`simulate --scheduler`). */
   forceScheduler?: SchedulerName;
+  /**
+   * The objects come from an API server, which has already validated and allocated them: do not
+   * check given clusterIPs and nodePorts against the local ranges (the cluster's may differ).
+   */
+  trustAllocations?: boolean;
   /** Where allocations persist. Default: a fresh in-memory store (allocations then derive from names only). */
   allocationStore?: AllocationStore;
 }

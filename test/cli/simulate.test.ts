@@ -15,7 +15,7 @@ interface Report {
 
 async function json(args: string[]): Promise<Report> {
   const r = await runCli(['simulate', '--json', ...args]);
-  expect(r.stderr).toBe('');
+  expect(r.stderr).not.toMatch(/^error/m);
   expect(r.code).toBe(0);
   return JSON.parse(r.stdout) as Report;
 }
@@ -75,6 +75,8 @@ describe('vipwasm simulate', () => {
     expect(a.counts).toEqual({ '127.244.4.1:8080': 8, '127.244.4.2:8080': 0, '127.244.4.3:8080': 0 });
     const c = await json(['-f', 'examples/local-policy.yaml', '--node-name', 'node-c', '--node-ip', '127.0.0.3', '--to', '127.0.0.3:30080', '--requests', '2']);
     expect(c.decisions.map((d) => d.result)).toEqual(['drop', 'drop']);
+    const warned = await runCli(['simulate', '-f', 'examples/local-policy.yaml', '--node-name', 'node-c', '--node-ip', '127.0.0.3', '--to', '127.0.0.3:30080', '--requests', '1']);
+    expect(warned.stderr).toBe('Warning: Node "node-c": not among the 2 Node object(s) in the input: no endpoint is local\n');
   });
 
   it('a Service without endpoints rejects, as kube-proxy does', async () => {

@@ -57,3 +57,32 @@ describe('allocation', () => {
     expect(() => resolveModelOptions({ nodeIPs: ['1.2.3'] })).toThrow('--node-ip: invalid IP address "1.2.3"');
   });
 });
+
+describe('objects from an API server (trustAllocations)', () => {
+  const k3s = (extra: Record<string, unknown> = {}): KubeObject => ({
+    apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes', namespace: 'default' },
+    spec: { type: 'NodePort', clusterIP: '10.43.0.1', clusterIPs: ['10.43.0.1', 'fd00:43::1'], ipFamilies: ['IPv4', 'IPv6'], ipFamilyPolicy: 'RequireDualStack', ports: [{ name: 'https', port: 443, nodePort: 8443 }], ...extra },
+  });
+
+  it('keeps clusterIPs and nodePorts from another cluster’s ranges instead of rejecting them', () => {
+    const local = buildServiceModel([k3s()], {});
+    expect(local.model.servicePorts).toEqual([]);
+    expect(local.diagnostics.length).toBeGreaterThan(0);
+    const trusted = buildServiceModel([k3s()], { trustAllocations: true });
+    expect(trusted.diagnostics).toEqual([]);
+    expect(trusted.model.servicePorts[0]).toMatchObject({ clusterIPs: ['10.43.0.1', 'fd00:43::1'], nodePort: 8443 });
+  });
+
+  it('still names a missing range instead of crashing when a family has no clusterIP and no range', () => {
+    const r = buildServiceModel([k3s({ clusterIP: undefined, clusterIPs: undefined })], { trustAllocations: true });
+    expect(r.diagnostics.map((d) => d.message)).toEqual(['Invalid value: "IPv6": no --service-cluster-ip-range for IPv6 to allocate a clusterIP from']);
+  });
+
+  it('warns when --node-name matches none of the Node objects', () => {
+    const node: KubeObject = { apiVersion: 'v1', kind: 'Node', metadata: { name: 'worker-1' } };
+    const r = buildServiceModel([node], { nodeName: 'laptop' });
+    expect(r.diagnostics.map((d) => `${d.object}: ${d.message}`)).toEqual([
+      'Node "laptop": not among the 1 Node object(s) in the input: no endpoint is local, and without --node-ip no NodePort is served',
+    ]);
+  });
+});
