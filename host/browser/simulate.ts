@@ -131,6 +131,11 @@ export interface SimulationResult {
   readonly service: string | null;
   readonly scheduler: SchedulerName | null;
   readonly sessionAffinity: 'None' | 'ClientIP' | null;
+  /**
+   * Which traffic policy applies: 'cluster' for a clusterIP target (internalTrafficPolicy),
+   * 'external' for a node port, external or load-balancer IP (externalTrafficPolicy).
+   */
+  readonly traffic: 'cluster' | 'external' | null;
   /** The matched port's backends in engine order, with per-backend connection counts. */
   readonly backends: BackendTally[];
   readonly counts: Record<VerdictName, number>;
@@ -284,6 +289,7 @@ export function simulate(engine: EngineApi, model: ServiceModel, input: Simulati
     service: sp ? servicePortKey(sp) : null,
     scheduler: sp?.scheduler ?? null,
     sessionAffinity: sp?.sessionAffinity ?? null,
+    traffic: sp ? (sp.clusterIPs.includes(dst.text) && sp.port === input.target.port ? 'cluster' : 'external') : null,
     backends,
     counts,
     decisions,

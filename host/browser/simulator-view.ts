@@ -75,8 +75,7 @@ export class SimulatorView {
         b.ready ? '' : b.terminating ? 'terminating' : 'not ready',
         b.weight === 1 ? '' : `weight ${b.weight}`,
         b.local ? 'local' : '',
-        b.cluster ? '' : 'not for cluster traffic',
-        b.external ? '' : 'not for external traffic',
+        (result.traffic === 'cluster' ? b.cluster : b.external) ? '' : `not used for ${result.traffic} traffic`,
       ].filter(Boolean);
 
       body.append(
@@ -130,7 +129,13 @@ export class SimulatorView {
       for (const row of Array.from(rows)) row.classList.remove('current');
       const row = rows[this.step];
       row?.classList.add('current');
-      row?.scrollIntoView({ block: 'nearest' });
+      // Scroll the decisions box only, never the page.
+      const box = this.decisions.parentElement;
+      if (row && box) {
+        const top = row.offsetTop - (this.decisions.tHead?.offsetHeight ?? 0);
+        if (top < box.scrollTop) box.scrollTop = top;
+        else if (row.offsetTop + row.offsetHeight > box.scrollTop + box.clientHeight) box.scrollTop = row.offsetTop + row.offsetHeight - box.clientHeight;
+      }
     }
     for (const row of Array.from(this.bars.tBodies[0]?.rows ?? [])) row.classList.toggle('current', row.dataset['backend'] === d.backend);
     if (notify) this.onStep(this.step);

@@ -171,6 +171,9 @@ describe.skipIf(skip !== null)(`playground in Chromium${skip ? ` (skipped: ${ski
     expect(Number(await item.getAttribute('data-line'))).toBe(line);
     expect(await item.textContent()).toMatch(/70000/);
     expect(await page.$eval(`#gutter span:nth-child(${line})`, (e) => e.className)).toBe('err');
+    mkdirSync(artifacts, { recursive: true });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(artifacts, 'playground-validation.png') });
     await item.locator('button.goto').click();
     const caretLine = await page.$eval('#manifests', (e) => {
       const t = e as HTMLTextAreaElement;
@@ -209,6 +212,14 @@ describe.skipIf(skip !== null)(`playground in Chromium${skip ? ` (skipped: ${ski
     expect(await page.$eval('#rules', (e) => e.textContent)).toMatch(/table ip kube-proxy|add table ip kube-proxy/);
     await page.keyboard.press('ArrowRight');
     expect(await page.$eval('#rules', (e) => e.textContent)).toMatch(/-A -t 10\.96\.7\.7:8080/);
+    // The step-through follows the arrow keys on the decisions table.
+    await page.focus('#decisions');
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    expect(await page.$eval('#step', (e) => (e as HTMLInputElement).value)).toBe('3');
+    const third = await page.$eval('#decisions tbody tr:nth-child(3)', (e) => [e.className, e.children[1]?.textContent]);
+    expect(third[0]).toBe('current');
+    expect(await page.$eval('#step-text', (e) => e.textContent)).toContain(`client ${third[1]} →`);
     // Every form control has an accessible name.
     const unnamed = await page.$$eval('input, select, textarea, button', (els) =>
       els.filter((e) => !(e as HTMLInputElement).labels?.length && !e.getAttribute('aria-label') && !e.textContent?.trim()).map((e) => e.id),
@@ -220,9 +231,12 @@ describe.skipIf(skip !== null)(`playground in Chromium${skip ? ` (skipped: ${ski
     mkdirSync(artifacts, { recursive: true });
     await page.selectOption('#example', 'hostnames');
     await page.waitForFunction(() => document.querySelectorAll('#bars tbody tr[data-backend]').length === 3);
-    await page.click('#tab-iptables');
-    await page.screenshot({ path: join(artifacts, 'playground.png'), fullPage: false });
-    await page.screenshot({ path: join(artifacts, 'playground-full.png'), fullPage: true });
+    await page.selectOption('#scheduler', '');
+    await page.waitForFunction(() => document.getElementById('step-text')?.textContent?.includes('because rr'));
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(artifacts, 'playground.png') });
+    await page.click('#tab-ipvs');
+    await page.screenshot({ path: join(artifacts, 'playground-rules.png') });
     expect(browser.problems).toEqual([]);
   });
 });
