@@ -79,3 +79,37 @@ describe('vipwasm get', () => {
     expect(b.stdout).toContain('127.96.1.2');
   });
 });
+
+describe('vipwasm get --kubeconfig', () => {
+  it('lists Services and EndpointSlices from an API server, keeping its clusterIPs and nodePorts', async () => {
+    const { FakeApiServer } = await import('../sources/fake-apiserver.js');
+    const api = new FakeApiServer();
+    await api.start();
+    try {
+      api.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes', namespace: 'default' }, spec: { type: 'ClusterIP', clusterIP: '10.43.0.1', clusterIPs: ['10.43.0.1'], ports: [{ name: 'https', port: 443, targetPort: 6443, protocol: 'TCP' }] } });
+      api.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { type: 'NodePort', clusterIP: '10.43.7.7', clusterIPs: ['10.43.7.7'], ports: [{ port: 80, targetPort: 8080, nodePort: 31080, protocol: 'TCP' }] } });
+      api.apply({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } }, addressType: 'IPv4', ports: [{ name: 'https', port: 6443, protocol: 'TCP' }], endpoints: [{ addresses: ['192.168.0.2'], conditions: { ready: true } }] });
+      const kubeconfig = join(tmp, 'kubeconfig');
+      writeFileSync(kubeconfig, [
+        'apiVersion: v1', 'kind: Config', 'current-context: fake',
+        'clusters: [{name: fake, cluster: {server: "http://127.0.0.1:' + api.port + '", insecure-skip-tls-verify: true}}]',
+        'users: [{name: fake, user: {token: test}}]', 'contexts: [{name: fake, context: {cluster: fake, user: fake}}]', '',
+      ].join('\n'));
+      const r = await runCli(['get', 'svc,ep', '--kubeconfig', kubeconfig, '--node-name', 'n1']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(
+        'NAMESPACE   NAME         TYPE        CLUSTER-IP   EXTERNAL-IP   PORT(S)\n' +
+          'default     kubernetes   ClusterIP   10.43.0.1    <none>        443/TCP\n' +
+          'shop        web          NodePort    10.43.7.7    <none>        80:31080/TCP\n' +
+          '\n' +
+          'NAMESPACE   NAME         ENDPOINTS\n' +
+          'default     kubernetes   192.168.0.2:6443\n' +
+          'shop        web          <none>\n',
+      );
+      expect(await runCli(['get', 'svc', '--kubeconfig', join(tmp, 'missing-kubeconfig')])).toMatchObject({ code: 2 });
+    } finally {
+      await api.stop();
+    }
+  });
+});
