@@ -34,24 +34,27 @@ async function check(arb: fc.Arbitrary<Scenario>, numRuns: number, options: RefE
 }
 
 describe('engine.wasm agrees with the reference model', () => {
+  // mh's reference rebuilds a 4093-slot table per swap: fewer runs keep it to the others' time.
+  const runs = (scheduler: SchedulerName, n: number): number => (scheduler === 'mh' ? Math.ceil(n / 2) : n);
+
   it.each(ALL)('%s: lists, weights, swaps, counters, clients', async (scheduler) => {
-    await check(arbScenario(scheduler), 120);
+    await check(arbScenario(scheduler), runs(scheduler, 80));
   });
 
   it.each(['wrr', 'wlc', 'sed', 'nq', 'sh', 'mh'] as const)('%s: large weights (mh rshift, sh buckets running out)', async (scheduler) => {
-    await check(arbScenario(scheduler, { weights: 300, maxOps: 40 }), 40);
+    await check(arbScenario(scheduler, { weights: 300, maxOps: 40 }), runs(scheduler, 30));
   });
 
   it.each(['wrr', 'sh', 'mh'] as const)('%s: weights with common divisors, quiesced and restored (wrr di > 1, mh gcd and last_weight)', async (scheduler) => {
-    await check(arbScenario(scheduler, { weights: [0, 0, 2, 3, 4, 6, 9, 12, 100], maxOps: 40 }), 60);
+    await check(arbScenario(scheduler, { weights: [0, 0, 2, 3, 4, 6, 9, 12, 100], maxOps: 40 }), runs(scheduler, 50));
   });
 
   it.each(['rr', 'wrr', 'lc', 'sh', 'mh', 'random'] as const)('%s with ClientIP affinity', async (scheduler) => {
-    await check(arbScenario(scheduler, { affinity: true }), 60);
+    await check(arbScenario(scheduler, { affinity: true }), runs(scheduler, 40));
   });
 
   it.each(['rr', 'lc', 'mh'] as const)('%s with tiny tables: LRU eviction of flows and affinity entries', async (scheduler) => {
-    await check(arbScenario(scheduler, { affinity: true }), 60, { flowCapacity: 3, affinityCapacity: 2 });
+    await check(arbScenario(scheduler, { affinity: true }), runs(scheduler, 40), { flowCapacity: 3, affinityCapacity: 2 });
   });
 
   it('random with another seed', async () => {

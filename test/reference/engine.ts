@@ -163,7 +163,9 @@ export class RefEngine {
     const externalList = listOf('external');
     const sameScheduler = old?.sp.scheduler === sp.scheduler;
     const pool = (list: RefDest[], before: RefVirtualService | undefined): RefVirtualService => {
-      const svc = RefVirtualService.addedTailFirst(createScheduler(sp.scheduler, sp.schedulerFlags, this.rng), list);
+      const scheduler = createScheduler(sp.scheduler, sp.schedulerFlags, this.rng);
+      // Only wrr's state depends on the build order (§4); the others end the same when bound at once.
+      const svc = sp.scheduler === 'wrr' ? RefVirtualService.addedTailFirst(scheduler, list) : RefVirtualService.boundTo(scheduler, list);
       if (before && sameScheduler) carrySchedulerState(svc, before);
       return svc;
     };

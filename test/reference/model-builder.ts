@@ -2,7 +2,8 @@
  * Builds ServiceModel objects directly (no manifests) for the engine tests: one or more ClusterIP
  * service ports whose backends are all ready and in both pools, sorted into engine order.
  */
-import { compareBackends, servicePortKey, type ModelBackend, type ModelServicePort, type SchedulerFlags, type SchedulerName, type ServiceModel } from '../../host/engine/model.js';
+import { parseAddress } from '../../host/engine/address.js';
+import { servicePortKey, type ModelBackend, type ModelServicePort, type SchedulerFlags, type SchedulerName, type ServiceModel } from '../../host/engine/model.js';
 
 export interface BackendSpec {
   readonly ip: string;
@@ -37,6 +38,13 @@ export function backend(spec: BackendSpec): ModelBackend {
   };
 }
 
+/** Engine order (compareBackends), parsing each address once. */
+function sortBackends(backends: ModelBackend[]): ModelBackend[] {
+  const keyed = backends.map((b) => ({ b, a: parseAddress(b.ip) }));
+  keyed.sort((x, y) => x.a.family - y.a.family || x.a.w0 - y.a.w0 || x.a.w1 - y.a.w1 || x.a.w2 - y.a.w2 || x.a.w3 - y.a.w3 || x.b.port - y.b.port);
+  return keyed.map((k) => k.b);
+}
+
 export function servicePort(spec: ServicePortSpec): ModelServicePort {
   return {
     namespace: 'default',
@@ -58,7 +66,7 @@ export function servicePort(spec: ServicePortSpec): ModelServicePort {
     internalTrafficPolicy: 'Cluster',
     healthCheckNodePort: 0,
     hasEndpoints: spec.backends.length > 0,
-    backends: spec.backends.map(backend).sort(compareBackends),
+    backends: sortBackends(spec.backends.map(backend)),
   };
 }
 
