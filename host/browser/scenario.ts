@@ -40,18 +40,22 @@ function nodeNames(objects: readonly KubeObject[]): string[] {
 
 /** The node IP the page uses when the chosen node has no Node object (TEST-NET-1, RFC 5737). */
 export const FALLBACK_NODE_IP = '192.0.2.10';
+/** Service CIDRs: kube-proxy's default IPv4 range plus an IPv6 one, so dual-stack manifests work. */
+export const PLAYGROUND_SERVICE_CIDRS = ['10.96.0.0/12', 'fd00:10:96::/108'];
 /** The load-balancer pool the page assigns from: the one examples/loadbalancer.yaml documents. */
 export const PLAYGROUND_LB_POOL = ['127.240.0.0/28'];
 
 /**
  * The options the page models with: the chosen node, its IPs from its Node object (or
- * FALLBACK_NODE_IP, so NodePorts stay reachable in the simulator), and the load-balancer pool.
+ * FALLBACK_NODE_IP, so NodePorts stay reachable in the simulator), dual-stack Service CIDRs and
+ * the load-balancer pool.
  */
 export function playgroundModelOptions(nodeName: string, objects: readonly KubeObject[]): ModelOptions {
   const hasNodeObject = objects.some((o) => o.kind === 'Node' && o.metadata?.name === nodeName && nodeName !== '');
   return {
     ...(nodeName ? { nodeName } : {}),
     ...(hasNodeObject ? {} : { nodeIPs: [FALLBACK_NODE_IP] }),
+    serviceClusterIPRanges: PLAYGROUND_SERVICE_CIDRS,
     loadBalancerIPPool: PLAYGROUND_LB_POOL,
   };
 }
