@@ -78,11 +78,19 @@ function reply(root: Root, code: u32, details: string, body: string): void {
     changetype<usize>(root.replyHeaders), root.replyHeaders.byteLength);
 }
 
+/** Fails closed: a stream whose plugin was never configured must not reach the ORIGINAL_DST cluster. */
+function replyUnconfigured(): Action {
+  const d = String.UTF8.encode('vipwasm_not_configured');
+  const b = String.UTF8.encode('vipwasm: the filter has no valid configuration\n');
+  sendLocalResponse(503, changetype<usize>(d), d.byteLength, changetype<usize>(b), b.byteLength, 0, 0);
+  return Action.Pause;
+}
+
 export function onRequestHeaders(ctx: u32): Action {
   const rec = streamOf(ctx);
-  if (rec < 0) return Action.Continue;
+  if (rec < 0) return replyUnconfigured();
   const root = rootOf(streamWord(rec, S_ROOT));
-  if (root == null) return Action.Continue;
+  if (root == null) return replyUnconfigured();
   if (generation() == 0) {
     metrics.count(metrics.rejects);
     reply(root, 503, 'vipwasm_no_snapshot', 'vipwasm: no snapshot loaded yet\n');

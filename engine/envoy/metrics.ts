@@ -7,6 +7,8 @@ import { defineMetric, incrementMetric, recordMetric } from './abi/hostcalls-sta
 import { MetricType } from './abi/types';
 
 export class FilterMetrics {
+  /** Ids are valid only after define() (Envoy's first counter id can be 0, so no id is a sentinel). */
+  defined: bool = false;
   /** Backend chosen (endpoint header or original_dst_address set). */
   decisions: u32 = 0;
   /** No usable endpoints: 503 / connection closed (kube-proxy's REJECT). */
@@ -33,10 +35,12 @@ export class FilterMetrics {
     this.generation = defineMetric(MetricType.Gauge, 'vipwasm.snapshot.generation');
     this.snapshotUpdates = defineMetric(MetricType.Counter, 'vipwasm.snapshot.updates');
     this.snapshotUpdateFailures = defineMetric(MetricType.Counter, 'vipwasm.snapshot.update_failures');
+    this.defined = true;
   }
 
   /** Defines `vipwasm.service.<ns>.<name>.<port>.decisions` for each service port of a new generation. */
   defineServicePorts(keys: string[]): void {
+    if (!this.defined) return;
     const ids = new StaticArray<u32>(keys.length);
     for (let i = 0; i < keys.length; i++) ids[i] = defineMetric(MetricType.Counter, 'vipwasm.service.' + keys[i] + '.decisions');
     this.perServicePort = ids;
@@ -44,7 +48,7 @@ export class FilterMetrics {
 
   // @ts-ignore: decorator
   @inline count(id: u32): void {
-    incrementMetric(id, 1);
+    if (this.defined) incrementMetric(id, 1);
   }
 
   countServicePort(sp: i32): void {
@@ -52,7 +56,7 @@ export class FilterMetrics {
   }
 
   setGeneration(gen: u32): void {
-    recordMetric(this.generation, <u64>gen);
+    if (this.defined) recordMetric(this.generation, <u64>gen);
   }
 }
 

@@ -56,11 +56,9 @@ function encodeArguments(): usize {
 export function onNewConnection(ctx: u32): Action {
   if (!initialized) initConstants();
   const rec = streamOf(ctx);
-  if (rec < 0) return Action.Continue;
-  const root = rootOf(streamWord(rec, S_ROOT));
-  if (root == null) return Action.Continue;
+  const root = rec >= 0 ? rootOf(streamWord(rec, S_ROOT)) : null;
   let verdict = -1;
-  if (generation() > 0 && readAddressProperty(DESTINATION_ADDRESS, 19)) {
+  if (root != null && generation() > 0 && readAddressProperty(DESTINATION_ADDRESS, 19)) {
     const df = ipFamily, d0 = ipW0, d1 = ipW1, d2 = ipW2, d3 = ipW3, dport = <u32>authPort;
     let sf: u32 = 4, s0: u32 = 0, s1: u32 = 0, s2: u32 = 0, s3: u32 = 0, sport: u32 = 0;
     if (readAddressProperty(SOURCE_ADDRESS, 14)) {

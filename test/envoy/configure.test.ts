@@ -61,6 +61,21 @@ describe('proxy_on_configure', () => {
   });
 });
 
+describe('a plugin whose configuration was rejected', () => {
+  it('fails closed: HTTP streams get 503, TCP connections are closed', async () => {
+    const vm = await ProxyWasmHost.load(await filterModule(), { pluginConfiguration: '{"snapshot": 1}' });
+    vm.startVm();
+    expect(vm.configure()).toBe(false);
+    const id = vm.initializeHttpContext({ source: '10.0.0.1:1', destination: '10.96.0.10:80' });
+    expect(vm.callOnRequestHeaders(id, [[':authority', 'web'], ['x-vipwasm-endpoint', '169.254.169.254:80']], true)).toBe(1);
+    expect(vm.getLocalResponse(id)).toMatchObject({ statusCode: 503, body: 'vipwasm: the filter has no valid configuration\n' });
+    const conn = vm.initializeConnection({ source: '10.0.0.1:2', destination: '10.96.0.10:80' });
+    expect(conn.action).toBe(1);
+    expect(vm.state.streams.get(conn.id)!.closed).toBe(1);
+    expect(vm.getFilterState(conn.id).size).toBe(0);
+  });
+});
+
 describe('context lifecycle', () => {
   it('creates, completes and deletes stream contexts without leaking them', async () => {
     const vm = await ProxyWasmHost.load(await filterModule(), { pluginConfiguration: configFor(model) });
