@@ -16,7 +16,21 @@ export interface EngineLike {
   lookup(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): DecisionLike;
   expire(nowMs: number): number;
   counters(servicePortIndex: number): { active: number; inactive: number }[];
+  stats(): StatsLike;
 }
+/** The table statistics both report (EngineStats fields). */
+export interface StatsLike {
+  generation: number;
+  servicePorts: number;
+  flows: number;
+  affinities: number;
+  flowEvictions: number;
+  affinityEvictions: number;
+  flowExpirations: number;
+  affinityExpirations: number;
+  flowsDroppedOnSwap: number;
+}
+const STAT_FIELDS = ['generation', 'servicePorts', 'flows', 'affinities', 'flowEvictions', 'affinityEvictions', 'flowExpirations', 'affinityExpirations', 'flowsDroppedOnSwap'] as const;
 export interface DecisionLike {
   verdict: number;
   via: number;
@@ -181,6 +195,9 @@ export function play(engine: EngineLike, reference: EngineLike, s: Scenario, sta
       const r = JSON.stringify(reference.counters(sp));
       if (e !== r) return { step, op, field: `counters(${sp})`, engine: e, reference: r };
     }
+    const es = engine.stats();
+    const rs = reference.stats();
+    for (const f of STAT_FIELDS) if (es[f] !== rs[f]) return { step, op, field: `stats().${f}`, engine: es[f], reference: rs[f] };
     return null;
   };
   const first = check(-1, { kind: 'load' });

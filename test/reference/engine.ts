@@ -27,7 +27,7 @@
  *   backend is in either pool. Counters are then those of the surviving flows.
  */
 import { cidrContains, type Address } from '../../host/engine/address.js';
-import { Verdict, Via } from '../../host/engine/api.js';
+import { Verdict, Via, type EngineStats } from '../../host/engine/api.js';
 import { backendKey, PROTOCOL_NUMBER, servicePortKey, type ModelServicePort, type ServiceModel } from '../../host/engine/model.js';
 import type { RefDest } from './dest.js';
 import { affinityKey, BoundedTable, FLOW_CLASSES, flowKey, IPVS_TIMEOUTS, isExpired, type FlowClass, type RefAffinity, type RefFlow, type Timeouts } from './tables.js';
@@ -77,6 +77,11 @@ export interface RefDecision {
   backendIndex: number;
   detail: number;
 }
+
+export type RefStats = Pick<
+  EngineStats,
+  'generation' | 'servicePorts' | 'flows' | 'affinities' | 'flowEvictions' | 'affinityEvictions' | 'flowExpirations' | 'affinityExpirations' | 'flowsDroppedOnSwap'
+>;
 
 interface RefServicePort {
   readonly sp: ModelServicePort;
@@ -284,13 +289,20 @@ export class RefEngine {
         this.affinity.touch(ak, nowMs);
       } else {
         const timeoutMs = sp.affinityTimeoutSeconds * 1000;
-        this.affinity.insert(ak, { servicePort: port.key, backend, timeoutMs, lastUsedMs: nowMs });
+        const evicted = this.affinity.insert(ak, { servicePort: port.key, backend, timeoutMs, lastUsedMs: nowMs });
+        if (evicted && isExpired(evicted[1].lastUsedMs, evicted[1].timeoutMs, nowMs)) this.affinity.expirations++;
+        else if (evicted) this.affinity.evictions++;
       }
     }
     const active = protocol === 6;
     const cls: FlowClass = protocol === 6 ? 'tcp' : protocol === 17 ? 'udp' : 'sctp';
     const evicted = this.flows.insert(fk, { servicePort: port.key, backend, protocol, external: m.external, active, cls, lastUsedMs: nowMs });
-    if (evicted) this.release(evicted[1]);
+    if (evicted) {
+      // A victim that had already run out counts as an expiration, not an eviction.
+      if (isExpired(evicted[1].lastUsedMs, this.timeoutMs(evicted[1].cls), nowMs)) this.flows.expirations++;
+      else this.flows.evictions++;
+      this.release(evicted[1]);
+    }
     const dest = port.dests.get(backend)!;
     if (active) dest.active++;
     else dest.inactive++;
@@ -345,6 +357,21 @@ export class RefEngine {
       removed++;
     }
     return removed;
+  }
+
+  /** The EngineStats fields that describe the tables. */
+  stats(): RefStats {
+    return {
+      generation: this.generation,
+      servicePorts: this.ports.length,
+      flows: this.flows.size,
+      affinities: this.affinity.size,
+      flowEvictions: this.flows.evictions,
+      affinityEvictions: this.affinity.evictions,
+      flowExpirations: this.flows.expirations,
+      affinityExpirations: this.affinity.expirations,
+      flowsDroppedOnSwap: this.flowsDroppedOnSwap,
+    };
   }
 
   counters(servicePortIndex: number): { active: number; inactive: number }[] {
