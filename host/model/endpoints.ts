@@ -6,7 +6,7 @@
  */
 import ipaddr from 'ipaddr.js';
 import type { Protocol } from '../engine/model.js';
-import { FieldErrors, PORT_RANGE_MESSAGE, isIP, isPortNumber, list, objectRef, originOf, record, stringMap, text } from './fields.js';
+import { FieldErrors, PORT_RANGE_MESSAGE, canonicalIP, isIP, isPortNumber, list, objectRef, originOf, record, stringMap, text } from './fields.js';
 import type { ServiceSpec } from './service.js';
 import type { Diagnostic, KubeObject } from './types.js';
 
@@ -45,9 +45,7 @@ export interface EndpointInputs {
 
 const PROTOCOLS: readonly Protocol[] = ['SCTP', 'TCP', 'UDP'];
 
-function canonical(ip: unknown): string | undefined {
-  return isIP(ip) ? ipaddr.parse(ip).toString() : undefined;
-}
+const canonical = canonicalIP;
 
 /** `10.0.0.1=3,10.0.0.2=0` → map; malformed entries become warnings. */
 function parseWeights(obj: KubeObject, errs: FieldErrors): Map<string, number> {

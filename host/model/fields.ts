@@ -147,3 +147,19 @@ export function isCIDR(v: unknown): v is string {
   if (parts.length !== 2 || !isIP(parts[0]) || !/^\d{1,3}$/.test(parts[1]!)) return false;
   return Number(parts[1]) <= (parts[0]!.includes(':') ? 128 : 32);
 }
+
+const canonicalCache = new Map<string, string | null>();
+/** Bound on remembered texts: large clusters repeat the same addresses on every rebuild. */
+const CANONICAL_CACHE_MAX = 1 << 18;
+
+/** The canonical text of a strict IP (see isIP), or undefined. Memoised: rebuilds parse the same addresses again and again. */
+export function canonicalIP(v: unknown): string | undefined {
+  if (typeof v !== 'string') return undefined;
+  let c = canonicalCache.get(v);
+  if (c === undefined) {
+    c = isIP(v) ? ipaddr.parse(v).toString() : null;
+    if (canonicalCache.size >= CANONICAL_CACHE_MAX) canonicalCache.clear();
+    canonicalCache.set(v, c);
+  }
+  return c ?? undefined;
+}
