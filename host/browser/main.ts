@@ -105,8 +105,14 @@ function writeForm(): void {
 }
 
 /** Runs the shared simulation loop on a fresh engine instance. `resetStep` after user changes. */
+/** Counts runs so that only the latest one shows its result (engine instantiation is async). */
+let runs = 0;
+/** Runs at least this large first paint a "simulating" note, as they take a noticeable moment. */
+const SLOW_RUN = 50_000;
+
 async function runSimulation(resetStep: boolean): Promise<void> {
   if (!wasm || !analysis) return;
+  const run = ++runs;
   readForm();
   if (resetStep) state.step = 0;
   saveState();
@@ -128,7 +134,12 @@ async function runSimulation(resetStep: boolean): Promise<void> {
       close: state.close,
     };
     validateSimulationInput(input);
+    if (input.requests >= SLOW_RUN) {
+      byId('sim-summary').textContent = `Simulating ${input.requests} connections…`;
+      await new Promise((paint) => setTimeout(paint, 30));
+    }
     const engine = await loadEngineFromBytes(wasm, simulationEngineOptions(input));
+    if (run !== runs) return; // a newer run started meanwhile
     lastResult = simulate(engine, analysis.model, input);
     simView.show(lastResult, state.step, performance.now() - started);
     document.body.dataset['simulated'] = String(Number(document.body.dataset['simulated'] ?? '0') + 1);
