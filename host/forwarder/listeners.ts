@@ -106,7 +106,8 @@ export class ServiceListeners {
       this.bound.set(p.key, { kind: 'udp', planned: p, udp });
       return;
     }
-    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(p, socket));
+    // pauseOnConnect: the client's bytes wait in the kernel until the backend has answered.
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => this.accept(p, socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: p.ip, port: p.port, backlog: 4096, exclusive: true }, () => {

@@ -14,6 +14,7 @@ import { nextBackend } from './backend-ejection.js';
 import type { DataPathContext } from './context.js';
 import type { PlannedListener } from './listen-plan.js';
 import type { PortMetrics } from './metrics.js';
+import { pump } from './socket-pump.js';
 
 const TCP = 6;
 
@@ -190,17 +191,4 @@ export class TcpProxyConnection {
     }
     this.onFinish(this);
   }
-}
-
-/**
- * Copies `from` into `to` with backpressure; `from`'s FIN becomes `to`'s FIN (half-close). This is
- * `Readable.pipe` without its per-chunk bookkeeping: pause when the peer's buffer is full, resume
- * on 'drain'.
- */
-function pump(from: net.Socket, to: net.Socket): void {
-  from.on('data', (chunk: Buffer) => {
-    if (!to.write(chunk)) from.pause();
-  });
-  to.on('drain', () => from.resume());
-  from.on('end', () => to.end());
 }
