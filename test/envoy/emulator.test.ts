@@ -37,3 +37,41 @@ describe('set_envoy_filter_state arguments', () => {
     expect(['10.0.0.1', 'host:80', '10.0.0.1:70000', 'fd00::1:80', '[10.0.0.1]:80'].some(isIpPort)).toBe(false);
   });
 });
+
+describe('status mapping in the filter ABI layer', () => {
+  it('treats a status the spec does not allow as a bug and aborts the VM with the call named', async () => {
+    const { ProxyWasmHost } = await import('../../host/envoy/emulator/host.js');
+    const { GuestExit } = await import('../../host/envoy/emulator/state.js');
+    const { filterModule } = await import('../../host/envoy/filter-wasm.js');
+    const { configFor, modelFrom, service } = await import('./fixtures.js');
+    const model = modelFrom(service({ name: 'web', clusterIP: '10.96.0.10', ips: ['10.1.0.1'] }));
+    const vm = await ProxyWasmHost.load(await filterModule(), {
+      pluginConfiguration: configFor(model),
+      faults: { proxy_replace_header_map_value: 6 },
+    });
+    vm.startVm();
+    vm.configure();
+    const id = vm.initializeHttpContext({ source: '10.0.0.1:1', destination: '10.96.0.10:80' });
+    let thrown: unknown;
+    try {
+      vm.callOnRequestHeaders(id, [[':authority', 'web']], true);
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(GuestExit);
+    expect(vm.getLogs().map((l) => l.message).join('\n')).toContain('proxy-wasm: unexpected status 6 from proxy_replace_header_map_value');
+  });
+
+  it('maps NOT_FOUND from proxy_get_property to "absent" (no source address: 0.0.0.0)', async () => {
+    const { ProxyWasmHost } = await import('../../host/envoy/emulator/host.js');
+    const { filterModule } = await import('../../host/envoy/filter-wasm.js');
+    const { configFor, modelFrom, service } = await import('./fixtures.js');
+    const model = modelFrom(service({ name: 'web', clusterIP: '10.96.0.10', ips: ['10.1.0.1'] }));
+    const vm = await ProxyWasmHost.load(await filterModule(), { pluginConfiguration: configFor(model) });
+    vm.startVm();
+    vm.configure();
+    const id = vm.initializeHttpContext();
+    expect(vm.callOnRequestHeaders(id, [[':authority', 'web']], true)).toBe(0);
+    expect(vm.getRequestHeaders(id)).toContainEqual(['x-vipwasm-endpoint', '10.1.0.1:8080']);
+  });
+});

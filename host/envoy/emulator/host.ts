@@ -33,6 +33,8 @@ export interface ProxyWasmHostOptions {
   clusters?: string[];
   /** Wall clock, nanoseconds since the epoch. */
   nowNs?: bigint;
+  /** Fault injection: these host calls return the given status and do nothing else. */
+  faults?: Record<string, number>;
 }
 
 /** Addresses Envoy reports for a downstream connection (`source.address`, `destination.address`). */
@@ -62,8 +64,13 @@ export class ProxyWasmHost {
     if (options.nowNs !== undefined) state.nowNs = options.nowNs;
     for (const [k, v] of Object.entries(options.properties ?? {})) state.properties.set(k, toBytes(v));
     const module = wasm instanceof WebAssembly.Module ? wasm : await WebAssembly.compile(wasm as Uint8Array<ArrayBuffer>);
+    const env = envImports(state);
+    for (const [name, status] of Object.entries(options.faults ?? {})) {
+      if (!(name in env)) throw new Error(`fault injection: no host call "${name}"`);
+      env[name] = () => status;
+    }
     const instance = await WebAssembly.instantiate(module, {
-      env: envImports(state) as WebAssembly.ModuleImports,
+      env: env as WebAssembly.ModuleImports,
       wasi_snapshot_preview1: wasiImports(state) as WebAssembly.ModuleImports,
       wasi_unstable: wasiImports(state) as WebAssembly.ModuleImports,
     });
