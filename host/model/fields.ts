@@ -137,7 +137,8 @@ export function isPortNumber(v: Json): v is number {
  * IPv6 without a zone. (ipaddr.js's isValid also takes inet_aton shorthands like "1.2.3".)
  */
 export function isIP(v: unknown): v is string {
-  return typeof v === 'string' && !v.includes('%') && (ipaddr.IPv4.isValidFourPartDecimal(v) || (v.includes(':') && ipaddr.IPv6.isValid(v)));
+  // IPv6 with an embedded dotted quad (e.g. IPv4-mapped ::ffff:1.2.3.4) is refused, as the apiserver's strict IP validation does.
+  return typeof v === 'string' && !v.includes('%') && (ipaddr.IPv4.isValidFourPartDecimal(v) || (v.includes(':') && !v.includes('.') && ipaddr.IPv6.isValid(v)));
 }
 
 /** `addr/prefix` with a strict address (see isIP) and a prefix length valid for its family. */
