@@ -97,6 +97,21 @@ describe('vipwasm simulate', () => {
     }
   });
 
+  it('connections stay open unless --close: lc spreads open UDP flows, but always picks the first idle backend when each closes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vipwasm-sim-'));
+    try {
+      const f = join(dir, 'dns.yaml');
+      writeFileSync(f, 'apiVersion: v1\nkind: Service\nmetadata: {name: dns}\nspec: {clusterIP: 10.96.0.53, ports: [{port: 53, protocol: UDP}]}\n---\n' +
+        'apiVersion: v1\nkind: Endpoints\nmetadata: {name: dns}\nsubsets: [{addresses: [{ip: 10.244.0.1}, {ip: 10.244.0.2}, {ip: 10.244.0.3}], ports: [{port: 53, protocol: UDP}]}]\n');
+      const open = await json(['-f', f, '--to', '10.96.0.53:53/udp', '--scheduler', 'lc', '--requests', '6']);
+      expect(open.counts).toEqual({ '10.244.0.1:53': 2, '10.244.0.2:53': 2, '10.244.0.3:53': 2 });
+      const closed = await json(['-f', f, '--to', '10.96.0.53:53/udp', '--scheduler', 'lc', '--requests', '6', '--close']);
+      expect(closed.counts).toEqual({ '10.244.0.1:53': 6, '10.244.0.2:53': 0, '10.244.0.3:53': 0 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('exits 2 with a clear message for a target no Service port matches and for conflicting flags', async () => {
     const miss = await runCli(['simulate', ...hostnames, '--to', '127.96.59.63:81']);
     expect(miss).toMatchObject({ code: 2, stderr: 'error: no Service port matches 127.96.59.63:81/TCP (try `vipwasm get services`)\n' });
