@@ -5,7 +5,7 @@
 import { backendKey, servicePortKey, type ModelBackend } from '../engine/model.js';
 import { cidrContains } from '../engine/address.js';
 import { dispatchable, type PortView } from './endpoints.js';
-import { iptablesEndpointChain, iptablesServiceChains } from './names.js';
+import { iptablesEndpointChainOf, iptablesServiceChains } from './names.js';
 import type { RuleOptions } from './options.js';
 
 /** Rules one Service port adds to the shared top-level chains, and the nat chains it owns. */
@@ -21,6 +21,9 @@ export interface IptablesPortRules {
   readonly natChains: Map<string, string[]>;
 }
 
+/** KUBE-SEP chain names of one port's endpoints, computed once per render. */
+type SepNames = (b: ModelBackend) => string;
+
 export interface PortRenderContext {
   readonly options: RuleOptions;
   readonly nodeIPs: readonly string[];
@@ -33,9 +36,22 @@ export function comment(text: string): string {
   return text.includes(' ') ? `-m comment --comment "${text}"` : `-m comment --comment ${text}`;
 }
 
+/** Formatted 1/n for n < 1001, as kube-proxy's precomputedProbabilities. */
+const uniformProbabilities = new Map<number, string>();
+
 /** `%0.10f` of a probability, as kube-proxy's computeProbability. */
 export function probability(p: number): string {
   return p.toFixed(10);
+}
+
+/** `%0.10f` of 1/n, cached. */
+function uniformProbability(n: number): string {
+  let text = uniformProbabilities.get(n);
+  if (text === undefined) {
+    text = probability(1 / n);
+    if (n < 1001) uniformProbabilities.set(n, text);
+  }
+  return text;
 }
 
 function protoMatch(view: PortView): string {
@@ -122,28 +138,29 @@ function safeContains(cidr: string, ip: string): boolean {
  * the last unconditional. Scheduler `rr` with options.roundRobin uses `statistic --mode nth` instead: true round robin of new
  * connections (nat rules only see a connection's first packet).
  */
-function writeDispatch(chain: string, v: PortView, endpoints: readonly ModelBackend[], ctx: PortRenderContext): string[] {
+function writeDispatch(chain: string, v: PortView, endpoints: readonly ModelBackend[], ctx: PortRenderContext, sepOf: SepNames): string[] {
   const spn = servicePortKey(v.sp);
   const rules: string[] = [];
   const epComment = (b: ModelBackend) => (ctx.largeCluster ? '' : `${comment(`${spn} -> ${backendKey(b)}`)} `);
   if (v.sp.sessionAffinity === 'ClientIP') {
     for (const b of endpoints) {
-      const sep = iptablesEndpointChain(v.sp, b);
+      const sep = sepOf(b);
       rules.push(`-A ${chain} ${epComment(b)}-m recent --name ${sep} --rcheck --seconds ${v.sp.affinityTimeoutSeconds} --reap -j ${sep}`);
     }
   }
   const targets = dispatchable(endpoints);
   const list = targets.length ? targets : [...endpoints];
   let remaining = list.reduce((sum, b) => sum + b.weight, 0);
+  const uniform = list.every((b) => b.weight === list[0]!.weight);
   list.forEach((b, i) => {
-    const sep = iptablesEndpointChain(v.sp, b);
+    const sep = sepOf(b);
     const left = list.length - i;
     let select = '';
     if (left > 1) {
       select =
         v.sp.scheduler === 'rr' && ctx.options.roundRobin
           ? `-m statistic --mode nth --every ${left} --packet 0 `
-          : `-m statistic --mode random --probability ${probability(remaining > 0 ? b.weight / remaining : 1 / left)} `;
+          : `-m statistic --mode random --probability ${uniform || remaining <= 0 ? uniformProbability(left) : probability(b.weight / remaining)} `;
     }
     remaining -= b.weight;
     rules.push(`-A ${chain} ${epComment(b)}${select}-j ${sep}`);
@@ -152,8 +169,7 @@ function writeDispatch(chain: string, v: PortView, endpoints: readonly ModelBack
 }
 
 /** KUBE-SEP-<h>: hairpin masquerade, then DNAT (with the affinity `--set`). */
-function writeEndpointChain(v: PortView, b: ModelBackend, ctx: PortRenderContext): string[] {
-  const sep = iptablesEndpointChain(v.sp, b);
+function writeEndpointChain(v: PortView, b: ModelBackend, ctx: PortRenderContext, sep: string): string[] {
   const c = ctx.largeCluster ? '' : `${comment(servicePortKey(v.sp))} `;
   const recent = v.sp.sessionAffinity === 'ClientIP' ? `-m recent --name ${sep} --set ` : '';
   return [`-A ${sep} ${c}-s ${b.ip} -j KUBE-MARK-MASQ`, `-A ${sep} ${c}${recent}${protoMatch(v)} -j DNAT --to-destination ${backendKey(b)}`];
@@ -173,10 +189,17 @@ export function renderIptablesPort(v: PortView, ctx: PortRenderContext): Iptable
     natChains: new Map(),
   };
   writeEntryRules(v, names, r);
+  const seps = new Map<ModelBackend, string>();
+  const namer = iptablesEndpointChainOf(v.sp);
+  const sepOf: SepNames = (b) => {
+    let name = seps.get(b);
+    if (name === undefined) seps.set(b, (name = namer(b)));
+    return name;
+  };
   const usesClusterEndpoints = !v.internalLocal || v.externallyAccessible;
   const usesLocalEndpoints = v.internalLocal || v.externalLocal;
-  const svc = usesClusterEndpoints && v.clusterEndpoints.length > 0 ? writeDispatch(names.svc, v, v.clusterEndpoints, ctx) : undefined;
-  const svl = usesLocalEndpoints && v.localEndpoints.length > 0 ? writeDispatch(names.svl, v, v.localEndpoints, ctx) : undefined;
+  const svc = usesClusterEndpoints && v.clusterEndpoints.length > 0 ? writeDispatch(names.svc, v, v.clusterEndpoints, ctx, sepOf) : undefined;
+  const svl = usesLocalEndpoints && v.localEndpoints.length > 0 ? writeDispatch(names.svl, v, v.localEndpoints, ctx, sepOf) : undefined;
   if (v.hasInternalEndpoints && (ctx.options.masqueradeAll || ctx.options.clusterCIDRs.length)) {
     const notLocal = ctx.options.masqueradeAll ? '' : `! -s ${ctx.options.clusterCIDRs[0]} `;
     const chain = v.internalLocal ? names.svl : names.svc;
@@ -187,6 +210,6 @@ export function renderIptablesPort(v: PortView, ctx: PortRenderContext): Iptable
   if (svl) r.natChains.set(names.svl, svl);
   if (v.usesExternalChain) r.natChains.set(names.ext, writeExternalChain(v, names, ctx));
   if (v.usesFirewallChain) r.natChains.set(names.fw, writeFirewallChain(v, names, ctx));
-  for (const b of v.reachableEndpoints) r.natChains.set(iptablesEndpointChain(v.sp, b), writeEndpointChain(v, b, ctx));
+  for (const b of v.reachableEndpoints) r.natChains.set(sepOf(b), writeEndpointChain(v, b, ctx, sepOf(b)));
   return r;
 }

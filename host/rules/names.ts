@@ -25,9 +25,36 @@ export function base32(bytes: Uint8Array): string {
   return out;
 }
 
-/** First `n` characters of base32(sha256(text)). */
+/** The one piece of node:crypto used here, looked up at run time so browsers (no `process`) get @noble/hashes. */
+interface NodeCrypto {
+  createHash(algorithm: 'sha256'): { update(text: string): { digest(): Uint8Array } };
+}
+const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:crypto') as
+  | NodeCrypto
+  | undefined;
+
+/** SHA-256 of UTF-8 text: OpenSSL in Node (several times faster), @noble/hashes elsewhere. */
+const sha256Text: (text: string) => Uint8Array = nodeCrypto
+  ? (text) => nodeCrypto.createHash('sha256').update(text).digest()
+  : (text) => sha256(utf8.encode(text));
+
+/**
+ * Names are recomputed on every sync for every Service and endpoint; most never change, so remember
+ * them. Bounded: cleared when it grows past this many entries (a 10k × 10 ruleset needs ~220k).
+ */
+const HASH_CACHE_MAX = 1_000_000;
+const hashCache = new Map<string, string>();
+
+/** First 16 characters of base32(sha256(text)) (callers cut shorter as needed). */
 function hashPrefix(text: string, n: number): string {
-  return base32(sha256(utf8.encode(text))).slice(0, n);
+  let h = hashCache.get(text);
+  if (h === undefined) {
+    if (hashCache.size >= HASH_CACHE_MAX) hashCache.clear();
+    // 16 base32 characters are 80 bits: only the first 10 bytes of the digest matter.
+    h = base32(sha256Text(text).subarray(0, 10));
+    hashCache.set(text, h);
+  }
+  return h.slice(0, n);
 }
 
 type PortIdentity = Pick<ModelServicePort, 'namespace' | 'name' | 'portName' | 'protocol'>;
@@ -52,7 +79,13 @@ export function iptablesServiceChains(sp: PortIdentity): IptablesServiceChainNam
 
 /** KUBE-SEP-<base32(sha256(`ns/name[:port]` + protocol + `ip:port`))[:16]> (servicePortEndpointChainName). */
 export function iptablesEndpointChain(sp: PortIdentity, b: Pick<ModelBackend, 'ip' | 'port'>): string {
-  return `KUBE-SEP-${hashPrefix(servicePortKey(sp) + sp.protocol.toLowerCase() + backendKey(b), 16)}`;
+  return iptablesEndpointChainOf(sp)(b);
+}
+
+/** The KUBE-SEP namer for one port (computes the port's part of the hashed text once). */
+export function iptablesEndpointChainOf(sp: PortIdentity): (b: Pick<ModelBackend, 'ip' | 'port'>) => string {
+  const prefix = servicePortKey(sp) + sp.protocol.toLowerCase();
+  return (b) => `KUBE-SEP-${hashPrefix(prefix + backendKey(b), 16)}`;
 }
 
 /** Whether a chain name is one of the per-service chains kube-proxy (and we) own (isServiceChainName). */

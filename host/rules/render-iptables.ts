@@ -13,11 +13,14 @@ import { familyOf, masqueradeMark, ruleOptions, type RuleOptions } from './optio
 
 export type IptablesTable = 'filter' | 'nat';
 
-/** A rendered ruleset: chains in write order, each with its rules. */
+/**
+ * A rendered ruleset: chains in write order, each with its rules as one text (lines joined by "\n",
+ * '' for an empty chain). One string per chain keeps a 10k-Service ruleset cheap to hold and compare.
+ */
 export interface IptablesRuleset {
   readonly family: 4 | 6;
-  readonly filter: ReadonlyMap<string, readonly string[]>;
-  readonly nat: ReadonlyMap<string, readonly string[]>;
+  readonly filter: ReadonlyMap<string, string>;
+  readonly nat: ReadonlyMap<string, string>;
 }
 
 /** Chains kube-proxy rewrites in full on every sync (declaring a chain in iptables-restore flushes it). */
@@ -123,15 +126,30 @@ export function renderIptables(model: ServiceModel, options: Partial<RuleOptions
     nat.get('KUBE-NODEPORTS')!.push(...p.natNodePorts);
   }
   nat.get('KUBE-SERVICES')!.push(...nodePortsTail(nodeIPs, o));
-  for (const p of ports) for (const [chain, rules] of p.natChains) nat.set(chain, rules);
-  return { family: o.family, filter, nat };
+  const natText = joined(nat);
+  for (const p of ports) for (const [chain, rules] of p.natChains) natText.set(chain, rules.join('\n'));
+  return { family: o.family, filter: joined(filter), nat: natText };
 }
 
-function writeTable(out: string[], name: string, chains: ReadonlyMap<string, readonly string[]>, deleted: readonly string[], extra: readonly string[] = []): void {
+function joined(chains: Map<string, string[]>): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [chain, rules] of chains) out.set(chain, rules.join('\n'));
+  return out;
+}
+
+function writeTable(
+  out: string[],
+  name: string,
+  chains: ReadonlyMap<string, string>,
+  deleted: readonly string[],
+  extra: readonly string[] = [],
+  canary = false,
+): void {
   out.push(`*${name}`);
+  if (canary) out.push(`:${CANARY_CHAIN} - [0:0]`);
   for (const chain of chains.keys()) out.push(`:${chain} - [0:0]`);
   for (const chain of deleted) out.push(`:${chain} - [0:0]`);
-  for (const rules of chains.values()) out.push(...rules);
+  for (const rules of chains.values()) if (rules) out.push(rules);
   out.push(...extra);
   for (const chain of deleted) out.push(`-X ${chain}`);
   out.push('COMMIT');
@@ -152,26 +170,18 @@ function staleChains(prev: IptablesRuleset | undefined, next: IptablesRuleset, t
  */
 export function iptablesRestoreFull(rs: IptablesRuleset, previous?: IptablesRuleset, extra: ExtraLines = {}): string {
   const out: string[] = [];
-  writeTable(out, 'filter', withCanary(rs.filter), staleChains(previous, rs, 'filter'), extra.filter);
-  writeTable(out, 'nat', withCanary(rs.nat), staleChains(previous, rs, 'nat'), extra.nat);
+  writeTable(out, 'filter', rs.filter, staleChains(previous, rs, 'filter'), extra.filter, true);
+  writeTable(out, 'nat', rs.nat, staleChains(previous, rs, 'nat'), extra.nat, true);
   out.push('*mangle', `:${CANARY_CHAIN} - [0:0]`, 'COMMIT');
   return out.join('\n') + '\n';
 }
 
-function withCanary(chains: ReadonlyMap<string, readonly string[]>): Map<string, readonly string[]> {
-  return new Map([[CANARY_CHAIN, []], ...chains]);
-}
-
-function sameRules(a: readonly string[] | undefined, b: readonly string[]): boolean {
-  return a !== undefined && a.length === b.length && a.every((line, i) => line === b[i]);
-}
-
 /** The chains a partial sync rewrites: top-level ones always, others only when new or changed. */
-export function changedChains(prev: IptablesRuleset, next: IptablesRuleset, table: IptablesTable): Map<string, readonly string[]> {
+export function changedChains(prev: IptablesRuleset, next: IptablesRuleset, table: IptablesTable): Map<string, string> {
   const top = new Set(TOP_LEVEL_CHAINS[table]);
-  const out = new Map<string, readonly string[]>();
+  const out = new Map<string, string>();
   for (const [chain, rules] of next[table]) {
-    if (top.has(chain) || !sameRules(prev[table].get(chain), rules)) out.set(chain, rules);
+    if (top.has(chain) || prev[table].get(chain) !== rules) out.set(chain, rules);
   }
   return out;
 }

@@ -12,7 +12,7 @@ import { backend, model, servicePort } from './fixtures.js';
 function svcRules(weights: number[], extra: Parameters<typeof servicePort>[2] = {}, options = {}): string[] {
   const backends = weights.map((w, i) => backend(`10.1.0.${i + 1}`, 80, { weight: w }));
   const rs = renderIptables(model([servicePort('ns', 'svc', { clusterIPs: ['10.96.0.1'], backends, ...extra })]), options);
-  return [...rs.nat].find(([name]) => name.startsWith('KUBE-SVC-'))![1] as string[];
+  return [...rs.nat].find(([name]) => name.startsWith('KUBE-SVC-'))![1].split('\n');
 }
 
 /** Each endpoint's share of new connections, following the rule cascade. */
