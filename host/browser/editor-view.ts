@@ -36,6 +36,8 @@ export function placeDiagnostics(text: string, diagnostics: readonly Diagnostic[
 
 export class ManifestEditor {
   private marks = new Map<number, 'error' | 'warning'>();
+  /** The messages on each marked line, shown as the gutter mark's tooltip. */
+  private notes = new Map<number, string[]>();
   private lineCount = 0;
 
   constructor(
@@ -86,7 +88,12 @@ export class ManifestEditor {
 
   showDiagnostics(placed: readonly PlacedDiagnostic[]): void {
     this.marks.clear();
-    for (const d of placed) if (d.line !== null && this.marks.get(d.line) !== 'error') this.marks.set(d.line, d.severity);
+    this.notes.clear();
+    for (const d of placed) {
+      if (d.line === null) continue;
+      if (this.marks.get(d.line) !== 'error') this.marks.set(d.line, d.severity);
+      this.notes.set(d.line, [...(this.notes.get(d.line) ?? []), `${d.object}${d.field ? ` ${d.field}` : ''}: ${d.message}`]);
+    }
     this.renderGutter(true);
     const errors = placed.filter((d) => d.severity === 'error').length;
     const warnings = placed.length - errors;
@@ -119,7 +126,8 @@ export class ManifestEditor {
     const frag = document.createDocumentFragment();
     for (let i = 1; i <= count; i++) {
       const mark = this.marks.get(i);
-      frag.append(el('span', mark ? { className: mark === 'error' ? 'err' : 'warn', title: `${mark} on line ${i}` } : {}, i));
+      const title = (this.notes.get(i) ?? [`${mark} on line ${i}`]).join('\n');
+      frag.append(el('span', mark ? { className: mark === 'error' ? 'err' : 'warn', title } : {}, i));
     }
     // Room for the horizontal scrollbar of the textarea so the last numbers stay aligned.
     frag.append(el('span', {}, ' '), el('span', {}, ' '));
