@@ -6,9 +6,9 @@
  * original_dst.proto "This header isn't sanitized by default"). Verdicts other than Backend end the
  * request with a local reply: 503 no usable endpoints, 403 dropped by policy, 404 no Service.
  */
-import { decisionServicePort, generation, servicePortByName } from '../core';
+import { backendFamily, backendPort, backendWord, decisionBackend, decisionServicePort, generation, servicePortByName } from '../core';
 import { PROTO_TCP, VERDICT_BACKEND, VERDICT_DROP, VERDICT_PASS, VERDICT_REJECT } from '../layout';
-import { getHeaderValue, removeHeader, replaceHeader, returned, sendLocalResponse } from './abi/hostcalls';
+import { currentTimeMs, getHeaderValue, removeHeader, replaceHeader, returned, sendLocalResponse } from './abi/hostcalls';
 import { getProperty } from './abi/hostcalls-state';
 import { Action, MapType } from './abi/types';
 import { formatAddressPort, TEXT, textLen } from './address-text';
@@ -17,11 +17,9 @@ import {
 } from './authority';
 import { decideByAddress, decideByServicePort } from './decide';
 import { servicePortKey } from './engine-view';
-import { currentTimeMs } from './abi/hostcalls';
 import { metrics } from './metrics';
 import { Root, rootOf } from './root';
 import { S_ROOT, streamOf, streamWord } from './streams';
-import { backendFamily, backendPort, backendWord, decisionBackend } from '../core';
 
 const AUTHORITY = memory.data<u8>([0x3a, 0x61, 0x75, 0x74, 0x68, 0x6f, 0x72, 0x69, 0x74, 0x79]); // ":authority"
 const SCHEME = memory.data<u8>([0x3a, 0x73, 0x63, 0x68, 0x65, 0x6d, 0x65]); // ":scheme"

@@ -10,9 +10,8 @@
  */
 import { close, decisionServicePort, generation, backendFamily, backendPort, backendWord, decisionBackend } from '../core';
 import { PROTO_TCP, VERDICT_BACKEND, VERDICT_DROP, VERDICT_REJECT } from '../layout';
-import { closeStream as closeHostStream, currentTimeMs, log } from './abi/hostcalls';
+import { closeStream as closeHostStream, currentTimeMs, log, returned } from './abi/hostcalls';
 import { callForeignFunction } from './abi/hostcalls-state';
-import { returned } from './abi/hostcalls';
 import { Action, LogLevel, Status, StreamType } from './abi/types';
 import { formatAddressPort, TEXT, textLen } from './address-text';
 import { authPort, ipFamily, ipW0, ipW1, ipW2, ipW3 } from './authority';

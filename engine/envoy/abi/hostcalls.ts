@@ -9,7 +9,7 @@
  * the block in `returned.ptr`/`returned.len`; the caller reads it and calls `returned.release()`.
  * No wrapper on the request path allocates GC memory.
  */
-import { BufferType, LogLevel, MapType, MetricType, Status, StreamType } from './types';
+import { BufferType, LogLevel, MapType, Status, StreamType } from './types';
 
 /** Scratch for the host's out-parameters: four little-endian u32 slots (and one u64 at +16). */
 const OUT: usize = memory.data(32);
