@@ -76,7 +76,17 @@ function fillTargets(): void {
 /** Re-reads the editor: diagnostics, tables, addresses, rules; then re-runs the simulation. */
 function analyze(): void {
   const text = editor.text;
-  analysis = analyzeManifests(text, state.node);
+  try {
+    analysis = analyzeManifests(text, state.node);
+  } catch (err) {
+    // The model reports bad input as diagnostics; an exception here is a vipwasm bug: say so.
+    analysis = null;
+    editor.showDiagnostics([{ severity: 'error', object: 'vipwasm', field: '', message: `internal error while reading the manifests: ${String(err)}`, line: null }]);
+    rulesView.show(null);
+    fillTargets();
+    simView.clear('Nothing to simulate.');
+    return;
+  }
   fillNodes(analysis.nodes, analysis.node);
   editor.showDiagnostics(placeDiagnostics(text, analysis.diagnostics));
   renderServices(byId<HTMLTableElement>('services'), analysis.services, analysis.diagnostics.filter((d) => d.severity === 'error').length);

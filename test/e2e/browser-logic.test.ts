@@ -5,6 +5,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseObjectRef, placeDiagnostics } from '../../host/browser/editor-view.js';
 import { locateField, parseFieldPath } from '../../host/browser/field-locator.js';
@@ -158,5 +159,34 @@ describe('the page and `vipwasm simulate` agree', () => {
       expect(mine.decisions.map((d) => d.backend), `${name} ${t.label}`).toEqual(cli.decisions.map((d) => d.backend));
       expect(mine.decisions.map((d) => `${d.client}:${d.clientPort}`)).toEqual(cli.decisions.map((d) => d.client));
     }
+  });
+});
+
+describe('editing never breaks the page model', () => {
+  const texts = readdirSync(join(repoRoot, 'examples'))
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => readFileSync(join(repoRoot, 'examples', f), 'utf8'));
+
+  it('any example with lines dropped, duplicated or cut short analyses without throwing', () => {
+    const edit = fc.record({
+      example: fc.nat({ max: texts.length - 1 }),
+      ops: fc.array(fc.tuple(fc.constantFrom('drop', 'dup', 'cut'), fc.nat(), fc.nat({ max: 40 })), { maxLength: 6 }),
+    });
+    fc.assert(
+      fc.property(edit, ({ example, ops }) => {
+        const lines = texts[example]!.split('\n');
+        for (const [op, at, n] of ops) {
+          const i = at % lines.length;
+          if (op === 'drop') lines.splice(i, 1);
+          else if (op === 'dup') lines.splice(i, 0, lines[i]!);
+          else lines[i] = lines[i]!.slice(0, n);
+        }
+        const text = lines.join('\n');
+        const a = analyzeManifests(text, '');
+        placeDiagnostics(text, a.diagnostics);
+        targetOptions(a.model);
+      }),
+      { numRuns: 150, seed: 7 },
+    );
   });
 });
