@@ -32,15 +32,18 @@ describe.skipIf(skipReason !== undefined)('the kernel accepts the golden scenari
     const before = model(scenario.sections.get('manifests') ?? '');
     const afterText = scenario.sections.get('manifests-after');
 
-    it.each(['iptables', 'nftables'] as const)('%s: full sync, partial sync, cleanup', async (mode) => {
-      const applier = createApplier(mode, { runner, rules, conntrackCleanup: false });
+    it.each(['iptables', 'iptables-legacy', 'nftables'] as const)('%s: full sync, partial sync, cleanup', async (variant) => {
+      const mode = variant === 'nftables' ? 'nftables' : 'iptables';
+      const legacy = variant === 'iptables-legacy';
+      const applier = createApplier(mode, { runner, rules, conntrackCleanup: false, ...(legacy ? { iptablesBackend: 'legacy' as const } : {}) });
       try {
         expect((await applier.sync(before)).full).toBe(true);
         if (afterText) expect((await applier.sync(model(afterText))).full).toBe(false);
       } finally {
         await applier.cleanup();
       }
-      const leftovers = mode === 'nftables' ? await runner.run('nft', ['list', 'tables']) : await runner.run(rules.family === 6 ? 'ip6tables-save' : 'iptables-save', []);
+      const save = `${rules.family === 6 ? 'ip6tables' : 'iptables'}${legacy ? '-legacy' : ''}-save`;
+      const leftovers = mode === 'nftables' ? await runner.run('nft', ['list', 'tables']) : await runner.run(save, []);
       expect(leftovers.stdout).not.toMatch(/KUBE-|kube-proxy/);
     });
   });

@@ -36,6 +36,7 @@ interface RulesFlags extends SourceFlags {
   minSyncPeriod?: string;
   syncPeriod?: string;
   netns?: string;
+  iptablesBackend?: string;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -80,9 +81,16 @@ function render(mode: RuleMode, model: ServiceModel, o: RuleOptions): string {
   return mode === 'iptables' ? renderIptablesText(model, o) : mode === 'nftables' ? renderNftablesText(model, o) : renderIpvsText(model, o);
 }
 
-function appliersFor(mode: RuleMode, families: readonly IPFamily[], base: Omit<RuleOptions, 'family'>, serviceCIDRs: readonly string[], netns?: string): RuleApplier[] {
-  const runner = localRunner(netns);
-  return families.map((family) => createApplier(mode, { runner, rules: { ...base, family, serviceCIDRs: [...serviceCIDRs] } }));
+const IPTABLES_BACKENDS = ['default', 'legacy', 'nft'] as const;
+
+function appliersFor(mode: RuleMode, families: readonly IPFamily[], base: Omit<RuleOptions, 'family'>, serviceCIDRs: readonly string[], flags: RulesFlags): RuleApplier[] {
+  const backend = flags.iptablesBackend ?? 'default';
+  if (!(IPTABLES_BACKENDS as readonly string[]).includes(backend))
+    throw new UsageError(`--iptables-backend: unknown backend "${backend}" (want ${IPTABLES_BACKENDS.join(', ')})`);
+  const runner = localRunner(flags.netns);
+  return families.map((family) =>
+    createApplier(mode, { runner, iptablesBackend: backend as (typeof IPTABLES_BACKENDS)[number], rules: { ...base, family, serviceCIDRs: [...serviceCIDRs] } }),
+  );
 }
 
 async function watch(appliers: RuleApplier[], settings: ReturnType<typeof resolveSourceOptions>, flags: RulesFlags): Promise<void> {
@@ -124,7 +132,8 @@ export function register(program: Command): void {
     .option('--min-sync-period <duration>', 'with --watch: least time between syncs', '1s')
     .option('--sync-period <duration>', 'with --watch: resync at least this often (notices flushed rules)', '30s')
     .option('--cleanup', 'remove everything this mode installed, then exit')
-    .option('--netns <name>', 'apply inside this network namespace (ip netns exec)');
+    .option('--netns <name>', 'apply inside this network namespace (ip netns exec)')
+    .option('--iptables-backend <backend>', 'which iptables to run: default (the `iptables` command), legacy or nft', 'default');
   addSourceOptions(cmd);
   cmd.action(async (rawFlags: RulesFlags & { iptablesMasqueradeBit?: string }) => {
     const flags: RulesFlags = { ...rawFlags, masqueradeBit: rawFlags.iptablesMasqueradeBit };
@@ -133,20 +142,20 @@ export function register(program: Command): void {
     const base = baseRuleOptions(flags, cmd.getOptionValueSource('scheduler') === 'cli' && flags.scheduler === 'rr');
     if (flags.cleanup) {
       const families: IPFamily[] = flags.ipFamily === '6' ? [6] : flags.ipFamily === '4' ? [4] : [4, 6];
-      for (const a of appliersFor(mode, families, base, [], flags.netns)) await a.cleanup();
+      for (const a of appliersFor(mode, families, base, [], flags)) await a.cleanup();
       return;
     }
     const settings = resolveSourceOptions(flags);
     const serviceRanges = settings.modelOptions.serviceClusterIPRanges ?? [];
     if (flags.watch) {
       const families = familiesOf({ nodeIPs: [], servicePorts: [] }, flags.ipFamily, serviceRanges);
-      return watch(appliersFor(mode, families, base, serviceRanges, flags.netns), settings, flags);
+      return watch(appliersFor(mode, families, base, serviceRanges, flags), settings, flags);
     }
     const { result, diagnostics } = await loadModelOnce(settings);
     const code = reportDiagnostics(diagnostics);
     const families = familiesOf(result.model, flags.ipFamily, serviceRanges);
     if (flags.apply) {
-      for (const a of appliersFor(mode, families, base, serviceRanges, flags.netns)) {
+      for (const a of appliersFor(mode, families, base, serviceRanges, flags)) {
         const r = await a.sync(result.model);
         process.stderr.write(`applied ${r.mode}: ${r.bytes} bytes in ${r.ms.toFixed(1)} ms\n`);
       }

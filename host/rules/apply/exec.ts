@@ -16,7 +16,7 @@ export interface Runner {
   run(cmd: string, args: readonly string[], input?: string): Promise<ExecResult>;
 }
 
-/** Wall-clock limit for one tool invocation: a restore that hangs must not hang the proxy. */
+/** Default wall-clock limit for one tool invocation: a restore that hangs must not hang the proxy. */
 const EXEC_TIMEOUT_MS = 120_000;
 
 export class ToolError extends Error {
@@ -29,13 +29,13 @@ export class ToolError extends Error {
   }
 }
 
-/** A runner on this host, or inside network namespace `netns`. */
-export function localRunner(netns?: string): Runner {
+/** A runner on this host, or inside network namespace `netns`; each invocation is killed after `timeoutMs`. */
+export function localRunner(netns?: string, timeoutMs = EXEC_TIMEOUT_MS): Runner {
   return {
     run(cmd, args, input) {
       const [file, argv] = netns ? ['ip', ['netns', 'exec', netns, cmd, ...args]] : [cmd, [...args]];
       return new Promise((resolve, reject) => {
-        const child = spawn(file, argv, { stdio: ['pipe', 'pipe', 'pipe'], timeout: EXEC_TIMEOUT_MS });
+        const child = spawn(file, argv, { stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs });
         const out: Buffer[] = [];
         const err: Buffer[] = [];
         child.stdout.on('data', (d: Buffer) => out.push(d));

@@ -34,8 +34,11 @@ export class IptablesApplier implements RuleApplier {
     this.family = ruleOptions(opts.rules).family;
   }
 
+  /** `iptables`, `ip6tables-legacy`, ...: the command; `-restore` / `-save` are appended for those tools. */
   private get iptables(): string {
-    return this.family === 6 ? 'ip6tables' : 'iptables';
+    const base = this.family === 6 ? 'ip6tables' : 'iptables';
+    const backend = this.opts.iptablesBackend ?? 'default';
+    return backend === 'default' ? base : `${base}-${backend}`;
   }
 
   forceFullSync(): void {

@@ -35,7 +35,9 @@ export class IpvsApplier implements RuleApplier {
   }
 
   private get iptables(): string {
-    return this.o.family === 6 ? 'ip6tables' : 'iptables';
+    const base = this.o.family === 6 ? 'ip6tables' : 'iptables';
+    const backend = this.opts.iptablesBackend ?? 'default';
+    return backend === 'default' ? base : `${base}-${backend}`;
   }
 
   async sync(model: ServiceModel): Promise<SyncResult> {

@@ -33,6 +33,11 @@ export interface ApplierOptions {
   readonly rules?: Partial<RuleOptions>;
   /** Longest time between full syncs (kube-proxy's FullSyncPeriod, 1 h). */
   readonly fullSyncPeriodMs?: number;
+  /**
+   * iptables mode: which iptables to run. `default` is whatever `iptables` is (here iptables-nft);
+   * `legacy` (x_tables) restores large rulesets far faster than iptables-nft 1.8.9 does.
+   */
+  readonly iptablesBackend?: 'default' | 'legacy' | 'nft';
   /** Delete stale UDP conntrack entries after each sync (default true). */
   readonly conntrackCleanup?: boolean;
 }

@@ -57,8 +57,8 @@ export class Topology {
   private readonly host: Runner = localRunner();
   private readonly exitHook = () => this.destroySync();
 
-  /** A runner for the node namespace (what the appliers use). */
-  readonly nodeRunner: Runner = localRunner(this.node);
+  /** A runner for the node namespace (what the appliers use); generous timeout for 10k-Service restores. */
+  readonly nodeRunner: Runner = localRunner(this.node, 900_000);
 
   private get namespaces(): string[] {
     return [this.client, this.node, ...this.backends];
