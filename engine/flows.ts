@@ -288,3 +288,15 @@ export function flowListHead(cls: u32): u32 {
 export function flowListNext(e: i32): u32 {
   return load<u32>(flowPtr(e), 48);
 }
+
+/** Diagnostics: total probe distance of every indexed entry from its home slot. */
+export function flowIndexDisplacement(): u64 {
+  let total: u64 = 0;
+  for (let i: u32 = 0; i <= indexMask; i++) {
+    const slot = load<u32>(index + (<usize>i << 2));
+    if (slot == 0) continue;
+    const home = entryHash(flowPtr(<i32>(slot & 0xffffff) - 1)) & indexMask;
+    total += <u64>((i - home) & indexMask);
+  }
+  return total;
+}

@@ -27,8 +27,8 @@ export class Generation {
   members: StaticArray<u32> = new StaticArray<u32>(0);
   tables: StaticArray<u16> = new StaticArray<u16>(0);
   /** Service match index (service-table.ts): 8 words per slot, `matchMask + 1` slots. */
-  match: StaticArray<u32> = new StaticArray<u32>(0);
-  matchMask: u32 = 0;
+  match: StaticArray<u32> = new StaticArray<u32>(16 * 8);
+  matchMask: u32 = 15;
   /** Name index (names.ts): slots hold service port + 1, 0 = empty. */
   names: StaticArray<i32> = new StaticArray<i32>(16);
   /** Match keys that lost to an earlier service port with the same (protocol, address, port). */

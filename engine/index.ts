@@ -10,6 +10,7 @@
  *   f64 at byte 256..: stats (see `fillStats`)
  */
 import * as core from './core';
+import * as flows from './flows';
 import { snapshotErrorOffset, snapshotErrorServicePort } from './snapshot';
 
 /** ABI version: bumped when exports or the scratch layout change. */
@@ -126,4 +127,9 @@ export function fillStats(): void {
 /** Service port by name for hosts that route by DNS name: UTF-8 of namespace then name in the snapshot buffer region. */
 export function servicePortByName(nsPtr: usize, nsLen: i32, namePtr: usize, nameLen: i32, port: u32, proto: u32): i32 {
   return core.servicePortByName(nsPtr, nsLen, namePtr, nameLen, port, proto);
+}
+
+/** Diagnostics: total displacement of the flow index (probe length sum). */
+export function flowIndexDisplacement(): f64 {
+  return <f64>flows.flowIndexDisplacement();
 }

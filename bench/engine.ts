@@ -1,0 +1,212 @@
+/**
+ * `npm run bench -- engine`: the engine's per-decision cost seen from JavaScript.
+ *
+ * Rows `{ case, services, endpoints, flows, nsPerOp }` (bench/results/engine.json):
+ * - `new-connection <scheduler>`: match + schedule + flow insert for a TCP SYN to a random service,
+ *   at 100, 10k and 100k services × 10 endpoints, with 1M flows already in the table;
+ * - `established-lookup`: lookup of a random existing flow among those 1M;
+ * - `js-map new-connection rr`: the same workload on a plain-JS engine built on `Map`;
+ * - `bytes-per-flow` (`bytes`), `heap-growth 10M decisions` (`bytes`: Wasm memory + JS heap growth).
+ * nsPerOp is the median over tinybench samples of a batch of BATCH calls, divided by BATCH, timed
+ * with the process's CPU time (see cpuClock).
+ *
+ * Options: --sizes 100,10000,100000  --schedulers rr,wlc,...  --time <ms per case>  --decisions N
+ */
+import { Bench } from 'tinybench';
+import { loadEngine } from '../host/engine/node.js';
+import type { Engine } from '../host/engine/engine.js';
+import { parseAddress, type Address } from '../host/engine/address.js';
+import { SCHEDULERS, type ModelServicePort, type SchedulerName, type ServiceModel } from '../host/engine/model.js';
+import { report } from './report.js';
+
+const ENDPOINTS = 10;
+const PREFILL = 1_000_000;
+const BATCH = 10_000;
+const TCP = 6;
+
+type Row = { case: string; services: number; endpoints: number; flows: number; nsPerOp: number; bytes?: number };
+
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+function v4(w0: number): Address {
+  return { family: 4, w0: w0 >>> 0, w1: 0, w2: 0, w3: 0, text: '' };
+}
+
+function text(w: number): string {
+  return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}`;
+}
+
+/** N services: clusterIP 10.96.0.0/12 + i, port 80, 10 endpoints each in 10.128.0.0/9. */
+function buildModel(n: number, scheduler: SchedulerName): ServiceModel {
+  const servicePorts: ModelServicePort[] = [];
+  for (let i = 0; i < n; i++) {
+    const backends = [];
+    for (let k = 0; k < ENDPOINTS; k++) {
+      backends.push({ ip: text(0x0a800000 + i * 16 + k), port: 8080, weight: 1, ready: true, serving: true, terminating: false, local: false, cluster: true, external: true });
+    }
+    servicePorts.push({
+      namespace: 'bench', name: `svc-${i}`, portName: '', type: 'ClusterIP', protocol: 'TCP', port: 80,
+      clusterIPs: [text(0x0a600000 + i)], nodePort: 0, externalIPs: [], loadBalancerIPs: [], loadBalancerSourceRanges: [],
+      scheduler, schedulerFlags: { port: false, fallback: false }, sessionAffinity: 'None', affinityTimeoutSeconds: 10800,
+      externalTrafficPolicy: 'Cluster', internalTrafficPolicy: 'Cluster', healthCheckNodePort: 0, hasEndpoints: true, backends,
+    });
+  }
+  return { nodeIPs: [], servicePorts };
+}
+
+/** Deterministic pseudo-random service for op i (Knuth multiplicative hash). */
+function serviceOf(i: number, n: number): number {
+  return (Math.imul(i, 2654435761) >>> 0) % n;
+}
+
+const CLIENTS = 65536;
+const measuredClients = Array.from({ length: CLIENTS }, (_, i) => v4(0xc6120000 + i)); // 198.18.0.0/16
+const prefillClients = Array.from({ length: CLIENTS }, (_, i) => v4(0xc6130000 + i)); // 198.19.0.0/16
+
+/** The plain-JS baseline: Maps keyed by numbers/strings, rr, per-backend counters, LRU by insertion order. */
+class JsMapEngine {
+  private readonly services = new Map<number, number>();
+  private readonly flows = new Map<string, number>();
+  private readonly rr: Int32Array;
+  private readonly active: Int32Array;
+  constructor(model: ServiceModel, private readonly capacity: number) {
+    model.servicePorts.forEach((sp, i) => {
+      for (const ip of sp.clusterIPs) this.services.set(parseAddress(ip).w0 * 65536 + sp.port, i);
+    });
+    this.rr = new Int32Array(model.servicePorts.length);
+    this.active = new Int32Array(model.servicePorts.length * ENDPOINTS);
+  }
+  connect(src: Address, sport: number, dst: Address, dport: number): number {
+    const key = `${src.w0}:${sport}>${dst.w0}:${dport}`;
+    const f = this.flows.get(key);
+    if (f !== undefined) return f;
+    const sp = this.services.get(dst.w0 * 65536 + dport);
+    if (sp === undefined) return -1;
+    const k = this.rr[sp]!;
+    this.rr[sp] = k + 1 === ENDPOINTS ? 0 : k + 1;
+    const b = sp * ENDPOINTS + k;
+    this.active[b]!++;
+    if (this.flows.size >= this.capacity) {
+      const oldest = this.flows.entries().next().value!;
+      this.flows.delete(oldest[0]);
+      this.active[oldest[1]]!--;
+    }
+    this.flows.set(key, b);
+    return b;
+  }
+}
+
+/**
+ * Process CPU time (user + system) as tinybench's clock: on a shared 2-core machine wall time
+ * mostly measures the other processes; CPU time measures ours.
+ */
+const cpuClock = {
+  name: 'process.cpuUsage',
+  fn: () => {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  },
+  fromMs: (ms: number) => ms * 1000,
+  toMs: (us: bigint | number) => Number(us) / 1000,
+};
+
+async function measure(name: string, time: number, fn: () => void): Promise<number> {
+  const bench = new Bench({ time, warmupTime: Math.min(200, time / 2), throws: true, timestampProvider: cpuClock });
+  bench.add(name, fn);
+  await bench.run();
+  const r = bench.tasks[0]!.result as unknown as { latency: { p50: number } };
+  return (r.latency.p50 * 1e6) / BATCH;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const sizes = (option(args, '--sizes') ?? '100,10000,100000').split(',').map(Number);
+  const schedulers = (option(args, '--schedulers') ?? SCHEDULERS.join(',')).split(',') as SchedulerName[];
+  const time = Number(option(args, '--time') ?? 400);
+  const decisions = Number(option(args, '--decisions') ?? 10_000_000);
+  for (const s of schedulers) if (!SCHEDULERS.includes(s)) throw new Error(`bench engine: --schedulers: unknown scheduler "${s}"`);
+  const rows: Row[] = [];
+  const gc = (globalThis as { gc?: () => void }).gc;
+
+  for (const n of sizes) {
+    console.log(`-- ${n} services × ${ENDPOINTS} endpoints`);
+    const vips = Array.from({ length: n }, (_, i) => v4(0x0a600000 + i));
+    // tcp timeout long and tcpfin 1 s, so measured flows can be closed and expired between cases
+    // while the 1M prefilled ones stay.
+    const engine: Engine = await loadEngine({ flowCapacity: 1 << 21, timeouts: { tcp: 2_000_000, tcpFin: 1 } });
+    let now = 1000;
+    engine.load(buildModel(n, schedulers[0]!));
+    for (let i = 0; i < PREFILL; i++) {
+      engine.connect(TCP, prefillClients[i & 0xffff]!, 1024 + (i >>> 16), vips[serviceOf(i, n)]!, 80, now);
+    }
+    let op = 0;
+    const connectBatch = () => {
+      for (let j = 0; j < BATCH; j++, op++) {
+        engine.connect(TCP, measuredClients[op & 0xffff]!, 1024 + ((op >>> 16) % 60000), vips[serviceOf(op + 7, n)]!, 80, now);
+      }
+    };
+    for (const sched of schedulers) {
+      engine.load(buildModel(n, sched));
+      gc?.();
+      const start = op;
+      const ns = await measure(`new-connection ${sched}`, time, connectBatch);
+      rows.push({ case: `new-connection ${sched}`, services: n, endpoints: ENDPOINTS, flows: PREFILL, nsPerOp: round(ns) });
+      console.log(`new-connection ${sched}: ${round(ns)} ns (${op - start} ops)`);
+      for (let i = start; i < op; i++) engine.close(TCP, measuredClients[i & 0xffff]!, 1024 + ((i >>> 16) % 60000), vips[serviceOf(i + 7, n)]!, 80, now);
+      now += 2000;
+      engine.expire(now);
+      op = 0;
+    }
+    let li = 0;
+    const lookupBatch = () => {
+      for (let j = 0; j < BATCH; j++) {
+        const i = (Math.imul(li++, 2654435761) >>> 0) % PREFILL;
+        engine.lookup(TCP, prefillClients[i & 0xffff]!, 1024 + (i >>> 16), vips[serviceOf(i, n)]!, 80, now);
+      }
+    };
+    const lookupNs = await measure('established-lookup', time, lookupBatch);
+    rows.push({ case: 'established-lookup', services: n, endpoints: ENDPOINTS, flows: engine.stats().flows, nsPerOp: round(lookupNs) });
+    console.log(`established-lookup: ${round(lookupNs)} ns`);
+    if (n === sizes[0]) {
+      rows.push({ case: 'bytes-per-flow', services: n, endpoints: ENDPOINTS, flows: engine.stats().flowCapacity, nsPerOp: 0, bytes: round(engine.flowTableBytes() / engine.stats().flowCapacity) });
+    }
+
+    // The plain-JS baseline, same workload (1M prefilled flows, random services, new clients).
+    const model = buildModel(n, 'rr');
+    const js = new JsMapEngine(model, 1 << 21);
+    for (let i = 0; i < PREFILL; i++) js.connect(prefillClients[i & 0xffff]!, 1024 + (i >>> 16), vips[serviceOf(i, n)]!, 80);
+    let jop = 0;
+    const jsNs = await measure('js-map new-connection rr', time, () => {
+      for (let j = 0; j < BATCH; j++, jop++) js.connect(measuredClients[jop & 0xffff]!, 1024 + ((jop >>> 16) % 60000), vips[serviceOf(jop + 7, n)]!, 80);
+    });
+    rows.push({ case: 'js-map new-connection rr', services: n, endpoints: ENDPOINTS, flows: PREFILL, nsPerOp: round(jsNs) });
+    console.log(`js-map new-connection rr: ${round(jsNs)} ns`);
+  }
+
+  // Heap growth over many decisions: a full table, so every new flow evicts the oldest.
+  {
+    const n = 10_000;
+    const vips = Array.from({ length: n }, (_, i) => v4(0x0a600000 + i));
+    const engine = await loadEngine({ flowCapacity: 1 << 20 });
+    engine.load(buildModel(n, 'wlc'));
+    const one = (i: number) => engine.connect(TCP, measuredClients[i & 0xffff]!, 1024 + ((i >>> 16) % 60000), vips[serviceOf(i, n)]!, 80, 1000 + (i >>> 10));
+    for (let i = 0; i < 1 << 20; i++) one(i); // fill
+    gc?.();
+    const wasmBefore = engine.stats().memoryBytes;
+    const heapBefore = process.memoryUsage().heapUsed;
+    const t0 = cpuClock.fn();
+    for (let i = 1 << 20; i < (1 << 20) + decisions; i++) one(i);
+    const elapsed = (cpuClock.fn() - t0) * 1000;
+    gc?.();
+    const growth = engine.stats().memoryBytes - wasmBefore + Math.max(0, process.memoryUsage().heapUsed - heapBefore);
+    rows.push({ case: `heap-growth ${decisions / 1e6}M decisions`, services: n, endpoints: ENDPOINTS, flows: engine.stats().flows, nsPerOp: round(elapsed / decisions), bytes: growth });
+    console.log(`heap growth over ${decisions} decisions: wasm ${engine.stats().memoryBytes - wasmBefore} B, js heap ${process.memoryUsage().heapUsed - heapBefore} B`);
+  }
+  report('engine', rows);
+}
+
+function round(x: number): number {
+  return Math.round(x * 10) / 10;
+}
