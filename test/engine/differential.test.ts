@@ -2,8 +2,9 @@
  * Differential tests: engine.wasm against the reference model (test/reference/), on random
  * destination lists (IPv4 and IPv6, two ports per address), weights including 0, adds / removes /
  * weight changes across snapshot swaps, TCP and UDP connections opened, established, closed and
- * expired, clients of both families, for every scheduler; with ClientIP affinity; and with tiny
- * tables so eviction happens. Every answer and every backend's counters are compared after each
+ * expired, clients of both families, for every scheduler; with ClientIP affinity; with tiny
+ * tables so eviction happens; and through every kind of service address, with backends moving
+ * in and out of the cluster and external pools. Every answer and every backend's counters are compared after each
  * step; a failure prints the shrunk scenario and the first differing answer.
  *
  * Run: npx vitest run test/engine/differential.test.ts   (seeded: set FC_SEED to vary runs)
@@ -56,6 +57,14 @@ describe('engine.wasm agrees with the reference model', () => {
   it.each(['rr', 'lc', 'mh'] as const)('%s with tiny tables: LRU eviction of flows and affinity entries', async (scheduler) => {
     await check(arbScenario(scheduler, { affinity: true }), runs(scheduler, 40), { flowCapacity: 3, affinityCapacity: 2 });
   });
+
+  it.each(['rr', 'wrr', 'wlc', 'dh', 'sh', 'mh'] as const)(
+    '%s through clusterIP, externalIP, NodePort and LB ingress, with separate cluster/external pools and source ranges',
+    async (scheduler) => {
+      await check(arbScenario(scheduler, { entries: true }), runs(scheduler, 40));
+      await check(arbScenario(scheduler, { entries: true, affinity: true }), runs(scheduler, 20));
+    },
+  );
 
   it('random with another seed', async () => {
     await check(arbScenario('random'), 30, { seed: 0xdecafbad });

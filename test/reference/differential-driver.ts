@@ -55,27 +55,32 @@ export const BACKEND_POOL: readonly { ip: string; port: number }[] = [
 /** Clients; few enough that flows and affinity entries get reused. */
 export const CLIENTS: readonly Address[] = ['192.168.1.10', '192.168.1.11', '10.1.2.3', '172.16.5.77', '2001:db8::1', 'fd00:ff::42'].map(parseAddress);
 export const CLIENT_PORTS = [40000, 40001, 51234] as const;
-const VIP4 = parseAddress('10.96.0.10');
-const VIP6 = parseAddress('fd00:96::10');
 /** Service ports of the scenario (model order: dns before web). */
 export const PORTS = [
-  { protocol: 17, port: 53, name: 'dns' },
-  { protocol: 6, port: 80, name: 'web' },
+  { protocol: 17, port: 53, nodePort: 30053, name: 'dns' },
+  { protocol: 6, port: 80, nodePort: 30080, name: 'web' },
 ] as const;
 
-export type FlowOp = { kind: 'connect' | 'established' | 'close' | 'lookup'; sp: 0 | 1; client: number; clientPort: number };
+/**
+ * How a flow reaches its service port: 0 clusterIP, 1 externalIP, 2 node IP and nodePort,
+ * 3 load-balancer ingress IP (subject to loadBalancerSourceRanges). Absent = 0.
+ */
+export type Entry = 0 | 1 | 2 | 3;
+export type FlowOp = { kind: 'connect' | 'established' | 'close' | 'lookup'; sp: 0 | 1; client: number; clientPort: number; to?: Entry };
 export type Op =
   | FlowOp
   | { kind: 'stray'; client: number }
   /** Let time pass; `expire` calls expire(now), otherwise entries run out lazily when next touched. */
   | { kind: 'advance'; ms: number; expire: boolean }
   /** A new snapshot: the current list with these backends (BACKEND_POOL index) set to a weight or removed (null). */
-  | { kind: 'swap'; edits: { backend: number; weight: number | null }[] };
+  | { kind: 'swap'; edits: { backend: number; weight: number | null; cluster?: boolean; external?: boolean }[] };
 
 export interface Scenario {
   readonly scheduler: SchedulerName;
   readonly flags: SchedulerFlags;
   readonly affinitySeconds: number | undefined;
+  /** Service ports also reachable by externalIP, NodePort and LB ingress; backends in random pools. */
+  readonly entries?: boolean;
   readonly backends: BackendSpec[];
   readonly ops: Op[];
 }
@@ -88,14 +93,20 @@ function arbWeight(weights: WeightSpec): fc.Arbitrary<number> {
   return fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 5, arbitrary: fc.integer({ min: 1, max: weights }) });
 }
 
-/** A random subset of the candidate backends with random weights (0 included). */
-export function arbBackends(weights: WeightSpec): fc.Arbitrary<BackendSpec[]> {
+/** Pool membership: mostly in, sometimes out (as Local traffic policies leave it). */
+const arbMember = fc.oneof({ weight: 3, arbitrary: fc.constant(true) }, { weight: 1, arbitrary: fc.constant(false) });
+
+/** A random subset of the candidate backends with random weights (0 included) and, with `pools`, pool flags. */
+export function arbBackends(weights: WeightSpec, pools = false): fc.Arbitrary<BackendSpec[]> {
+  const arbSpec = pools
+    ? fc.record({ weight: arbWeight(weights), cluster: arbMember, external: arbMember })
+    : fc.record({ weight: arbWeight(weights) });
   return fc
     .subarray([...BACKEND_POOL], { minLength: 0, maxLength: BACKEND_POOL.length })
-    .chain((picked) => fc.tuple(...picked.map(() => arbWeight(weights))).map((ws) => picked.map((b, i) => ({ ...b, weight: ws[i]! }))));
+    .chain((picked) => fc.tuple(...picked.map(() => arbSpec)).map((specs) => picked.map((b, i) => ({ ...b, ...specs[i]! }))));
 }
 
-export function arbOp(maxWeight: WeightSpec): fc.Arbitrary<Op> {
+export function arbOp(maxWeight: WeightSpec, pools = false): fc.Arbitrary<Op> {
   const flow = (kind: FlowOp['kind']): fc.Arbitrary<Op> =>
     fc.record({
       kind: fc.constant(kind),
@@ -103,6 +114,7 @@ export function arbOp(maxWeight: WeightSpec): fc.Arbitrary<Op> {
       client: fc.nat(CLIENTS.length - 1),
       // Mostly a few ports, so flows are found again; sometimes a fresh one, so more get scheduled.
       clientPort: fc.oneof({ weight: 3, arbitrary: fc.constantFrom(...CLIENT_PORTS) }, { weight: 1, arbitrary: fc.integer({ min: 1024, max: 65535 }) }),
+      to: pools ? fc.constantFrom<Entry>(0, 1, 2, 3) : fc.constant<Entry>(0),
     });
   return fc.oneof(
     { weight: 10, arbitrary: flow('connect') },
@@ -127,6 +139,8 @@ export function arbOp(maxWeight: WeightSpec): fc.Arbitrary<Op> {
           fc.record({
             backend: fc.nat(BACKEND_POOL.length - 1),
             weight: fc.oneof({ weight: 1, arbitrary: fc.constant(null) }, { weight: 3, arbitrary: arbWeight(maxWeight) }),
+            cluster: pools ? arbMember : fc.constant(true),
+            external: pools ? arbMember : fc.constant(true),
           }),
           { minLength: 1, maxLength: 3 },
         ),
@@ -135,31 +149,51 @@ export function arbOp(maxWeight: WeightSpec): fc.Arbitrary<Op> {
   );
 }
 
-export function arbScenario(scheduler: SchedulerName, opts: { weights?: WeightSpec; affinity?: boolean; maxOps?: number } = {}): fc.Arbitrary<Scenario> {
+export function arbScenario(
+  scheduler: SchedulerName,
+  opts: { weights?: WeightSpec; affinity?: boolean; maxOps?: number; entries?: boolean } = {},
+): fc.Arbitrary<Scenario> {
   const maxWeight = opts.weights ?? 5;
+  const pools = opts.entries ?? false;
   return fc.record({
     scheduler: fc.constant(scheduler),
     flags: scheduler === 'sh' || scheduler === 'mh' ? fc.record({ port: fc.boolean(), fallback: fc.boolean() }) : fc.constant({ port: false, fallback: false }),
     affinitySeconds: opts.affinity ? fc.integer({ min: 1, max: 600 }) : fc.constant(undefined),
-    backends: arbBackends(maxWeight),
-    ops: fc.array(arbOp(maxWeight), { minLength: 1, maxLength: opts.maxOps ?? 60, size: 'max' }),
+    entries: fc.constant(pools),
+    backends: arbBackends(maxWeight, pools),
+    ops: fc.array(arbOp(maxWeight, pools), { minLength: 1, maxLength: opts.maxOps ?? 60, size: 'max' }),
   });
 }
 
-export function scenarioModel(s: Pick<Scenario, 'scheduler' | 'flags' | 'affinitySeconds'>, backends: readonly BackendSpec[]): ServiceModel {
+/** Destination addresses per entry (see Entry), IPv4 and IPv6. */
+const ENTRY_ADDRESSES: readonly (readonly [Address, Address])[] = [
+  ['10.96.0.10', 'fd00:96::10'],
+  ['203.0.113.10', '2001:db8:e::10'],
+  ['192.0.2.10', '2001:db8:a::10'],
+  ['198.51.100.10', '2001:db8:b::10'],
+].map(([v4, v6]) => [parseAddress(v4!), parseAddress(v6!)] as const);
+/** LB ingress admits these sources only: two of the IPv4 clients and one of the IPv6 ones. */
+const SOURCE_RANGES = ['192.168.1.0/24', '2001:db8::/64'];
+
+export function scenarioModel(s: Pick<Scenario, 'scheduler' | 'flags' | 'affinitySeconds' | 'entries'>, backends: readonly BackendSpec[]): ServiceModel {
+  const text = (entry: Entry) => ENTRY_ADDRESSES[entry]!.map((a) => a.text);
   return serviceModel(
     PORTS.map((p) =>
       servicePort({
         name: p.name,
         protocol: p.protocol === 6 ? 'TCP' : 'UDP',
         port: p.port,
-        clusterIPs: ['10.96.0.10', 'fd00:96::10'],
+        clusterIPs: text(0),
         scheduler: s.scheduler,
         flags: s.flags,
         ...(s.affinitySeconds !== undefined ? { affinitySeconds: s.affinitySeconds } : {}),
+        ...(s.entries
+          ? { externalIPs: text(1), nodePort: p.nodePort, loadBalancerIPs: text(3), loadBalancerSourceRanges: SOURCE_RANGES }
+          : {}),
         backends,
       }),
     ),
+    s.entries ? text(2) : [],
   );
 }
 
@@ -215,10 +249,10 @@ export function play(engine: EngineLike, reference: EngineLike, s: Scenario, sta
         }
         break;
       case 'swap': {
-        for (const { backend, weight } of op.edits) {
+        for (const { backend, weight, cluster, external } of op.edits) {
           const { ip, port } = BACKEND_POOL[backend]!;
           backends = backends.filter((b) => b.ip !== ip || b.port !== port);
-          if (weight !== null) backends.push({ ip, port, weight });
+          if (weight !== null) backends.push({ ip, port, weight, ...(s.entries ? { cluster, external } : {}) });
         }
         const m = scenarioModel(s, backends);
         engine.load(m);
@@ -227,16 +261,17 @@ export function play(engine: EngineLike, reference: EngineLike, s: Scenario, sta
       }
       case 'stray': {
         const client = CLIENTS[op.client]!;
-        const vip = client.family === 4 ? VIP4 : VIP6;
+        const vip = ENTRY_ADDRESSES[0]![client.family === 4 ? 0 : 1];
         e = pickDecision(engine.connect(6, client, 40000, vip, 81, now));
         r = pickDecision(reference.connect(6, client, 40000, vip, 81, now));
         break;
       }
       default: {
         const client = CLIENTS[op.client]!;
-        const vip = client.family === 4 ? VIP4 : VIP6;
-        const { protocol, port } = PORTS[op.sp];
-        const args = [protocol, client, op.clientPort, vip, port, now] as const;
+        const to = op.to ?? 0;
+        const vip = ENTRY_ADDRESSES[to]![client.family === 4 ? 0 : 1];
+        const { protocol, port, nodePort } = PORTS[op.sp];
+        const args = [protocol, client, op.clientPort, vip, to === 2 ? nodePort : port, now] as const;
         if (op.kind === 'connect' || op.kind === 'lookup') {
           e = pickDecision(engine[op.kind](...args));
           r = pickDecision(reference[op.kind](...args));

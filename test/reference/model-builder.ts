@@ -1,6 +1,6 @@
 /**
- * Builds ServiceModel objects directly (no manifests) for the engine tests: one or more ClusterIP
- * service ports whose backends are all ready and in both pools, sorted into engine order.
+ * Builds ServiceModel objects directly (no manifests) for the engine tests: service ports whose
+ * backends are ready and (unless told otherwise) in both pools, sorted into engine order.
  */
 import { parseAddress } from '../../host/engine/address.js';
 import { servicePortKey, type ModelBackend, type ModelServicePort, type SchedulerFlags, type SchedulerName, type ServiceModel } from '../../host/engine/model.js';
@@ -9,6 +9,9 @@ export interface BackendSpec {
   readonly ip: string;
   readonly port: number;
   readonly weight: number;
+  /** Pool membership; both default to true. */
+  readonly cluster?: boolean;
+  readonly external?: boolean;
 }
 
 export interface ServicePortSpec {
@@ -17,6 +20,11 @@ export interface ServicePortSpec {
   readonly port?: number;
   readonly clusterIPs?: readonly string[];
   readonly externalIPs?: readonly string[];
+  /** Makes the port a LoadBalancer with these ingress IPs (and a node port). */
+  readonly loadBalancerIPs?: readonly string[];
+  readonly loadBalancerSourceRanges?: readonly string[];
+  /** Makes the port (at least) a NodePort. */
+  readonly nodePort?: number;
   readonly scheduler: SchedulerName;
   readonly flags?: SchedulerFlags;
   /** ClientIP affinity timeout in seconds; absent = sessionAffinity None. */
@@ -33,8 +41,8 @@ export function backend(spec: BackendSpec): ModelBackend {
     serving: true,
     terminating: false,
     local: true,
-    cluster: true,
-    external: true,
+    cluster: spec.cluster ?? true,
+    external: spec.external ?? true,
   };
 }
 
@@ -50,14 +58,14 @@ export function servicePort(spec: ServicePortSpec): ModelServicePort {
     namespace: 'default',
     name: spec.name ?? 'web',
     portName: '',
-    type: 'ClusterIP',
+    type: spec.loadBalancerIPs?.length ? 'LoadBalancer' : spec.nodePort ? 'NodePort' : 'ClusterIP',
     protocol: spec.protocol ?? 'TCP',
     port: spec.port ?? 80,
     clusterIPs: spec.clusterIPs ?? ['10.96.0.10'],
-    nodePort: 0,
+    nodePort: spec.nodePort ?? 0,
     externalIPs: spec.externalIPs ?? [],
-    loadBalancerIPs: [],
-    loadBalancerSourceRanges: [],
+    loadBalancerIPs: spec.loadBalancerIPs ?? [],
+    loadBalancerSourceRanges: spec.loadBalancerSourceRanges ?? [],
     scheduler: spec.scheduler,
     schedulerFlags: spec.flags ?? { port: false, fallback: false },
     sessionAffinity: spec.affinitySeconds === undefined ? 'None' : 'ClientIP',
