@@ -134,10 +134,19 @@ export class ApiServerSource implements Source {
 
   private async run(r: Resource): Promise<void> {
     if (this.closed) return;
+    const failures = r.failures;
     try {
       await r.informer!.start();
     } catch (e) {
       this.failed(r, e);
+      return;
+    }
+    // start() returns once the watch stream is open (or has failed, which bumps r.failures):
+    // a quiet resource that re-watched fine has recovered even though no event arrived.
+    if (r.failures === failures && r.error && !this.closed) {
+      r.error = undefined;
+      r.failures = 0;
+      this.schedule();
     }
   }
 

@@ -33,8 +33,9 @@ export function parseManifestText(file: string, content: string): FileParseResul
   const docList = Array.isArray(docs) ? docs : [docs];
   for (const doc of docList) {
     for (const e of doc.errors) {
-      const line = e.linePos?.[0]?.line;
-      errors.push(fileError(file, `${line ? `line ${line}: ` : ''}${e.message.split('\n')[0]}`, line));
+      const pos = e.linePos?.[0];
+      const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      errors.push(fileError(file, `${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}${message}`, pos?.line));
     }
     if (doc.errors.length) continue;
     const root = doc.contents;

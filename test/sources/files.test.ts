@@ -37,7 +37,7 @@ describe('parseManifestText', () => {
     const r = parseManifestText('bad.yaml', `${svc('a')}---\nkind: Service\nmetadata: {name: b\n`);
     expect(r.objects).toEqual([]);
     expect(r.errors.length).toBeGreaterThan(0);
-    expect(formatDiagnostic(r.errors[0]!)).toMatch(/^file "bad.yaml" \(bad.yaml:1[0-9]\): line 1[0-9]: /);
+    expect(formatDiagnostic(r.errors[0]!)).toMatch(/^file "bad.yaml" \(bad.yaml:1[0-9]\): line 1[0-9], column [0-9]+: /);
   });
 
   it('rejects a document that is not a mapping', () => {
