@@ -6,6 +6,6 @@ cd "$(dirname "$0")/../.."
 runs=${1:-20}
 for i in $(seq "$runs"); do
   echo "run $i/$runs"
-  npx vitest run test/sources --reporter=dot >/tmp/vipwasm-stress.log 2>&1 || { cat /tmp/vipwasm-stress.log; echo "failed on run $i"; exit 1; }
+  npx vitest run test/sources test/golden/sources.test.ts --reporter=dot >/tmp/vipwasm-stress.log 2>&1 || { cat /tmp/vipwasm-stress.log; echo "failed on run $i"; exit 1; }
 done
 echo "all $runs runs passed"
