@@ -20,10 +20,10 @@ const SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : 20261122;
 const ALL: SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'dh', 'sh', 'mh', 'random'];
 
 /** Play one scenario on a fresh engine and a fresh reference; throw with the first difference. */
-async function agree(s: Scenario, options: RefEngineOptions = {}): Promise<void> {
+async function agree(s: Scenario, options: RefEngineOptions = {}, startMs?: number): Promise<void> {
   const engine = await loadEngine({ flowCapacity: 1024, affinityCapacity: 256, ...options });
   const reference = new RefEngine({ flowCapacity: 1024, affinityCapacity: 256, ...options });
-  const mismatch = play(engine, reference, s);
+  const mismatch = play(engine, reference, s, startMs);
   if (mismatch) throw new Error(`engine and reference differ: ${JSON.stringify(mismatch)}`);
 }
 
@@ -68,6 +68,16 @@ describe('engine.wasm agrees with the reference model', () => {
 
   it('random with another seed', async () => {
     await check(arbScenario('random'), 30, { seed: 0xdecafbad });
+  });
+
+  it.each([
+    ['just before the engine clock wraps (2^32 ms)', 2 ** 32 - 2_000_000],
+    ['at Date.now() scale', 1_795_000_000_000],
+  ])('clock %s', async (_, startMs) => {
+    await fc.assert(
+      fc.asyncProperty(arbScenario('lc', { affinity: true }), (s) => agree(s, {}, startMs)),
+      { numRuns: 30, seed: SEED, endOnFailure: true },
+    );
   });
 
   it('shorter timeouts set through EngineOptions', async () => {
