@@ -86,6 +86,9 @@ describe('context lifecycle', () => {
     for (const id of ids) vm.callOnRequestHeaders(id, [[':authority', 'web']], true);
     for (const id of ids) vm.completeHttpContext(id);
     expect(vm.liveContexts()).toBe(0);
+    vm.initializeHttpContext({ source: '10.0.0.1:2', destination: '10.96.0.10:80' });
+    expect(vm.shutdownPlugin()).toBe(true);
+    expect(vm.liveContexts()).toBe(0);
     expect(vm.state.unimplemented).toEqual([]);
     expect(vm.getLogs(LogLevel.Warn)).toEqual([]);
   });

@@ -21,7 +21,7 @@ describe('examples/envoy', () => {
       snapshotUrl: 'http://127.0.0.1:9902/snapshot',
     });
     const committed = readFileSync(here('envoy.yaml'), 'utf8');
-    expect(committed).toBe(renderEnvoyYaml(config));
+    expect(committed, 'examples/envoy/envoy.yaml is stale: regenerate it with step 1 of examples/envoy/README.md').toBe(renderEnvoyYaml(config));
     expect(validateBootstrap(parse(committed))).toEqual([]);
   });
 });

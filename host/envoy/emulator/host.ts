@@ -198,6 +198,19 @@ export class ProxyWasmHost {
     this.completeContext(id);
   }
 
+  /**
+   * Removes the plugin as Envoy does when its configuration goes away: proxy_on_done and
+   * proxy_on_delete on the root context (streams still open are completed first).
+   * Returns what proxy_on_done answered.
+   */
+  shutdownPlugin(): boolean {
+    for (const id of [...this.state.streams.keys()]) this.completeContext(id);
+    const done = this.call('proxy_on_done', ROOT_CONTEXT_ID) !== 0;
+    this.call('proxy_on_delete', ROOT_CONTEXT_ID);
+    this.state.tickPeriodMs = 0;
+    return done;
+  }
+
   /** Delivers the response of a pending proxy_http_call; `headers` empty = the call failed. */
   callOnHttpCallResponse(callId: number, headers: HeaderPairs, body: Uint8Array = new Uint8Array(), trailers: HeaderPairs = []): void {
     const callout = this.state.callouts.get(callId);
