@@ -45,11 +45,12 @@ function selectorColumn(v: ServiceView): string {
   return Object.keys(v.selector).sort().map((k) => `${k}=${v.selector![k]}`).join(',');
 }
 
-export function formatServicesTable(views: readonly ServiceView[], wide = false): string {
+/** `namePrefix` is kubectl's `service/` when several resource types are listed at once. */
+export function formatServicesTable(views: readonly ServiceView[], wide = false, namePrefix = ''): string {
   const ns = multiNamespace(views);
   const header = [...(ns ? ['NAMESPACE'] : []), 'NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', ...(wide ? ['SELECTOR'] : [])];
   const rows = views.map((v) => [
-    ...(ns ? [v.namespace] : []), v.name, v.type, v.clusterIPs[0] ?? '<none>', externalIPColumn(v, wide), portsColumn(v),
+    ...(ns ? [v.namespace] : []), namePrefix + v.name, v.type, v.clusterIPs[0] ?? '<none>', externalIPColumn(v, wide), portsColumn(v),
     ...(wide ? [selectorColumn(v)] : []),
   ]);
   return alignColumns([header, ...rows]);
@@ -63,11 +64,11 @@ export function endpointsColumn(v: ServiceView, wide: boolean): string {
   return `${list.slice(0, 3).join(',')} + ${list.length - 3} more...`;
 }
 
-export function formatEndpointsTable(views: readonly ServiceView[], wide = false): string {
+export function formatEndpointsTable(views: readonly ServiceView[], wide = false, namePrefix = ''): string {
   const ns = multiNamespace(views);
   const header = [...(ns ? ['NAMESPACE'] : []), 'NAME', 'ENDPOINTS'];
   // ExternalName Services have no Endpoints object in a cluster.
-  const rows = views.filter((v) => v.type !== 'ExternalName').map((v) => [...(ns ? [v.namespace] : []), v.name, endpointsColumn(v, wide)]);
+  const rows = views.filter((v) => v.type !== 'ExternalName').map((v) => [...(ns ? [v.namespace] : []), namePrefix + v.name, endpointsColumn(v, wide)]);
   return alignColumns([header, ...rows]);
 }
 

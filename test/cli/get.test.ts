@@ -15,11 +15,11 @@ describe('vipwasm get', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(
-      'NAME        TYPE        CLUSTER-IP     EXTERNAL-IP   PORT(S)\n' +
-        'hostnames   ClusterIP   127.96.59.63   <none>        80/TCP\n' +
+      'NAME                TYPE        CLUSTER-IP     EXTERNAL-IP   PORT(S)\n' +
+        'service/hostnames   ClusterIP   127.96.59.63   <none>        80/TCP\n' +
         '\n' +
-        'NAME        ENDPOINTS\n' +
-        'hostnames   127.244.0.1:9376,127.244.0.2:9376,127.244.0.3:9376\n',
+        'NAME                  ENDPOINTS\n' +
+        'endpoints/hostnames   127.244.0.1:9376,127.244.0.2:9376,127.244.0.3:9376\n',
     );
   });
 
@@ -99,13 +99,13 @@ describe('vipwasm get --kubeconfig', () => {
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).toBe(
-        'NAMESPACE   NAME         TYPE        CLUSTER-IP   EXTERNAL-IP   PORT(S)\n' +
-          'default     kubernetes   ClusterIP   10.43.0.1    <none>        443/TCP\n' +
-          'shop        web          NodePort    10.43.7.7    <none>        80:31080/TCP\n' +
+        'NAMESPACE   NAME                 TYPE        CLUSTER-IP   EXTERNAL-IP   PORT(S)\n' +
+          'default     service/kubernetes   ClusterIP   10.43.0.1    <none>        443/TCP\n' +
+          'shop        service/web          NodePort    10.43.7.7    <none>        80:31080/TCP\n' +
           '\n' +
-          'NAMESPACE   NAME         ENDPOINTS\n' +
-          'default     kubernetes   192.168.0.2:6443\n' +
-          'shop        web          <none>\n',
+          'NAMESPACE   NAME                   ENDPOINTS\n' +
+          'default     endpoints/kubernetes   192.168.0.2:6443\n' +
+          'shop        endpoints/web          <none>\n',
       );
       expect(await runCli(['get', 'svc', '--kubeconfig', join(tmp, 'missing-kubeconfig')])).toMatchObject({ code: 2 });
     } finally {

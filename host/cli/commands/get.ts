@@ -86,7 +86,11 @@ export function register(program: Command): void {
     } else {
       kinds.forEach((k, i) => {
         if (i > 0) process.stdout.write('\n');
-        process.stdout.write(k === 'services' ? formatServicesTable(result.services, wide) : formatEndpointsTable(result.services, wide));
+        // kubectl names rows `service/x` and `endpoints/x` when several types are listed.
+        const several = kinds.length > 1;
+        process.stdout.write(
+          k === 'services' ? formatServicesTable(result.services, wide, several ? 'service/' : '') : formatEndpointsTable(result.services, wide, several ? 'endpoints/' : ''),
+        );
       });
     }
     const code = reportDiagnostics(diagnostics);
