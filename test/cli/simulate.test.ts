@@ -115,6 +115,9 @@ describe('vipwasm simulate', () => {
   it('exits 2 with a clear message for a target no Service port matches and for conflicting flags', async () => {
     const miss = await runCli(['simulate', ...hostnames, '--to', '127.96.59.63:81']);
     expect(miss).toMatchObject({ code: 2, stderr: 'error: no Service port matches 127.96.59.63:81/TCP (try `vipwasm get services`)\n' });
+    const np = await runCli(['simulate', '-f', 'examples/nodeport.yaml', '--to', '127.0.0.1:30007']);
+    expect(np.stderr).toBe("error: no Service port matches 127.0.0.1:30007/TCP (try `vipwasm get services`); 30007 is a NodePort, served only on this node's IPs (none: give --node-ip or a Node object)\n");
+    expect((await json(['-f', 'examples/nodeport.yaml', '--node-ip', '127.0.0.1', '--to', '127.0.0.1:30007', '--requests', '2'])).service).toBe('default/service-nodeport');
     expect((await runCli(['simulate', ...hostnames, '--to', '1.2.3:80'])).stderr).toBe('error: --to: invalid IP address "1.2.3" (want ip:port[/proto] or namespace/name[:port])\n');
     expect((await runCli(['simulate', ...hostnames, '--to', 'default/hostnames', '--from', '198.18.0.1', '--clients', '2'])).stderr).toBe('error: use either --from or --clients, not both\n');
     expect((await runCli(['simulate', ...hostnames, '--to', 'default/hostnames', '--requests', '0'])).code).toBe(2);

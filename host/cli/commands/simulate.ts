@@ -108,7 +108,11 @@ export async function simulate(result: ModelResult, target: Target, clients: Cli
     const d = engine.connect(proto, c.address, sport, target.address, target.port, now);
     const client = c.address.family === 6 ? `[${c.address.text}]:${sport}` : `${c.address.text}:${sport}`;
     if (d.verdict === Verdict.Pass) {
-      throw new UsageError(`no Service port matches ${target.address.text}:${target.port}/${target.protocol} (try \`vipwasm get services\`)`);
+      const isNodePort = result.model.servicePorts.some((p) => p.nodePort === target.port && p.protocol === target.protocol);
+      const hint = isNodePort && !result.model.nodeIPs.includes(target.address.text)
+        ? `; ${target.port} is a NodePort, served only on this node's IPs (${result.model.nodeIPs.join(', ') || 'none: give --node-ip or a Node object'})`
+        : '';
+      throw new UsageError(`no Service port matches ${target.address.text}:${target.port}/${target.protocol} (try \`vipwasm get services\`)${hint}`);
     }
     sp ??= d.servicePort;
     if (d.verdict === Verdict.Backend && d.backend) {
