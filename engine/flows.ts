@@ -6,19 +6,13 @@
  * expired tails in O(expired) and eviction takes the least recently used tail in O(1).
  *
  *   entry (FLOW_SIZE = 56 bytes):
- *   0        16       32      36     40        44        48     52     56
- *   +--------+--------+-------+------+---------+---------+------+------+
- *   | src    | dst    | sport | meta | backend | last    | prev | next |
- *   | w0..w3 | w0..w3 | dport |      | (gen)   | used ms | (+1) | (+1) |
- *   +--------+--------+-------+------+---------+---------+------+------+
+ *   0        16       32      36     40        44     48     52        56
+ *   +--------+--------+-------+------+---------+------+------+---------+
+ *   | src    | dst    | sport | meta | backend | prev | next | last    |
+ *   | w0..w3 | w0..w3 | dport |      | (gen)   | (+1) | (+1) | used ms |
+ *   +--------+--------+-------+------+---------+------+------+---------+
  *   meta: protocol (8) | src v6 (bit 8) | dst v6 (bit 9) | class (bits 10-11) | active (bit 12)
- *         | external pool (bit 13) | referenced since queued (bit 14) | in use (bit 31)
- *
- * The lists are kept lazily (CLOCK-style second chance): a hit only stamps `last used` and sets
- * the referenced bit in the entry itself, touching no neighbour. Expiry and eviction look at a
- * list's tail: a referenced tail is re-queued at the head (bit cleared) and the walk goes on; an
- * unreferenced tail is the least recently used entry queued before everything behind it. A hit
- * always checks `last used` against the timeout, so expiry seen by lookups is exact.
+ *         | external pool (bit 13) | in use (bit 31)
  *
  *   index slot (u32): 0 = empty, else hash tag (top 8 bits) << 24 | entry + 1
  */
@@ -38,15 +32,7 @@ import { current, elapsed, stats, timeoutMs } from './state';
 // @ts-ignore: decorator
 @inline export const META_EXTERNAL: u32 = 1 << 13;
 // @ts-ignore: decorator
-@inline const META_REFERENCED: u32 = 1 << 14;
-// @ts-ignore: decorator
 @inline const META_USED: u32 = 1 << 31;
-// @ts-ignore: decorator
-@inline const OFF_LAST: usize = 44;
-// @ts-ignore: decorator
-@inline const OFF_PREV: usize = 48;
-// @ts-ignore: decorator
-@inline const OFF_NEXT: usize = 52;
 
 let slab: usize = 0;
 let index: usize = 0;
@@ -91,7 +77,7 @@ export function flowsInit(cap: i32): void {
   indexMask = slots - 1;
   memory.fill(index, 0, <usize>slots * 4);
   memory.fill(slab, 0, <usize>cap * FLOW_SIZE);
-  for (let e = 0; e < cap; e++) store<u32>(flowPtr(e), e + 2 <= cap ? <u32>(e + 2) : 0, OFF_NEXT);
+  for (let e = 0; e < cap; e++) store<u32>(flowPtr(e), e + 2 <= cap ? <u32>(e + 2) : 0, 48);
   freeHead = 1;
   count = 0;
   for (let c = 0; c < 4; c++) {
@@ -144,20 +130,20 @@ function entryHash(p: usize): u32 {
 
 function listUnlink(e: i32, cls: u32): void {
   const p = flowPtr(e);
-  const prev = load<u32>(p, OFF_PREV);
-  const next = load<u32>(p, OFF_NEXT);
-  if (prev != 0) store<u32>(flowPtr(<i32>prev - 1), next, OFF_NEXT);
+  const prev = load<u32>(p, 44);
+  const next = load<u32>(p, 48);
+  if (prev != 0) store<u32>(flowPtr(<i32>prev - 1), next, 48);
   else unchecked((heads[cls] = next));
-  if (next != 0) store<u32>(flowPtr(<i32>next - 1), prev, OFF_PREV);
+  if (next != 0) store<u32>(flowPtr(<i32>next - 1), prev, 44);
   else unchecked((tails[cls] = prev));
 }
 
 function listPushHead(e: i32, cls: u32): void {
   const p = flowPtr(e);
   const head = unchecked(heads[cls]);
-  store<u32>(p, 0, OFF_PREV);
-  store<u32>(p, head, OFF_NEXT);
-  if (head != 0) store<u32>(flowPtr(<i32>head - 1), <u32>(e + 1), OFF_PREV);
+  store<u32>(p, 0, 44);
+  store<u32>(p, head, 48);
+  if (head != 0) store<u32>(flowPtr(<i32>head - 1), <u32>(e + 1), 44);
   else unchecked((tails[cls] = <u32>(e + 1)));
   unchecked((heads[cls] = <u32>(e + 1)));
 }
@@ -167,39 +153,16 @@ function listPushHead(e: i32, cls: u32): void {
   return (meta >>> 10) & 3;
 }
 
-/**
- * Refreshes an entry: last used = now. Within its class only the entry is written (referenced
- * bit); a class change (e.g. TCP → tcpfin) re-queues it at the head of the new class list.
- */
+/** Refreshes an entry: last used = now, moved to the head of (possibly another) class list. */
 export function flowTouch(e: i32, now: u32, cls: u32): void {
   const p = flowPtr(e);
   const meta = load<u32>(p, 36);
   const old = flowClass(meta);
-  store<u32>(p, now, OFF_LAST);
-  if (old == cls) {
-    if ((meta & META_REFERENCED) == 0) store<u32>(p, meta | META_REFERENCED, 36);
-    return;
-  }
+  store<u32>(p, now, 52);
+  if (old == cls && unchecked(heads[cls]) == <u32>(e + 1)) return;
   listUnlink(e, old);
-  store<u32>(p, (meta & ~((<u32>3 << 10) | META_REFERENCED)) | (cls << 10), 36);
+  store<u32>(p, (meta & ~(<u32>3 << 10)) | (cls << 10), 36);
   listPushHead(e, cls);
-}
-
-/** Re-queues referenced tails of class `cls` until the tail is unreferenced; returns it (+1) or 0. */
-function settleTail(cls: u32): u32 {
-  // Each entry is re-queued at most once per call (its bit is cleared), so this is bounded.
-  for (let guard = 0; guard <= capacity; guard++) {
-    const t = unchecked(tails[cls]);
-    if (t == 0) return 0;
-    const e = <i32>t - 1;
-    const p = flowPtr(e);
-    const meta = load<u32>(p, 36);
-    if ((meta & META_REFERENCED) == 0) return t;
-    store<u32>(p, meta & ~META_REFERENCED, 36);
-    listUnlink(e, cls);
-    listPushHead(e, cls);
-  }
-  return unchecked(tails[cls]);
 }
 
 /** Adjusts the owning backend's counters when an entry's active bit changes or it goes away. */
@@ -234,19 +197,19 @@ export function flowRemove(e: i32): void {
   store<u32>(index + (<usize>i << 2), 0);
   listUnlink(e, flowClass(meta));
   store<u32>(p, 0, 36);
-  store<u32>(p, freeHead, OFF_NEXT);
+  store<u32>(p, freeHead, 48);
   freeHead = mine;
   count--;
 }
 
-/** The least recently used entry over all class lists (largest age), or -1 when empty. */
+/** The oldest entry over all class lists (smallest age), or -1 when empty. */
 function oldest(now: u32): i32 {
   let best = -1;
   let bestAge: i32 = -1;
-  for (let c: u32 = 0; c < 4; c++) {
-    const t = settleTail(c);
+  for (let c = 0; c < 4; c++) {
+    const t = unchecked(tails[c]);
     if (t == 0) continue;
-    const age = <i32>(now - load<u32>(flowPtr(<i32>t - 1), OFF_LAST));
+    const age = <i32>(now - load<u32>(flowPtr(<i32>t - 1), 52));
     if (best < 0 || age > bestAge) {
       best = <i32>t - 1;
       bestAge = age;
@@ -264,13 +227,13 @@ export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s
   if (count >= capacity) {
     const victim = oldest(now);
     const vp = flowPtr(victim);
-    if (elapsed(now, load<u32>(vp, OFF_LAST), unchecked(timeoutMs[flowClass(load<u32>(vp, 36))]))) stats.flowExpirations++;
+    if (elapsed(now, load<u32>(vp, 52), unchecked(timeoutMs[flowClass(load<u32>(vp, 36))]))) stats.flowExpirations++;
     else stats.flowEvictions++;
     flowRemove(victim);
   }
   const e = <i32>freeHead - 1;
   const p = flowPtr(e);
-  freeHead = load<u32>(p, OFF_NEXT);
+  freeHead = load<u32>(p, 48);
   store<u32>(p, s0);
   store<u32>(p, s1, 4);
   store<u32>(p, s2, 8);
@@ -282,7 +245,7 @@ export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s
   store<u32>(p, ports, 32);
   store<u32>(p, keyMeta | flags | (cls << 10) | META_USED, 36);
   store<u32>(p, backend, 40);
-  store<u32>(p, now, OFF_LAST);
+  store<u32>(p, now, 52);
   listPushHead(e, cls);
   let i = hash & indexMask;
   while (load<u32>(index + (<usize>i << 2)) != 0) i = (i + 1) & indexMask;
@@ -295,7 +258,7 @@ export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s
 // @ts-ignore: decorator
 @inline export function flowExpired(e: i32, now: u32): bool {
   const p = flowPtr(e);
-  return elapsed(now, load<u32>(p, OFF_LAST), unchecked(timeoutMs[flowClass(load<u32>(p, 36))]));
+  return elapsed(now, load<u32>(p, 52), unchecked(timeoutMs[flowClass(load<u32>(p, 36))]));
 }
 
 /** Removes every expired entry (tails of each class list); returns how many. */
@@ -307,19 +270,9 @@ export function flowsExpire(now: u32): i32 {
       const t = unchecked(tails[c]);
       if (t == 0) break;
       const e = <i32>t - 1;
-      const p = flowPtr(e);
-      if (elapsed(now, load<u32>(p, OFF_LAST), span)) {
-        flowRemove(e);
-        removed++;
-        continue;
-      }
-      // Not expired: a referenced tail may hide expired entries queued after it; re-queue it.
-      const meta = load<u32>(p, 36);
-      if ((meta & META_REFERENCED) == 0) break;
-      store<u32>(p, meta & ~META_REFERENCED, 36);
-      listUnlink(e, c);
-      listPushHead(e, c);
-      if (unchecked(tails[c]) == t) break;
+      if (!elapsed(now, load<u32>(flowPtr(e), 52), span)) break;
+      flowRemove(e);
+      removed++;
     }
   }
   stats.flowExpirations += removed;
@@ -333,7 +286,7 @@ export function flowListHead(cls: u32): u32 {
 
 /** Next entry after `e` on its list (entry + 1, 0 = end). */
 export function flowListNext(e: i32): u32 {
-  return load<u32>(flowPtr(e), OFF_NEXT);
+  return load<u32>(flowPtr(e), 48);
 }
 
 /** Diagnostics: total probe distance of every indexed entry from its home slot. */
