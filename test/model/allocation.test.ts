@@ -86,3 +86,39 @@ describe('objects from an API server (trustAllocations)', () => {
     ]);
   });
 });
+
+describe('allocation invariants on random Service sets', () => {
+  it('never hands one address or port to two Services, stays in range, and ignores input order', async () => {
+    const fc = (await import('fast-check')).default;
+    const { cidrContains } = await import('../../host/engine/address.js');
+    const arbSvc = fc.record({
+      name: fc.stringMatching(/^[a-z][a-z0-9]{0,5}$/),
+      type: fc.constantFrom('ClusterIP', 'NodePort', 'LoadBalancer'),
+      ports: fc.integer({ min: 1, max: 3 }),
+    });
+    fc.assert(
+      fc.property(fc.uniqueArray(arbSvc, { selector: (s) => s.name, maxLength: 12 }), fc.integer(), (specs, seed) => {
+        const objs: KubeObject[] = specs.map((s) => ({
+          apiVersion: 'v1', kind: 'Service', metadata: { name: s.name, namespace: 'default' },
+          spec: { type: s.type, ports: Array.from({ length: s.ports }, (_, i) => ({ name: `p${i}`, port: 80 + i })) },
+        }));
+        const opts = { serviceClusterIPRanges: ['10.0.0.0/28'], nodePortRange: '30000-30031', loadBalancerIPPool: ['198.18.0.0/30'] };
+        const a = buildServiceModel(objs, opts);
+        const shuffled = [...objs].sort(() => (seed = (seed * 1103515245 + 12345) | 0) & 1 ? 1 : -1);
+        const b = buildServiceModel(shuffled, opts);
+        expect(b.services).toEqual(a.services);
+        const ips = a.services.flatMap((s) => s.clusterIPs);
+        const ports = a.services.flatMap((s) => s.ports.map((p) => p.nodePort).filter(Boolean));
+        const lbs = a.services.flatMap((s) => s.loadBalancerIngress);
+        expect(new Set(ips).size).toBe(ips.length);
+        expect(new Set(ports).size).toBe(ports.length);
+        expect(new Set(lbs).size).toBe(lbs.length);
+        for (const ip of ips) expect(cidrContains('10.0.0.0/28', ip) && ip !== '10.0.0.0' && ip !== '10.0.0.15').toBe(true);
+        for (const p of ports) expect(p >= 30000 && p <= 30031).toBe(true);
+        // Whatever did not fit is reported, not silently dropped.
+        expect(a.services.length + a.diagnostics.filter((d) => d.severity === 'error').length).toBeGreaterThanOrEqual(specs.length);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
