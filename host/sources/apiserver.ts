@@ -191,6 +191,13 @@ export class ApiServerSource implements Source {
     const diagnostics: Diagnostic[] = this.resources
       .filter((r) => r.error)
       .map((r) => ({ severity: 'error', object: `API server ${this.kc.getCurrentCluster()?.server ?? ''}`, field: r.path, message: r.error! }));
+    const nodes = this.resources.find((r) => r.kind === 'Node')!;
+    if (this.options.nodeName && nodes.synced && !nodes.error && (nodes.informer?.list().length ?? 0) === 0) {
+      diagnostics.push({
+        severity: 'warning', object: `Node "${this.options.nodeName}"`, field: '',
+        message: 'not found on the API server (check --node-name): no endpoint is local, and NodePorts are served only on --node-ip addresses',
+      });
+    }
     const prev = this.snapshot;
     const same = prev.objects.length === objects.length && JSON.stringify(prev.objects) === JSON.stringify(objects);
     const sameDiag = JSON.stringify(prev.diagnostics) === JSON.stringify(diagnostics);
@@ -198,7 +205,7 @@ export class ApiServerSource implements Source {
     const first = prev === EMPTY_SNAPSHOT;
     this.snapshot = {
       objects: same ? prev.objects : objects, diagnostics, revision: same ? prev.revision : prev.revision + 1,
-      healthy: diagnostics.length === 0 && this.resources.every((r) => r.synced),
+      healthy: !diagnostics.some((d) => d.severity === 'error') && this.resources.every((r) => r.synced),
     };
     if (!first) this.listeners.emit(this.snapshot);
   }

@@ -89,6 +89,7 @@ describe('vipwasm get --kubeconfig', () => {
       api.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'kubernetes', namespace: 'default' }, spec: { type: 'ClusterIP', clusterIP: '10.43.0.1', clusterIPs: ['10.43.0.1'], ports: [{ name: 'https', port: 443, targetPort: 6443, protocol: 'TCP' }] } });
       api.apply({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'shop' }, spec: { type: 'NodePort', clusterIP: '10.43.7.7', clusterIPs: ['10.43.7.7'], ports: [{ port: 80, targetPort: 8080, nodePort: 31080, protocol: 'TCP' }] } });
       api.apply({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } }, addressType: 'IPv4', ports: [{ name: 'https', port: 6443, protocol: 'TCP' }], endpoints: [{ addresses: ['192.168.0.2'], conditions: { ready: true } }] });
+      api.apply({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' }, status: { addresses: [{ type: 'InternalIP', address: '192.168.0.2' }] } });
       const kubeconfig = join(tmp, 'kubeconfig');
       writeFileSync(kubeconfig, [
         'apiVersion: v1', 'kind: Config', 'current-context: fake',

@@ -142,6 +142,15 @@ describe('ApiServerSource', () => {
     expect(dumpServiceModel(buildServiceModel(back.objects, { nodeName: 'node-1' }).model)).toContain('10.244.5.5:8080');
   });
 
+  it('warns when its own Node is not on the server', async () => {
+    source = new ApiServerSource({ kubeConfig: api.kubeConfig(), nodeName: 'laptop', debounceMs: 10 });
+    const s = await source.start();
+    expect(s.healthy).toBe(true);
+    expect(s.diagnostics.map((d) => `${d.severity} ${d.object}: ${d.message}`)).toEqual([
+      'warning Node "laptop": not found on the API server (check --node-name): no endpoint is local, and NodePorts are served only on --node-ip addresses',
+    ]);
+  });
+
   it('fails start() with the server named when nothing answers', async () => {
     const port = api.port;
     await api.stop();
