@@ -21,7 +21,7 @@ import { CLASS_SCTP, CLASS_TCP, CLASS_TCP_FIN, CLASS_UDP, current, setCurrent, s
 import { SNAP_OK, decodeSnapshot, validateSnapshot } from './snapshot';
 import { computeRemap } from './remap';
 import { buildPools } from './pools';
-import { buildServiceTable, matchService } from './service-table';
+import { buildServiceTable, matchService, matchedMeta, matchedPool } from './service-table';
 import { buildNameIndex, findServicePort } from './names';
 import { schedule, schedDetail } from './schedulers/index';
 import { seedRandom } from './schedulers/random';
@@ -185,15 +185,14 @@ function sourceAllowed(gen: Generation, sp: i32, family: u32, w0: u32, w1: u32, 
  * key `flowHash`/`keyMeta` did not find: source ranges, pools, affinity, scheduling, then the flow
  * and affinity inserts. Returns the verdict.
  */
-function admit(gen: Generation, sp: i32, kind: u32, proto: u32, keyMeta: u32, h: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32,
+function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spFlags: u32, proto: u32, keyMeta: u32, h: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32,
   ports: u32, df: u32, d0: u32, d1: u32, d2: u32, d3: u32, now: u32): i32 {
   if (kind == KIND_LOAD_BALANCER && !sourceAllowed(gen, sp, sf, s0, s1, s2, s3)) {
     return setDecision(VERDICT_DROP, VIA_NONE, sp, -1, -1, kind);
   }
   const external = kind != KIND_CLUSTER_IP;
-  const pool = <i32>gen.spWord(sp, external ? SP_EXTERNAL_POOL : SP_CLUSTER_POOL);
   if (gen.poolWord(pool, POOL_MEMBER_COUNT) == 0) {
-    return setDecision((gen.spFlags(sp) & SPF_HAS_ENDPOINTS) != 0 ? VERDICT_DROP : VERDICT_REJECT, VIA_NONE, sp, -1, -1, kind);
+    return setDecision((spFlags & SPF_HAS_ENDPOINTS) != 0 ? VERDICT_DROP : VERDICT_REJECT, VIA_NONE, sp, -1, -1, kind);
   }
   const set = external ? BF_EXTERNAL : BF_CLUSTER;
   let b = -1;
@@ -201,7 +200,7 @@ function admit(gen: Generation, sp: i32, kind: u32, proto: u32, keyMeta: u32, h:
   let detail = -1;
   let a = -1;
   let ah: u32 = 0;
-  const affinity = (gen.spFlags(sp) & SPF_AFFINITY) != 0;
+  const affinity = (spFlags & SPF_AFFINITY) != 0;
   if (affinity) {
     ah = affinityHash(sp, sf, s0, s1, s2, s3);
     a = affinityFind(ah, sp, sf, s0, s1, s2, s3);
@@ -286,7 +285,7 @@ export function connect(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32,
   }
   const m = matchService(gen, proto, df, d0, d1, d2, d3, dport);
   if (m < 0) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);
-  return admit(gen, m >> 2, <u32>m & 3, proto, keyMeta, h, sf, s0, s1, s2, s3, ports, df, d0, d1, d2, d3, now);
+  return admit(gen, m >> 2, <u32>m & 3, matchedPool, (matchedMeta >>> 16) & 0xff, proto, keyMeta, h, sf, s0, s1, s2, s3, ports, df, d0, d1, d2, d3, now);
 }
 
 /**
@@ -307,7 +306,9 @@ export function connectToServicePort(sp: i32, kind: u32, proto: u32, sf: u32, s0
     flowTouch(e, now, flowClass(load<u32>(p, 36)));
     return backendDecision(gen, <i32>load<u32>(p, 40), VIA_FLOW, -1, -1);
   }
-  return admit(gen, sp, kind & 3, proto, keyMeta, h, sf, s0, s1, s2, s3, ports, df, d0, d1, d2, d3, now);
+  const k = kind & 3;
+  const pool = <i32>gen.spWord(sp, k == KIND_CLUSTER_IP ? SP_CLUSTER_POOL : SP_EXTERNAL_POOL);
+  return admit(gen, sp, k, pool, gen.spFlags(sp), proto, keyMeta, h, sf, s0, s1, s2, s3, ports, df, d0, d1, d2, d3, now);
 }
 
 /** An existing flow: Backend via Flow (refreshed), or Pass. Never schedules. */

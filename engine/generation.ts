@@ -3,7 +3,7 @@
  * built from it. Built completely off the hot path by `decodeSnapshot` (snapshot.ts) and
  * `buildPools` (pools.ts), then swapped in atomically by core.ts. Record layouts: layout.ts.
  */
-import { B_WORDS, POOL_WORDS, SP_WORDS, SP_META, SP_PORTS } from './layout';
+import { B_WORDS, NO_TABLE, POOL_BASE, POOL_WORDS, SP_WORDS, SP_META, SP_PORTS } from './layout';
 
 export class Generation {
   /** Monotonic generation number (1 for the first snapshot loaded). */
@@ -56,7 +56,8 @@ export class Generation {
   }
   // @ts-ignore: decorator
   @inline member(pool: i32, k: i32): i32 {
-    return <i32>unchecked(this.members[<i32>this.poolWord(pool, 0) + k]);
+    const base = this.poolWord(pool, POOL_BASE);
+    return base != NO_TABLE ? <i32>base + k : <i32>unchecked(this.members[<i32>this.poolWord(pool, 0) + k]);
   }
   // @ts-ignore: decorator
   @inline spProtocol(sp: i32): u32 {

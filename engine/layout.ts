@@ -197,9 +197,12 @@
  *   word 5: wrr cw (i32)   word 6: wrr mw   word 7: wrr di
  *   word 8: owning service port
  *   word 9: which set: BF_CLUSTER, BF_EXTERNAL or both
+ *   word 10: first backend when the members are the service port's backends base..base+n-1
+ *            (the common case: no indirection through `members`), else NO_TABLE
+ *   words 11..15: reserved (records are 64 bytes)
  */
 // @ts-ignore: decorator
-@inline export const POOL_WORDS: i32 = 10;
+@inline export const POOL_WORDS: i32 = 16;
 // @ts-ignore: decorator
 @inline export const POOL_MEMBER_START: i32 = 0;
 // @ts-ignore: decorator
@@ -220,6 +223,8 @@
 @inline export const POOL_SP: i32 = 8;
 // @ts-ignore: decorator
 @inline export const POOL_SET: i32 = 9;
+// @ts-ignore: decorator
+@inline export const POOL_BASE: i32 = 10;
 /** No table for this pool. */
 // @ts-ignore: decorator
 @inline export const NO_TABLE: u32 = 0xffffffff;

@@ -7,7 +7,7 @@
 import { Generation } from './generation';
 import {
   B_FLAGS, B_WEIGHT, BF_CLUSTER, BF_EXTERNAL, HASH_TAB_SIZE, MH_TAB_SIZE, NO_TABLE, POOL_CW, POOL_DI,
-  POOL_MEMBER_COUNT, POOL_MEMBER_START, POOL_MW, POOL_POS, POOL_SCHED, POOL_SET, POOL_SP, POOL_TABLE,
+  POOL_BASE, POOL_MEMBER_COUNT, POOL_MEMBER_START, POOL_MW, POOL_POS, POOL_SCHED, POOL_SET, POOL_SP, POOL_TABLE,
   POOL_WORDS, SCHED_DH, SCHED_MH, SCHED_RR, SCHED_SH, SCHED_WRR, SP_BACKEND_COUNT, SP_BACKEND_START,
   SP_CLUSTER_POOL, SP_EXTERNAL_POOL, SP_WORDS,
 } from './layout';
@@ -32,6 +32,7 @@ function addPool(gen: Generation, sp: i32, set: u32, memberAt: i32): i32 {
   gen.setPoolWord(pool, POOL_TABLE, NO_TABLE);
   gen.setPoolWord(pool, POOL_SP, sp);
   gen.setPoolWord(pool, POOL_SET, set);
+  gen.setPoolWord(pool, POOL_BASE, m - memberAt == end - start ? <u32>start : NO_TABLE);
   return m;
 }
 

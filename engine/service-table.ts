@@ -5,10 +5,12 @@
  * per generation at load factor ≤ 1/2, so a lookup is O(1) whatever the number of services.
  *
  *   slot (8 × u32 = 32 bytes, one half cache line):
- *   +------+------+------+------+-------------------------------+------------------+------+------+
- *   |  w0  |  w1  |  w2  |  w3  | meta: proto | v6<<8 | port<<16 | sp << 2 | kind    |  -   |  -   |
- *   +------+------+------+------+-------------------------------+------------------+------+------+
- *   meta 0 = empty slot (every protocol number is non-zero).
+ *   +------+------+------+------+-------------------------------+---------------+------+---------+
+ *   |  w0  |  w1  |  w2  |  w3  | meta: proto | v6<<8 | port<<16 | sp << 2 | kind | pool | sp meta |
+ *   +------+------+------+------+-------------------------------+---------------+------+---------+
+ *   meta 0 = empty slot (every protocol number is non-zero). The slot repeats the pool serving
+ *   this kind of address and the service port's meta word (SP_META: flags), so a new connection
+ *   reads no service port record on the common path.
  *
  * When two service ports claim the same key (e.g. the same externalIP and port), the first in
  * snapshot order wins, as the first matching iptables rule does; the loser is counted in
@@ -18,7 +20,7 @@ import { Generation } from './generation';
 import { finishHash, mixWord } from './hash';
 import {
   KIND_CLUSTER_IP, KIND_EXTERNAL_IP, KIND_LOAD_BALANCER, KIND_NODE_PORT, SP_ADDR_COUNTS, SP_ADDR_OFFSET,
-  SP_LB_COUNT, SP_WORDS,
+  SP_CLUSTER_POOL, SP_EXTERNAL_POOL, SP_LB_COUNT, SP_META,
 } from './layout';
 
 // @ts-ignore: decorator
@@ -39,7 +41,14 @@ import {
   return finishHash(h);
 }
 
+/** Pool and service port meta word of the last successful `matchService`. */
+export let matchedPool: i32 = -1;
+export let matchedMeta: u32 = 0;
+
 function insertKey(gen: Generation, proto: u32, port: u32, addr: usize, value: u32): void {
+  const sp = <i32>(value >>> 2);
+  const pool = gen.spWord(sp, (value & 3) == KIND_CLUSTER_IP ? SP_CLUSTER_POOL : SP_EXTERNAL_POOL);
+  const spMeta = gen.spWord(sp, SP_META);
   const family = load<u32>(addr);
   const w0 = load<u32>(addr, 4);
   const w1 = load<u32>(addr, 8);
@@ -59,6 +68,8 @@ function insertKey(gen: Generation, proto: u32, port: u32, addr: usize, value: u
       unchecked((table[at + 3] = w3));
       unchecked((table[at + 4] = meta));
       unchecked((table[at + 5] = value));
+      unchecked((table[at + 6] = pool));
+      unchecked((table[at + 7] = spMeta));
       return;
     }
     if (m == meta && unchecked(table[at]) == w0 && unchecked(table[at + 1]) == w1 &&
@@ -120,6 +131,8 @@ export function buildServiceTable(gen: Generation): void {
     const at = table + (<usize>i << 5);
     const m = load<u32>(at, 16);
     if (m == meta && load<u32>(at) == w0 && load<u32>(at, 4) == w1 && load<u32>(at, 8) == w2 && load<u32>(at, 12) == w3) {
+      matchedPool = <i32>load<u32>(at, 24);
+      matchedMeta = load<u32>(at, 28);
       return <i32>load<u32>(at, 20);
     }
     if (m == 0) return -1;

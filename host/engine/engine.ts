@@ -6,7 +6,7 @@
  */
 import type { Address } from './address.js';
 import { SnapshotError, Verdict, Via, type Decision, type EngineApi, type EngineOptions, type EngineStats } from './api.js';
-import type { ServiceModel } from './model.js';
+import type { ModelBackend, ModelServicePort, ServiceModel } from './model.js';
 import { SNAPSHOT_ERRORS, encodeSnapshot } from './snapshot.js';
 
 /** The exports of engine.wasm this wrapper uses. */
@@ -34,6 +34,34 @@ export const ENGINE_ABI_VERSION = 1;
 
 const EMPTY_MODEL: ServiceModel = { nodeIPs: [], servicePorts: [] };
 
+/**
+ * The reused Decision. `servicePort` and `backend` are looked up in the model only when read:
+ * touching two model objects per decision would cost more than the decision itself at 10k+
+ * services (two random cache misses), and many callers only need the indexes.
+ */
+class ReusedDecision implements Decision {
+  verdict: Verdict = Verdict.Pass;
+  via: Via = Via.None;
+  servicePortIndex = -1;
+  backendIndex = -1;
+  detail = -1;
+  model: ServiceModel = EMPTY_MODEL;
+
+  get servicePort(): ModelServicePort | null {
+    return this.servicePortIndex >= 0 ? this.model.servicePorts[this.servicePortIndex] ?? null : null;
+  }
+  set servicePort(_: ModelServicePort | null) {
+    throw new TypeError('Decision.servicePort is derived from servicePortIndex; copy the decision to change it');
+  }
+  get backend(): ModelBackend | null {
+    const port = this.servicePort;
+    return port !== null && this.backendIndex >= 0 ? port.backends[this.backendIndex] ?? null : null;
+  }
+  set backend(_: ModelBackend | null) {
+    throw new TypeError('Decision.backend is derived from backendIndex; copy the decision to change it');
+  }
+}
+
 export class Engine implements EngineApi {
   private readonly ex: EngineExports;
   private readonly scratchPtr: number;
@@ -41,15 +69,7 @@ export class Engine implements EngineApi {
   private i32: Int32Array;
   private f64: Float64Array;
   private current: ServiceModel = EMPTY_MODEL;
-  private readonly decision: Decision = {
-    verdict: Verdict.Pass,
-    via: Via.None,
-    servicePortIndex: -1,
-    backendIndex: -1,
-    servicePort: null,
-    backend: null,
-    detail: -1,
-  };
+  private readonly decision = new ReusedDecision();
 
   /** Wraps an initialized (WASI `_initialize` already run) engine instance and applies `options`. */
   constructor(instance: WebAssembly.Instance, options: EngineOptions = {}) {
@@ -103,6 +123,7 @@ export class Engine implements EngineApi {
       throw new SnapshotError(code, `snapshot rejected (code ${code}): ${SNAPSHOT_ERRORS[code] ?? 'unknown error'} ${where}; the previous generation keeps serving`);
     }
     this.current = model;
+    this.decision.model = model;
   }
 
   private put(src: Address, dst: Address): void {
@@ -129,9 +150,6 @@ export class Engine implements EngineApi {
     d.servicePortIndex = sp;
     d.backendIndex = b;
     d.detail = i[20]!;
-    const port = sp >= 0 ? this.current.servicePorts[sp] ?? null : null;
-    d.servicePort = port;
-    d.backend = port !== null && b >= 0 ? port.backends[b] ?? null : null;
     return d;
   }
 
