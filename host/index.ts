@@ -1,3 +1,10 @@
-export * from './engine/model.js';
-export * from './engine/address.js';
-export * from './engine/api.js';
+/**
+ * The vipwasm library: the normalized service model and its contracts, the engine, the Kubernetes
+ * model and the manifest / API-server sources. Hosts (forwarder, rules, Envoy tooling, playground)
+ * are reached through the CLI or their own modules.
+ */
+export * from './engine/index.js';
+export * from './model/index.js';
+export * from './sources/files.js';
+export * from './sources/apiserver.js';
+export * from './sources/source.js';

@@ -19,9 +19,18 @@ export interface Address {
   readonly text: string;
 }
 
-/** Throws an Error naming the text when it is not an IP address. */
+/**
+ * Whether `text` is an IP address in strict syntax: dotted-quad IPv4 (no inet_aton shorthands such
+ * as "1.2.3" or "0x7f.1"), or IPv6 (an embedded dotted quad allowed, as sockets report
+ * IPv4-mapped peers).
+ */
+export function isStrictIP(text: string): boolean {
+  return text.includes(':') ? ipaddr.IPv6.isValid(text) : ipaddr.IPv4.isValidFourPartDecimal(text);
+}
+
+/** Throws an Error naming the text when it is not an IP address in strict syntax. */
 export function parseAddress(text: string): Address {
-  if (!ipaddr.isValid(text)) throw new Error(`invalid IP address "${text}"`);
+  if (!isStrictIP(text)) throw new Error(`invalid IP address "${text}"`);
   let addr = ipaddr.parse(text);
   if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) {
     addr = (addr as ipaddr.IPv6).toIPv4Address();
