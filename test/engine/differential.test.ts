@@ -66,6 +66,10 @@ describe('engine.wasm agrees with the reference model', () => {
     },
   );
 
+  it('scheduler and flag changes across swaps (rr/wrr state restarts, tables rebuilt)', async () => {
+    await check(arbScenario('wrr', { reschedule: true, affinity: true }), 60);
+  });
+
   it('random with another seed', async () => {
     await check(arbScenario('random'), 30, { seed: 0xdecafbad });
   });

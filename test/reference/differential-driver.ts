@@ -73,7 +73,9 @@ export type Op =
   /** Let time pass; `expire` calls expire(now), otherwise entries run out lazily when next touched. */
   | { kind: 'advance'; ms: number; expire: boolean }
   /** A new snapshot: the current list with these backends (BACKEND_POOL index) set to a weight or removed (null). */
-  | { kind: 'swap'; edits: { backend: number; weight: number | null; cluster?: boolean; external?: boolean }[] };
+  | { kind: 'swap'; edits: { backend: number; weight: number | null; cluster?: boolean; external?: boolean }[] }
+  /** A new snapshot with the same backends and another scheduler (and flags). */
+  | { kind: 'reschedule'; scheduler: SchedulerName; flags: SchedulerFlags };
 
 export interface Scenario {
   readonly scheduler: SchedulerName;
@@ -106,7 +108,10 @@ export function arbBackends(weights: WeightSpec, pools = false): fc.Arbitrary<Ba
     .chain((picked) => fc.tuple(...picked.map(() => arbSpec)).map((specs) => picked.map((b, i) => ({ ...b, ...specs[i]! }))));
 }
 
-export function arbOp(maxWeight: WeightSpec, pools = false): fc.Arbitrary<Op> {
+const EXACT: SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'dh', 'sh', 'mh', 'random'];
+const arbFlags = fc.record({ port: fc.boolean(), fallback: fc.boolean() });
+
+export function arbOp(maxWeight: WeightSpec, pools = false, reschedule = false): fc.Arbitrary<Op> {
   const flow = (kind: FlowOp['kind']): fc.Arbitrary<Op> =>
     fc.record({
       kind: fc.constant(kind),
@@ -146,22 +151,25 @@ export function arbOp(maxWeight: WeightSpec, pools = false): fc.Arbitrary<Op> {
         ),
       }),
     },
+    ...(reschedule
+      ? [{ weight: 1, arbitrary: fc.record({ kind: fc.constant('reschedule' as const), scheduler: fc.constantFrom(...EXACT), flags: arbFlags }) }]
+      : []),
   );
 }
 
 export function arbScenario(
   scheduler: SchedulerName,
-  opts: { weights?: WeightSpec; affinity?: boolean; maxOps?: number; entries?: boolean } = {},
+  opts: { weights?: WeightSpec; affinity?: boolean; maxOps?: number; entries?: boolean; reschedule?: boolean } = {},
 ): fc.Arbitrary<Scenario> {
   const maxWeight = opts.weights ?? 5;
   const pools = opts.entries ?? false;
   return fc.record({
     scheduler: fc.constant(scheduler),
-    flags: scheduler === 'sh' || scheduler === 'mh' ? fc.record({ port: fc.boolean(), fallback: fc.boolean() }) : fc.constant({ port: false, fallback: false }),
+    flags: scheduler === 'sh' || scheduler === 'mh' ? arbFlags : fc.constant({ port: false, fallback: false }),
     affinitySeconds: opts.affinity ? fc.integer({ min: 1, max: 600 }) : fc.constant(undefined),
     entries: fc.constant(pools),
     backends: arbBackends(maxWeight, pools),
-    ops: fc.array(arbOp(maxWeight, pools), { minLength: 1, maxLength: opts.maxOps ?? 60, size: 'max' }),
+    ops: fc.array(arbOp(maxWeight, pools, opts.reschedule ?? false), { minLength: 1, maxLength: opts.maxOps ?? 60, size: 'max' }),
   });
 }
 
@@ -220,7 +228,8 @@ export interface Mismatch {
 export function play(engine: EngineLike, reference: EngineLike, s: Scenario, startMs = 1_000_000): Mismatch | null {
   let now = startMs;
   let backends = s.backends;
-  const model = scenarioModel(s, backends);
+  let sched: Pick<Scenario, 'scheduler' | 'flags' | 'affinitySeconds' | 'entries'> = s;
+  const model = scenarioModel(sched, backends);
   engine.load(model);
   reference.load(model);
   const check = (step: number, op: Mismatch['op']): Mismatch | null => {
@@ -254,7 +263,14 @@ export function play(engine: EngineLike, reference: EngineLike, s: Scenario, sta
           backends = backends.filter((b) => b.ip !== ip || b.port !== port);
           if (weight !== null) backends.push({ ip, port, weight, ...(s.entries ? { cluster, external } : {}) });
         }
-        const m = scenarioModel(s, backends);
+        const m = scenarioModel(sched, backends);
+        engine.load(m);
+        reference.load(m);
+        break;
+      }
+      case 'reschedule': {
+        sched = { ...sched, scheduler: op.scheduler, flags: op.flags };
+        const m = scenarioModel(sched, backends);
         engine.load(m);
         reference.load(m);
         break;
