@@ -84,9 +84,21 @@ async function waitPort(ip: string, port: number, what: string, timeoutMs = 15_0
   throw new Error(`${what} did not start listening on ${ip}:${port} within ${timeoutMs} ms`);
 }
 
+/** Waits until something listens on ip:port without connecting to it (reads `ss`; bounded). */
+async function waitForListen(ip: string, port: number, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const { stdout } = await exec('ss', ['-Hltn', `src ${ip}:${port}`]).catch(() => ({ stdout: '' }));
+    if (stdout.trim()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing listens on ${ip}:${port} after ${timeoutMs} ms`);
+}
+
 function nginxConfig(dir: string): string {
   const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`).join('\n');
   return `worker_processes 1;
+master_process off;
 daemon off;
 pid ${dir}/nginx.pid;
 error_log ${dir}/nginx-error.log warn;
@@ -191,6 +203,26 @@ async function measure(target: Target, seconds: number, rows: Row[]): Promise<vo
 }
 
 /** `--name=value` (bench/run.ts takes every bare word for a suite name, so values are joined). */
+/**
+ * The CLI as users run it: plain ESM without tsx's per-function name wrappers. Bundled with
+ * esbuild into dist/bench/ (node_modules stay external; build/engine.wasm is found at ../../build).
+ */
+async function bundleCli(): Promise<string> {
+  const { build } = await import('esbuild');
+  const outfile = join(root, 'dist', 'bench', 'vipwasm-cli.mjs');
+  await build({
+    entryPoints: [join(root, 'test/e2e/forwarder/cli-entry.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    outfile,
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
 function flag(args: string[], name: string): string | undefined {
   const hit = args.find((a) => a.startsWith(`${name}=`));
   return hit?.slice(name.length + 1);
@@ -217,9 +249,7 @@ export async function run(args: string[]): Promise<void> {
     writeFileSync(join(dir, 'haproxy.cfg'), haproxyConfig());
     mkdirSync(join(dir, 'manifests'));
     writeFileSync(join(dir, 'manifests', 'bench.yaml'), manifests());
-    const iperfServer = start('iperf3', ['-s', '-B', IPERF_BACKEND, '-p', '5201'], 'iperf3 -s');
     const nginx = start('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], 'nginx');
-    await waitPort(IPERF_BACKEND, 5201, 'iperf3 -s');
     await waitPort(HTTP_BACKENDS[0]!, 8080, 'nginx');
 
     for (const target of only) {
@@ -228,25 +258,26 @@ export async function run(args: string[]): Promise<void> {
       if (target === 'haproxy') {
         proxy = start('haproxy', ['-f', join(dir, 'haproxy.cfg'), '-db'], 'haproxy');
       } else if (target === 'vipwasm') {
-        const node = [...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', resolve(cpuProf)] : []), '--import', 'tsx', join(root, 'test/e2e/forwarder/cli-entry.ts')];
+        const node = [...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', resolve(cpuProf)] : []), await bundleCli()];
         proxy = start(process.execPath, [...node, 'forward', '-f', join(dir, 'manifests'), '--service-cluster-ip-range', '127.97.0.0/16',
-          '--node-name', 'bench-node', '--node-ip', '127.0.0.1', '--metrics-bind-address', 'off', '--healthz-bind-address', 'off', '--log-level', 'warn'], 'vipwasm forward',
+          '--node-name', 'bench-node', '--node-ip', '127.0.0.1', '--metrics-bind-address', 'off', '--healthz-bind-address', 'off', '--log-level', 'warn', '--shutdown-grace', '1s'], 'vipwasm forward',
           { ...process.env, NODE_OPTIONS: '' });
       }
+      // iperf3 -s gives up on a control connection that closes without a test (a port probe),
+      // so it is started fresh per target and only the HTTP port is probed through the proxy.
+      const iperfServer = start('iperf3', ['-s', '-B', IPERF_BACKEND, '-p', '5201'], 'iperf3 -s');
       try {
-        if (target !== 'direct') {
-          await waitPort(ENDPOINTS[target].iperf[0], 5201, target);
-          await waitPort(ENDPOINTS[target].http[0], 8080, target);
-        }
+        await waitForListen(IPERF_BACKEND, 5201);
+        if (target !== 'direct') await waitPort(ENDPOINTS[target].http[0], 8080, target);
         await measure(target, seconds, rows);
       } finally {
         await stop(proxy);
+        await stop(iperfServer);
       }
     }
-    await stop(iperfServer);
     await stop(nginx);
   } finally {
-    for (const c of children) c.kill('SIGKILL');
+    await Promise.all([...children].map((c) => stop(c)));
     process.removeListener('SIGINT', onSignal);
     rmSync(dir, { recursive: true, force: true });
   }

@@ -53,6 +53,8 @@ export class ForwarderMetrics {
   readonly lastSync: Gauge;
   readonly syncErrors: Counter;
   private readonly ports = new Map<string, PortMetrics>();
+  /** Model objects → tallies, so a connection finds its port's tallies without building a key. */
+  private readonly byObject = new WeakMap<ModelServicePort, PortMetrics>();
   private readonly unknown: PortMetrics;
 
   constructor(engine: () => EngineApi | null, options: { processMetrics?: boolean } = {}) {
@@ -116,7 +118,12 @@ export class ForwarderMetrics {
   /** The tallies for a service port (created once, kept across syncs). */
   portMetrics(sp: ModelServicePort | null): PortMetrics {
     if (!sp) return this.unknown;
-    return this.tallies(servicePortKey(sp), sp.protocol);
+    let pm = this.byObject.get(sp);
+    if (!pm) {
+      pm = this.tallies(servicePortKey(sp), sp.protocol);
+      this.byObject.set(sp, pm);
+    }
+    return pm;
   }
 
   /** Tallies for traffic that matched no service port. */
