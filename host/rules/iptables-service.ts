@@ -17,8 +17,8 @@ export interface IptablesPortRules {
   readonly filterFirewall: string[];
   readonly natServices: string[];
   readonly natNodePorts: string[];
-  /** Owned chains (KUBE-SVC/SVL/EXT/FW/SEP) → rules, in write order. */
-  readonly natChains: Map<string, string[]>;
+  /** Owned chains (KUBE-SVC/SVL/EXT/FW/SEP) → their rules joined by "\n", in write order. */
+  readonly natChains: Map<string, string>;
 }
 
 /** KUBE-SEP chain names of one port's endpoints, computed once per render. */
@@ -206,10 +206,10 @@ export function renderIptablesPort(v: PortView, ctx: PortRenderContext): Iptable
     const masq = `-A ${chain} ${comment(`${servicePortKey(v.sp)} cluster IP`)} ${protoMatch(v)} -d ${v.clusterIP} --dport ${v.sp.port} ${notLocal}-j KUBE-MARK-MASQ`;
     (v.internalLocal ? svl : svc)?.unshift(masq);
   }
-  if (svc) r.natChains.set(names.svc, svc);
-  if (svl) r.natChains.set(names.svl, svl);
-  if (v.usesExternalChain) r.natChains.set(names.ext, writeExternalChain(v, names, ctx));
-  if (v.usesFirewallChain) r.natChains.set(names.fw, writeFirewallChain(v, names, ctx));
-  for (const b of v.reachableEndpoints) r.natChains.set(sepOf(b), writeEndpointChain(v, b, ctx, sepOf(b)));
+  if (svc) r.natChains.set(names.svc, svc.join('\n'));
+  if (svl) r.natChains.set(names.svl, svl.join('\n'));
+  if (v.usesExternalChain) r.natChains.set(names.ext, writeExternalChain(v, names, ctx).join('\n'));
+  if (v.usesFirewallChain) r.natChains.set(names.fw, writeFirewallChain(v, names, ctx).join('\n'));
+  for (const b of v.reachableEndpoints) r.natChains.set(sepOf(b), writeEndpointChain(v, b, ctx, sepOf(b)).join('\n'));
   return r;
 }

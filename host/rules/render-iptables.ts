@@ -10,6 +10,9 @@ import type { ServiceModel } from '../engine/model.js';
 import { portView } from './endpoints.js';
 import { renderIptablesPort, comment, type IptablesPortRules } from './iptables-service.js';
 import { familyOf, masqueradeMark, ruleOptions, type RuleOptions } from './options.js';
+import { PortRenderCache } from './port-cache.js';
+
+const portCache = new PortRenderCache<IptablesPortRules | undefined>();
 
 export type IptablesTable = 'filter' | 'nat';
 
@@ -110,11 +113,20 @@ function nodePortsTail(nodeIPs: readonly string[], o: RuleOptions): string[] {
 /** Renders the whole ruleset for one IP family. */
 export function renderIptables(model: ServiceModel, options: Partial<RuleOptions> = {}): IptablesRuleset {
   const o = ruleOptions(options);
-  const views = model.servicePorts.map((sp) => portView(sp, o.family)).filter((v) => v !== undefined);
-  const endpointCount = views.reduce((n, v) => n + v.reachableEndpoints.length, 0);
   const nodeIPs = model.nodeIPs.filter((ip) => familyOf(ip) === o.family);
+  // kube-proxy's large-cluster switch counts endpoints; cheap to count on the model itself.
+  const endpointCount = model.servicePorts.reduce((n, sp) => n + sp.backends.length, 0);
   const ctx = { options: o, nodeIPs, largeCluster: endpointCount > LARGE_CLUSTER_ENDPOINTS };
-  const ports: IptablesPortRules[] = views.map((v) => renderIptablesPort(v, ctx));
+  const context = JSON.stringify(ctx);
+  const ports: IptablesPortRules[] = [];
+  for (const sp of model.servicePorts) {
+    const p = portCache.get(sp, context, () => {
+      const v = portView(sp, o.family);
+      return v ? renderIptablesPort(v, ctx) : undefined;
+    });
+    if (p) ports.push(p);
+  }
+  portCache.endRender();
   const filter = fixedFilterChains(o);
   const nat = fixedNatChains(o);
   for (const p of ports) {
@@ -127,7 +139,7 @@ export function renderIptables(model: ServiceModel, options: Partial<RuleOptions
   }
   nat.get('KUBE-SERVICES')!.push(...nodePortsTail(nodeIPs, o));
   const natText = joined(nat);
-  for (const p of ports) for (const [chain, rules] of p.natChains) natText.set(chain, rules.join('\n'));
+  for (const p of ports) for (const [chain, rules] of p.natChains) natText.set(chain, rules);
   return { family: o.family, filter: joined(filter), nat: natText };
 }
 

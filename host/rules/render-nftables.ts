@@ -10,7 +10,8 @@
  */
 import type { ServiceModel } from '../engine/model.js';
 import { portView } from './endpoints.js';
-import { nftFamily, renderNftPort } from './nftables-service.js';
+import { nftFamily, renderNftPort, type NftPortObjects } from './nftables-service.js';
+import { PortRenderCache } from './port-cache.js';
 import { familyOf, masqueradeMark, ruleOptions, type RuleOptions } from './options.js';
 
 export interface NftRuleset {
@@ -93,6 +94,8 @@ function baseObjects(o: RuleOptions, nodeIPs: readonly string[]): string[] {
   return lines;
 }
 
+const portCache = new PortRenderCache<NftPortObjects | undefined>();
+
 /** Renders the whole ruleset for one IP family. */
 export function renderNftables(model: ServiceModel, options: Partial<RuleOptions> = {}): NftRuleset {
   const o = ruleOptions(options);
@@ -101,14 +104,18 @@ export function renderNftables(model: ServiceModel, options: Partial<RuleOptions
   const sets = new Map<string, string>();
   const elements = new Map<string, Map<string, string>>(ELEMENT_CONTAINERS.map((name) => [name, new Map()]));
   for (const ip of nodeIPs) elements.get('nodeport-ips')!.set(ip, ip);
+  const context = JSON.stringify({ o, nodeIPs });
   for (const sp of model.servicePorts) {
-    const v = portView(sp, o.family);
-    if (!v) continue;
-    const objs = renderNftPort(v, { options: o, nodeIPs });
+    const objs = portCache.get(sp, context, () => {
+      const v = portView(sp, o.family);
+      return v ? renderNftPort(v, { options: o, nodeIPs }) : undefined;
+    });
+    if (!objs) continue;
     for (const [name, rules] of objs.chains) chains.set(name, rules);
     for (const [name, spec] of objs.sets) sets.set(name, spec);
     for (const [container, list] of objs.elements) for (const e of list) elements.get(container)!.set(e.key, e.text);
   }
+  portCache.endRender();
   return { family: o.family, table: o.nftTable, tableFamily: nftFamily(o).ip, base: baseObjects(o, nodeIPs), chains, sets, elements };
 }
 

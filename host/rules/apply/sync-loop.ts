@@ -51,7 +51,9 @@ export class SyncLoop {
       let failed = false;
       for (const applier of this.appliers) {
         try {
-          this.opts.onSynced?.(await applier.sync(model));
+          // Not `onSynced?.(await ...)`: an optional call skips evaluating its arguments.
+          const result = await applier.sync(model);
+          this.opts.onSynced?.(result);
         } catch (err) {
           failed = true;
           this.opts.onError?.(err as Error);
