@@ -14,6 +14,7 @@ import { Verdict, Via } from '../../host/engine/api.js';
 import type { Engine } from '../../host/engine/engine.js';
 import { loadEngine } from '../../host/engine/node.js';
 import { RefEngine } from '../reference/engine.js';
+import { fold, hash32 } from '../reference/hash.js';
 import { servicePort, serviceModel, type BackendSpec, type ServicePortSpec } from '../reference/model-builder.js';
 
 const VIP = parseAddress('10.96.0.10');
@@ -210,11 +211,24 @@ describe('§9.7 sh on the engine', () => {
     expect(rejected).toBeGreaterThan(0);
     for (let j = 0; j < 256; j++) if (layout[j]) expect(layout[j]).toBe('CCC-A'[j % 5]);
   });
-  it('sh-fallback spreads a quiesced server\'s clients to its neighbours (OVERLOAD itself is not expressible)', () => {
-    load({ scheduler: 'sh', flags: { port: false, fallback: true }, backends: cba(3, 0, 1) });
-    for (let host = 0; host < 64; host++) {
-      expect(engine.connect(6, parseAddress(`192.168.3.${host}`), 40000, VIP, 80, now).verdict).toBe(Verdict.Backend);
+  it('sh-fallback sends a quiesced server\'s clients to the next buckets, as the reference does (OVERLOAD itself is not expressible)', () => {
+    const spec: ServicePortSpec = { scheduler: 'sh', flags: { port: false, fallback: true }, backends: cba(3, 0, 1) };
+    load(spec);
+    const ref = new RefEngine();
+    ref.load(serviceModel([servicePort(spec)]));
+    let fellBack = 0;
+    for (let host = 0; host < 256; host++) {
+      const client = parseAddress(`192.168.3.${host}`);
+      const { verdict, backendIndex, detail } = engine.connect(6, client, 40000, VIP, 80, now);
+      const r = ref.connect(6, client, 40000, VIP, 80, now);
+      expect([verdict, backendIndex, detail]).toEqual([r.verdict, r.backendIndex, r.detail]);
+      expect(verdict).toBe(Verdict.Backend);
+      // The bucket reported is the one the server was found in: never one of B's.
+      expect(LETTERS[backendIndex]).toBe('CCC-A'[detail % 5]);
+      // Clients whose own bucket is B's (3, 8, 13, …) were served from a probed bucket.
+      if (hash32(fold(client), 8) % 5 === 3) fellBack++;
     }
+    expect(fellBack).toBeGreaterThan(0);
   });
 });
 
