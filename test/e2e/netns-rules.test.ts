@@ -44,7 +44,7 @@ describe.skipIf(skipReason !== undefined)('exported rules in a real kernel', () 
 
     beforeAll(async () => {
       await net.flushConntrack();
-      applier = createApplier(mode, { runner: net.nodeRunner, rules: { clusterCIDRs: [POD_CIDR], serviceCIDRs: ['198.19.0.0/24'] } });
+      applier = createApplier(mode, { runner: net.nodeRunner, canaryCheckIntervalMs: 0, rules: { clusterCIDRs: [POD_CIDR], serviceCIDRs: ['198.19.0.0/24'] } });
       const first = await applier.sync(base);
       expect(first.full).toBe(true);
     });

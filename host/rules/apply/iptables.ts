@@ -22,12 +22,16 @@ import {
 import { mustRun, ToolError } from './exec.js';
 import { clearStaleUdp, FULL_SYNC_PERIOD_MS, type ApplierOptions, type RuleApplier, type SyncResult } from './sync-result.js';
 
+/** How often (at most) a sync checks the canary, by default. */
+const CANARY_CHECK_INTERVAL_MS = 10_000;
+
 export class IptablesApplier implements RuleApplier {
   readonly mode = 'iptables' as const;
   private installed: IptablesRuleset | undefined;
   private installedModel: ServiceModel | undefined;
   private needFullSync = true;
   private lastFullSync = 0;
+  private lastCanaryCheck = 0;
   private readonly family: 4 | 6;
 
   constructor(private readonly opts: ApplierOptions) {
@@ -80,7 +84,10 @@ export class IptablesApplier implements RuleApplier {
     const started = performance.now();
     const next = renderIptables(model, this.opts.rules);
     let full = this.needFullSync || !this.installed || Date.now() - this.lastFullSync > (this.opts.fullSyncPeriodMs ?? FULL_SYNC_PERIOD_MS);
-    if (!full && !(await this.canaryPresent())) full = true;
+    if (!full && Date.now() - this.lastCanaryCheck >= (this.opts.canaryCheckIntervalMs ?? CANARY_CHECK_INTERVAL_MS)) {
+      this.lastCanaryCheck = Date.now();
+      if (!(await this.canaryPresent())) full = true;
+    }
     let payload = '';
     try {
       payload = full ? iptablesRestoreFull(next, this.installed, await this.missingJumpLines()) : iptablesRestorePartial(this.installed!, next);
@@ -92,6 +99,7 @@ export class IptablesApplier implements RuleApplier {
     if (full) {
       this.needFullSync = false;
       this.lastFullSync = Date.now();
+      this.lastCanaryCheck = Date.now();
     }
     const prevModel = this.installedModel;
     this.installed = next;

@@ -1,8 +1,13 @@
 /**
  * Applies nftables mode (node-only). One `nft -f -` transaction per sync, holding only the changes
  * since the last successful sync (kube-proxy's partial sync with nftElementStorage). nft transactions
- * are atomic: a refused one changes nothing, and the next sync is full. A missing table (someone ran
- * `nft flush ruleset`) forces a full sync.
+ * are atomic: a refused one changes nothing. A refused partial sync is retried at once as a full one;
+ * when that is refused too, the old rules stay and the error is thrown (the next sync is full again).
+ *
+ * Noticing that someone deleted our table (`nft flush ruleset`): every partial transaction starts with
+ * `add chain <table> services`, which fails when the table is gone, and so triggers the full retry.
+ * (Listing anything, even `nft list tables`, makes nft 1.0.6 fetch the whole ruleset: seconds at 10k
+ * Services, so there is no listing per sync.)
  */
 import type { ServiceModel } from '../../engine/model.js';
 import { ruleOptions } from '../options.js';
@@ -29,12 +34,6 @@ export class NftablesApplier implements RuleApplier {
     this.needFullSync = true;
   }
 
-  /** Our table still exists (a cheap listing of one small base chain, not of the whole table). */
-  private async tablePresent(): Promise<boolean> {
-    const r = await this.opts.runner.run('nft', ['list', 'chain', ...this.table.split(' '), 'nat-prerouting']);
-    return r.code === 0;
-  }
-
   async sync(model: ServiceModel): Promise<SyncResult> {
     const started = performance.now();
     const next = renderNftables(model, this.opts.rules);
@@ -43,15 +42,19 @@ export class NftablesApplier implements RuleApplier {
       !this.installed ||
       !nftSameBase(this.installed, next) ||
       Date.now() - this.lastFullSync > (this.opts.fullSyncPeriodMs ?? FULL_SYNC_PERIOD_MS);
-    if (!full && !(await this.tablePresent())) full = true;
-    const payload = full ? nftTransactionFull(next) : nftTransactionPartial(this.installed!, next);
-    if (payload) {
+    let payload = full ? nftTransactionFull(next) : `add chain ${this.table} services\n${nftTransactionPartial(this.installed!, next)}`;
+    try {
       try {
         await mustRun(this.opts.runner, 'nft', ['-f', '-'], payload);
       } catch (err) {
-        this.needFullSync = true;
-        throw err instanceof ToolError ? new Error(`nftables sync failed (old rules kept, next sync is full): ${err.message}`) : err;
+        if (full || !(err instanceof ToolError)) throw err;
+        full = true;
+        payload = nftTransactionFull(next);
+        await mustRun(this.opts.runner, 'nft', ['-f', '-'], payload);
       }
+    } catch (err) {
+      this.needFullSync = true;
+      throw err instanceof ToolError ? new Error(`nftables sync failed (old rules kept, next sync is full): ${err.message}`) : err;
     }
     if (full) {
       this.needFullSync = false;

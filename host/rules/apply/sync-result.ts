@@ -38,6 +38,11 @@ export interface ApplierOptions {
    * `legacy` (x_tables) restores large rulesets far faster than iptables-nft 1.8.9 does.
    */
   readonly iptablesBackend?: 'default' | 'legacy' | 'nft';
+  /**
+   * iptables mode: check the canary chain (did someone flush the tables?) at most this often; a missing
+   * canary forces a full sync. Default 10 s (kube-proxy checks every syncPeriod); 0 = every sync.
+   */
+  readonly canaryCheckIntervalMs?: number;
   /** Delete stale UDP conntrack entries after each sync (default true). */
   readonly conntrackCleanup?: boolean;
 }
