@@ -38,6 +38,7 @@ function ip4(n: number): string {
 /**
  * `count` ClusterIP Services in 198.19.0.0/16 with 10 endpoints each (never-used addresses in
  * 198.18.64.0/18); the last one (`zz-target`) has the three real backends of the test topology.
+ * `generation` shifts the first Service's endpoints (the "one Service changed" case).
  */
 function syntheticModel(count: number, generation = 0): ServiceModel {
   const base = (198 << 24) | (19 << 16);
@@ -89,9 +90,18 @@ function median(runs: number, fn: () => unknown): number {
 const round = (ms: number) => Math.round(ms * 100) / 100;
 const rules = { clusterCIDRs: [POD_CIDR] };
 
+/**
+ * The model after one Service changed. Unchanged Services are the same objects, as a source that
+ * tracks changes (kube-proxy's ServiceChangeTracker; our model's change tracker) hands them over.
+ */
+function oneChanged(before: ServiceModel, count: number): ServiceModel {
+  const changed = syntheticModel(count, 1).servicePorts[0]!;
+  return { ...before, servicePorts: [changed, ...before.servicePorts.slice(1)] };
+}
+
 function renderRows(count: number): Row[] {
   const before = syntheticModel(count);
-  const after = syntheticModel(count, 1);
+  const after = oneChanged(before, count);
   const runs = count >= 10_000 ? 3 : 10;
   const ipt = renderIptables(before, rules);
   const nft = renderNftables(before, rules);
@@ -116,12 +126,13 @@ async function kernelRows(net: Topology, mode: KernelMode, count: number): Promi
       : createApplier(mode, { runner: net.nodeRunner, rules, conntrackCleanup: false });
   const rows: Row[] = [];
   try {
-    const full = await applier.sync(syntheticModel(count));
+    const before = syntheticModel(count);
+    const full = await applier.sync(before);
     rows.push({ case: 'sync full (applied)', mode, services: count, ms: round(full.ms) });
-    const partial = await applier.sync(syntheticModel(count, 1));
+    const partial = await applier.sync(oneChanged(before, count));
     if (partial.full) throw new Error('expected a partial sync');
     rows.push({ case: 'sync partial, 1 Service changed (applied)', mode, services: count, ms: round(partial.ms) });
-    const vip = syntheticModel(count).servicePorts[count - 1]!.clusterIPs[0]!;
+    const vip = before.servicePorts[count - 1]!.clusterIPs[0]!;
     await net.request(vip, 80, 20); // warm up
     const outcomes = await net.request(vip, 80, 200);
     const failed = outcomes.filter((o) => !o.ok);
