@@ -6,6 +6,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApplier, localRunner } from '../../host/rules/apply/index.js';
+import { main } from '../../host/cli/main.js';
 import { parseScenario, scenarioOptions } from '../rules/scenario-file.js';
 import { netnsUnavailableReason } from './netns/topology.js';
 
@@ -24,6 +25,15 @@ describe.skipIf(skipReason !== undefined)('the kernel accepts the golden scenari
   });
   afterAll(() => {
     execFileSync('ip', ['netns', 'del', ns]);
+  });
+
+  it('vipwasm rules --apply installs into a namespace and --cleanup removes it', async () => {
+    const manifests = new URL('../../examples/hostnames.yaml', import.meta.url).pathname;
+    const cli = (...args: string[]) => main(['node', 'vipwasm', 'rules', '--netns', ns, '--mode', 'nftables', ...args]);
+    expect(await cli('-f', manifests, '--node-ip', '10.0.0.5', '--apply')).toBe(0);
+    expect((await runner.run('nft', ['list', 'tables'])).stdout).toContain('table ip kube-proxy');
+    expect(await cli('--cleanup')).toBe(0);
+    expect((await runner.run('nft', ['list', 'tables'])).stdout).not.toContain('kube-proxy');
   });
 
   describe.each(files)('%s', (file) => {
