@@ -7,7 +7,9 @@
  *   - tcp bulk 1 stream / 8 streams (Gbit/s)
  *   - http new connections/s: wrk, `Connection: close`, 32 connections (each request a new TCP
  *     connection through the proxy)
- *   - http p50 / p99 latency (ms) at a moderate load: wrk, `Connection: close`, 4 connections
+ *   - http p50 / p99 latency (ms): wrk, `Connection: close`, 1 connection (the latency a proxy adds
+ *     on an idle path) and 4 connections (a closed loop: saturates a proxy that is CPU-bound)
+ *   - proxy CPU per GB and per connection, from /proc/<pid>/stat
  *   - http keep-alive requests/s: wrk, 32 persistent connections
  * Options: `--seconds=N` per measurement (default 4), `--only=vipwasm,haproxy,direct`,
  * `--cpu-prof=DIR` (runs the forwarder with node --cpu-prof, profiles written to DIR).
@@ -15,7 +17,7 @@
  */
 import { spawn, execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -161,10 +163,21 @@ spec: { clusterIP: ${ip}, selector: { app: ${name} }, ports: [{ protocol: TCP, p
   ].join('---\n');
 }
 
-async function iperf(ip: string, port: number, streams: number, seconds: number): Promise<number> {
+async function iperf(ip: string, port: number, streams: number, seconds: number): Promise<{ gbps: number; bytes: number }> {
   const { stdout } = await exec('iperf3', ['-c', ip, '-p', String(port), '-t', String(seconds), '-P', String(streams), '-J'], { timeout: (seconds + 20) * 1000, maxBuffer: 1 << 24 });
-  const j = JSON.parse(stdout) as { end: { sum_received: { bits_per_second: number } } };
-  return j.end.sum_received.bits_per_second / 1e9;
+  const j = JSON.parse(stdout) as { end: { sum_received: { bits_per_second: number; bytes: number } } };
+  return { gbps: j.end.sum_received.bits_per_second / 1e9, bytes: j.end.sum_received.bytes };
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux clock ticks of 10 ms). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return NaN;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 function wrkMs(v: string): number {
@@ -174,31 +187,49 @@ function wrkMs(v: string): number {
   return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : n * 1000;
 }
 
-async function wrk(ip: string, port: number, conns: number, seconds: number, close: boolean): Promise<{ rps: number; p50: number; p99: number; errors: string }> {
+async function wrk(ip: string, port: number, conns: number, seconds: number, close: boolean): Promise<{ rps: number; requests: number; p50: number; p99: number; errors: string }> {
   const args = ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency', ...(close ? ['-H', 'Connection: close'] : []), `http://${ip}:${port}/`];
   const { stdout } = await exec('wrk', args, { timeout: (seconds + 20) * 1000 });
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN);
+  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? NaN);
   const p50 = wrkMs(/\s50%\s+(\S+)/.exec(stdout)?.[1] ?? '');
   const p99 = wrkMs(/\s99%\s+(\S+)/.exec(stdout)?.[1] ?? '');
   const errors = /Socket errors:[^\n]*|Non-2xx[^\n]*/.exec(stdout)?.[0] ?? '';
-  return { rps, p50, p99, errors };
+  return { rps, requests, p50, p99, errors };
 }
 
-async function measure(target: Target, seconds: number, rows: Row[]): Promise<void> {
+/**
+ * One target's cases. For the proxies, the CPU time the proxy process used per GB and per
+ * connection is recorded too: on a shared 2-core machine the rates move with whatever else runs,
+ * the CPU cost per unit of work much less.
+ */
+async function measure(target: Target, seconds: number, rows: Row[], proxyPid: number | undefined): Promise<void> {
   const [iIP, iPort] = ENDPOINTS[target].iperf;
   const [hIP, hPort] = ENDPOINTS[target].http;
   const add = (c: string, value: number, unit: string): void => {
+    if (!Number.isFinite(value)) return;
     rows.push({ case: c, target, value: Math.round(value * 1000) / 1000, unit });
-    console.log(`  ${target.padEnd(8)} ${c.padEnd(34)} ${value.toFixed(3)} ${unit}`);
+    console.log(`  ${target.padEnd(8)} ${c.padEnd(38)} ${value.toFixed(3)} ${unit}`);
   };
-  add('tcp bulk 1 stream', await iperf(iIP, iPort, 1, seconds), 'Gbit/s');
-  add('tcp bulk 8 streams', await iperf(iIP, iPort, 8, seconds), 'Gbit/s');
+  for (const streams of [1, 8]) {
+    const cpu0 = cpuSeconds(proxyPid);
+    const r = await iperf(iIP, iPort, streams, seconds);
+    const name = `tcp bulk ${streams} stream${streams > 1 ? 's' : ''}`;
+    add(name, r.gbps, 'Gbit/s');
+    add(`${name}: proxy CPU per GB`, ((cpuSeconds(proxyPid) - cpu0) * 1000) / (r.bytes / 1e9), 'ms/GB');
+  }
+  const cpu0 = cpuSeconds(proxyPid);
   const conn = await wrk(hIP, hPort, 32, seconds, true);
   if (conn.errors) console.log(`  ${target}: ${conn.errors}`);
   add('http new connections/s (c=32)', conn.rps, 'conn/s');
-  const lat = await wrk(hIP, hPort, 4, seconds, true);
-  add('http latency p50 (c=4, new conn)', lat.p50, 'ms');
-  add('http latency p99 (c=4, new conn)', lat.p99, 'ms');
+  add('http new connection: proxy CPU per conn', ((cpuSeconds(proxyPid) - cpu0) * 1e6) / conn.requests, 'µs/conn');
+  // Latency with one request in flight: what the proxy adds on an idle path, not queueing.
+  const lat = await wrk(hIP, hPort, 1, seconds, true);
+  add('http latency p50 (c=1, new conn)', lat.p50, 'ms');
+  add('http latency p99 (c=1, new conn)', lat.p99, 'ms');
+  const busy = await wrk(hIP, hPort, 4, seconds, true);
+  add('http latency p50 (c=4, new conn)', busy.p50, 'ms');
+  add('http latency p99 (c=4, new conn)', busy.p99, 'ms');
   add('http keep-alive requests/s (c=32)', (await wrk(hIP, hPort, 32, seconds, false)).rps, 'req/s');
 }
 
@@ -269,7 +300,7 @@ export async function run(args: string[]): Promise<void> {
       try {
         await waitForListen(IPERF_BACKEND, 5201);
         if (target !== 'direct') await waitPort(ENDPOINTS[target].http[0], 8080, target);
-        await measure(target, seconds, rows);
+        await measure(target, seconds, rows, proxy?.pid);
       } finally {
         await stop(proxy);
         await stop(iperfServer);
@@ -288,7 +319,7 @@ export async function run(args: string[]): Promise<void> {
 function printRatios(rows: Row[]): void {
   const get = (c: string, t: Target): number | undefined => rows.find((r) => r.case === c && r.target === t)?.value;
   const cases = [...new Set(rows.map((r) => r.case))];
-  console.log('\nratios (vipwasm ÷ other; for latency lower is better, "added" = minus direct):');
+  console.log('\nratios (vipwasm ÷ other; for latency and CPU lower is better, "added" = minus direct):');
   for (const c of cases) {
     const v = get(c, 'vipwasm');
     const h = get(c, 'haproxy');
