@@ -123,6 +123,22 @@ describe.skipIf(skipReason !== undefined)('exported rules in a real kernel', () 
       expect((await applier.sync(base)).full).toBe(true);
     });
 
+    it('deletes stale UDP conntrack entries when an endpoint goes away (kubernetes #19029)', async () => {
+      const udp = (backends: Array<'b1' | 'b2'>) =>
+        modelOf([...baseServices(), { name: 'dns', clusterIP: VIP.udp, protocol: 'UDP', endpoints: backends.map((backend) => ({ backend, local: false })) }]);
+      await applier.sync(udp(['b1', 'b2']));
+      const sport = 20000 + Math.floor(Math.random() * 10000);
+      const first = await net.udp(VIP.udp, 80, sport, 3);
+      const pinned = first[0]!.split(' ')[0]!;
+      expect(first.map((r) => r.split(' ')[0])).toEqual([pinned, pinned, pinned]);
+      const other = pinned === 'b1' ? 'b2' : 'b1';
+      const result = await applier.sync(udp([other]));
+      expect(result.conntrackDeletions).toBeGreaterThan(0);
+      // Same client port, so without the deletion the flow would stay on the (still running) old backend.
+      expect((await net.udp(VIP.udp, 80, sport, 2)).map((r) => r.split(' ')[0])).toEqual([other, other]);
+      await applier.sync(base);
+    });
+
     it('notices that its rules were flushed and syncs in full', async () => {
       const wipe =
         mode === 'iptables'

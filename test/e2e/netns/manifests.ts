@@ -16,6 +16,7 @@ export const VIP = {
   lbBlocked: '198.19.0.16',
   added: '198.19.0.17',
   broken: '198.19.0.18',
+  udp: '198.19.0.19',
 } as const;
 export const LB_ALLOWED_IP = '198.19.1.15';
 export const LB_BLOCKED_IP = '198.19.1.16';
@@ -30,6 +31,7 @@ interface ServiceSpec {
   sessionAffinity?: 'ClientIP';
   lbIP?: string;
   sourceRanges?: string[];
+  protocol?: 'TCP' | 'UDP';
   /** Backend names and whether each runs on node-a. */
   endpoints: ReadonlyArray<{ backend: 'b1' | 'b2' | 'b3'; local: boolean }>;
 }
@@ -42,7 +44,7 @@ function service(s: ServiceSpec): KubeObject[] {
     spec: {
       type: s.type ?? 'ClusterIP',
       clusterIP: s.clusterIP,
-      ports: [{ name: 'http', port: 80, targetPort: BACKEND_PORT, protocol: 'TCP', ...(s.nodePort ? { nodePort: s.nodePort } : {}) }],
+      ports: [{ name: 'http', port: 80, targetPort: BACKEND_PORT, protocol: s.protocol ?? 'TCP', ...(s.nodePort ? { nodePort: s.nodePort } : {}) }],
       ...(s.externalTrafficPolicy ? { externalTrafficPolicy: s.externalTrafficPolicy } : {}),
       ...(s.sessionAffinity ? { sessionAffinity: s.sessionAffinity } : {}),
       ...(s.sourceRanges ? { loadBalancerSourceRanges: s.sourceRanges } : {}),
@@ -60,7 +62,7 @@ function service(s: ServiceSpec): KubeObject[] {
       conditions: { ready: true, serving: true, terminating: false },
       nodeName: e.local ? 'node-a' : 'node-b',
     })),
-    ports: [{ name: 'http', port: BACKEND_PORT, protocol: 'TCP' }],
+    ports: [{ name: 'http', port: BACKEND_PORT, protocol: s.protocol ?? 'TCP' }],
   };
   return [svc, slice];
 }

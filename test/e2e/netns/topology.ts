@@ -117,6 +117,12 @@ export class Topology {
     return JSON.parse(r.stdout) as Outcome[];
   }
 
+  /** `count` UDP datagrams from one client port (one conntrack flow); the replies, or 'TIMEOUT'. */
+  async udp(host: string, port: number, sourcePort: number, count: number): Promise<string[]> {
+    const r = await mustRun(this.host, 'ip', ['netns', 'exec', this.client, process.execPath, join(here, 'udp-client.mjs'), host, `${port}`, `${sourcePort}`, `${count}`]);
+    return JSON.parse(r.stdout) as string[];
+  }
+
   /** One connection held open from the client namespace; `send` returns the echoed line. */
   hold(host: string, port: number): Promise<HeldConnection> {
     const child = spawn('ip', ['netns', 'exec', this.client, process.execPath, join(here, 'holder.mjs'), host, `${port}`], {
