@@ -24,6 +24,7 @@ export interface ForwarderFlagValues {
   connectTimeout: string;
   connectRetries: string;
   udpTimeout: string;
+  udpMaxSessions: string;
   tcpIdleTimeout: string;
   ejectDuration: string;
   shutdownGrace: string;
@@ -43,6 +44,7 @@ export function addForwarderFlags(cmd: Command, defaults: { metrics?: string; he
     .option('--connect-timeout <duration>', 'backend connect timeout', '2s')
     .option('--connect-retries <n>', 'other backends to try after a refused or timed-out connect', '2')
     .option('--udp-timeout <duration>', 'UDP session idle timeout', '300s')
+    .option('--udp-max-sessions <n>', 'UDP client sessions per service address (each holds a socket)', '16384')
     .option('--tcp-idle-timeout <duration>', 'close TCP connections idle this long (0 = never)', '0')
     .option('--eject-duration <duration>', 'quiesce a backend this long after a failed connect (0 = never)', '5s')
     .option('--shutdown-grace <duration>', 'on SIGTERM, let open connections finish this long', '30s')
@@ -108,6 +110,7 @@ export function resolveForwarderFlags(v: ForwarderFlagValues): ResolvedForwarder
       connectTimeoutMs: Math.max(1, parseDuration('--connect-timeout', v.connectTimeout)),
       connectRetries: parseCount('--connect-retries', v.connectRetries, 0, 16),
       udpTimeoutMs,
+      udpMaxSessions: parseCount('--udp-max-sessions', v.udpMaxSessions, 1, 1_000_000),
       tcpIdleTimeoutMs: parseDuration('--tcp-idle-timeout', v.tcpIdleTimeout),
       ejectMs: parseDuration('--eject-duration', v.ejectDuration),
       healthTimeoutMs: parseDuration('--healthz-timeout', v.healthzTimeout),

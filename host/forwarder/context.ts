@@ -19,6 +19,8 @@ export interface DataPathOptions {
   udpTimeoutMs: number;
   /** Datagrams queued per UDP session while its backend socket is being set up. */
   udpQueueLimit: number;
+  /** UDP sessions per service address (each holds a socket); new clients beyond it are dropped. */
+  udpMaxSessions: number;
   /** Idle timeout for TCP connections (ms), 0 = none. Default 0 (the engine's tcp timeout governs the flow only). */
   tcpIdleTimeoutMs: number;
 }
@@ -28,6 +30,7 @@ export const DEFAULT_DATA_PATH_OPTIONS: DataPathOptions = {
   connectRetries: 2,
   udpTimeoutMs: 300_000,
   udpQueueLimit: 64,
+  udpMaxSessions: 16_384,
   tcpIdleTimeoutMs: 0,
 };
 

@@ -13,7 +13,7 @@ import { servicePortKey } from '../engine/model.js';
 import type { ModelServicePort } from '../engine/model.js';
 
 /** Why a connection or datagram was not forwarded. */
-export type RejectReason = 'no_endpoints' | 'dropped_by_policy' | 'no_service' | 'backend_unreachable';
+export type RejectReason = 'no_endpoints' | 'dropped_by_policy' | 'no_service' | 'backend_unreachable' | 'session_limit';
 
 /**
  * Plain per-service-port tallies. The data path bumps numbers (no label hashing per connection;
@@ -35,12 +35,13 @@ export interface PortMetrics {
   rejectDropped: number;
   rejectUnreachable: number;
   rejectNoService: number;
+  rejectSessionLimit: number;
 }
 
 function newPortMetrics(key: string, protocol: string): PortMetrics {
   return {
     key, protocol, connections: 0, active: 0, bytesToBackend: 0, bytesToClient: 0, retries: 0, connectFailures: 0,
-    viaScheduler: 0, viaFlow: 0, viaAffinity: 0, rejectNoEndpoints: 0, rejectDropped: 0, rejectUnreachable: 0, rejectNoService: 0,
+    viaScheduler: 0, viaFlow: 0, viaAffinity: 0, rejectNoEndpoints: 0, rejectDropped: 0, rejectUnreachable: 0, rejectNoService: 0, rejectSessionLimit: 0,
   };
 }
 
@@ -98,6 +99,7 @@ export class ForwarderMetrics {
       [{ reason: 'dropped_by_policy' }, pm.rejectDropped],
       [{ reason: 'backend_unreachable' }, pm.rejectUnreachable],
       [{ reason: 'no_service' }, pm.rejectNoService],
+      [{ reason: 'session_limit' }, pm.rejectSessionLimit],
     ]);
     this.udpSessions = new Gauge({ name: 'vipwasm_forwarder_udp_sessions', help: 'Open UDP client sessions', registers });
     this.listeners = new Gauge({ name: 'vipwasm_forwarder_listeners', help: 'Bound service listeners, by protocol', labelNames: ['protocol'], registers });
@@ -126,6 +128,11 @@ export class ForwarderMetrics {
     return pm;
   }
 
+  /** Tallies by service port key (`ns/name:port`) and protocol. */
+  portMetricsByKey(key: string, protocol: string): PortMetrics {
+    return this.tallies(key, protocol);
+  }
+
   /** Tallies for traffic that matched no service port. */
   get unmatched(): PortMetrics {
     return this.unknown;
@@ -150,6 +157,7 @@ export class ForwarderMetrics {
     if (reason === 'no_endpoints') pm.rejectNoEndpoints++;
     else if (reason === 'dropped_by_policy') pm.rejectDropped++;
     else if (reason === 'backend_unreachable') pm.rejectUnreachable++;
+    else if (reason === 'session_limit') pm.rejectSessionLimit++;
     else pm.rejectNoService++;
   }
 }

@@ -106,6 +106,11 @@ export class UdpServiceListener {
 
   private open(rinfo: dgram.RemoteInfo): UdpSession | undefined {
     const { ctx, listener } = this;
+    if (this.count >= ctx.options.udpMaxSessions) {
+      // Each session holds a socket: bound them so a spray of source ports cannot exhaust FDs.
+      ctx.metrics.reject(ctx.metrics.portMetricsByKey(listener.servicePorts[0] ?? '', 'UDP'), 'session_limit');
+      return undefined;
+    }
     const src = ctx.addresses.get(rinfo.address);
     const d = ctx.engine.connect(UDP, src, rinfo.port, listener.address, listener.port, ctx.now());
     const pm = ctx.metrics.portMetrics(d.servicePort);

@@ -49,6 +49,21 @@ describe('UDP', () => {
     expect(t.bytesToClient).toBe(0); // counted when the session ends
   });
 
+  it('bounds the sessions per service address and counts the clients turned away', async () => {
+    const capped = await startForwarder(
+      model([servicePort('capped', { protocol: 'UDP', port: 53, clusterIPs: ['127.97.3.4'], backends: [backend(PODS[0]!, 5353)] })]),
+      { udpMaxSessions: 2 },
+    );
+    try {
+      const answers = [];
+      for (let i = 0; i < 3; i++) answers.push(await udpAsk(await client(), '127.97.3.4', 53, `c${i}`, 300));
+      expect(answers).toEqual(['dns-1:c0', 'dns-1:c1', null]);
+      expect(capped.metrics.snapshot().get('default/capped|UDP')).toMatchObject({ connections: 2, rejectSessionLimit: 1 });
+    } finally {
+      await capped.close();
+    }
+  });
+
   it('ends an idle session after the UDP timeout; the next datagram is scheduled afresh', async () => {
     const c = await client();
     const first = await udpAsk(c, '127.97.3.1', 53, 'x');

@@ -9,6 +9,7 @@ const defaults: ForwarderFlagValues = {
   connectTimeout: '2s',
   connectRetries: '2',
   udpTimeout: '300s',
+  udpMaxSessions: '16384',
   tcpIdleTimeout: '0',
   ejectDuration: '5s',
   shutdownGrace: '30s',
