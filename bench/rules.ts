@@ -9,12 +9,13 @@
  *   Service that sorts last (iptables walks KUBE-SERVICES linearly; nftables uses a verdict map),
  *   p50 and p99 over 200 connections.
  * Rows { case, mode, services, ms } → bench/results/rules.json. Kernel rows need root (skipped otherwise).
- * `--quick` runs 1k only.
+ * `--quick` runs 1k only; `--render-only` skips the kernel rows.
  */
 import { report } from './report.js';
 import type { ModelBackend, ModelServicePort, ServiceModel } from '../host/engine/model.js';
-import { iptablesRestoreFull, iptablesRestorePartial, renderIptables } from '../host/rules/render-iptables.js';
-import { nftTransactionFull, nftTransactionPartial, renderNftables } from '../host/rules/render-nftables.js';
+import { clearIptablesRenderCache, iptablesRestoreFull, iptablesRestorePartial, renderIptables } from '../host/rules/render-iptables.js';
+import { clearNftablesRenderCache, nftTransactionFull, nftTransactionPartial, renderNftables } from '../host/rules/render-nftables.js';
+import { clearNameCache } from '../host/rules/names.js';
 import { createApplier, type RuleMode } from '../host/rules/apply/index.js';
 import { BACKEND_PORT, BACKENDS, NODE_IP, POD_CIDR, Topology, netnsUnavailableReason } from '../test/e2e/netns/topology.js';
 
@@ -75,10 +76,11 @@ function syntheticModel(count: number, generation = 0): ServiceModel {
   return { nodeIPs: [NODE_IP], servicePorts };
 }
 
-/** Median wall time of `fn` over `runs` runs. */
-function median(runs: number, fn: () => unknown): number {
+/** Median wall time of `fn` over `runs` runs (`before` runs untimed before each). */
+function median(runs: number, fn: () => unknown, before: () => void = () => undefined): number {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
+    before();
     const t = performance.now();
     fn();
     times.push(performance.now() - t);
@@ -103,13 +105,19 @@ function renderRows(count: number): Row[] {
   const before = syntheticModel(count);
   const after = oneChanged(before, count);
   const runs = count >= 10_000 ? 3 : 10;
+  const cold = () => {
+    clearIptablesRenderCache();
+    clearNftablesRenderCache();
+    clearNameCache();
+  };
+  // Partial: the installed ruleset was rendered from `before` (so the memo holds it), then one Service changed.
   const ipt = renderIptables(before, rules);
   const nft = renderNftables(before, rules);
   return [
-    { case: 'render full', mode: 'iptables', services: count, ms: round(median(runs, () => iptablesRestoreFull(renderIptables(before, rules)))) },
-    { case: 'render partial (1 Service changed)', mode: 'iptables', services: count, ms: round(median(runs, () => iptablesRestorePartial(ipt, renderIptables(after, rules)))) },
-    { case: 'render full', mode: 'nftables', services: count, ms: round(median(runs, () => nftTransactionFull(renderNftables(before, rules)))) },
-    { case: 'render partial (1 Service changed)', mode: 'nftables', services: count, ms: round(median(runs, () => nftTransactionPartial(nft, renderNftables(after, rules)))) },
+    { case: 'render full (cold: no cached names or ports)', mode: 'iptables', services: count, ms: round(median(runs, () => iptablesRestoreFull(renderIptables(before, rules)), cold)) },
+    { case: 'render partial (1 Service changed)', mode: 'iptables', services: count, ms: round(median(runs, () => iptablesRestorePartial(ipt, renderIptables(after, rules)), () => renderIptables(before, rules))) },
+    { case: 'render full (cold: no cached names or ports)', mode: 'nftables', services: count, ms: round(median(runs, () => nftTransactionFull(renderNftables(before, rules)), cold)) },
+    { case: 'render partial (1 Service changed)', mode: 'nftables', services: count, ms: round(median(runs, () => nftTransactionPartial(nft, renderNftables(after, rules)), () => renderNftables(before, rules))) },
   ];
 }
 
@@ -151,6 +159,7 @@ export async function run(args: string[]): Promise<void> {
   const sizes = args.includes('--quick') ? [1000] : [1000, 10_000];
   const rows: Row[] = [];
   for (const n of sizes) rows.push(...renderRows(n));
+  if (args.includes('--render-only')) return report('rules', rows);
   const skip = netnsUnavailableReason();
   if (skip) {
     console.warn(`rules bench: kernel rows skipped: ${skip}`);

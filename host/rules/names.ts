@@ -45,6 +45,11 @@ const sha256Text: (text: string) => Uint8Array = nodeCrypto
 const HASH_CACHE_MAX = 1_000_000;
 const hashCache = new Map<string, string>();
 
+/** Forgets the remembered names (benchmarks measure cold renders with this). */
+export function clearNameCache(): void {
+  hashCache.clear();
+}
+
 /** First 16 characters of base32(sha256(text)) (callers cut shorter as needed). */
 function hashPrefix(text: string, n: number): string {
   let h = hashCache.get(text);

@@ -96,6 +96,11 @@ function baseObjects(o: RuleOptions, nodeIPs: readonly string[]): string[] {
 
 const portCache = new PortRenderCache<NftPortObjects | undefined>();
 
+/** Drops the per-port render memo (for cold-render benchmarks). */
+export function clearNftablesRenderCache(): void {
+  portCache.clear();
+}
+
 /** Renders the whole ruleset for one IP family. */
 export function renderNftables(model: ServiceModel, options: Partial<RuleOptions> = {}): NftRuleset {
   const o = ruleOptions(options);
