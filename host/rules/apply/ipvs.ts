@@ -47,7 +47,15 @@ export class IpvsApplier implements RuleApplier {
     const dev = this.o.ipvsInterface;
     if ((await run.run('ip', ['link', 'show', dev])).code !== 0) await mustRun(run, 'ip', ['link', 'add', dev, 'type', 'dummy']);
     const prefix = this.o.family === 6 ? '128' : '32';
-    await mustRun(run, 'ip', ['-force', '-batch', '-'], rs.addresses.map((a) => `address replace ${a}/${prefix} dev ${dev}`).join('\n') + '\n');
+    // Bind every service address; unbind the ones no Service uses any more (kube-proxy does the same).
+    const shown = await mustRun(run, 'ip', [`-${this.o.family}`, '-o', 'addr', 'show', 'dev', dev]);
+    const bound = [...shown.stdout.matchAll(/\binet6? (\S+)\//g)].map((m) => m[1]!);
+    const wanted = new Set(rs.addresses);
+    const batch = [
+      ...rs.addresses.map((a) => `address replace ${a}/${prefix} dev ${dev}`),
+      ...bound.filter((a) => !wanted.has(a)).map((a) => `address del ${a}/${prefix} dev ${dev}`),
+    ];
+    if (batch.length) await mustRun(run, 'ip', ['-force', '-batch', '-'], batch.join('\n') + '\n');
     await mustRun(run, 'ipset', ['restore'], rs.ipset);
     await mustRun(run, `${this.iptables}-restore`, ['-w', '--noflush'], rs.iptables);
     for (const j of IPVS_JUMPS) {
