@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApplier, localRunner } from '../../host/rules/apply/index.js';
 import { main } from '../../host/cli/main.js';
 import { parseScenario, scenarioOptions } from '../rules/scenario-file.js';
+import { renderIpvs } from '../../host/rules/render-ipvs.js';
 import { netnsUnavailableReason } from './netns/topology.js';
 
 const skipReason = netnsUnavailableReason();
@@ -41,6 +42,25 @@ describe.skipIf(skipReason !== undefined)('the kernel accepts the golden scenari
     const { rules, model } = scenarioOptions(scenario);
     const before = model(scenario.sections.get('manifests') ?? '');
     const afterText = scenario.sections.get('manifests-after');
+
+    it('ipvs: the ipsets and the iptables glue load (the virtual servers need IPVS in the kernel)', async (ctx) => {
+      const hasIpset = (await runner.run('sh', ['-c', 'command -v ipset'])).code === 0;
+      if (!hasIpset) ctx.skip();
+      const rs = renderIpvs(before, rules);
+      expect((await runner.run('ipset', ['restore'], rs.ipset)).stderr).toBe('');
+      const iptables = rules.family === 6 ? 'ip6tables' : 'iptables';
+      try {
+        // `-m ipvs` (KUBE-IPVS-OUT-FILTER) needs the IPVS kernel module, like the virtual servers themselves.
+        if (!rs.iptables.includes('-m ipvs')) expect((await runner.run(`${iptables}-restore`, ['--noflush'], rs.iptables)).stderr).toBe('');
+      } finally {
+        const chains = [...rs.iptables.matchAll(/^:(\S+)/gm)].map((m) => m[1]!);
+        for (const table of ['nat', 'filter']) {
+          await runner.run(`${iptables}-restore`, ['--noflush'], [`*${table}`, ...chains.map((c) => `:${c} - [0:0]`), 'COMMIT', ''].join('\n'));
+          for (const c of chains) await runner.run(iptables, ['-t', table, '-X', c]);
+        }
+        await runner.run('ipset', ['destroy']);
+      }
+    });
 
     it.each(['iptables', 'iptables-legacy', 'nftables'] as const)('%s: full sync, partial sync, cleanup', async (variant) => {
       const mode = variant === 'nftables' ? 'nftables' : 'iptables';
