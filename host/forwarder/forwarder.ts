@@ -244,6 +244,8 @@ export class Forwarder {
     if (r?.healthServers) parts.push(`${r.healthServers} health check node ports`);
     if (r?.bindFailures.length) parts.push(`${r.bindFailures.length} addresses not bound`);
     if (r?.skipped.length) parts.push(`${r.skipped.length} SCTP ports skipped`);
+    const nodePorts = m.servicePorts.filter((sp) => sp.nodePort > 0).length;
+    if (nodePorts && m.nodeIPs.length === 0) parts.push(`${nodePorts} NodePorts not served (no node IP: give --node-ip)`);
     return parts.join(', ');
   }
 
