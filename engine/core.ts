@@ -10,7 +10,7 @@
  */
 import { Generation } from './generation';
 import {
-  B_ACTIVE, B_FLAGS, B_INACTIVE, B_LOCAL_INDEX, B_SP, BF_CLUSTER, BF_EXTERNAL, KIND_CLUSTER_IP, KIND_LOAD_BALANCER,
+  H_ACTIVE, H_FLAGS, H_INACTIVE, H_LOCAL_INDEX, H_SP, BF_CLUSTER, BF_EXTERNAL, KIND_CLUSTER_IP, KIND_LOAD_BALANCER,
   PROTO_SCTP, PROTO_TCP, PROTO_UDP, RANGE_WORDS, SP_AFFINITY_MS, SP_BACKEND_COUNT, SP_BACKEND_START,
   SP_CLUSTER_POOL, SP_EXTERNAL_POOL, SP_RANGE_COUNT, SP_RANGE_START, SPF_AFFINITY, SPF_HAS_ENDPOINTS,
   POOL_MEMBER_COUNT, VERDICT_BACKEND, VERDICT_DROP, VERDICT_PASS, VERDICT_REJECT, VIA_AFFINITY, VIA_FLOW,
@@ -89,7 +89,7 @@ export function serving(): Generation {
 let pending: Generation = current;
 
 function keepAffinity(b: i32): bool {
-  return (pending.backendWord(b, B_FLAGS) & (BF_CLUSTER | BF_EXTERNAL)) != 0;
+  return (pending.hotWord(b, H_FLAGS) & (BF_CLUSTER | BF_EXTERNAL)) != 0;
 }
 
 /**
@@ -121,14 +121,14 @@ export function loadSnapshot(bytes: StaticArray<u8>): i32 {
       const ob = <i32>load<u32>(p, 40);
       const nb = ob < remap.backendOldToNew.length ? unchecked(remap.backendOldToNew[ob]) : -1;
       const set = (meta & META_EXTERNAL) != 0 ? BF_EXTERNAL : BF_CLUSTER;
-      if (nb < 0 || (gen.backendWord(nb, B_FLAGS) & set) == 0) {
+      if (nb < 0 || (gen.hotWord(nb, H_FLAGS) & set) == 0) {
         flowRemove(e);
         dropped++;
         continue;
       }
       store<u32>(p, nb, 40);
-      const word = (meta & META_ACTIVE) != 0 ? B_ACTIVE : B_INACTIVE;
-      gen.setBackendWord(nb, word, gen.backendWord(nb, word) + 1);
+      const word = (meta & META_ACTIVE) != 0 ? H_ACTIVE : H_INACTIVE;
+      gen.setHotWord(nb, word, gen.hotWord(nb, word) + 1);
     }
   }
   stats.flowsDroppedOnSwap += dropped;
@@ -151,7 +151,7 @@ export function loadSnapshot(bytes: StaticArray<u8>): i32 {
 
 // @ts-ignore: decorator
 @inline function backendDecision(gen: Generation, b: i32, via: i32, detail: i32, kind: i32): i32 {
-  return setDecision(VERDICT_BACKEND, via, <i32>gen.backendWord(b, B_SP), <i32>gen.backendWord(b, B_LOCAL_INDEX), detail, kind);
+  return setDecision(VERDICT_BACKEND, via, <i32>gen.hotWord(b, H_SP), <i32>gen.hotWord(b, H_LOCAL_INDEX), detail, kind);
 }
 
 /** Whether the source lies in one of the service port's loadBalancerSourceRanges. */
@@ -211,7 +211,7 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spFlags: u32, pro
     }
     if (a >= 0) {
       const pinned = <i32>affinityBackend(a);
-      if ((gen.backendWord(pinned, B_FLAGS) & set) != 0) {
+      if ((gen.hotWord(pinned, H_FLAGS) & set) != 0) {
         b = pinned;
         via = VIA_AFFINITY;
       }
@@ -234,8 +234,8 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spFlags: u32, pro
   const tcp = proto == PROTO_TCP;
   flowInsert(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, (tcp ? META_ACTIVE : 0) | (external ? META_EXTERNAL : 0), classFor(proto), b, now);
   // IPVS binds a new connection as inactive; the client SYN then moves TCP to SYN_RECV (active).
-  const word = tcp ? B_ACTIVE : B_INACTIVE;
-  gen.setBackendWord(b, word, gen.backendWord(b, word) + 1);
+  const word = tcp ? H_ACTIVE : H_INACTIVE;
+  gen.setHotWord(b, word, gen.hotWord(b, word) + 1);
   return backendDecision(gen, b, via, detail, kind);
 }
 
@@ -275,8 +275,8 @@ export function connect(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32,
     const b = <i32>load<u32>(p, 40);
     if (proto == PROTO_TCP && (meta & META_ACTIVE) == 0) {
       store<u32>(p, meta | META_ACTIVE, 36);
-      gen.setBackendWord(b, B_INACTIVE, gen.backendWord(b, B_INACTIVE) - 1);
-      gen.setBackendWord(b, B_ACTIVE, gen.backendWord(b, B_ACTIVE) + 1);
+      gen.setHotWord(b, H_INACTIVE, gen.hotWord(b, H_INACTIVE) - 1);
+      gen.setHotWord(b, H_ACTIVE, gen.hotWord(b, H_ACTIVE) + 1);
       flowTouch(e, now, CLASS_TCP);
     } else {
       flowTouch(e, now, flowClass(meta));
@@ -340,8 +340,8 @@ export function established(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: 
     const gen = current;
     const b = <i32>load<u32>(p, 40);
     store<u32>(p, meta | META_ACTIVE, 36);
-    gen.setBackendWord(b, B_INACTIVE, gen.backendWord(b, B_INACTIVE) - 1);
-    gen.setBackendWord(b, B_ACTIVE, gen.backendWord(b, B_ACTIVE) + 1);
+    gen.setHotWord(b, H_INACTIVE, gen.hotWord(b, H_INACTIVE) - 1);
+    gen.setHotWord(b, H_ACTIVE, gen.hotWord(b, H_ACTIVE) + 1);
   }
   flowTouch(e, now, classFor(proto));
   return true;
@@ -369,8 +369,8 @@ export function close(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, s
     const gen = current;
     const b = <i32>load<u32>(p, 40);
     store<u32>(p, meta & ~META_ACTIVE, 36);
-    gen.setBackendWord(b, B_ACTIVE, gen.backendWord(b, B_ACTIVE) - 1);
-    gen.setBackendWord(b, B_INACTIVE, gen.backendWord(b, B_INACTIVE) + 1);
+    gen.setHotWord(b, H_ACTIVE, gen.hotWord(b, H_ACTIVE) - 1);
+    gen.setHotWord(b, H_INACTIVE, gen.hotWord(b, H_INACTIVE) + 1);
   }
   flowTouch(e, now, CLASS_TCP_FIN);
   return true;
@@ -404,12 +404,12 @@ export function servicePortBackends(sp: i32): i32 {
 
 /** Active connections of backend `k` of service port `sp`. */
 export function backendActive(sp: i32, k: i32): u32 {
-  return current.backendWord(<i32>current.spWord(sp, SP_BACKEND_START) + k, B_ACTIVE);
+  return current.hotWord(<i32>current.spWord(sp, SP_BACKEND_START) + k, H_ACTIVE);
 }
 
 /** Inactive connections of backend `k` of service port `sp`. */
 export function backendInactive(sp: i32, k: i32): u32 {
-  return current.backendWord(<i32>current.spWord(sp, SP_BACKEND_START) + k, B_INACTIVE);
+  return current.hotWord(<i32>current.spWord(sp, SP_BACKEND_START) + k, H_INACTIVE);
 }
 
 /** Service port by Service name and port (names.ts), or -1. Names are UTF-8 at the pointers. */

@@ -17,7 +17,7 @@
  *   index slot (u32): 0 = empty, else hash tag (top 8 bits) << 24 | entry + 1
  */
 import { finishHash, mixWord } from './hash';
-import { B_ACTIVE, B_INACTIVE } from './layout';
+import { H_ACTIVE, H_INACTIVE } from './layout';
 import { current, elapsed, stats, timeoutMs } from './state';
 
 // @ts-ignore: decorator
@@ -169,8 +169,8 @@ export function flowTouch(e: i32, now: u32, cls: u32): void {
 // @ts-ignore: decorator
 @inline export function uncount(backend: u32, meta: u32): void {
   const gen = current;
-  const word = (meta & META_ACTIVE) != 0 ? B_ACTIVE : B_INACTIVE;
-  if (backend < <u32>gen.backendCount) gen.setBackendWord(<i32>backend, word, gen.backendWord(<i32>backend, word) - 1);
+  const word = (meta & META_ACTIVE) != 0 ? H_ACTIVE : H_INACTIVE;
+  if (backend < <u32>gen.backendCount) gen.setHotWord(<i32>backend, word, gen.hotWord(<i32>backend, word) - 1);
 }
 
 /** Removes entry `e`: index slot (backward shift), list, counters; the entry goes to the free list. */

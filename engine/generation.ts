@@ -3,7 +3,7 @@
  * built from it. Built completely off the hot path by `decodeSnapshot` (snapshot.ts) and
  * `buildPools` (pools.ts), then swapped in atomically by core.ts. Record layouts: layout.ts.
  */
-import { B_WORDS, NO_TABLE, POOL_BASE, POOL_WORDS, SP_WORDS, SP_META, SP_PORTS } from './layout';
+import { B_WORDS, H_WORDS, NO_TABLE, POOL_BASE, POOL_WORDS, SP_WORDS, SP_META, SP_PORTS } from './layout';
 
 export class Generation {
   /** Monotonic generation number (1 for the first snapshot loaded). */
@@ -19,6 +19,8 @@ export class Generation {
   /** Backend records (layout.ts B_*), grouped by service port, each group in engine order. */
   backends: StaticArray<u32> = new StaticArray<u32>(0);
   backendCount: i32 = 0;
+  /** Hot backend records (layout.ts H_*): weight, flags, counters, owner. */
+  hot: StaticArray<u32> = new StaticArray<u32>(0);
   /** loadBalancerSourceRanges records (layout.ts RANGE_WORDS). */
   ranges: StaticArray<u32> = new StaticArray<u32>(0);
   /** Scheduler pools (layout.ts POOL_*), their members (global backend indexes) and tables. */
@@ -45,6 +47,14 @@ export class Generation {
   // @ts-ignore: decorator
   @inline setBackendWord(b: i32, word: i32, value: u32): void {
     unchecked((this.backends[b * B_WORDS + word] = value));
+  }
+  // @ts-ignore: decorator
+  @inline hotWord(b: i32, word: i32): u32 {
+    return unchecked(this.hot[b * H_WORDS + word]);
+  }
+  // @ts-ignore: decorator
+  @inline setHotWord(b: i32, word: i32, value: u32): void {
+    unchecked((this.hot[b * H_WORDS + word] = value));
   }
   // @ts-ignore: decorator
   @inline poolWord(pool: i32, word: i32): u32 {

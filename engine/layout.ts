@@ -157,10 +157,15 @@
  * Backend record, B_WORDS u32 words:
  *
  *   word 0: family (4|6)     words 1..4: address words w0..w3 (big-endian word order, as Address)
- *   word 5: port             word 6: weight        word 7: flags (BF_*)
- *   word 8: service port     word 9: active conns  word 10: inactive conns
- *   word 11: index within its service port         word 12: last non-zero weight (mh)
- *   word 13: fold(address) (dh/sh/mh hashing)       words 14..15: reserved
+ *   word 5: port             words 6..11: reserved (the hot fields live in the hot record)
+ *   word 12: last non-zero weight (mh)              word 13: fold(address) (dh/sh/mh hashing)
+ *   words 14..15: reserved
+ *
+ * Hot backend record (`Generation.hot`), H_WORDS u32 words: what a decision reads and writes,
+ * kept apart so the scheduler scans and counter updates touch 32 bytes per backend, not 64.
+ *
+ *   word 0: weight   word 1: flags (BF_*)   word 2: active conns   word 3: inactive conns
+ *   word 4: service port   word 5: index within its service port   words 6..7: reserved
  */
 // @ts-ignore: decorator
 @inline export const B_WORDS: i32 = 16;
@@ -171,19 +176,21 @@
 // @ts-ignore: decorator
 @inline export const B_PORT: i32 = 5;
 // @ts-ignore: decorator
-@inline export const B_WEIGHT: i32 = 6;
-// @ts-ignore: decorator
-@inline export const B_FLAGS: i32 = 7;
-// @ts-ignore: decorator
-@inline export const B_SP: i32 = 8;
-// @ts-ignore: decorator
-@inline export const B_ACTIVE: i32 = 9;
-// @ts-ignore: decorator
-@inline export const B_INACTIVE: i32 = 10;
-// @ts-ignore: decorator
-@inline export const B_LOCAL_INDEX: i32 = 11;
-// @ts-ignore: decorator
 @inline export const B_LAST_WEIGHT: i32 = 12;
+// @ts-ignore: decorator
+@inline export const H_WORDS: i32 = 8;
+// @ts-ignore: decorator
+@inline export const H_WEIGHT: i32 = 0;
+// @ts-ignore: decorator
+@inline export const H_FLAGS: i32 = 1;
+// @ts-ignore: decorator
+@inline export const H_ACTIVE: i32 = 2;
+// @ts-ignore: decorator
+@inline export const H_INACTIVE: i32 = 3;
+// @ts-ignore: decorator
+@inline export const H_SP: i32 = 4;
+// @ts-ignore: decorator
+@inline export const H_LOCAL_INDEX: i32 = 5;
 // @ts-ignore: decorator
 @inline export const B_FOLD: i32 = 13;
 

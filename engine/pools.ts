@@ -6,7 +6,7 @@
  */
 import { Generation } from './generation';
 import {
-  B_FLAGS, B_WEIGHT, BF_CLUSTER, BF_EXTERNAL, HASH_TAB_SIZE, MH_TAB_SIZE, NO_TABLE, POOL_CW, POOL_DI,
+  H_FLAGS, H_WEIGHT, BF_CLUSTER, BF_EXTERNAL, HASH_TAB_SIZE, MH_TAB_SIZE, NO_TABLE, POOL_CW, POOL_DI,
   POOL_BASE, POOL_MEMBER_COUNT, POOL_MEMBER_START, POOL_MW, POOL_POS, POOL_SCHED, POOL_SET, POOL_SP, POOL_TABLE,
   POOL_WORDS, SCHED_DH, SCHED_MH, SCHED_RR, SCHED_SH, SCHED_WRR, SP_BACKEND_COUNT, SP_BACKEND_START,
   SP_CLUSTER_POOL, SP_EXTERNAL_POOL, SP_WORDS,
@@ -23,7 +23,7 @@ function addPool(gen: Generation, sp: i32, set: u32, memberAt: i32): i32 {
   const end = start + <i32>gen.spWord(sp, SP_BACKEND_COUNT);
   let m = memberAt;
   for (let b = start; b < end; b++) {
-    if ((gen.backendWord(b, B_FLAGS) & set) != 0) unchecked((gen.members[m++] = b));
+    if ((gen.hotWord(b, H_FLAGS) & set) != 0) unchecked((gen.members[m++] = b));
   }
   const sched = gen.spScheduler(sp);
   gen.setPoolWord(pool, POOL_MEMBER_START, memberAt);
@@ -40,7 +40,7 @@ function sameSet(gen: Generation, sp: i32): bool {
   const start = <i32>gen.spWord(sp, SP_BACKEND_START);
   const end = start + <i32>gen.spWord(sp, SP_BACKEND_COUNT);
   for (let b = start; b < end; b++) {
-    const f = gen.backendWord(b, B_FLAGS);
+    const f = gen.hotWord(b, H_FLAGS);
     if (((f & BF_CLUSTER) != 0) != ((f & BF_EXTERNAL) != 0)) return false;
   }
   return true;
@@ -83,7 +83,7 @@ function carryWRR(gen: Generation, pool: i32, old: Generation, oldPool: i32, rem
   for (let k = 0; same && k < n; k++) {
     const ob = old.member(oldPool, k);
     const nb = gen.member(pool, k);
-    same = unchecked(remap.backendOldToNew[ob]) == nb && old.backendWord(ob, B_WEIGHT) == gen.backendWord(nb, B_WEIGHT);
+    same = unchecked(remap.backendOldToNew[ob]) == nb && old.hotWord(ob, H_WEIGHT) == gen.hotWord(nb, H_WEIGHT);
   }
   if (same) {
     gen.setPoolWord(pool, POOL_POS, old.poolWord(oldPool, POOL_POS));

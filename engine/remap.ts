@@ -5,7 +5,7 @@
  * last_weight follow these maps; anything without a counterpart is dropped (kubernetes #19029).
  */
 import { Generation } from './generation';
-import { B_LAST_WEIGHT, B_PORT, B_W0, B_FAMILY, B_WEIGHT, SP_BACKEND_COUNT, SP_BACKEND_START, SP_NAME_LENS, SP_NAME_OFFSET, SP_PORTNAME_LEN } from './layout';
+import { B_LAST_WEIGHT, B_PORT, B_W0, B_FAMILY, H_WEIGHT, SP_BACKEND_COUNT, SP_BACKEND_START, SP_NAME_LENS, SP_NAME_OFFSET, SP_PORTNAME_LEN } from './layout';
 
 export class Remap {
   /** New service port → old one, or -1. */
@@ -72,7 +72,7 @@ export function computeRemap(old: Generation, gen: Generation): Remap {
       else if (c > 0) j++;
       else {
         unchecked((remap.backendOldToNew[i] = j));
-        if (gen.backendWord(j, B_WEIGHT) == 0) gen.setBackendWord(j, B_LAST_WEIGHT, old.backendWord(i, B_LAST_WEIGHT));
+        if (gen.hotWord(j, H_WEIGHT) == 0) gen.setBackendWord(j, B_LAST_WEIGHT, old.backendWord(i, B_LAST_WEIGHT));
         i++;
         j++;
       }

@@ -43,7 +43,7 @@
  */
 import { Generation } from './generation';
 import {
-  B_FAMILY, B_FLAGS, B_FOLD, B_LAST_WEIGHT, B_LOCAL_INDEX, B_PORT, B_SP, B_W0, B_WEIGHT, B_WORDS,
+  B_FAMILY, B_FOLD, B_LAST_WEIGHT, B_PORT, B_W0, B_WORDS, H_FLAGS, H_LOCAL_INDEX, H_SP, H_WEIGHT, H_WORDS,
   BF_ALL, PROTO_SCTP, PROTO_TCP, PROTO_UDP, RANGE_WORDS, SCHED_COUNT, SPF_ALL, SP_AFFINITY_MS,
   SP_BACKEND_COUNT, SP_BACKEND_START, SP_META, SP_NAME_LENS, SP_NAME_OFFSET, SP_PORTNAME_LEN,
   SP_PORTS, SP_RANGE_COUNT, SP_ADDR_OFFSET, SP_ADDR_COUNTS, SP_LB_COUNT, SP_RANGE_START, SP_WORDS,
@@ -230,6 +230,7 @@ export function decodeSnapshot(bytes: StaticArray<u8>, gen: Generation): void {
   gen.sps = new StaticArray<u32>(spCount * SP_WORDS);
   gen.backendCount = backendTotal;
   gen.backends = new StaticArray<u32>(backendTotal * B_WORDS);
+  gen.hot = new StaticArray<u32>(backendTotal * H_WORDS);
   gen.ranges = new StaticArray<u32>(countedRanges * RANGE_WORDS);
   let off: i32 = HEADER_SIZE;
   for (let i = 0; i < nodeIPs; i++) {
@@ -273,10 +274,11 @@ export function decodeSnapshot(bytes: StaticArray<u8>, gen: Generation): void {
       readAddress(q, backends, bw + B_FAMILY);
       const weight = <u32>load<u16>(q, 22);
       unchecked((backends[bw + B_PORT] = <u32>load<u16>(q, 20)));
-      unchecked((backends[bw + B_WEIGHT] = weight));
-      unchecked((backends[bw + B_FLAGS] = <u32>load<u16>(q, 24)));
-      unchecked((backends[bw + B_SP] = s));
-      unchecked((backends[bw + B_LOCAL_INDEX] = i));
+      const hw = b * H_WORDS;
+      unchecked((gen.hot[hw + H_WEIGHT] = weight));
+      unchecked((gen.hot[hw + H_FLAGS] = <u32>load<u16>(q, 24)));
+      unchecked((gen.hot[hw + H_SP] = s));
+      unchecked((gen.hot[hw + H_LOCAL_INDEX] = i));
       unchecked((backends[bw + B_LAST_WEIGHT] = weight));
       unchecked((backends[bw + B_FOLD] = foldAddress(
         unchecked(backends[bw + B_FAMILY]), unchecked(backends[bw + B_W0]), unchecked(backends[bw + B_W0 + 1]),

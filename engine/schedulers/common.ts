@@ -4,7 +4,7 @@
  * so OVERLOAD never sets and "eligible" is just weight > 0 (reference/ipvs-schedulers.md §1.2, §2.4).
  */
 import { Generation } from '../generation';
-import { B_ACTIVE, B_INACTIVE, B_WEIGHT } from '../layout';
+import { H_ACTIVE, H_INACTIVE, H_WEIGHT } from '../layout';
 
 /** Scheduler detail of the last decision: dh/sh bucket or mh slot, -1 otherwise. */
 export let schedDetail: i32 = -1;
@@ -15,18 +15,18 @@ export function setDetail(detail: i32): void {
 
 // @ts-ignore: decorator
 @inline export function weightOf(gen: Generation, b: i32): u32 {
-  return gen.backendWord(b, B_WEIGHT);
+  return gen.hotWord(b, H_WEIGHT);
 }
 
 // @ts-ignore: decorator
 @inline export function activeOf(gen: Generation, b: i32): u32 {
-  return gen.backendWord(b, B_ACTIVE);
+  return gen.hotWord(b, H_ACTIVE);
 }
 
 /** `ip_vs_dest_conn_overhead`: (activeconns << 8) + inactconns. */
 // @ts-ignore: decorator
 @inline export function overhead(gen: Generation, b: i32): u32 {
-  return (gen.backendWord(b, B_ACTIVE) << 8) + gen.backendWord(b, B_INACTIVE);
+  return (gen.hotWord(b, H_ACTIVE) << 8) + gen.hotWord(b, H_INACTIVE);
 }
 
 /** Greatest common divisor of two positive integers. */
