@@ -26,6 +26,7 @@ const KNOWN_KINDS = new Set(['Service', 'EndpointSlice', 'Endpoints', 'Pod', 'No
 interface ResolvedOptions {
   readonly nodeName: string;
   readonly nodeIPs: readonly string[];
+  readonly localAddresses: readonly string[];
   readonly serviceRanges: readonly IPRange[];
   readonly nodePortRange: readonly [number, number];
   readonly pool: readonly IPRange[];
@@ -62,8 +63,9 @@ export function resolveModelOptions(options: ModelOptions): ResolvedOptions {
     if (!isIP(ip)) throw new Error(`--node-ip: invalid IP address "${ip}"`);
     return ipaddr.parse(ip).toString();
   });
+  const localAddresses = (options.localAddresses ?? []).filter(isIP).map((ip) => ipaddr.parse(ip).toString());
   return {
-    nodeName: options.nodeName ?? '', nodeIPs, serviceRanges, nodePortRange, pool,
+    nodeName: options.nodeName ?? '', nodeIPs, localAddresses, serviceRanges, nodePortRange, pool,
     ctx: {
       families: serviceRanges.map((r) => r.family), nodePortRange, defaultScheduler: options.defaultScheduler ?? 'rr',
       ...(options.forceScheduler ? { forceScheduler: options.forceScheduler } : {}),
@@ -164,10 +166,11 @@ export function buildServiceModel(objects: readonly KubeObject[], options: Model
   if (opt.nodeName && nodes.size > 0 && !thisNode) {
     diagnostics.push({
       severity: 'warning', object: `Node "${opt.nodeName}"`, field: '',
-      message: `not among the ${nodes.size} Node object(s) in the input: no endpoint is local${opt.nodeIPs.length ? '' : ', and without --node-ip no NodePort is served'}`,
+      message: `not among the ${nodes.size} Node object(s) in the input: no endpoint is local${opt.nodeIPs.length || opt.localAddresses.length ? '' : ', and without --node-ip no NodePort is served'}`,
     });
   }
-  const nodeIPs = opt.nodeIPs.length ? opt.nodeIPs : nodeAddresses(thisNode);
+  const fromNode = nodeAddresses(thisNode);
+  const nodeIPs = opt.nodeIPs.length ? opt.nodeIPs : fromNode.length ? fromNode : opt.localAddresses;
   const node = { nodeName: opt.nodeName, zone: stringMap(thisNode?.metadata?.labels)[ZONE_LABEL] ?? '' };
 
   const servicePorts: ModelServicePort[] = [];

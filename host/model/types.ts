@@ -57,6 +57,12 @@ export interface ModelOptions {
   nodeName?: string;
   /** This node's IPs (NodePorts are served on them). Empty = the Node object's InternalIP/ExternalIP addresses. */
   nodeIPs?: readonly string[];
+  /**
+   * This machine's own addresses, the node IPs when neither `nodeIPs` nor a Node object gives any:
+   * kube-proxy with an empty `--nodeport-addresses` accepts NodePort traffic on every local
+   * address. Set by hosts that serve on this machine (`vipwasm forward`).
+   */
+  localAddresses?: readonly string[];
   /** `--service-cluster-ip-range`: one CIDR per family. Default ['10.96.0.0/12']. */
   serviceClusterIPRanges?: readonly string[];
   /** `--service-node-port-range`, `30000-32767` form (a single port `N` means N-N). */

@@ -5,6 +5,7 @@
  * Prints one summary line on stdout once serving; structured logs (pino, --log-level) go to stderr.
  */
 import type { Command } from 'commander';
+import { networkInterfaces } from 'node:os';
 import { loadEngine } from '../../engine/node.js';
 import { addForwarderFlags, createLogger, resolveForwarderFlags } from '../../forwarder/cli-options.js';
 import type { ForwarderFlagValues } from '../../forwarder/cli-options.js';
@@ -25,7 +26,10 @@ export function register(program: Command): void {
 }
 
 async function runForward(flags: SourceFlags & ForwarderFlagValues): Promise<number> {
-  const settings = resolveSourceOptions(flags);
+  const resolved = resolveSourceOptions(flags);
+  // Without --node-ip or a Node object, NodePorts are served on every local address, as kube-proxy
+  // does with an empty --nodeport-addresses.
+  const settings = { ...resolved, modelOptions: { ...resolved.modelOptions, localAddresses: localAddresses() } };
   const r = resolveForwarderFlags(flags);
   const log = createLogger(r.logLevel);
   const engine = await loadEngine(r.engine);
@@ -70,4 +74,12 @@ async function runForward(flags: SourceFlags & ForwarderFlagValues): Promise<num
   const { aborted } = await serving.stop(r.shutdownGraceMs);
   log.info({ aborted }, 'stopped');
   return 0;
+}
+
+/** This machine's unicast addresses (link-local IPv6 left out: it needs a zone to bind). */
+function localAddresses(): string[] {
+  return Object.values(networkInterfaces())
+    .flatMap((list) => list ?? [])
+    .filter((a) => !(a.family === 'IPv6' && a.address.toLowerCase().startsWith('fe80:')))
+    .map((a) => a.address);
 }
