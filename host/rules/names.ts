@@ -1,12 +1,11 @@
 /**
  * Chain, set and map names exactly as kube-proxy derives them (reference/kube-proxy.md §1.3, §3).
- * Pure: runs in Node and in the browser (SHA-256 from @noble/hashes, no node: imports).
+ * Pure: runs in Node and in the browser (SHA-256 in ./sha256-base32.ts, no node: imports).
  */
-import { sha256 } from '@noble/hashes/sha2.js';
+import { sha256Base32 } from './sha256-base32.js';
 import { backendKey, servicePortKey, type ModelBackend, type ModelServicePort } from '../engine/model.js';
 
 const BASE32_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-const utf8 = new TextEncoder();
 
 /** RFC 4648 standard base32 (upper case, no padding needed here: callers keep a prefix). */
 export function base32(bytes: Uint8Array): string {
@@ -25,42 +24,17 @@ export function base32(bytes: Uint8Array): string {
   return out;
 }
 
-/** The one piece of node:crypto used here, looked up at run time so browsers (no `process`) get @noble/hashes. */
-interface NodeCrypto {
-  createHash(algorithm: 'sha256'): { update(text: string): { digest(): Uint8Array } };
-}
-const nodeCrypto = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:crypto') as
-  | NodeCrypto
-  | undefined;
-
-/** SHA-256 of UTF-8 text: OpenSSL in Node (several times faster), @noble/hashes elsewhere. */
-const sha256Text: (text: string) => Uint8Array = nodeCrypto
-  ? (text) => nodeCrypto.createHash('sha256').update(text).digest()
-  : (text) => sha256(utf8.encode(text));
-
 /**
- * Names are recomputed on every sync for every Service and endpoint; most never change, so remember
- * them. Bounded: cleared when it grows past this many entries (a 10k × 10 ruleset needs ~220k).
+ * First `n` characters of base32(sha256(text)). Not memoised: the renderers' per-port memo already
+ * skips unchanged ports, and hashing (~1 µs) costs about what a cache lookup plus its retained
+ * memory did (measured: a 220k-entry cache slowed a cold 10k-Service render through GC).
  */
-const HASH_CACHE_MAX = 1_000_000;
-const hashCache = new Map<string, string>();
-
-/** Forgets the remembered names (benchmarks measure cold renders with this). */
-export function clearNameCache(): void {
-  hashCache.clear();
-}
-
-/** First 16 characters of base32(sha256(text)) (callers cut shorter as needed). */
 function hashPrefix(text: string, n: number): string {
-  let h = hashCache.get(text);
-  if (h === undefined) {
-    if (hashCache.size >= HASH_CACHE_MAX) hashCache.clear();
-    // 16 base32 characters are 80 bits: only the first 10 bytes of the digest matter.
-    h = base32(sha256Text(text).subarray(0, 10));
-    hashCache.set(text, h);
-  }
-  return h.slice(0, n);
+  return sha256Base32(text, n);
 }
+
+/** Kept for callers that cleared the former name cache; names are no longer cached. */
+export function clearNameCache(): void {}
 
 type PortIdentity = Pick<ModelServicePort, 'namespace' | 'name' | 'portName' | 'protocol'>;
 

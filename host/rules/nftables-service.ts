@@ -6,7 +6,7 @@
 import { servicePortKey, type ModelBackend } from '../engine/model.js';
 import { cidrContains } from '../engine/address.js';
 import { dispatchable, type PortView } from './endpoints.js';
-import { nftEndpointNames, nftServiceChains } from './names.js';
+import { nftEndpointNames, nftServiceChains, type NftServiceChainNames } from './names.js';
 import type { RuleOptions } from './options.js';
 
 /** One element of a set or map: its key (what `delete element` needs) and its full text. */
@@ -47,7 +47,10 @@ function addElement(objs: NftPortObjects, set: string, key: string, value?: stri
  * weights as index ranges (`0-2 : goto A`); scheduler `rr` with options.roundRobin uses `numgen inc` (true round robin of
  * new connections: nat chains only see a connection's first packet).
  */
-function dispatchRule(v: PortView, endpoints: readonly ModelBackend[], roundRobin: boolean): string {
+/** The endpoint chain and affinity set names of one port's endpoints, each computed once per render. */
+type EndpointNames = (b: ModelBackend) => { chain: string; affinitySet: string };
+
+function dispatchRule(v: PortView, endpoints: readonly ModelBackend[], roundRobin: boolean, epNames: EndpointNames): string {
   const list = dispatchable(endpoints).length ? dispatchable(endpoints) : [...endpoints];
   const rr = roundRobin && v.sp.scheduler === 'rr';
   const weighted = !rr && list.some((b) => b.weight !== list[0]!.weight);
@@ -56,27 +59,26 @@ function dispatchRule(v: PortView, endpoints: readonly ModelBackend[], roundRobi
     const span = weighted ? b.weight : 1;
     const slot = span === 1 ? `${next}` : `${next}-${next + span - 1}`;
     next += span;
-    return `${slot} : goto ${nftEndpointNames(v.sp, b).chain}`;
+    return `${slot} : goto ${epNames(b).chain}`;
   });
   const mode = rr ? 'inc' : 'random';
   return `numgen ${mode} mod ${next} vmap { ${entries.join(' , ')} }`;
 }
 
-function writePolicyChain(v: PortView, endpoints: readonly ModelBackend[], masq: string | undefined, ctx: NftPortContext): string[] {
+function writePolicyChain(v: PortView, endpoints: readonly ModelBackend[], masq: string | undefined, ctx: NftPortContext, epNames: EndpointNames): string[] {
   const { ip } = nftFamily(ctx.options);
   const rules: string[] = masq ? [masq] : [];
   if (v.sp.sessionAffinity === 'ClientIP') {
     for (const b of endpoints) {
-      const names = nftEndpointNames(v.sp, b);
+      const names = epNames(b);
       rules.push(`${ip} saddr @${names.affinitySet} goto ${names.chain}`);
     }
   }
-  rules.push(dispatchRule(v, endpoints, ctx.options.roundRobin));
+  rules.push(dispatchRule(v, endpoints, ctx.options.roundRobin, epNames));
   return rules;
 }
 
-function writeExternalChain(v: PortView, ctx: NftPortContext, ip: string): string[] {
-  const names = nftServiceChains(v.sp);
+function writeExternalChain(v: PortView, ctx: NftPortContext, ip: string, names: NftServiceChainNames): string[] {
   if (!v.externalLocal) return ['jump mark-for-masquerade', `goto ${names.service}`];
   const rules: string[] = [];
   const podCIDR = ctx.options.clusterCIDRs[0];
@@ -102,8 +104,8 @@ function safeContains(cidr: string, ip: string): boolean {
   }
 }
 
-function writeEndpoint(v: PortView, b: ModelBackend, objs: NftPortObjects, ip: string, addrType: string): void {
-  const names = nftEndpointNames(v.sp, b);
+function writeEndpoint(v: PortView, b: ModelBackend, objs: NftPortObjects, ip: string, addrType: string, epNames: EndpointNames): void {
+  const names = epNames(b);
   const rules = [`${ip} saddr ${b.ip} jump mark-for-masquerade`];
   if (v.sp.sessionAffinity === 'ClientIP') {
     objs.sets.set(names.affinitySet, `{ type ${addrType} ; flags dynamic,timeout ; timeout ${v.sp.affinityTimeoutSeconds}s ; }`);
@@ -115,8 +117,7 @@ function writeEndpoint(v: PortView, b: ModelBackend, objs: NftPortObjects, ip: s
 }
 
 /** Map elements that route the port's destinations to its chains, or to drop / reject. */
-function writeElements(v: PortView, objs: NftPortObjects): void {
-  const names = nftServiceChains(v.sp);
+function writeElements(v: PortView, objs: NftPortObjects, names: NftServiceChainNames): void {
   const proto = v.sp.protocol.toLowerCase();
   const port = v.sp.port;
   const spn = servicePortKey(v.sp);
@@ -144,17 +145,23 @@ export function renderNftPort(v: PortView, ctx: NftPortContext): NftPortObjects 
   const names = nftServiceChains(v.sp);
   const objs: NftPortObjects = { chains: new Map(), sets: new Map(), elements: new Map() };
   const o = ctx.options;
+  const epMemo = new Map<ModelBackend, { chain: string; affinitySet: string }>();
+  const epNames: EndpointNames = (b) => {
+    let n = epMemo.get(b);
+    if (n === undefined) epMemo.set(b, (n = nftEndpointNames(v.sp, b)));
+    return n;
+  };
   const masq =
     v.hasInternalEndpoints && (o.masqueradeAll || o.clusterCIDRs.length)
       ? `${ip} daddr ${v.clusterIP} ${o.masqueradeAll ? '' : `${ip} saddr != ${o.clusterCIDRs[0]} `}jump mark-for-masquerade`
       : undefined;
   const usesCluster = (!v.internalLocal || v.externallyAccessible) && v.clusterEndpoints.length > 0;
   const usesLocal = (v.internalLocal || v.externalLocal) && v.localEndpoints.length > 0;
-  if (usesCluster) objs.chains.set(names.service, writePolicyChain(v, v.clusterEndpoints, v.internalLocal ? undefined : masq, ctx));
-  if (usesLocal) objs.chains.set(names.local, writePolicyChain(v, v.localEndpoints, v.internalLocal ? masq : undefined, ctx));
-  if (v.usesExternalChain) objs.chains.set(names.external, writeExternalChain(v, ctx, ip));
+  if (usesCluster) objs.chains.set(names.service, writePolicyChain(v, v.clusterEndpoints, v.internalLocal ? undefined : masq, ctx, epNames));
+  if (usesLocal) objs.chains.set(names.local, writePolicyChain(v, v.localEndpoints, v.internalLocal ? masq : undefined, ctx, epNames));
+  if (v.usesExternalChain) objs.chains.set(names.external, writeExternalChain(v, ctx, ip, names));
   if (v.usesFirewallChain) objs.chains.set(names.firewall, writeFirewallChain(v, ctx, ip));
-  for (const b of v.reachableEndpoints) writeEndpoint(v, b, objs, ip, addrType);
-  writeElements(v, objs);
+  for (const b of v.reachableEndpoints) writeEndpoint(v, b, objs, ip, addrType, epNames);
+  writeElements(v, objs, names);
   return objs;
 }
