@@ -12,15 +12,15 @@ import { Generation } from './generation';
 import {
   H_ACTIVE, H_FLAGS, H_INACTIVE, H_LOCAL_INDEX, H_SP, BF_CLUSTER, BF_EXTERNAL, KIND_CLUSTER_IP, KIND_LOAD_BALANCER,
   PROTO_SCTP, PROTO_TCP, PROTO_UDP, RANGE_WORDS, SP_AFFINITY_MS, SP_BACKEND_COUNT, SP_BACKEND_START,
-  SP_CLUSTER_POOL, SP_EXTERNAL_POOL, SP_RANGE_COUNT, SP_RANGE_START, SPF_AFFINITY, SPF_HAS_ENDPOINTS,
-  POOL_MEMBER_COUNT, VERDICT_BACKEND, VERDICT_DROP, VERDICT_PASS, VERDICT_REJECT, VIA_AFFINITY, VIA_FLOW,
-  VIA_NONE, VIA_SCHEDULER,
+  SP_CLUSTER_POOL, SP_EXTERNAL_POOL, SP_RANGE_COUNT, SP_RANGE_START, SPF_AFFINITY, POOL_FAMILY_END,
+  POOL_FAMILY_START, POOL_HAS_ENDPOINTS, POOL_MEMBER_COUNT, VERDICT_BACKEND, VERDICT_DROP, VERDICT_PASS,
+  VERDICT_REJECT, VIA_AFFINITY, VIA_FLOW, VIA_NONE, VIA_SCHEDULER,
 } from './layout';
 import { foldAddress } from './hash';
 import { CLASS_SCTP, CLASS_TCP, CLASS_TCP_FIN, CLASS_UDP, current, setCurrent, stats, timeoutMs, toTick } from './state';
 import { SNAP_OK, decodeSnapshot, validateSnapshot } from './snapshot';
 import { computeRemap } from './remap';
-import { buildPools } from './pools';
+import { buildPools, familyPoolOffset } from './pools';
 import { buildServiceTable, matchService, matchedMeta, matchedPool } from './service-table';
 import { buildNameIndex, findServicePort } from './names';
 import { schedule, schedDetail } from './schedulers/index';
@@ -191,8 +191,11 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spFlags: u32, pro
     return setDecision(VERDICT_DROP, VIA_NONE, sp, -1, -1, kind);
   }
   const external = kind != KIND_CLUSTER_IP;
+  // `pool` is the destination family's pool (pools.ts): no usable endpoint of that family → Drop
+  // when the family has some ready or serving-terminating endpoint, else Reject (per-family
+  // kube-proxy hasAnyEndpoints; the rule is spelled out at pools.ts familyHasEndpoints).
   if (gen.poolWord(pool, POOL_MEMBER_COUNT) == 0) {
-    return setDecision((spFlags & SPF_HAS_ENDPOINTS) != 0 ? VERDICT_DROP : VERDICT_REJECT, VIA_NONE, sp, -1, -1, kind);
+    return setDecision(gen.poolWord(pool, POOL_HAS_ENDPOINTS) != 0 ? VERDICT_DROP : VERDICT_REJECT, VIA_NONE, sp, -1, -1, kind);
   }
   const set = external ? BF_EXTERNAL : BF_CLUSTER;
   let b = -1;
@@ -211,7 +214,9 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spFlags: u32, pro
     }
     if (a >= 0) {
       const pinned = <i32>affinityBackend(a);
-      if ((gen.hotWord(pinned, H_FLAGS) & set) != 0) {
+      // Still in the pool: in the set, and of the destination's family (its contiguous range).
+      if ((gen.hotWord(pinned, H_FLAGS) & set) != 0 && pinned >= <i32>gen.poolWord(pool, POOL_FAMILY_START) &&
+          pinned < <i32>gen.poolWord(pool, POOL_FAMILY_END)) {
         b = pinned;
         via = VIA_AFFINITY;
       }
@@ -307,7 +312,7 @@ export function connectToServicePort(sp: i32, kind: u32, proto: u32, sf: u32, s0
     return backendDecision(gen, <i32>load<u32>(p, 40), VIA_FLOW, -1, -1);
   }
   const k = kind & 3;
-  const pool = <i32>gen.spWord(sp, k == KIND_CLUSTER_IP ? SP_CLUSTER_POOL : SP_EXTERNAL_POOL);
+  const pool = <i32>gen.spWord(sp, k == KIND_CLUSTER_IP ? SP_CLUSTER_POOL : SP_EXTERNAL_POOL) + familyPoolOffset(df);
   return admit(gen, sp, k, pool, gen.spFlags(sp), proto, keyMeta, h, sf, s0, s1, s2, s3, ports, df, d0, d1, d2, d3, now);
 }
 

@@ -53,7 +53,10 @@
 /** internalTrafficPolicy: Local. */
 // @ts-ignore: decorator
 @inline export const SPF_INTERNAL_LOCAL: u32 = 16;
-/** Some endpoint exists anywhere (kube-proxy's hasAnyEndpoints): empty pool → Drop, not Reject. */
+/**
+ * Some endpoint of either family is ready, or serving and terminating (the model's hasEndpoints).
+ * The engine narrows it to the pool's family when it builds pools (POOL_HAS_ENDPOINTS).
+ */
 // @ts-ignore: decorator
 @inline export const SPF_HAS_ENDPOINTS: u32 = 32;
 // @ts-ignore: decorator
@@ -195,7 +198,10 @@
 @inline export const B_FOLD: i32 = 13;
 
 /*
- * Scheduler pool record (one per distinct endpoint set of a service port), POOL_WORDS words:
+ * Scheduler pool record, POOL_WORDS words: one per (distinct endpoint set, IP family) of a service
+ * port. kube-proxy runs one proxier per IP family, so traffic of family F is only ever balanced
+ * over endpoints of family F. Pools come in pairs, IPv4 then IPv6: the service port's
+ * SP_CLUSTER_POOL / SP_EXTERNAL_POOL word names the IPv4 pool, the IPv6 one is the next index.
  *
  *   word 0: first member in `members`   word 1: member count
  *   word 2: scheduler (8) | service port flags (8) << 8
@@ -206,7 +212,12 @@
  *   word 9: which set: BF_CLUSTER, BF_EXTERNAL or both
  *   word 10: first backend when the members are the service port's backends base..base+n-1
  *            (the common case: no indirection through `members`), else NO_TABLE
- *   words 11..15: reserved (records are 64 bytes)
+ *   word 11: first backend of the pool's family in its service port (backends are in engine
+ *            order, IPv4 before IPv6, so each family is one contiguous range)
+ *   word 12: one past the last backend of that range
+ *   word 13: 1 when an empty pool means Drop rather than Reject (see pools.ts), else 0
+ *   word 14: IP family (4 or 6)
+ *   word 15: reserved (records are 64 bytes)
  */
 // @ts-ignore: decorator
 @inline export const POOL_WORDS: i32 = 16;
@@ -232,6 +243,14 @@
 @inline export const POOL_SET: i32 = 9;
 // @ts-ignore: decorator
 @inline export const POOL_BASE: i32 = 10;
+// @ts-ignore: decorator
+@inline export const POOL_FAMILY_START: i32 = 11;
+// @ts-ignore: decorator
+@inline export const POOL_FAMILY_END: i32 = 12;
+// @ts-ignore: decorator
+@inline export const POOL_HAS_ENDPOINTS: i32 = 13;
+// @ts-ignore: decorator
+@inline export const POOL_FAMILY: i32 = 14;
 /** No table for this pool. */
 // @ts-ignore: decorator
 @inline export const NO_TABLE: u32 = 0xffffffff;

@@ -9,8 +9,8 @@
  *   |  w0  |  w1  |  w2  |  w3  | meta: proto | v6<<8 | port<<16 | sp << 2 | kind | pool | sp meta |
  *   +------+------+------+------+-------------------------------+---------------+------+---------+
  *   meta 0 = empty slot (every protocol number is non-zero). The slot repeats the pool serving
- *   this kind of address and the service port's meta word (SP_META: flags), so a new connection
- *   reads no service port record on the common path.
+ *   this kind of address in this address's family and the service port's meta word (SP_META:
+ *   flags), so a new connection reads no service port record on the common path.
  *
  * When two service ports claim the same key (e.g. the same externalIP and port), the first in
  * snapshot order wins, as the first matching iptables rule does; the loser is counted in
@@ -18,6 +18,7 @@
  */
 import { Generation } from './generation';
 import { finishHash, mixWord } from './hash';
+import { familyPoolOffset } from './pools';
 import {
   KIND_CLUSTER_IP, KIND_EXTERNAL_IP, KIND_LOAD_BALANCER, KIND_NODE_PORT, SP_ADDR_COUNTS, SP_ADDR_OFFSET,
   SP_CLUSTER_POOL, SP_EXTERNAL_POOL, SP_LB_COUNT, SP_META,
@@ -47,9 +48,10 @@ export let matchedMeta: u32 = 0;
 
 function insertKey(gen: Generation, proto: u32, port: u32, addr: usize, value: u32): void {
   const sp = <i32>(value >>> 2);
-  const pool = gen.spWord(sp, (value & 3) == KIND_CLUSTER_IP ? SP_CLUSTER_POOL : SP_EXTERNAL_POOL);
-  const spMeta = gen.spWord(sp, SP_META);
   const family = load<u32>(addr);
+  // The pool of this address's family: per-family proxiers, as kube-proxy (pools.ts).
+  const pool = gen.spWord(sp, (value & 3) == KIND_CLUSTER_IP ? SP_CLUSTER_POOL : SP_EXTERNAL_POOL) + <u32>familyPoolOffset(family);
+  const spMeta = gen.spWord(sp, SP_META);
   const w0 = load<u32>(addr, 4);
   const w1 = load<u32>(addr, 8);
   const w2 = load<u32>(addr, 12);

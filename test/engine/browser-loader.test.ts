@@ -9,12 +9,12 @@ import { describe, expect, it } from 'vitest';
 import { loadEngineFromBytes } from '../../host/engine/browser.js';
 import { engineWasmPath, loadEngine } from '../../host/engine/node.js';
 import { Verdict } from '../../host/engine/api.js';
-import { abc, ip, model, servicePort, TCP } from './fixtures.js';
+import { abc, backend, ip, model, servicePort, TCP } from './fixtures.js';
 
 describe('browser loader', () => {
   it('decides exactly as the Node loader does', async () => {
     const m = model([
-      servicePort('web', { clusterIPs: ['10.96.0.10', 'fd00::10'], scheduler: 'wlc', backends: abc() }),
+      servicePort('web', { clusterIPs: ['10.96.0.10', 'fd00::10'], scheduler: 'wlc', backends: [...abc(), backend('fd00:1::1'), backend('fd00:1::2')] }),
       servicePort('hash', { clusterIPs: ['10.96.0.11'], scheduler: 'mh', backends: abc() }),
     ]);
     const browser = await loadEngineFromBytes(readFileSync(engineWasmPath()), { flowCapacity: 1024 });

@@ -52,9 +52,10 @@ describe('targeted differential scenarios', () => {
   });
 
   it('mh: a quiesced server keeps its last_weight, so the gcd and turns are those of 4 and 6', async () => {
-    // mh-port, so the 6 clients × 8 source ports probe 48 slots.
+    // mh-port, so the 4 IPv4 clients × 12 source ports probe 48 slots (X and Y are IPv4, and
+    // only IPv4 backends serve IPv4 traffic).
     const ops: Op[] = [swap([0, 0])];
-    for (let c = 0; c < 6; c++) for (let port = 1; port <= 8; port++) ops.push(tcp(port, c));
+    for (let c = 0; c < 4; c++) for (let port = 1; port <= 12; port++) ops.push(tcp(port, c));
     const mhPort = { flags: { port: true, fallback: false } };
     const withHistory = await agreeing(scenario('mh', [at(0, 4), at(1, 6)], ops, mhPort));
     // The same final list loaded fresh (X added at weight 0, so no slots) answers differently.

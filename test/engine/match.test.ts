@@ -34,7 +34,7 @@ describe('service match', () => {
       }),
       servicePort('ranged', {
         type: 'LoadBalancer', clusterIPs: ['10.96.0.22'], loadBalancerIPs: ['198.51.100.22', '2001:db8:1b::22'],
-        loadBalancerSourceRanges: ['172.16.0.0/12', '2001:db8:c::/48'], backends: [backend('10.1.0.22', 80)],
+        loadBalancerSourceRanges: ['172.16.0.0/12', '2001:db8:c::/48'], backends: [backend('10.1.0.22', 80), backend('fd00:1::22', 80)],
       }),
       servicePort('quiesced', { clusterIPs: ['10.96.0.23'], backends: [backend('10.1.0.23', 80, { weight: 0 })] }),
     ], [NODE4, NODE6]));

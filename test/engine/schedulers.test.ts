@@ -23,6 +23,21 @@ function cba(weights: [number, number, number] = [3, 2, 1]) {
   ];
 }
 
+/**
+ * The same servers as IPv6 addresses, same order and weights, for §9's IPv6 packets: traffic to an
+ * IPv6 address is only balanced over IPv6 backends (one proxier per family, as kube-proxy). dh
+ * and sh depend on order and weights only, so these answer as C, B, A (indexes 3, 4, 5).
+ */
+function cba6(weights: [number, number, number] = [3, 2, 1]) {
+  return [
+    backend('fd00:e::1', 8080, { weight: weights[0] }),
+    backend('fd00:e::2', 8080, { weight: weights[1] }),
+    backend('fd00:e::3', 8080, { weight: weights[2] }),
+  ];
+}
+/** Letters of cba() + cba6(). */
+const LETTER2 = 'CBACBA';
+
 function svc(scheduler: SchedulerName, extra: Partial<ModelServicePort> = {}): ModelServicePort {
   return servicePort('s', { clusterIPs: [VIP], scheduler, backends: cba(), ...extra });
 }
@@ -128,12 +143,12 @@ describe('least-connection family, UDP flows never active (§9.5)', () => {
 describe('dh', () => {
   it('hashes the destination address into 256 buckets, bucket j → server j mod n (§9.6)', async () => {
     const vips = ['203.0.113.10', '203.0.113.11', '203.0.113.12', '203.0.113.13', '198.51.100.7', '10.96.0.10', '2001:db8::1'];
-    const engine = await engineWith(svc('dh', { clusterIPs: vips }));
+    const engine = await engineWith(svc('dh', { clusterIPs: vips, backends: [...cba(), ...cba6()] }));
     const got = vips.map((v) => {
       const d = engine.connect(TCP, ip(v.includes(':') ? '2001:db8:f::1' : '172.16.0.1'), clientPort++, ip(v), 80, 0);
-      return `${d.detail}${LETTER[d.backendIndex]}`;
+      return `${d.detail}${LETTER2[d.backendIndex]}${d.backend!.ip.includes(':') ? 6 : 4}`;
     });
-    expect(got).toEqual(['162C', '3C', '101A', '199B', '171C', '242A', '63C']);
+    expect(got).toEqual(['162C4', '3C4', '101A4', '199B4', '171C4', '242A4', '63C6']);
   });
 });
 
@@ -143,10 +158,11 @@ describe('sh', () => {
     ['192.168.1.25', 179, 'A'], ['10.1.2.3', 2, 'C'], ['172.16.5.77', 108, 'C'], ['2001:db8::1', 63, 'B'],
   ];
   it('fills buckets by weight and hashes the client (§9.7)', async () => {
-    const engine = await engineWith(svc('sh', { clusterIPs: [VIP, 'fd00::10'] }));
+    const engine = await engineWith(svc('sh', { clusterIPs: [VIP, 'fd00::10'], backends: [...cba(), ...cba6()] }));
     for (const [client, bucket, letter] of clients) {
       const d = engine.connect(TCP, ip(client), clientPort++, ip(client.includes(':') ? 'fd00::10' : VIP), 80, 0);
-      expect([client, d.detail, LETTER[d.backendIndex]]).toEqual([client, bucket, letter]);
+      expect([client, d.detail, LETTER2[d.backendIndex]]).toEqual([client, bucket, letter]);
+      expect(d.backend!.ip.includes(':')).toBe(client.includes(':'));
     }
   });
 
@@ -179,7 +195,8 @@ describe('sh', () => {
 
 describe('mh', () => {
   it('hashes the client with SipHash-1-3 into 4093 slots (§9.8)', async () => {
-    const engine = await engineWith(svc('mh', { clusterIPs: [VIP, 'fd00::10'] }));
+    // The slot hashes the client only; the IPv6 client needs IPv6 servers to be scheduled at all.
+    const engine = await engineWith(svc('mh', { clusterIPs: [VIP, 'fd00::10'], backends: [...cba(), ...cba6()] }));
     const slots = ['192.168.1.10', '192.168.1.11', '192.168.1.15', '192.168.1.25', '10.1.2.3', '172.16.5.77', '2001:db8::1'].map(
       (c) => engine.connect(TCP, ip(c), clientPort++, ip(c.includes(':') ? 'fd00::10' : VIP), 80, 0).detail,
     );

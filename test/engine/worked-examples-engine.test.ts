@@ -26,6 +26,18 @@ const cba = (c = 3, b = 2, a = 1): BackendSpec[] => [
   { ip: '10.0.0.3', port: 8080, weight: a },
 ];
 const LETTERS = 'CBA';
+/**
+ * The same three servers as IPv6 addresses, same order and weights: traffic to an IPv6 address is
+ * only balanced over IPv6 backends (one proxier per family, as kube-proxy), so §9's IPv6 packets
+ * need them. dh and sh depend on order and weights only, so they behave as C, B, A.
+ */
+const cba6 = (c = 3, b = 2, a = 1): BackendSpec[] => [
+  { ip: 'fd00:e::1', port: 8080, weight: c },
+  { ip: 'fd00:e::2', port: 8080, weight: b },
+  { ip: 'fd00:e::3', port: 8080, weight: a },
+];
+/** Letters of a dual-stack list cba() + cba6(). */
+const LETTERS2 = 'CBACBA';
 
 let engine: Engine;
 let now = 0;
@@ -163,10 +175,12 @@ describe('§9.6 dh on the engine: the packet destination picks the bucket', () =
       scheduler: 'dh',
       clusterIPs: ['10.96.0.10', '2001:db8::1'],
       externalIPs: ['203.0.113.10', '203.0.113.11', '203.0.113.12', '203.0.113.13', '198.51.100.7'],
-      backends: cba(),
+      backends: [...cba(), ...cba6()],
     });
     const d = engine.connect(6, CLIENT, 40000, parseAddress(vip), 80, now);
-    expect([d.detail, LETTERS[d.backendIndex]]).toEqual([bucket, server]);
+    expect([d.detail, LETTERS2[d.backendIndex]]).toEqual([bucket, server]);
+    // The pool is the destination's family: IPv4 servers for IPv4 addresses, IPv6 for IPv6.
+    expect(d.backendIndex >= 3).toBe(vip.includes(':'));
   });
 });
 
@@ -183,9 +197,10 @@ describe('§9.7 sh on the engine', () => {
   const from = (client: string, port = 40000, vip = VIP) => engine.connect(6, parseAddress(client), port, vip, 80, now);
 
   it.each(clients)('client %s: bucket %i, server %s', (client, bucket, server) => {
-    load({ scheduler: 'sh', clusterIPs: ['10.96.0.10', 'fd00::10'], backends: cba() });
+    load({ scheduler: 'sh', clusterIPs: ['10.96.0.10', 'fd00::10'], backends: [...cba(), ...cba6()] });
     const d = from(client, 40000, client.includes(':') ? parseAddress('fd00::10') : VIP);
-    expect([d.detail, LETTERS[d.backendIndex]]).toEqual([bucket, server]);
+    expect([d.detail, LETTERS2[d.backendIndex]]).toEqual([bucket, server]);
+    expect(d.backendIndex >= 3).toBe(client.includes(':'));
   });
   it('sh-port: 192.168.1.10 from ports 40000..40003 hashes to 156, 254, 96, 194, all C', () => {
     load({ scheduler: 'sh', flags: { port: true, fallback: false }, backends: cba() });
@@ -247,6 +262,15 @@ describe('§9.8 mh on the engine (§9 addresses, so engine order A, B, C)', () =
     ['172.16.5.77', 2602],
     ['2001:db8::1', 3457],
   ] as const;
+  /**
+   * IPv6 servers for the IPv6 client (only they serve an IPv6 address): its slot is a hash of the
+   * client alone, so §9's 3457 still holds; the owner is whatever the reference says.
+   */
+  const abc6: BackendSpec[] = [
+    { ip: 'fd00:e::1', port: 8080, weight: 1 },
+    { ip: 'fd00:e::2', port: 8080, weight: 2 },
+    { ip: 'fd00:e::3', port: 8080, weight: 3 },
+  ];
 
   /** The reference sees the same loads as the engine (mh's last_weight depends on history). */
   let ref: RefEngine;
@@ -256,7 +280,7 @@ describe('§9.8 mh on the engine (§9 addresses, so engine order A, B, C)', () =
 
   /** Engine and reference on the same model: every §9 client gets the same slot and server. */
   function agreeOn(backends: BackendSpec[], fallback: boolean): { verdict: number; backendIndex: number; detail: number }[] {
-    const spec: ServicePortSpec = { scheduler: 'mh', flags: { port: false, fallback }, clusterIPs: ['10.96.0.10', 'fd00::10'], backends };
+    const spec: ServicePortSpec = { scheduler: 'mh', flags: { port: false, fallback }, clusterIPs: ['10.96.0.10', 'fd00::10'], backends: [...backends, ...abc6] };
     load(spec);
     ref.load(serviceModel([servicePort(spec)]));
     // A new source port each time, so no earlier flow answers instead of the scheduler.

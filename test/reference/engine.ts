@@ -5,14 +5,17 @@
  *
  * Rules it follows (issue 2, DESIGN.md, reference/ipvs-schedulers.md):
  * - Match (protocol, destination, port): clusterIPs → the cluster pool; externalIPs, LB ingress
- *   IPs and nodeIPs:nodePort → the external pool. The first service port in model order wins.
+ *   IPs and nodeIPs:nodePort → the external pool; in either case the pool of the destination's IP
+ *   family (kube-proxy runs one proxier per family). The first service port in model order wins.
  *   LB ingress traffic from outside loadBalancerSourceRanges → Drop. Empty pool → Drop when the
- *   port has endpoints somewhere (hasEndpoints), else Reject.
- * - A pool is the port's backends with the `cluster` (or `external`) flag, in model order, which
- *   is the kernel's head-first list. Ports whose two pools hold the same backends share one.
+ *   port has endpoints (hasEndpoints) and one of the destination's family is ready, or serving and
+ *   terminating (that family proxier's hasAnyEndpoints), else Reject.
+ * - A pool is the port's backends of one family with the `cluster` (or `external`) flag, in model
+ *   order, which is the kernel's head-first list. Ports whose cluster and external sets hold the
+ *   same backends share one pool per family.
  * - connect: an existing flow wins before any matching (via Flow, refreshed; a closed TCP flow
  *   seeing a new SYN is active again), then a live ClientIP affinity entry whose backend is still
- *   in the pool (via Affinity), then the scheduler; the affinity entry is then (re)pointed and
+ *   in the pool, so of the destination's family (via Affinity), then the scheduler; the affinity entry is then (re)pointed and
  *   re-armed. The scheduler sees the counters before the new connection is counted. No server →
  *   Reject (with the scheduler's bucket/slot as detail). A TCP connection counts as active at once
  *   (the SYN moves IPVS to SYN_RECV); UDP and SCTP ones as inactive until `established`.
@@ -26,7 +29,7 @@
  *   still in the pool (cluster or external) it was admitted through; an affinity entry while its
  *   backend is in either pool. Counters are then those of the surviving flows.
  */
-import { cidrContains, type Address } from '../../host/engine/address.js';
+import { cidrContains, parseAddress, type Address } from '../../host/engine/address.js';
 import { Verdict, Via, type EngineStats } from '../../host/engine/api.js';
 import { backendKey, PROTOCOL_NUMBER, servicePortKey, type ModelServicePort, type ServiceModel } from '../../host/engine/model.js';
 import type { RefDest } from './dest.js';
@@ -90,9 +93,19 @@ interface RefServicePort {
   /** Backend id → server (counters live here) and → index in sp.backends. */
   readonly dests: Map<string, RefDest>;
   readonly indexOf: Map<string, number>;
-  /** The pools; the same object when both sets are equal. Empty pools exist too (wrr state). */
-  readonly cluster: RefVirtualService;
-  readonly external: RefVirtualService;
+  /** The pools per IP family; the same objects when both sets are equal. Empty pools exist too (wrr state). */
+  readonly cluster: FamilyPools;
+  readonly external: FamilyPools;
+  /** Per family: an empty pool answers Drop (true) or Reject (false). */
+  readonly hasEndpoints: Readonly<Record<Family, boolean>>;
+}
+
+type Family = 4 | 6;
+type FamilyPools = Readonly<Record<Family, RefVirtualService>>;
+
+/** The family the engine sees (parseAddress: IPv4-mapped IPv6 counts as IPv4). */
+function familyOf(ip: string): Family {
+  return parseAddress(ip).family;
 }
 
 export interface RefEngineOptions {
@@ -136,7 +149,7 @@ export class RefEngine {
     for (const [key, flow] of [...this.flows.entries]) {
       const port = byKey.get(flow.servicePort);
       const dest = port?.dests.get(flow.backend);
-      if (port && dest && (flow.external ? port.external : port.cluster).list.includes(dest)) {
+      if (port && dest && (flow.external ? port.external : port.cluster)[dest.addr.family].list.includes(dest)) {
         if (flow.active) dest.active++;
         else dest.inactive++;
         continue;
@@ -147,7 +160,12 @@ export class RefEngine {
     for (const [key, entry] of [...this.affinity.entries]) {
       const port = byKey.get(entry.servicePort);
       const dest = port?.dests.get(entry.backend);
-      if (!port || !dest || !(port.cluster.list.includes(dest) || port.external.list.includes(dest))) this.affinity.delete(key);
+      if (!port || !dest) {
+        this.affinity.delete(key);
+        continue;
+      }
+      const family = dest.addr.family;
+      if (!(port.cluster[family].list.includes(dest) || port.external[family].list.includes(dest))) this.affinity.delete(key);
     }
   }
 
@@ -162,10 +180,8 @@ export class RefEngine {
       dests.set(d.id, d);
       indexOf.set(d.id, i);
     });
-    const listOf = (flag: 'cluster' | 'external'): RefDest[] =>
-      sp.backends.filter((b) => b[flag]).map((b) => dests.get(backendKey(b))!);
-    const clusterList = listOf('cluster');
-    const externalList = listOf('external');
+    const listOf = (flag: 'cluster' | 'external', family: Family): RefDest[] =>
+      sp.backends.filter((b) => b[flag] && familyOf(b.ip) === family).map((b) => dests.get(backendKey(b))!);
     const sameScheduler = old?.sp.scheduler === sp.scheduler;
     const pool = (list: RefDest[], before: RefVirtualService | undefined): RefVirtualService => {
       const scheduler = createScheduler(sp.scheduler, sp.schedulerFlags, this.rng);
@@ -174,10 +190,17 @@ export class RefEngine {
       if (before && sameScheduler) carrySchedulerState(svc, before);
       return svc;
     };
+    const pools = (flag: 'cluster' | 'external'): FamilyPools => ({
+      4: pool(listOf(flag, 4), old?.[flag][4]),
+      6: pool(listOf(flag, 6), old?.[flag][6]),
+    });
     const same = sp.backends.every((b) => b.cluster === b.external);
-    const cluster = pool(clusterList, old?.cluster);
-    const external = same ? cluster : pool(externalList, old?.external);
-    return { sp, index, key: identity(sp), dests, indexOf, cluster, external };
+    const cluster = pools('cluster');
+    const external = same ? cluster : pools('external');
+    const familyHasEndpoints = (family: Family): boolean =>
+      sp.hasEndpoints && sp.backends.some((b) => familyOf(b.ip) === family && (b.ready || (b.serving && b.terminating)));
+    const hasEndpoints = { 4: familyHasEndpoints(4), 6: familyHasEndpoints(6) };
+    return { sp, index, key: identity(sp), dests, indexOf, cluster, external, hasEndpoints };
   }
 
   private match(protocol: number, dst: Address, dstPort: number): { port: RefServicePort; external: boolean; lb: boolean } | null {
@@ -260,8 +283,8 @@ export class RefEngine {
     if (m.lb && sp.loadBalancerSourceRanges.length && !sp.loadBalancerSourceRanges.some((r) => cidrContains(r, src.text))) {
       return this.decision(port, Verdict.Drop);
     }
-    const pool = m.external ? port.external : port.cluster;
-    if (!pool.list.length) return this.decision(port, sp.hasEndpoints ? Verdict.Drop : Verdict.Reject);
+    const pool = (m.external ? port.external : port.cluster)[dst.family];
+    if (!pool.list.length) return this.decision(port, port.hasEndpoints[dst.family] ? Verdict.Drop : Verdict.Reject);
 
     let backend: string | null = null;
     let via: Via = Via.Scheduler;
