@@ -41,9 +41,28 @@ let capacity: i32 = 0;
 let count: i32 = 0;
 /** Free entries, linked through their `next` word (entry + 1; 0 = end). */
 let freeHead: u32 = 0;
-/** LRU list heads and tails per class (entry + 1; 0 = empty). */
-const heads = new StaticArray<u32>(4);
-const tails = new StaticArray<u32>(4);
+/**
+ * LRU list heads and tails per class (entry + 1; 0 = empty), 4 u32 each in static memory: a
+ * managed StaticArray here would cost every caller a shadow stack frame.
+ */
+const HEADS: usize = memory.data(16, 4);
+const TAILS: usize = memory.data(16, 4);
+// @ts-ignore: decorator
+@inline function headOf(cls: u32): u32 {
+  return load<u32>(HEADS + (<usize>cls << 2));
+}
+// @ts-ignore: decorator
+@inline function setHead(cls: u32, e1: u32): void {
+  store<u32>(HEADS + (<usize>cls << 2), e1);
+}
+// @ts-ignore: decorator
+@inline function tailOf(cls: u32): u32 {
+  return load<u32>(TAILS + (<usize>cls << 2));
+}
+// @ts-ignore: decorator
+@inline function setTail(cls: u32, e1: u32): void {
+  store<u32>(TAILS + (<usize>cls << 2), e1);
+}
 
 // @ts-ignore: decorator
 @inline export function flowPtr(e: i32): usize {
@@ -81,8 +100,8 @@ export function flowsInit(cap: i32): void {
   freeHead = 1;
   count = 0;
   for (let c = 0; c < 4; c++) {
-    unchecked((heads[c] = 0));
-    unchecked((tails[c] = 0));
+    setHead(c, 0);
+    setTail(c, 0);
   }
 }
 
@@ -133,19 +152,19 @@ function listUnlink(e: i32, cls: u32): void {
   const prev = load<u32>(p, 44);
   const next = load<u32>(p, 48);
   if (prev != 0) store<u32>(flowPtr(<i32>prev - 1), next, 48);
-  else unchecked((heads[cls] = next));
+  else setHead(cls, next);
   if (next != 0) store<u32>(flowPtr(<i32>next - 1), prev, 44);
-  else unchecked((tails[cls] = prev));
+  else setTail(cls, prev);
 }
 
 function listPushHead(e: i32, cls: u32): void {
   const p = flowPtr(e);
-  const head = unchecked(heads[cls]);
+  const head = headOf(cls);
   store<u32>(p, 0, 44);
   store<u32>(p, head, 48);
   if (head != 0) store<u32>(flowPtr(<i32>head - 1), <u32>(e + 1), 44);
-  else unchecked((tails[cls] = <u32>(e + 1)));
-  unchecked((heads[cls] = <u32>(e + 1)));
+  else setTail(cls, <u32>(e + 1));
+  setHead(cls, <u32>(e + 1));
 }
 
 // @ts-ignore: decorator
@@ -159,7 +178,7 @@ export function flowTouch(e: i32, now: u32, cls: u32): void {
   const meta = load<u32>(p, 36);
   const old = flowClass(meta);
   store<u32>(p, now, 52);
-  if (old == cls && unchecked(heads[cls]) == <u32>(e + 1)) return;
+  if (old == cls && headOf(cls) == <u32>(e + 1)) return;
   listUnlink(e, old);
   store<u32>(p, (meta & ~(<u32>3 << 10)) | (cls << 10), 36);
   listPushHead(e, cls);
@@ -207,7 +226,7 @@ function oldest(now: u32): i32 {
   let best = -1;
   let bestAge: i32 = -1;
   for (let c = 0; c < 4; c++) {
-    const t = unchecked(tails[c]);
+    const t = tailOf(c);
     if (t == 0) continue;
     const age = <i32>(now - load<u32>(flowPtr(<i32>t - 1), 52));
     if (best < 0 || age > bestAge) {
@@ -267,7 +286,7 @@ export function flowsExpire(now: u32): i32 {
   for (let c: u32 = 0; c < 4; c++) {
     const span = unchecked(timeoutMs[c]);
     while (true) {
-      const t = unchecked(tails[c]);
+      const t = tailOf(c);
       if (t == 0) break;
       const e = <i32>t - 1;
       if (!elapsed(now, load<u32>(flowPtr(e), 52), span)) break;
@@ -281,7 +300,7 @@ export function flowsExpire(now: u32): i32 {
 
 /** First entry of class list `cls` (entry + 1, 0 = none), for walks that may remove entries. */
 export function flowListHead(cls: u32): u32 {
-  return unchecked(heads[cls]);
+  return headOf(cls);
 }
 
 /** Next entry after `e` on its list (entry + 1, 0 = end). */

@@ -16,13 +16,34 @@ export const CLASS_TCP: u32 = 0;
 export const CLASS_TCP_FIN: u32 = 1;
 export const CLASS_UDP: u32 = 2;
 export const CLASS_SCTP: u32 = 3;
-export const timeoutMs = new StaticArray<u32>(4);
-unchecked((timeoutMs[0] = 900_000));
-unchecked((timeoutMs[1] = 120_000));
-unchecked((timeoutMs[2] = 300_000));
-unchecked((timeoutMs[3] = 900_000));
+/**
+ * Four u32 words in static memory, indexed like a StaticArray (`timeoutMs[c]`, `unchecked(...)`).
+ * Unmanaged on purpose: a managed global read on the hot path makes every caller keep a shadow
+ * stack frame (a `memory.fill` per call under the incremental runtime).
+ */
+@unmanaged
+export class ClassTimeouts {
+  // @ts-ignore: decorator
+  @inline @operator('[]') get(c: u32): u32 {
+    return load<u32>(changetype<usize>(this) + (<usize>c << 2));
+  }
+  // @ts-ignore: decorator
+  @inline @operator('[]=') set(c: u32, value: u32): void {
+    store<u32>(changetype<usize>(this) + (<usize>c << 2), value);
+  }
+  // @ts-ignore: decorator
+  @inline @operator('{}') getUnchecked(c: u32): u32 {
+    return load<u32>(changetype<usize>(this) + (<usize>c << 2));
+  }
+  // @ts-ignore: decorator
+  @inline @operator('{}=') setUnchecked(c: u32, value: u32): void {
+    store<u32>(changetype<usize>(this) + (<usize>c << 2), value);
+  }
+}
+export const timeoutMs = changetype<ClassTimeouts>(memory.data<u32>([900_000, 120_000, 300_000, 900_000]));
 
-/** Counters reported by stats(). */
+/** Counters reported by stats(). Unmanaged (static memory) for the same reason as ClassTimeouts. */
+@unmanaged
 export class Stats {
   flowEvictions: u64 = 0;
   affinityEvictions: u64 = 0;
@@ -31,7 +52,7 @@ export class Stats {
   flowsDroppedOnSwap: u64 = 0;
   affinitiesDroppedOnSwap: u64 = 0;
 }
-export const stats = new Stats();
+export const stats = changetype<Stats>(memory.data(offsetof<Stats>(), 8));
 
 /** Host time in ms as the tables store it: u32, compared with wrap-safe differences. */
 // @ts-ignore: decorator
