@@ -23,7 +23,17 @@ export type IptablesTable = 'filter' | 'nat';
 export interface IptablesRuleset {
   readonly family: 4 | 6;
   readonly filter: ReadonlyMap<string, string>;
+  /** Every nat chain: the top-level ones, then each port's chains (built on first use). */
   readonly nat: ReadonlyMap<string, string>;
+  /** The top-level nat chains. */
+  readonly natTop: ReadonlyMap<string, string>;
+  /**
+   * Each port's rules, model order. They come from the per-port memo, so a port unchanged since the
+   * previous render is the same object: partial syncs diff ports by identity, not 110k chains by text.
+   */
+  readonly ports: readonly IptablesPortRules[];
+  /** No port identity appears twice, so no two ports own a chain of the same name. */
+  readonly uniqueChains: boolean;
 }
 
 /** Chains kube-proxy rewrites in full on every sync (declaring a chain in iptables-restore flushes it). */
@@ -124,7 +134,9 @@ export function renderIptables(model: ServiceModel, options: Partial<RuleOptions
   const ctx = { options: o, nodeIPs, largeCluster: endpointCount > LARGE_CLUSTER_ENDPOINTS };
   const context = JSON.stringify(ctx);
   const ports: IptablesPortRules[] = [];
+  const identities = new Set<string>();
   for (const sp of model.servicePorts) {
+    identities.add(`${sp.namespace}/${sp.name}:${sp.portName}/${sp.protocol}`);
     const p = portCache.get(sp, context, () => {
       const v = portView(sp, o.family);
       return v ? renderIptablesPort(v, ctx) : undefined;
@@ -143,9 +155,22 @@ export function renderIptables(model: ServiceModel, options: Partial<RuleOptions
     nat.get('KUBE-NODEPORTS')!.push(...p.natNodePorts);
   }
   nat.get('KUBE-SERVICES')!.push(...nodePortsTail(nodeIPs, o));
-  const natText = joined(nat);
-  for (const p of ports) for (const [chain, rules] of p.natChains) natText.set(chain, rules);
-  return { family: o.family, filter: joined(filter), nat: natText };
+  const natTop = joined(nat);
+  let natAll: Map<string, string> | undefined;
+  return {
+    family: o.family,
+    filter: joined(filter),
+    natTop,
+    ports,
+    uniqueChains: identities.size === model.servicePorts.length,
+    get nat(): ReadonlyMap<string, string> {
+      if (!natAll) {
+        natAll = new Map(natTop);
+        for (const p of ports) for (const [chain, rules] of p.natChains) natAll.set(chain, rules);
+      }
+      return natAll;
+    },
+  };
 }
 
 function joined(chains: Map<string, string[]>): Map<string, string> {
@@ -157,16 +182,18 @@ function joined(chains: Map<string, string[]>): Map<string, string> {
 function writeTable(
   out: string[],
   name: string,
-  chains: ReadonlyMap<string, string>,
+  chains: ReadonlyMap<string, string> | readonly ReadonlyMap<string, string>[],
   deleted: readonly string[],
   extra: readonly string[] = [],
   canary = false,
 ): void {
+  // Several maps are written as their union (callers pass maps with distinct chain names).
+  const parts = chains instanceof Map ? [chains] : (chains as readonly ReadonlyMap<string, string>[]);
   out.push(`*${name}`);
   if (canary) out.push(`:${CANARY_CHAIN} - [0:0]`);
-  for (const chain of chains.keys()) out.push(`:${chain} - [0:0]`);
+  for (const part of parts) for (const chain of part.keys()) out.push(`:${chain} - [0:0]`);
   for (const chain of deleted) out.push(`:${chain} - [0:0]`);
-  for (const rules of chains.values()) if (rules) out.push(rules);
+  for (const part of parts) for (const rules of part.values()) if (rules) out.push(rules);
   out.push(...extra);
   for (const chain of deleted) out.push(`-X ${chain}`);
   out.push('COMMIT');
@@ -175,9 +202,32 @@ function writeTable(
 /** Extra lines per table (e.g. the jumps from built-in chains), written after the table's rules. */
 export type ExtraLines = Partial<Record<IptablesTable, readonly string[]>>;
 
+/** The nat chains as a list of maps with distinct names: top-level, then each port's (no merging). */
+function natParts(rs: IptablesRuleset): readonly ReadonlyMap<string, string>[] {
+  return rs.uniqueChains ? [rs.natTop, ...rs.ports.map((p) => p.natChains)] : [rs.nat];
+}
+
+/**
+ * What changed between two renders, port by port: the ports of `prev` that `next` no longer has (by
+ * identity; unchanged ports are the memo's same objects) and the ports `next` added. Undefined when a
+ * render has duplicated port identities (then chains are compared one by one).
+ */
+function portDiff(prev: IptablesRuleset, next: IptablesRuleset): { removed: Map<string, string>; added: Map<string, string> } | undefined {
+  if (!prev.uniqueChains || !next.uniqueChains) return undefined;
+  const before = new Set(prev.ports);
+  const after = new Set(next.ports);
+  const removed = new Map<string, string>();
+  const added = new Map<string, string>();
+  for (const p of prev.ports) if (!after.has(p)) for (const [c, r] of p.natChains) removed.set(c, r);
+  for (const p of next.ports) if (!before.has(p)) for (const [c, r] of p.natChains) added.set(c, r);
+  return { removed, added };
+}
+
 /** Chains of `prev` that `next` no longer has (to flush and delete). */
 function staleChains(prev: IptablesRuleset | undefined, next: IptablesRuleset, table: IptablesTable): string[] {
   if (!prev) return [];
+  const diff = table === 'nat' ? portDiff(prev, next) : undefined;
+  if (diff) return [...diff.removed.keys()].filter((c) => !diff.added.has(c));
   return [...prev[table].keys()].filter((c) => !next[table].has(c));
 }
 
@@ -188,7 +238,7 @@ function staleChains(prev: IptablesRuleset | undefined, next: IptablesRuleset, t
 export function iptablesRestoreFull(rs: IptablesRuleset, previous?: IptablesRuleset, extra: ExtraLines = {}): string {
   const out: string[] = [];
   writeTable(out, 'filter', rs.filter, staleChains(previous, rs, 'filter'), extra.filter, true);
-  writeTable(out, 'nat', rs.nat, staleChains(previous, rs, 'nat'), extra.nat, true);
+  writeTable(out, 'nat', natParts(rs), staleChains(previous, rs, 'nat'), extra.nat, true);
   out.push('*mangle', `:${CANARY_CHAIN} - [0:0]`, 'COMMIT');
   return out.join('\n') + '\n';
 }
@@ -197,6 +247,13 @@ export function iptablesRestoreFull(rs: IptablesRuleset, previous?: IptablesRule
 export function changedChains(prev: IptablesRuleset, next: IptablesRuleset, table: IptablesTable): Map<string, string> {
   const top = new Set(TOP_LEVEL_CHAINS[table]);
   const out = new Map<string, string>();
+  const diff = table === 'nat' ? portDiff(prev, next) : undefined;
+  if (diff) {
+    // Unchanged ports' chains are unchanged; a changed port's chain is rewritten when its text differs.
+    for (const [chain, rules] of next.natTop) if (top.has(chain) || prev.natTop.get(chain) !== rules) out.set(chain, rules);
+    for (const [chain, rules] of diff.added) if (diff.removed.get(chain) !== rules) out.set(chain, rules);
+    return out;
+  }
   for (const [chain, rules] of next[table]) {
     if (top.has(chain) || prev[table].get(chain) !== rules) out.set(chain, rules);
   }
