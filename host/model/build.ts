@@ -210,13 +210,27 @@ function modelPort(svc: ServiceSpec, a: Allocation, i: number, endpoints: Endpoi
   const p = svc.ports[i]!;
   const lbIPs = loadBalancerIPs(svc, a);
   const nodePort = a.nodePorts[i] ?? 0;
-  const externallyAccessible = nodePort !== 0 || lbIPs.length > 0 || svc.externalIPs.length > 0;
-  const cat = categorizeEndpoints(endpoints, { internalTrafficPolicy: svc.internalTrafficPolicy, externalTrafficPolicy: svc.externalTrafficPolicy, externallyAccessible }, node);
+  // kube-proxy runs one proxier per IP family, each seeing only its family's endpoints and
+  // addresses, so the ready → serving-terminating fallback, topology hints and Local policies are
+  // judged per family (a dual-stack port's IPv6 traffic never falls back because of IPv4 endpoints).
+  const cluster = new Set<EndpointRecord>();
+  const external = new Set<EndpointRecord>();
+  let hasEndpoints = false;
+  for (const v6 of [false, true]) {
+    const ofFamily = (ip: string): boolean => ip.includes(':') === v6;
+    const familyEndpoints = endpoints.filter((e) => ofFamily(e.ip));
+    if (familyEndpoints.length === 0) continue;
+    const externallyAccessible = nodePort !== 0 || lbIPs.some(ofFamily) || svc.externalIPs.some(ofFamily);
+    const cat = categorizeEndpoints(familyEndpoints, { internalTrafficPolicy: svc.internalTrafficPolicy, externalTrafficPolicy: svc.externalTrafficPolicy, externallyAccessible }, node);
+    cat.cluster.forEach((e) => cluster.add(e));
+    cat.external.forEach((e) => external.add(e));
+    hasEndpoints ||= cat.hasEndpoints;
+  }
   const backends: ModelBackend[] = endpoints.map((e) => ({
     ip: e.ip, port: e.port, weight: e.weight, ready: e.ready, serving: e.serving, terminating: e.terminating,
     local: node.nodeName !== '' && e.nodeName === node.nodeName,
     ...(e.nodeName ? { nodeName: e.nodeName } : {}), ...(e.zone ? { zone: e.zone } : {}),
-    cluster: cat.cluster.has(e), external: cat.external.has(e),
+    cluster: cluster.has(e), external: external.has(e),
   }));
   backends.sort(compareBackends);
   return {
@@ -226,7 +240,7 @@ function modelPort(svc: ServiceSpec, a: Allocation, i: number, endpoints: Endpoi
     scheduler: svc.scheduler, schedulerFlags: svc.schedulerFlags, sessionAffinity: svc.sessionAffinity,
     affinityTimeoutSeconds: svc.affinityTimeoutSeconds, externalTrafficPolicy: svc.externalTrafficPolicy,
     internalTrafficPolicy: svc.internalTrafficPolicy, healthCheckNodePort: a.healthCheckNodePort,
-    hasEndpoints: cat.hasEndpoints, backends,
+    hasEndpoints, backends,
   };
 }
 

@@ -97,6 +97,27 @@ describe('vipwasm simulate', () => {
     }
   });
 
+  it('balances each IP family of a dual-stack Service over its own endpoints only', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vipwasm-sim-ds-'));
+    try {
+      const f = join(dir, 'ds.yaml');
+      writeFileSync(f, [
+        'apiVersion: v1\nkind: Service\nmetadata: {name: ds}\nspec: {ipFamilyPolicy: RequireDualStack, ipFamilies: [IPv4, IPv6], clusterIPs: [10.96.0.50, "fd00:10:96::50"], ports: [{port: 80, targetPort: 8080}]}',
+        'apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: ds-v4, labels: {kubernetes.io/service-name: ds}}\naddressType: IPv4\nports: [{port: 8080}]\nendpoints: [{addresses: [198.18.1.1], conditions: {ready: true}}, {addresses: [198.18.1.2], conditions: {ready: true}}]',
+        'apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: ds-v6, labels: {kubernetes.io/service-name: ds}}\naddressType: IPv6\nports: [{port: 8080}]\nendpoints: [{addresses: ["fd00:244::1"], conditions: {ready: true}}]',
+      ].join('\n---\n'));
+      const ranges = ['--service-cluster-ip-range', '10.96.0.0/12,fd00:10:96::/108', '--requests', '4'];
+      const v4 = await json(['-f', f, ...ranges, '--to', '10.96.0.50:80']);
+      expect(v4.backends).toEqual(['198.18.1.1:8080', '198.18.1.2:8080']);
+      expect(v4.counts).toEqual({ '198.18.1.1:8080': 2, '198.18.1.2:8080': 2 });
+      const v6 = await json(['-f', f, ...ranges, '--to', '[fd00:10:96::50]:80']);
+      expect(v6.backends).toEqual(['[fd00:244::1]:8080']);
+      expect(v6.counts).toEqual({ '[fd00:244::1]:8080': 4 });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('connections stay open unless --close: lc spreads open UDP flows, but always picks the first idle backend when each closes', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vipwasm-sim-'));
     try {

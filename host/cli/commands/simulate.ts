@@ -120,7 +120,9 @@ export async function simulate(result: ModelResult, target: Target, clients: Cli
     } else decisions.push({ client, backend: null, result: d.verdict === Verdict.Reject ? 'reject' : 'drop' });
     if (closeEach) engine.close(proto, c.address, sport, target.address, target.port, now);
   }
-  const backends = (sp?.backends ?? []).map((b) => backendKey(b));
+  // Each IP family is balanced over its own endpoints only (kube-proxy runs a proxier per family).
+  const sameFamily = (ip: string): boolean => ip.includes(':') === (target.address.family === 6);
+  const backends = (sp?.backends ?? []).filter((b) => sameFamily(b.ip)).map((b) => backendKey(b));
   const counts: Record<string, number> = Object.fromEntries(backends.map((b) => [b, 0]));
   for (const d of decisions) if (d.backend) counts[d.backend] = (counts[d.backend] ?? 0) + 1;
   return { service: sp ? servicePortKey(sp) : '', scheduler: sp?.scheduler ?? '', backends, decisions, counts };
