@@ -21,10 +21,17 @@ export interface NftRuleset {
   readonly tableFamily: 'ip' | 'ip6';
   /** Table, sets, maps, base and helper chains with their rules: fixed for given options. */
   readonly base: readonly string[];
-  /** Per-service chains: name → rule bodies. */
+  /** Per-service chains: name → rule bodies (built on first use). */
   readonly chains: ReadonlyMap<string, readonly string[]>;
-  /** Affinity sets: name → spec. */
+  /** Affinity sets: name → spec (built on first use). */
   readonly sets: ReadonlyMap<string, string>;
+  /**
+   * Each port's objects, model order. They come from the per-port memo, so a port unchanged since the
+   * previous render is the same object: partial syncs diff ports by identity, not 110k chains by text.
+   */
+  readonly ports: readonly NftPortObjects[];
+  /** No port identity appears twice, so no two ports own a chain or set of the same name. */
+  readonly uniqueNames: boolean;
   /** Set/map name → element key → element text. */
   readonly elements: ReadonlyMap<string, ReadonlyMap<string, string>>;
 }
@@ -105,23 +112,50 @@ export function clearNftablesRenderCache(): void {
 export function renderNftables(model: ServiceModel, options: Partial<RuleOptions> = {}): NftRuleset {
   const o = ruleOptions(options);
   const nodeIPs = model.nodeIPs.filter((ip) => familyOf(ip) === o.family);
-  const chains = new Map<string, readonly string[]>();
-  const sets = new Map<string, string>();
+  const ports: NftPortObjects[] = [];
+  const identities = new Set<string>();
   const elements = new Map<string, Map<string, string>>(ELEMENT_CONTAINERS.map((name) => [name, new Map()]));
   for (const ip of nodeIPs) elements.get('nodeport-ips')!.set(ip, ip);
   const context = JSON.stringify({ o, nodeIPs });
   for (const sp of model.servicePorts) {
+    identities.add(`${sp.namespace}/${sp.name}:${sp.portName}/${sp.protocol}`);
     const objs = portCache.get(sp, context, () => {
       const v = portView(sp, o.family);
       return v ? renderNftPort(v, { options: o, nodeIPs }) : undefined;
     });
     if (!objs) continue;
-    for (const [name, rules] of objs.chains) chains.set(name, rules);
-    for (const [name, spec] of objs.sets) sets.set(name, spec);
+    ports.push(objs);
     for (const [container, list] of objs.elements) for (const e of list) elements.get(container)!.set(e.key, e.text);
   }
   portCache.endRender();
-  return { family: o.family, table: o.nftTable, tableFamily: nftFamily(o).ip, base: baseObjects(o, nodeIPs), chains, sets, elements };
+  let chains: Map<string, readonly string[]> | undefined;
+  let sets: Map<string, string> | undefined;
+  return {
+    family: o.family,
+    table: o.nftTable,
+    tableFamily: nftFamily(o).ip,
+    base: baseObjects(o, nodeIPs),
+    ports,
+    uniqueNames: identities.size === model.servicePorts.length,
+    elements,
+    get chains(): ReadonlyMap<string, readonly string[]> {
+      return (chains ??= merged(ports, (p) => p.chains));
+    },
+    get sets(): ReadonlyMap<string, string> {
+      return (sets ??= merged(ports, (p) => p.sets));
+    },
+  };
+}
+
+function merged<V>(ports: readonly NftPortObjects[], part: (p: NftPortObjects) => ReadonlyMap<string, V>): Map<string, V> {
+  const out = new Map<string, V>();
+  for (const p of ports) for (const [name, value] of part(p)) out.set(name, value);
+  return out;
+}
+
+/** The chains (or sets) as maps with distinct names: each port's when names are unique (no merging). */
+function parts<V>(rs: NftRuleset, part: (p: NftPortObjects) => ReadonlyMap<string, V>, all: () => ReadonlyMap<string, V>): readonly ReadonlyMap<string, V>[] {
+  return rs.uniqueNames ? rs.ports.map(part) : [all()];
 }
 
 function tableRef(rs: NftRuleset): string {
@@ -136,9 +170,10 @@ function writeChain(out: string[], T: string, name: string, rules: readonly stri
 export function nftTransactionFull(rs: NftRuleset): string {
   const T = tableRef(rs);
   const out = [`add table ${T}`, `delete table ${T}`, ...rs.base];
-  for (const [name, spec] of rs.sets) out.push(`add set ${T} ${name} ${spec}`);
-  for (const name of rs.chains.keys()) out.push(`add chain ${T} ${name}`);
-  for (const [name, rules] of rs.chains) writeChain(out, T, name, rules);
+  const chains = parts(rs, (p) => p.chains, () => rs.chains);
+  for (const sets of parts(rs, (p) => p.sets, () => rs.sets)) for (const [name, spec] of sets) out.push(`add set ${T} ${name} ${spec}`);
+  for (const part of chains) for (const name of part.keys()) out.push(`add chain ${T} ${name}`);
+  for (const part of chains) for (const [name, rules] of part) writeChain(out, T, name, rules);
   for (const [container, els] of rs.elements) for (const text of els.values()) out.push(`add element ${T} ${container} { ${text} }`);
   return out.join('\n') + '\n';
 }
@@ -154,10 +189,29 @@ function sameRules(a: readonly string[] | undefined, b: readonly string[]): bool
 export function nftTransactionPartial(prev: NftRuleset, next: NftRuleset): string {
   const T = tableRef(next);
   const out: string[] = [];
-  for (const [name, spec] of next.sets) if (!prev.sets.has(name)) out.push(`add set ${T} ${name} ${spec}`);
-  const rewritten = [...next.chains].filter(([name, rules]) => !sameRules(prev.chains.get(name), rules));
+  // With unique names, only the chains and sets of ports that are not the same (memo) object in both
+  // renders can differ: compare those, in the same order as comparing everything would.
+  let prevChains: ReadonlyMap<string, readonly string[]>;
+  let nextChains: ReadonlyMap<string, readonly string[]>;
+  let prevSets: ReadonlyMap<string, string>;
+  let nextSets: ReadonlyMap<string, string>;
+  if (!prev.uniqueNames || !next.uniqueNames) {
+    ({ chains: prevChains, sets: prevSets } = prev);
+    ({ chains: nextChains, sets: nextSets } = next);
+  } else {
+    const before = new Set(prev.ports);
+    const after = new Set(next.ports);
+    const gone = prev.ports.filter((p) => !after.has(p));
+    const come = next.ports.filter((p) => !before.has(p));
+    prevChains = merged(gone, (p) => p.chains);
+    nextChains = merged(come, (p) => p.chains);
+    prevSets = merged(gone, (p) => p.sets);
+    nextSets = merged(come, (p) => p.sets);
+  }
+  for (const [name, spec] of nextSets) if (!prevSets.has(name)) out.push(`add set ${T} ${name} ${spec}`);
+  const rewritten = [...nextChains].filter(([name, rules]) => !sameRules(prevChains.get(name), rules));
   for (const [name] of rewritten) {
-    out.push(prev.chains.has(name) ? `flush chain ${T} ${name}` : `add chain ${T} ${name}`);
+    out.push(prevChains.has(name) ? `flush chain ${T} ${name}` : `add chain ${T} ${name}`);
   }
   for (const [name, rules] of rewritten) writeChain(out, T, name, rules);
   for (const [container, els] of prev.elements) {
@@ -168,10 +222,10 @@ export function nftTransactionPartial(prev: NftRuleset, next: NftRuleset): strin
     const before = prev.elements.get(container);
     for (const [key, text] of els) if (before?.get(key) !== text) out.push(`add element ${T} ${container} { ${text} }`);
   }
-  const staleChains = [...prev.chains.keys()].filter((name) => !next.chains.has(name));
+  const staleChains = [...prevChains.keys()].filter((name) => !nextChains.has(name));
   for (const name of staleChains) out.push(`flush chain ${T} ${name}`);
   for (const name of staleChains) out.push(`delete chain ${T} ${name}`);
-  for (const name of prev.sets.keys()) if (!next.sets.has(name)) out.push(`delete set ${T} ${name}`);
+  for (const name of prevSets.keys()) if (!nextSets.has(name)) out.push(`delete set ${T} ${name}`);
   return out.length ? out.join('\n') + '\n' : '';
 }
 
