@@ -3,7 +3,8 @@
  * parsed addresses by text.
  */
 import { parseAddress, type Address } from '../../host/engine/address.js';
-import { compareBackends, type ModelBackend, type ModelServicePort, type ServiceModel } from '../../host/engine/model.js';
+import type { ModelBackend, ModelServicePort, ServiceModel } from '../../host/engine/model.js';
+import { modelBackend, modelServicePort } from '../fixtures/service-model.js';
 
 export const TCP = 6;
 export const UDP = 17;
@@ -21,45 +22,12 @@ export function ip(text: string): Address {
 }
 
 export function backend(ipText: string, port = 8080, extra: Partial<ModelBackend> = {}): ModelBackend {
-  return {
-    ip: ipText,
-    port,
-    weight: 1,
-    ready: true,
-    serving: true,
-    terminating: false,
-    local: false,
-    cluster: true,
-    external: true,
-    ...extra,
-  };
+  return modelBackend(ipText, port, extra);
 }
 
+/** Engine tests default `hasEndpoints` to true, so an empty port rejects only when a test says so. */
 export function servicePort(name: string, extra: Partial<ModelServicePort> = {}): ModelServicePort {
-  const sp: ModelServicePort = {
-    namespace: 'default',
-    name,
-    portName: '',
-    type: 'ClusterIP',
-    protocol: 'TCP',
-    port: 80,
-    clusterIPs: [],
-    nodePort: 0,
-    externalIPs: [],
-    loadBalancerIPs: [],
-    loadBalancerSourceRanges: [],
-    scheduler: 'rr',
-    schedulerFlags: { port: false, fallback: false },
-    sessionAffinity: 'None',
-    affinityTimeoutSeconds: 10800,
-    externalTrafficPolicy: 'Cluster',
-    internalTrafficPolicy: 'Cluster',
-    healthCheckNodePort: 0,
-    hasEndpoints: true,
-    backends: [],
-    ...extra,
-  };
-  return { ...sp, backends: [...sp.backends].sort(compareBackends) };
+  return modelServicePort({ namespace: 'default', name, hasEndpoints: true, ...extra });
 }
 
 export function model(servicePorts: ModelServicePort[], nodeIPs: string[] = []): ServiceModel {

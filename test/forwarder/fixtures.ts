@@ -2,39 +2,15 @@
  * Hand-built ServiceModel pieces for forwarder tests (the model issue's builder turns manifests
  * into the same shape; these skip the YAML step so a test states exactly what it serves).
  */
-import { compareBackends } from '../../host/engine/model.js';
 import type { ModelBackend, ModelServicePort, ServiceModel } from '../../host/engine/model.js';
+import { modelBackend, modelServicePort } from '../fixtures/service-model.js';
 
 export function backend(ip: string, port: number, extra: Partial<ModelBackend> = {}): ModelBackend {
-  return { ip, port, weight: 1, ready: true, serving: true, terminating: false, local: true, cluster: true, external: true, ...extra };
+  return modelBackend(ip, port, { local: true, ...extra });
 }
 
 export function servicePort(name: string, extra: Partial<ModelServicePort> = {}): ModelServicePort {
-  // Engine order (address, then port), as the model builder emits them.
-  const backends = [...(extra.backends ?? [])].sort(compareBackends);
-  return {
-    namespace: 'default',
-    name,
-    portName: '',
-    type: 'ClusterIP',
-    protocol: 'TCP',
-    port: 80,
-    clusterIPs: [],
-    nodePort: 0,
-    externalIPs: [],
-    loadBalancerIPs: [],
-    loadBalancerSourceRanges: [],
-    scheduler: 'rr',
-    schedulerFlags: { port: false, fallback: false },
-    sessionAffinity: 'None',
-    affinityTimeoutSeconds: 10800,
-    externalTrafficPolicy: 'Cluster',
-    internalTrafficPolicy: 'Cluster',
-    healthCheckNodePort: 0,
-    hasEndpoints: backends.some((b) => b.ready || (b.serving && b.terminating)),
-    ...extra,
-    backends,
-  };
+  return modelServicePort({ namespace: 'default', name, ...extra });
 }
 
 export function model(servicePorts: ModelServicePort[], nodeIPs: string[] = []): ServiceModel {

@@ -3,39 +3,15 @@
  * (pod CIDR 10.0.0.0/8, ClusterIPs 172.30.0.0/16, node 192.168.0.2, LB IPs 1.2.3.4 / 5.6.7.8,
  * source range 203.0.113.0/25), so the expected names match upstream's TestOverallIPTablesRules.
  */
-import { compareBackends, servicePortKey, type ModelBackend, type ModelServicePort, type ServiceModel } from '../../host/engine/model.js';
+import { servicePortKey, type ModelBackend, type ModelServicePort, type ServiceModel } from '../../host/engine/model.js';
+import { modelBackend, modelServicePort } from '../fixtures/service-model.js';
 
 export function backend(ip: string, port: number, extra: Partial<ModelBackend> = {}): ModelBackend {
-  return { ip, port, weight: 1, ready: true, serving: true, terminating: false, local: false, cluster: true, external: true, ...extra };
+  return modelBackend(ip, port, extra);
 }
 
 export function servicePort(namespace: string, name: string, extra: Partial<ModelServicePort> = {}): ModelServicePort {
-  const sp: ModelServicePort = {
-    namespace,
-    name,
-    portName: 'p80',
-    type: 'ClusterIP',
-    protocol: 'TCP',
-    port: 80,
-    clusterIPs: [],
-    nodePort: 0,
-    externalIPs: [],
-    loadBalancerIPs: [],
-    loadBalancerSourceRanges: [],
-    scheduler: 'random',
-    schedulerFlags: { port: false, fallback: false },
-    sessionAffinity: 'None',
-    affinityTimeoutSeconds: 10800,
-    externalTrafficPolicy: 'Cluster',
-    internalTrafficPolicy: 'Cluster',
-    healthCheckNodePort: 0,
-    hasEndpoints: false,
-    backends: [],
-    ...extra,
-  };
-  const backends = [...sp.backends].sort(compareBackends);
-  const hasEndpoints = extra.hasEndpoints ?? backends.some((b) => b.ready || (b.serving && b.terminating));
-  return { ...sp, backends, hasEndpoints };
+  return modelServicePort({ namespace, name, portName: 'p80', scheduler: 'random', ...extra });
 }
 
 export function model(servicePorts: ModelServicePort[], nodeIPs: string[] = ['192.168.0.2']): ServiceModel {
