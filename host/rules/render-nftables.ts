@@ -169,13 +169,26 @@ function writeChain(out: string[], T: string, name: string, rules: readonly stri
 /** The complete transaction: the table is deleted and re-created atomically (a full sync). */
 export function nftTransactionFull(rs: NftRuleset): string {
   const T = tableRef(rs);
-  const out = [`add table ${T}`, `delete table ${T}`, ...rs.base];
+  // Pieces, not one template string per line: at 10k Services that is ~450k lines whose concatenations
+  // would be garbage the moment they are joined (measured: a third less GC).
+  const out: string[] = [];
+  const line = (...pieces: string[]) => {
+    for (const piece of pieces) out.push(piece);
+    out.push('\n');
+  };
+  line('add table ', T);
+  line('delete table ', T);
+  for (const text of rs.base) line(text);
   const chains = parts(rs, (p) => p.chains, () => rs.chains);
-  for (const sets of parts(rs, (p) => p.sets, () => rs.sets)) for (const [name, spec] of sets) out.push(`add set ${T} ${name} ${spec}`);
-  for (const part of chains) for (const name of part.keys()) out.push(`add chain ${T} ${name}`);
-  for (const part of chains) for (const [name, rules] of part) writeChain(out, T, name, rules);
-  for (const [container, els] of rs.elements) for (const text of els.values()) out.push(`add element ${T} ${container} { ${text} }`);
-  return out.join('\n') + '\n';
+  const addRule = `add rule ${T} `;
+  for (const sets of parts(rs, (p) => p.sets, () => rs.sets)) for (const [name, spec] of sets) line('add set ', T, ' ', name, ' ', spec);
+  const addChain = `add chain ${T} `;
+  for (const part of chains) for (const name of part.keys()) out.push(addChain, name, '\n');
+  for (const part of chains) {
+    for (const [name, rules] of part) for (const rule of rules) out.push(addRule, name, ' ', rule, '\n');
+  }
+  for (const [container, els] of rs.elements) for (const text of els.values()) line('add element ', T, ' ', container, ' { ', text, ' }');
+  return out.join('');
 }
 
 function sameRules(a: readonly string[] | undefined, b: readonly string[]): boolean {
