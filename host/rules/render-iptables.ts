@@ -3,8 +3,8 @@
  * (pkg/proxy/iptables/proxier.go; reference/kube-proxy.md §1). Pure functions, browser-safe.
  *
  * `renderIptables` builds a structured ruleset (table → chain → rules); `iptablesRestoreFull`
- * serialises it whole, `iptablesRestorePartial` only the top-level chains plus the per-service chains
- * that differ from the previously installed ruleset (KEP-3453 MinimizeIPTablesRestore).
+ * serialises it whole, `iptablesRestorePartial` only the chains that differ from the previously
+ * installed ruleset (KEP-3453 MinimizeIPTablesRestore, without its unconditional top-level rewrite).
  */
 import type { ServiceModel } from '../engine/model.js';
 import { portView } from './endpoints.js';
@@ -36,7 +36,7 @@ export interface IptablesRuleset {
   readonly uniqueChains: boolean;
 }
 
-/** Chains kube-proxy rewrites in full on every sync (declaring a chain in iptables-restore flushes it). */
+/** kube-proxy's top-level chains (it rewrites them on every sync; partial syncs here only when changed). */
 export const TOP_LEVEL_CHAINS: Readonly<Record<IptablesTable, readonly string[]>> = {
   filter: ['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-FORWARD', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL'],
   nat: ['KUBE-SERVICES', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', 'KUBE-MARK-MASQ'],
@@ -243,29 +243,37 @@ export function iptablesRestoreFull(rs: IptablesRuleset, previous?: IptablesRule
   return out.join('\n') + '\n';
 }
 
-/** The chains a partial sync rewrites: top-level ones always, others only when new or changed. */
+/**
+ * The chains a partial sync rewrites: those that are new or whose rules changed, top-level ones
+ * included. kube-proxy rewrites the top-level chains on every sync; rewriting an unchanged chain
+ * changes nothing in the kernel but costs iptables-nft one rule per Service (measured at 10k
+ * Services: 1.4 s with KUBE-SERVICES rewritten, 50-70 ms without).
+ */
 export function changedChains(prev: IptablesRuleset, next: IptablesRuleset, table: IptablesTable): Map<string, string> {
-  const top = new Set(TOP_LEVEL_CHAINS[table]);
   const out = new Map<string, string>();
   const diff = table === 'nat' ? portDiff(prev, next) : undefined;
   if (diff) {
     // Unchanged ports' chains are unchanged; a changed port's chain is rewritten when its text differs.
-    for (const [chain, rules] of next.natTop) if (top.has(chain) || prev.natTop.get(chain) !== rules) out.set(chain, rules);
+    for (const [chain, rules] of next.natTop) if (prev.natTop.get(chain) !== rules) out.set(chain, rules);
     for (const [chain, rules] of diff.added) if (diff.removed.get(chain) !== rules) out.set(chain, rules);
     return out;
   }
-  for (const [chain, rules] of next[table]) {
-    if (top.has(chain) || prev[table].get(chain) !== rules) out.set(chain, rules);
-  }
+  for (const [chain, rules] of next[table]) if (prev[table].get(chain) !== rules) out.set(chain, rules);
   return out;
 }
 
-/** Partial `iptables-restore --noflush` input relative to the installed `prev` (KEP-3453). */
+/**
+ * Partial `iptables-restore --noflush` input relative to the installed `prev` (KEP-3453): only the
+ * tables with changed or deleted chains; '' when nothing changed.
+ */
 export function iptablesRestorePartial(prev: IptablesRuleset, next: IptablesRuleset): string {
   const out: string[] = [];
-  writeTable(out, 'filter', changedChains(prev, next, 'filter'), staleChains(prev, next, 'filter'));
-  writeTable(out, 'nat', changedChains(prev, next, 'nat'), staleChains(prev, next, 'nat'));
-  return out.join('\n') + '\n';
+  for (const table of ['filter', 'nat'] as const) {
+    const changed = changedChains(prev, next, table);
+    const stale = staleChains(prev, next, table);
+    if (changed.size || stale.length) writeTable(out, table, changed, stale);
+  }
+  return out.length ? out.join('\n') + '\n' : '';
 }
 
 /** A jump as an iptables-restore line: `-I FROM 1 ... -j TO` (insert) or `-D FROM ... -j TO` (delete). */

@@ -5,12 +5,20 @@ import { nftSameBase, nftTransactionPartial, renderNftables } from '../../host/r
 import { backend, overallModel, model, servicePort } from './fixtures.js';
 
 describe('iptables partial sync', () => {
-  it('rewrites only the top-level chains when nothing changed', () => {
+  it('is empty when nothing changed (unchanged top-level chains are not rewritten)', () => {
     const rs = renderIptables(overallModel());
-    const text = iptablesRestorePartial(rs, renderIptables(overallModel()));
-    const declared = [...text.matchAll(/^:(\S+)/gm)].map((m) => m[1]);
-    expect(declared).toEqual([...TOP_LEVEL_CHAINS.filter, ...TOP_LEVEL_CHAINS.nat]);
-    expect(text).not.toMatch(/-X /);
+    expect(iptablesRestorePartial(rs, renderIptables(overallModel()))).toBe('');
+  });
+
+  it('rewrites a top-level chain when it changed, and nothing else unchanged', () => {
+    const svc = (name: string, ip: string) => servicePort('ns', name, { clusterIPs: [ip], backends: [backend('10.1.0.1', 80)] });
+    const before = renderIptables(model([svc('a', '10.96.0.1')]));
+    const text = iptablesRestorePartial(before, renderIptables(model([svc('a', '10.96.0.1'), svc('b', '10.96.0.2')])));
+    const declared = [...text.matchAll(/^:(\S+)/gm)].map((m) => m[1]!);
+    expect(declared.filter((c) => (TOP_LEVEL_CHAINS.nat as readonly string[]).includes(c))).toEqual(['KUBE-SERVICES']);
+    expect(text).not.toMatch(/^\*filter/m);
+    expect(text).toContain('-d 10.96.0.2');
+    expect(text).not.toContain(':KUBE-SVC-' + /KUBE-SVC-(\S+)/.exec(iptablesRestorePartial(renderIptables(model([])), before))![1]);
   });
 
   it('declares and deletes the chains of a removed endpoint', () => {

@@ -91,7 +91,8 @@ export class IptablesApplier implements RuleApplier {
     let payload = '';
     try {
       payload = full ? iptablesRestoreFull(next, this.installed, await this.missingJumpLines()) : iptablesRestorePartial(this.installed!, next);
-      await mustRun(this.opts.runner, `${this.iptables}-restore`, ['-w', '--noflush'], payload);
+      // A partial sync with nothing changed has nothing to restore.
+      if (payload) await mustRun(this.opts.runner, `${this.iptables}-restore`, ['-w', '--noflush'], payload);
     } catch (err) {
       this.needFullSync = true;
       throw err instanceof ToolError ? new Error(`iptables sync failed (old rules kept, next sync is full): ${err.message}`) : err;
