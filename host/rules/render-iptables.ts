@@ -244,6 +244,44 @@ export function iptablesRestoreFull(rs: IptablesRuleset, previous?: IptablesRule
 }
 
 /**
+ * A full sync as several `iptables-restore --noflush` transactions, for iptables-nft: its restore time
+ * grows superlinearly with the transaction (measured, 1.8.9: 1k Services × 10 endpoints in one
+ * transaction 40 s, in four 2.5 s), so at scale each Service's chains go in bounded batches (a Service's
+ * chains always together: each batch leaves every Service consistent), then one last transaction
+ * writes the top-level chains that make them reachable, deletes stale chains, and adds the canaries
+ * and jumps. Not atomic as a whole: during the sync, some Services already use their new chains.
+ * A ruleset that fits in one batch is the single transaction of `iptablesRestoreFull`.
+ */
+export function iptablesRestoreFullChunks(rs: IptablesRuleset, previous?: IptablesRuleset, extra: ExtraLines = {}, maxLines = 4000): string[] {
+  let total = 0;
+  for (const p of rs.ports) total += p.natChains.size * 3;
+  if (!rs.uniqueChains || total <= maxLines) return [iptablesRestoreFull(rs, previous, extra)];
+  const chunks: string[] = [];
+  let batch: ReadonlyMap<string, string>[] = [];
+  let lines = 0;
+  const flush = () => {
+    const out: string[] = [];
+    writeTable(out, 'nat', batch, []);
+    chunks.push(out.join('\n') + '\n');
+    batch = [];
+    lines = 0;
+  };
+  for (const p of rs.ports) {
+    if (!p.natChains.size) continue;
+    batch.push(p.natChains);
+    lines += p.natChains.size * 3;
+    if (lines >= maxLines) flush();
+  }
+  if (batch.length) flush();
+  const last: string[] = [];
+  writeTable(last, 'filter', rs.filter, staleChains(previous, rs, 'filter'), extra.filter, true);
+  writeTable(last, 'nat', rs.natTop, staleChains(previous, rs, 'nat'), extra.nat, true);
+  last.push('*mangle', `:${CANARY_CHAIN} - [0:0]`, 'COMMIT');
+  chunks.push(last.join('\n') + '\n');
+  return chunks;
+}
+
+/**
  * The chains a partial sync rewrites: those that are new or whose rules changed, top-level ones
  * included. kube-proxy rewrites the top-level chains on every sync; rewriting an unchanged chain
  * changes nothing in the kernel but costs iptables-nft one rule per Service (measured at 10k

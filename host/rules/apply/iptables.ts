@@ -12,6 +12,7 @@ import {
   IPTABLES_JUMPS,
   hasJump,
   iptablesRestoreFull,
+  iptablesRestoreFullChunks,
   iptablesRestorePartial,
   jumpRestoreLine,
   renderIptables,
@@ -43,6 +44,17 @@ export class IptablesApplier implements RuleApplier {
     const base = this.family === 6 ? 'ip6tables' : 'iptables';
     const backend = this.opts.iptablesBackend ?? 'default';
     return backend === 'default' ? base : `${base}-${backend}`;
+  }
+
+  private nftBackend: boolean | undefined;
+
+  /** Whether the iptables command is iptables-nft (`iptables -V` says "nf_tables"); asked once. */
+  private async isNftBackend(): Promise<boolean> {
+    if (this.nftBackend === undefined) {
+      const backend = this.opts.iptablesBackend ?? 'default';
+      this.nftBackend = backend === 'default' ? /nf_tables/.test((await this.opts.runner.run(this.iptables, ['-V'])).stdout) : backend === 'nft';
+    }
+    return this.nftBackend;
   }
 
   forceFullSync(): void {
@@ -88,11 +100,19 @@ export class IptablesApplier implements RuleApplier {
       this.lastCanaryCheck = Date.now();
       if (!(await this.canaryPresent())) full = true;
     }
-    let payload = '';
+    let bytes = 0;
     try {
-      payload = full ? iptablesRestoreFull(next, this.installed, await this.missingJumpLines()) : iptablesRestorePartial(this.installed!, next);
-      // A partial sync with nothing changed has nothing to restore.
-      if (payload) await mustRun(this.opts.runner, `${this.iptables}-restore`, ['-w', '--noflush'], payload);
+      // iptables-legacy rewrites the whole table per transaction, so it gets one; iptables-nft gets
+      // bounded ones (see iptablesRestoreFullChunks). A partial sync with nothing changed has none.
+      const payloads = !full
+        ? [iptablesRestorePartial(this.installed!, next)]
+        : (await this.isNftBackend())
+          ? iptablesRestoreFullChunks(next, this.installed, await this.missingJumpLines())
+          : [iptablesRestoreFull(next, this.installed, await this.missingJumpLines())];
+      for (const payload of payloads) {
+        if (payload) await mustRun(this.opts.runner, `${this.iptables}-restore`, ['-w', '--noflush'], payload);
+        bytes += payload.length;
+      }
     } catch (err) {
       this.needFullSync = true;
       throw err instanceof ToolError ? new Error(`iptables sync failed (old rules kept, next sync is full): ${err.message}`) : err;
@@ -106,7 +126,7 @@ export class IptablesApplier implements RuleApplier {
     this.installed = next;
     this.installedModel = model;
     const conntrackDeletions = this.opts.conntrackCleanup === false ? 0 : await clearStaleUdp(this.opts.runner, prevModel, model, this.family);
-    return { mode: this.mode, full, bytes: payload.length, ms: performance.now() - started, conntrackDeletions };
+    return { mode: this.mode, full, bytes, ms: performance.now() - started, conntrackDeletions };
   }
 
   /**
