@@ -257,7 +257,8 @@ export function iptablesRestoreFullChunks(rs: IptablesRuleset, previous?: Iptabl
   for (const p of rs.ports) total += p.natChains.size * 3;
   if (!rs.uniqueChains || total <= maxLines) return [iptablesRestoreFull(rs, previous, extra)];
   const chunks: string[] = [];
-  let batch: ReadonlyMap<string, string>[] = [];
+  // Per-Service chains jump to KUBE-MARK-MASQ: the first batch creates it (fixed rules; rewritten last).
+  let batch: ReadonlyMap<string, string>[] = [new Map([['KUBE-MARK-MASQ', rs.natTop.get('KUBE-MARK-MASQ') ?? '']])];
   let lines = 0;
   const flush = () => {
     const out: string[] = [];
