@@ -17,7 +17,8 @@
  *   index slot (u32): 0 = empty, else hash tag (top 8 bits) << 24 | entry + 1
  */
 import { finishNH, nhTerm } from './hash';
-import { H_ACTIVE, H_INACTIVE } from './layout';
+import { Generation } from './generation';
+import { H_ACTIVE, H_INACTIVE, H_WORDS } from './layout';
 import { current, elapsed, stats, timeoutMs } from './state';
 
 // @ts-ignore: decorator
@@ -184,12 +185,19 @@ export function flowTouch(e: i32, now: u32, cls: u32): void {
   listPushHead(e, cls);
 }
 
-/** Adjusts the owning backend's counters when an entry's active bit changes or it goes away. */
+/**
+ * Adjusts the owning backend's counters when an entry's active bit changes or it goes away.
+ * Reads the serving generation's hot records through raw pointers: holding `current` in a local
+ * would give flowRemove a shadow stack frame (a memory.fill per call) under the incremental runtime.
+ */
 // @ts-ignore: decorator
 @inline export function uncount(backend: u32, meta: u32): void {
-  const gen = current;
+  const gen = changetype<usize>(current);
   const word = (meta & META_ACTIVE) != 0 ? H_ACTIVE : H_INACTIVE;
-  if (backend < <u32>gen.backendCount) gen.setHotWord(<i32>backend, word, gen.hotWord(<i32>backend, word) - 1);
+  if (backend < <u32>load<i32>(gen + offsetof<Generation>('backendCount'))) {
+    const at = load<usize>(gen + offsetof<Generation>('hot')) + ((<usize>backend * H_WORDS + word) << 2);
+    store<u32>(at, load<u32>(at) - 1);
+  }
 }
 
 /** Removes entry `e`: index slot (backward shift), list, counters; the entry goes to the free list. */
