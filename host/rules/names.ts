@@ -26,15 +26,12 @@ export function base32(bytes: Uint8Array): string {
 
 /**
  * First `n` characters of base32(sha256(text)). Not memoised: the renderers' per-port memo already
- * skips unchanged ports, and hashing (~1 µs) costs about what a cache lookup plus its retained
- * memory did (measured: a 220k-entry cache slowed a cold 10k-Service render through GC).
+ * skips unchanged ports, so names are only computed for new or changed ports (the former 220k-entry
+ * name cache only added Map and GC work to cold renders).
  */
 function hashPrefix(text: string, n: number): string {
   return sha256Base32(text, n);
 }
-
-/** Kept for callers that cleared the former name cache; names are no longer cached. */
-export function clearNameCache(): void {}
 
 type PortIdentity = Pick<ModelServicePort, 'namespace' | 'name' | 'portName' | 'protocol'>;
 
