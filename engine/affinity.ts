@@ -11,7 +11,7 @@
  *   | sp | family| w0..w3   | backend | last used| timeout ms| prev | next | used |
  *   +----+-------+----------+---------+----------+-----------+------+------+------+
  */
-import { finishHash, mixWord } from './hash';
+import { finishNH, nhTerm } from './hash';
 import { elapsed, stats } from './state';
 
 // @ts-ignore: decorator
@@ -61,15 +61,14 @@ export function affinityInit(cap: i32): void {
   tail = 0;
 }
 
+/** Hash of an affinity key: an NH sum over its six words (as flows.ts flowHash), then finishNH. */
 // @ts-ignore: decorator
 @inline export function affinityHash(sp: u32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32): u32 {
-  let h = mixWord(0x2545f491, sp);
-  h = mixWord(h, family);
-  h = mixWord(h, w0);
-  h = mixWord(h, w1);
-  h = mixWord(h, w2);
-  h = mixWord(h, w3);
-  return finishHash(h);
+  return finishNH(
+    nhTerm(w0, 0x2545f491, sp, 0x9e3779b9) +
+    nhTerm(w1, 0x85ebca6b, family, 0xc2b2ae35) +
+    nhTerm(w2, 0x27d4eb2f, w3, 0x165667b1) +
+    (<u64>w0 << 32 | <u64>sp));
 }
 
 function entryHash(p: usize): u32 {
