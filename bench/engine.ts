@@ -24,6 +24,8 @@ import { report } from './report.js';
 const ENDPOINTS = 10;
 const PREFILL = 1_000_000;
 const BATCH = 10_000;
+/** Flow table capacity: room for the prefill plus every flow a measured case adds. */
+const CAPACITY = 1 << 22;
 const TCP = 6;
 
 /** `bytes`: bytes per flow entry, or Wasm memory growth; `jsHeapBytes`: JS heap growth after GC (noise level is a few KB). */
@@ -171,8 +173,9 @@ export async function run(args: string[]): Promise<void> {
   for (const n of sizes) {
     console.log(`-- ${n} services × ${ENDPOINTS} endpoints`);
     // tcp timeout long and tcpfin 1 s, so measured flows can be closed and expired between cases
-    // while the 1M prefilled ones stay.
-    const engine: Engine = await loadEngine({ flowCapacity: 1 << 21, timeouts: { tcp: 2_000_000, tcpFin: 1 } });
+    // while the 1M prefilled ones stay. Capacity 4M: a fast case adds over 1M measured flows, and
+    // with 2M the last of them evicted prefilled flows (timing evictions, and lookups missing).
+    const engine: Engine = await loadEngine({ flowCapacity: CAPACITY, timeouts: { tcp: 2_000_000, tcpFin: 1 } });
     let now = 1000;
     const base = buildModel(n, schedulers[0]!);
     const encoded = encodeSnapshot(base);
@@ -213,7 +216,7 @@ export async function run(args: string[]): Promise<void> {
     }
 
     // The plain-JS baseline, same workload (1M prefilled flows, random services, new clients).
-    const js = new JsMapEngine(base, 1 << 21);
+    const js = new JsMapEngine(base, CAPACITY);
     for (let i = 0; i < PREFILL; i++) js.connect(client(prefillClients, i), sourcePort(i), vip(serviceOf(i, n)), 80);
     let jop = 0;
     const jsNs = await measure('js-map new-connection rr', time, () => {
