@@ -71,6 +71,8 @@ export interface EngineStats {
   affinityExpirations: number;
   /** Entries dropped on snapshot swap because their backend went away or became unusable. */
   flowsDroppedOnSwap: number;
+  /** Affinity entries dropped on snapshot swap because their backend went away or left the pool. */
+  affinitiesDroppedOnSwap: number;
   /** Bytes of Wasm linear memory. */
   memoryBytes: number;
 }

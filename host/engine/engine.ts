@@ -203,15 +203,14 @@ export class Engine implements EngineApi {
       flowExpirations: f[9]!,
       affinityExpirations: f[10]!,
       flowsDroppedOnSwap: f[11]!,
+      affinitiesDroppedOnSwap: f[12]!,
       memoryBytes: f[13]!,
     };
   }
 
-  /** Affinity entries dropped on swaps (their backend left), beyond EngineStats. */
+  /** Affinity entries dropped on swaps (their backend left): `stats().affinitiesDroppedOnSwap`. */
   affinitiesDroppedOnSwap(): number {
-    this.ex.fillStats();
-    this.views();
-    return this.f64[12]!;
+    return this.stats().affinitiesDroppedOnSwap;
   }
 
   /** Bytes the flow table occupies (slab + index), for the bytes-per-flow benchmark. */

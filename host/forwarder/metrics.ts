@@ -174,6 +174,7 @@ function registerEngineGauges(registry: Registry, engine: () => EngineApi | null
     ['flowExpirations', 'vipwasm_engine_flow_expirations', 'Flows expired (cumulative)'],
     ['affinityExpirations', 'vipwasm_engine_affinity_expirations', 'Affinity entries expired (cumulative)'],
     ['flowsDroppedOnSwap', 'vipwasm_engine_flows_dropped_on_swap', 'Flows dropped on snapshot swap because their backend went away (cumulative)'],
+    ['affinitiesDroppedOnSwap', 'vipwasm_engine_affinities_dropped_on_swap', 'ClientIP affinity entries dropped on snapshot swap because their backend went away (cumulative)'],
     ['generation', 'vipwasm_engine_generation', 'Serving snapshot generation'],
     ['servicePorts', 'vipwasm_engine_service_ports', 'Service ports in the serving snapshot'],
     ['backends', 'vipwasm_engine_backends', 'Backends in the serving snapshot'],

@@ -59,6 +59,7 @@ describe('metrics and health', () => {
       expect(line('vipwasm_forwarder_listeners{protocol="TCP"}')).toBe(2);
       expect(line('vipwasm_engine_flows')).toBe(3);
       expect(line('vipwasm_engine_service_ports')).toBe(2);
+      expect(line('vipwasm_engine_affinities_dropped_on_swap')).toBe(0);
       expect(line('vipwasm_sync_proxy_rules_duration_seconds_count')).toBe(1);
       expect(line('vipwasm_sync_proxy_rules_last_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
       expect((await fetchText(`http://${ops.metrics}/proxyMode`)).body).toBe('userspace');

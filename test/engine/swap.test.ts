@@ -66,6 +66,7 @@ describe('generation swap', () => {
     expect(pinned).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
     engine.load(model([servicePort('zzz', { clusterIPs: ['10.96.0.1'], backends: three }), sp([three[0]!, three[2]!])]));
     expect(engine.stats().affinities).toBe(2);
+    expect(engine.stats().affinitiesDroppedOnSwap).toBe(1);
     expect(engine.affinitiesDroppedOnSwap()).toBe(1);
     const again = ['172.16.0.1', '172.16.0.3'].map((c) => {
       const d = engine.connect(TCP, ip(c), 2, VIP, 80, 1); // the Decision object is reused: copy now
