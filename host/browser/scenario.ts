@@ -4,8 +4,8 @@
  */
 import type { ServiceModel } from '../engine/model.js';
 import { buildServiceModel } from '../model/build.js';
+import { parseManifestDocuments } from '../model/manifest-text.js';
 import type { Diagnostic, KubeObject, ModelOptions, ServiceView } from '../model/types.js';
-import { parseManifestText } from './manifest-text.js';
 
 /** The name the editor's text goes by in diagnostics. */
 export const EDITOR_FILE = 'manifests.yaml';
@@ -62,14 +62,15 @@ export function playgroundModelOptions(nodeName: string, objects: readonly KubeO
 
 /** `nodeName`: a node the manifests mention, NO_NODE, or '' for the first one mentioned. */
 export function analyzeManifests(text: string, nodeName: string): Analysis {
-  const parsed = parseManifestText(text, EDITOR_FILE);
+  // The editor keeps every document that parses, so one broken document does not blank the page.
+  const parsed = parseManifestDocuments(EDITOR_FILE, text);
   const nodes = nodeNames(parsed.objects);
   const node = nodeName === NO_NODE ? '' : nodes.includes(nodeName) ? nodeName : (nodes[0] ?? '');
   const result = buildServiceModel(parsed.objects, playgroundModelOptions(node, parsed.objects));
   return {
     model: result.model,
     services: result.services,
-    diagnostics: [...parsed.diagnostics, ...result.diagnostics],
+    diagnostics: [...parsed.errors, ...result.diagnostics],
     nodes,
     node,
   };

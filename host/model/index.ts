@@ -11,3 +11,4 @@ export { ServiceChangeTracker, isEmpty, type ServiceChanges } from './change-tra
 export { formatServicesTable, formatEndpointsTable, dumpServiceModel, alignColumns } from './tables.js';
 export { SCHEDULER_ANNOTATION, SCHEDULER_FLAGS_ANNOTATION } from './service.js';
 export { POD_WEIGHT_ANNOTATION, WEIGHTS_ANNOTATION, SERVICE_NAME_LABEL } from './endpoints.js';
+export { parseManifestDocuments, type ManifestDocuments } from './manifest-text.js';

@@ -6,8 +6,8 @@
 import { type FSWatcher, statSync, watch } from 'node:fs';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { LineCounter, isMap, isSeq, parseAllDocuments, type Node as YamlNode } from 'yaml';
-import { type Diagnostic, type KubeObject, setOrigin } from '../model/index.js';
+import { type Diagnostic, type KubeObject, parseManifestDocuments } from '../model/index.js';
+import { fileError } from '../model/manifest-text.js';
 import { EMPTY_SNAPSHOT, type Source, SourceListeners, type SourceListener, type SourceSnapshot } from './source.js';
 
 const MANIFEST_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
@@ -18,50 +18,12 @@ export interface FileParseResult {
   readonly errors: Diagnostic[];
 }
 
-function fileError(file: string, message: string, line?: number): Diagnostic {
-  return { severity: 'error', object: `file "${file}"`, field: '', message, ...(line ? { origin: { file, line } } : {}) };
-}
-
-/** Parse one file's text. Pure (no I/O), so the playground could reuse it. */
+/**
+ * Parse one file's text. A file that does not parse yields no objects at all, so a watching source
+ * keeps that file's last good objects instead of half of them.
+ */
 export function parseManifestText(file: string, content: string): FileParseResult {
-  const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(content, { lineCounter });
-  const errors: Diagnostic[] = [];
-  const objects: KubeObject[] = [];
-  const lineOf = (node: YamlNode | null | undefined): number | undefined =>
-    node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
-  const docList = Array.isArray(docs) ? docs : [docs];
-  for (const doc of docList) {
-    for (const e of doc.errors) {
-      const pos = e.linePos?.[0];
-      const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
-      errors.push(fileError(file, `${pos ? `line ${pos.line}, column ${pos.col}: ` : ''}${message}`, pos?.line));
-    }
-    if (doc.errors.length) continue;
-    const root = doc.contents;
-    if (root === null) continue;
-    const value: unknown = doc.toJS({ maxAliasCount: 100 });
-    if (value === null || value === undefined) continue;
-    const push = (v: unknown, node: YamlNode | null | undefined): void => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-        errors.push(fileError(file, `${lineOf(node) ? `line ${lineOf(node)}: ` : ''}a document must be a Kubernetes object (a mapping), not ${Array.isArray(v) ? 'a list' : JSON.stringify(v)}`, lineOf(node)));
-        return;
-      }
-      const obj = v as KubeObject;
-      const line = lineOf(node);
-      setOrigin(obj, line ? { file, line } : { file });
-      // kind: List (and ServiceList etc.): its items are the objects.
-      if (typeof obj.kind === 'string' && obj.kind.endsWith('List') && Array.isArray(obj['items'])) {
-        const itemsNode = isMap(node) ? (node.get('items', true) as YamlNode | undefined) : undefined;
-        (obj['items'] as unknown[]).forEach((item, i) => push(item, isSeq(itemsNode) ? (itemsNode.items[i] as YamlNode) : node));
-        return;
-      }
-      objects.push(obj);
-    };
-    // A JSON file may hold a top-level array of objects.
-    if (Array.isArray(value)) value.forEach((v, i) => push(v, isSeq(root) ? (root.items[i] as YamlNode) : root));
-    else push(value, root as YamlNode);
-  }
+  const { objects, errors } = parseManifestDocuments(file, content);
   return { objects: errors.length ? [] : objects, errors };
 }
 

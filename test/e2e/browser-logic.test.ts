@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseObjectRef, placeDiagnostics } from '../../host/browser/editor-view.js';
 import { locateField, parseFieldPath } from '../../host/browser/field-locator.js';
-import { parseManifestText } from '../../host/browser/manifest-text.js';
+import { parseManifestDocuments } from '../../host/model/manifest-text.js';
 import { FALLBACK_NODE_IP, NO_NODE, analyzeManifests } from '../../host/browser/scenario.js';
 import { clientAddress, simulate, simulationEngineOptions, sourcePorts, validateSimulationInput } from '../../host/browser/simulate.js';
 import { simulate as cliSimulate, makeClients } from '../../host/cli/commands/simulate.js';
@@ -75,7 +75,7 @@ describe('field locator', () => {
 
 describe('manifest text', () => {
   it('keeps the valid documents of a text with a broken one and names the broken line', () => {
-    const { objects, diagnostics } = parseManifestText('kind: Service\nmetadata: {name: a}\n---\nkind: [\n---\n- 1\n', 'manifests.yaml');
+    const { objects, errors: diagnostics } = parseManifestDocuments('manifests.yaml', 'kind: Service\nmetadata: {name: a}\n---\nkind: [\n---\n- 1\n');
     expect(objects.map((o) => o.metadata?.name)).toEqual(['a']);
     // The unterminated flow sequence is noticed where its document ends.
     expect(diagnostics.map((d) => d.origin?.line)).toEqual([5, 6]);
@@ -149,7 +149,7 @@ describe('the page and `vipwasm simulate` agree', () => {
   it.each(['hostnames', 'session-affinity', 'local-policy', 'loadbalancer'])('%s: same backend for every connection with port seed 0', async (name) => {
     const text = readFileSync(join(repoRoot, 'examples', `${name}.yaml`), 'utf8');
     const page = analyzeManifests(text, '');
-    const objects = parseManifestText(text, 'x.yaml').objects;
+    const objects = parseManifestDocuments('x.yaml', text).objects;
     const result = buildServiceModel(objects, playgroundModelOptions(page.node, objects));
     const bytes = new Uint8Array(readFileSync(ensureEngineWasm()));
     for (const t of targetOptions(page.model)) {
