@@ -261,6 +261,15 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spFlags: u32, pro
   return e;
 }
 
+/** liveFlow for a connection's 5-tuple: what lookup, established and close start from. */
+// @ts-ignore: decorator
+@inline function liveFlowFor(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
+  df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32, now: u32): i32 {
+  const ports = (sport << 16) | (dport & 0xffff);
+  const keyMeta = keyMetaOf(proto, sf, df);
+  return liveFlow(flowHash(keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3), keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, now);
+}
+
 /**
  * A new connection (TCP SYN, first UDP datagram, SCTP INIT): an existing flow wins (refreshed; a
  * closed TCP flow seeing a new SYN becomes active again, as TIME_WAIT + SYN → SYN_RECV); otherwise
@@ -320,10 +329,7 @@ export function connectToServicePort(sp: i32, kind: u32, proto: u32, sf: u32, s0
 export function lookup(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
   df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32, nowMs: f64): i32 {
   const now = toTick(nowMs);
-  const ports = (sport << 16) | (dport & 0xffff);
-  const keyMeta = keyMetaOf(proto, sf, df);
-  const h = flowHash(keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3);
-  const e = liveFlow(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, now);
+  const e = liveFlowFor(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, now);
   if (e < 0) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);
   const p = flowPtr(e);
   flowTouch(e, now, flowClass(load<u32>(p, 36)));
@@ -334,10 +340,7 @@ export function lookup(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, 
 export function established(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
   df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32, nowMs: f64): bool {
   const now = toTick(nowMs);
-  const ports = (sport << 16) | (dport & 0xffff);
-  const keyMeta = keyMetaOf(proto, sf, df);
-  const h = flowHash(keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3);
-  const e = liveFlow(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, now);
+  const e = liveFlowFor(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, now);
   if (e < 0) return false;
   const p = flowPtr(e);
   const meta = load<u32>(p, 36);
@@ -359,10 +362,7 @@ export function established(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: 
 export function close(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
   df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32, nowMs: f64): bool {
   const now = toTick(nowMs);
-  const ports = (sport << 16) | (dport & 0xffff);
-  const keyMeta = keyMetaOf(proto, sf, df);
-  const h = flowHash(keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3);
-  const e = liveFlow(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, now);
+  const e = liveFlowFor(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, now);
   if (e < 0) return false;
   if (proto != PROTO_TCP) {
     flowRemove(e);
