@@ -19,7 +19,7 @@ import type { Engine } from '../host/engine/engine.js';
 import { parseAddress, type Address } from '../host/engine/address.js';
 import { SCHEDULERS, type ModelServicePort, type SchedulerName, type ServiceModel } from '../host/engine/model.js';
 import { encodeSnapshot, resealSnapshot, schedulerId } from '../host/engine/snapshot.js';
-import { report } from './report.js';
+import { cpuClock, report } from './report.js';
 
 const ENDPOINTS = 10;
 const PREFILL = 1_000_000;
@@ -139,19 +139,6 @@ class JsMapEngine {
   }
 }
 
-/**
- * Process CPU time (user + system) as tinybench's clock: on a shared 2-core machine wall time
- * mostly measures the other processes; CPU time measures ours.
- */
-const cpuClock = {
-  name: 'process.cpuUsage',
-  fn: () => {
-    const u = process.cpuUsage();
-    return u.user + u.system;
-  },
-  fromMs: (ms: number) => ms * 1000,
-  toMs: (us: bigint | number) => Number(us) / 1000,
-};
 
 async function measure(name: string, time: number, fn: () => void): Promise<number> {
   const bench = new Bench({ time, warmupTime: Math.min(200, time / 2), throws: true, timestampProvider: cpuClock });

@@ -25,26 +25,13 @@ import type { ModelServicePort, ServiceModel } from '../host/engine/model.js';
 import { ProxyWasmHost } from '../host/envoy/emulator/host.js';
 import { filterConfigJson, snapshotToBase64 } from '../host/envoy/filter-config.js';
 import { filterModule, filterWasmPath } from '../host/envoy/filter-wasm.js';
-import { report } from './report.js';
+import { cpuClock, report } from './report.js';
 
 /** Callbacks per tinybench sample; the reported figures are per callback. */
 const BATCH = 100;
 
 type Row = { case: string; services: number; usPerCall: number; meanUs: number; p99Us: number; moduleBytes: number };
 
-/**
- * Process CPU time (user + system) as tinybench's clock, as bench/engine.ts does: on a shared
- * 2-core machine wall time mostly measures the other processes; CPU time measures ours.
- */
-const cpuClock = {
-  name: 'process.cpuUsage',
-  fn: () => {
-    const u = process.cpuUsage();
-    return u.user + u.system;
-  },
-  fromMs: (ms: number) => ms * 1000,
-  toMs: (us: bigint | number) => Number(us) / 1000,
-};
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
