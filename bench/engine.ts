@@ -6,6 +6,8 @@
  *   at 100, 10k and 100k services × 10 endpoints, with 1M flows already in the table;
  * - `established-lookup`: lookup of a random existing flow among those 1M;
  * - `js-map new-connection rr`: the same workload on a plain-JS engine built on `Map`;
+ * - `memory-floor dependent-read` / `independent-read`: one random read into as many bytes as the
+ *   flow table holds (bench/memory-floor.ts), the machine's floor for any decision over that table;
  * - `bytes-per-flow` (`bytes`), `heap-growth 10M decisions` (`bytes`: Wasm linear memory growth,
  *   `jsHeapBytes`: JS heap growth after a forced GC) over decisions that each evict the oldest flow.
  * nsPerOp is the median over tinybench samples of a batch of BATCH calls, divided by BATCH, timed
@@ -19,6 +21,7 @@ import type { Engine } from '../host/engine/engine.js';
 import { parseAddress, type Address } from '../host/engine/address.js';
 import { SCHEDULERS, type ModelServicePort, type SchedulerName, type ServiceModel } from '../host/engine/model.js';
 import { encodeSnapshot, resealSnapshot, schedulerId } from '../host/engine/snapshot.js';
+import { memoryFloor } from './memory-floor.js';
 import { cpuClock, report } from './report.js';
 
 const ENDPOINTS = 10;
@@ -199,7 +202,16 @@ export async function run(args: string[]): Promise<void> {
     rows.push({ case: 'established-lookup', services: n, endpoints: ENDPOINTS, flows: engine.stats().flows, nsPerOp: round(lookupNs) });
     console.log(`established-lookup: ${round(lookupNs)} ns`);
     if (n === sizes[0]) {
-      rows.push({ case: 'bytes-per-flow', services: n, endpoints: ENDPOINTS, flows: engine.stats().flowCapacity, nsPerOp: 0, bytes: round(engine.flowTableBytes() / engine.stats().flowCapacity) });
+      const tableBytes = engine.flowTableBytes();
+      rows.push({ case: 'bytes-per-flow', services: n, endpoints: ENDPOINTS, flows: engine.stats().flowCapacity, nsPerOp: 0, bytes: round(tableBytes / engine.stats().flowCapacity) });
+      gc?.();
+      const floor = await memoryFloor(tableBytes, BATCH, (name, fn) => measure(name, time, fn));
+      for (const [kind, ns] of [['dependent', floor.dependentNs], ['independent', floor.independentNs]] as const) {
+        rows.push({ case: `memory-floor ${kind}-read`, services: 0, endpoints: 0, flows: 0, nsPerOp: round(ns), bytes: tableBytes });
+      }
+      console.log(`memory floor over ${(tableBytes / 2 ** 20).toFixed(0)} MiB: dependent read ${round(floor.dependentNs)} ns, independent ${round(floor.independentNs)} ns; ` +
+        `established-lookup = ${round(lookupNs / floor.dependentNs)} dependent reads`);
+      gc?.();
     }
 
     // The plain-JS baseline, same workload (1M prefilled flows, random services, new clients).

@@ -1,6 +1,7 @@
 /**
- * `npm run bench -- <suite>...`: runs bench/<suite>.ts (each exports `run(args)`), or every suite
- * when none is named.
+ * `npm run bench -- <suite>... [--option value]...`: runs bench/<suite>.ts (each exports
+ * `run(args)`), or every suite when none is named. Suites come before the first option, so an
+ * option's value (`--sizes 10000`) is never taken for a suite.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -8,10 +9,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const known = readdirSync(here)
-  .filter((f) => f.endsWith('.ts') && !['run.ts', 'report.ts'].includes(f))
+  .filter((f) => f.endsWith('.ts') && !['run.ts', 'report.ts', 'memory-floor.ts'].includes(f))
   .map((f) => f.slice(0, -3))
   .sort();
-const asked = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const args = process.argv.slice(2);
+const firstOption = args.findIndex((a) => a.startsWith('-'));
+const asked = firstOption < 0 ? args : args.slice(0, firstOption);
 const suites = asked.length ? asked : known;
 for (const suite of suites) {
   const file = join(here, `${suite}.ts`);
