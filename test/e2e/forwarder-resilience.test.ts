@@ -2,11 +2,12 @@
  * Forwarder end to end on loopback (127.245.2.x backends, 127.97.2.x VIPs): backends that die,
  * endpoints that go away, Services that change under load, and Services that cannot be served.
  */
+import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backend, model, servicePort } from '../forwarder/fixtures.js';
 import { countBy, eventually, startForwarder, tallies } from './forwarder/harness.js';
-import { closeAll, connectOutcome, echoServer, hostnameServer, httpGet } from './forwarder/servers.js';
+import { blackholeServer, closeAll, connectOutcome, echoServer, hostnameServer, httpGet } from './forwarder/servers.js';
 
 describe('backend failures', () => {
   const PODS = ['127.245.2.1', '127.245.2.2', '127.245.2.3'];
@@ -31,6 +32,36 @@ describe('backend failures', () => {
     } finally {
       await f.close();
       servers[1] = await hostnameServer(PODS[1]!, 9376, 'hostnames-2');
+    }
+  });
+
+  it('retries a backend whose connect times out on another one, and counts it on /metrics', async () => {
+    const hole = await blackholeServer('127.245.2.40', 9376);
+    const f = await startForwarder(
+      model([servicePort('slow', { clusterIPs: ['127.97.2.11'], backends: [backend('127.245.2.40', 9376), backend(PODS[0]!, 9376)] })]),
+      { connectTimeoutMs: 300, ejectMs: 60_000 },
+    );
+    try {
+      // rr picks the black hole first: the connect times out, the retry reaches hostnames-1.
+      expect(await httpGet('127.97.2.11', 80)).toBe('<p>The host is hostnames-1</p>');
+      // Ejected now: the next connections go straight to hostnames-1.
+      expect(await httpGet('127.97.2.11', 80)).toBe('<p>The host is hostnames-1</p>');
+      expect(await httpGet('127.97.2.11', 80)).toBe('<p>The host is hostnames-1</p>');
+      expect(tallies(f, 'default/slow')).toMatchObject({ connections: 3, retries: 1, connectFailures: 1, rejectUnreachable: 0 });
+      const ops = await f.serveOperations('127.0.0.1:0', null);
+      const text = await new Promise<string>((resolve, reject) => {
+        http.get(`http://${ops.metrics}/metrics`, (r) => {
+          let body = '';
+          r.setEncoding('utf8');
+          r.on('data', (c: string) => (body += c));
+          r.on('end', () => resolve(body));
+        }).on('error', reject);
+      });
+      expect(text).toContain('vipwasm_forwarder_connect_retries_total{service_port="default/slow",protocol="TCP"} 1\n');
+      expect(text).toContain('vipwasm_forwarder_connect_failures_total{service_port="default/slow",protocol="TCP"} 1\n');
+    } finally {
+      await f.close();
+      await hole.stop();
     }
   });
 

@@ -2,6 +2,7 @@
  * Real loopback servers and clients for forwarder end-to-end tests: hostnames-style HTTP backends,
  * TCP echo servers, UDP echo servers, and small clients. Everything binds 127.x addresses only.
  */
+import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import http from 'node:http';
 import net from 'node:net';
@@ -133,4 +134,40 @@ export function udpAsk(socket: dgram.Socket, ip: string, port: number, payload: 
 
 export async function closeAll(...items: (Closable | undefined | null)[]): Promise<void> {
   await Promise.all(items.map((i) => i?.stop()));
+}
+
+/**
+ * A backend whose connects time out: a child process listens with a one-slot backlog and blocks
+ * its event loop at once, so it never accepts; two held connections fill the accept queue, and
+ * Linux drops further SYNs while it is full. A connect to it is neither accepted nor refused.
+ * The child lives at most 30 s.
+ */
+export async function blackholeServer(ip: string, port: number): Promise<Closable> {
+  const code = `
+    const net = require('node:net');
+    const fs = require('node:fs');
+    net.createServer().listen({ host: ${JSON.stringify(ip)}, port: ${port}, backlog: 1 }, () => {
+      fs.writeSync(1, 'ready\\n');
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 30000);
+    });`;
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.once('data', () => resolve());
+    void exited.then(() => reject(new Error('blackhole backend exited early')));
+  });
+  const held: net.Socket[] = [];
+  for (let i = 0; i < 2; i++) {
+    const s = net.connect({ host: ip, port });
+    s.on('error', () => undefined);
+    held.push(s);
+    await new Promise((r) => s.once('connect', r));
+  }
+  return {
+    stop: async () => {
+      for (const s of held) s.destroy();
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }
