@@ -74,6 +74,44 @@ export function allocate(services: readonly ServiceSpec[], cfg: AllocatorConfig,
     return mine ? 0 : 1;
   }
 
+  // Phase 0: what the store remembers for each Service, reserved before any explicit claim, so a
+  // Service created later that asks for an address or port held since an earlier run is the one
+  // rejected (the apiserver's rule), and a restart never moves the earlier Service.
+  const sortedAll = [...services].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  const reservedIP = new Map<string, string>();
+  const reservedPort = new Map<number, string>();
+  const reservations = new Map<string, Record<string, string | number>>();
+  for (const svc of sortedAll) {
+    const got: Record<string, string | number> = {};
+    if (svc.type !== 'ExternalName' && !svc.headless) {
+      for (const family of svc.ipFamilies) {
+        if (svc.requestedClusterIPs.some((ip) => ipToBig(ip).family === family)) continue;
+        const range = cfg.serviceRanges.find((r) => r.family === family);
+        if (!range) continue;
+        const old = (previous.clusterIPs[svc.key] ?? []).find((ip) => rangeContains(range, ip) && !reservedIP.has(ip));
+        if (old) {
+          reservedIP.set(old, svc.key);
+          got[`ip${family}`] = old;
+        }
+      }
+    }
+    svc.ports.forEach((p, i) => {
+      if (p.nodePort || !needsNodePorts(svc)) return;
+      const old = previous.nodePorts[portAllocationKey(svc, i)];
+      if (old !== undefined && old >= lo && old <= hi && !reservedPort.has(old)) {
+        reservedPort.set(old, svc.key);
+        got[`np${i}`] = old;
+      }
+    });
+    const oldHc = previous.healthCheckNodePorts[svc.key];
+    if (!svc.healthCheckNodePort && needsHealthCheck(svc) && oldHc !== undefined && oldHc >= lo && oldHc <= hi && !reservedPort.has(oldHc)) {
+      reservedPort.set(oldHc, svc.key);
+      got['hc'] = oldHc;
+    }
+    reservations.set(svc.key, got);
+  }
+  const heldByOther = <K>(m: Map<K, string>, v: K, key: string): boolean => (m.get(v) ?? key) !== key;
+
   // Phase 1: explicit clusterIPs, nodePorts, healthCheckNodePort, all or nothing per Service.
   for (const svc of explicitOrder) {
     const errs = errorsFor(svc);
@@ -82,19 +120,21 @@ export function allocate(services: readonly ServiceSpec[], cfg: AllocatorConfig,
       if (!cfg.trustAllocations && (!r || !rangeContains(r, ip))) {
         const valid = cfg.serviceRanges.map((x) => x.text).join(',');
         errs.invalid('spec.clusterIPs', svc.requestedClusterIPs, `failed to allocate IP ${ip}: the provided IP (${ip}) is not in the valid range. The range of valid IPs is ${valid}`);
-      } else if (ipOwner.has(ip)) {
+      } else if (ipOwner.has(ip) || heldByOther(reservedIP, ip, svc.key)) {
         errs.invalid('spec.clusterIPs', svc.requestedClusterIPs, `failed to allocate IP ${ip}: provided IP is already allocated`);
       }
     });
     const explicitPorts = svc.ports.map((p) => p.nodePort).filter((p) => p > 0);
     if (svc.healthCheckNodePort) explicitPorts.push(svc.healthCheckNodePort);
     svc.ports.forEach((p, i) => {
-      if (p.nodePort && portOwner.has(p.nodePort)) errs.invalid(`spec.ports[${i}].nodePort`, p.nodePort, 'provided port is already allocated');
+      if (p.nodePort && (portOwner.has(p.nodePort) || heldByOther(reservedPort, p.nodePort, svc.key)))
+        errs.invalid(`spec.ports[${i}].nodePort`, p.nodePort, 'provided port is already allocated');
     });
     if (svc.healthCheckNodePort) {
       const hc = svc.healthCheckNodePort;
       if (!cfg.trustAllocations && (hc < lo || hc > hi)) errs.invalid('spec.healthCheckNodePort', hc, `provided port is not in the valid range. The range of valid ports is ${lo}-${hi}`);
-      else if (portOwner.has(hc) || svc.ports.some((p) => p.nodePort === hc)) errs.invalid('spec.healthCheckNodePort', hc, 'provided port is already allocated');
+      else if (portOwner.has(hc) || heldByOther(reservedPort, hc, svc.key) || svc.ports.some((p) => p.nodePort === hc))
+        errs.invalid('spec.healthCheckNodePort', hc, 'provided port is already allocated');
     }
     if (errs.failed) {
       rejected.add(svc.key);
@@ -105,39 +145,25 @@ export function allocate(services: readonly ServiceSpec[], cfg: AllocatorConfig,
     for (const p of explicitPorts) portOwner.set(p, svc.key);
   }
 
-  // Phase 2: what the store remembers, for every Service, before any new pick, so a newcomer
-  // never takes an address or port an existing Service held before a restart.
-  const sorted = [...services].filter((s) => !rejected.has(s.key)).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  // Phase 2: the reservations of the Services that passed phase 1 become theirs (a rejected
+  // Service's remembered values are free again). A value the Service now also asks for
+  // explicitly on another port is not taken twice.
+  const sorted = sortedAll.filter((s) => !rejected.has(s.key));
   const lbOwner = new Map<string, string>();
   // Ingress IPs already in status (given by the manifest) are taken before any pool pick.
   for (const svc of sorted) for (const ing of svc.ingress) if (ing.ip) lbOwner.set(ing.ip, svc.key);
   const partial = new Map<string, Partial<Record<string, string | number | string[]>>>();
   for (const svc of sorted) {
     const got: Record<string, string | number | string[]> = {};
-    if (svc.type !== 'ExternalName' && !svc.headless) {
-      for (const family of svc.ipFamilies) {
-        if (svc.requestedClusterIPs.some((ip) => ipToBig(ip).family === family)) continue;
-        const range = cfg.serviceRanges.find((r) => r.family === family);
-        if (!range) continue;
-        const old = (previous.clusterIPs[svc.key] ?? []).find((ip) => rangeContains(range, ip) && !ipOwner.has(ip));
-        if (old) {
-          ipOwner.set(old, svc.key);
-          got[`ip${family}`] = old;
-        }
+    for (const [slot, v] of Object.entries(reservations.get(svc.key) ?? {})) {
+      if (typeof v === 'string') {
+        if (ipOwner.has(v)) continue;
+        ipOwner.set(v, svc.key);
+      } else {
+        if (portOwner.has(v)) continue;
+        portOwner.set(v, svc.key);
       }
-    }
-    svc.ports.forEach((p, i) => {
-      if (p.nodePort || !needsNodePorts(svc)) return;
-      const old = previous.nodePorts[portAllocationKey(svc, i)];
-      if (old !== undefined && old >= lo && old <= hi && !portOwner.has(old)) {
-        portOwner.set(old, svc.key);
-        got[`np${i}`] = old;
-      }
-    });
-    const oldHc = previous.healthCheckNodePorts[svc.key];
-    if (!svc.healthCheckNodePort && needsHealthCheck(svc) && oldHc !== undefined && oldHc >= lo && oldHc <= hi && !portOwner.has(oldHc)) {
-      portOwner.set(oldHc, svc.key);
-      got['hc'] = oldHc;
+      got[slot] = v;
     }
     if (svc.type === 'LoadBalancer' && svc.ingress.length === 0 && !svc.loadBalancerIP) {
       const inPool = (ip: string): boolean => cfg.pool.some((r) => rangeContains(r, ip));
