@@ -215,7 +215,7 @@ function fromPods(svc: ServiceSpec, pods: KubeObject[], nodeZones: Map<string, s
       if (port === undefined) return void unresolved.add(i);
       for (const ip of ips) {
         out.push({
-          ip, port, portName: sp.name, protocol: sp.protocol, ready, serving: svc.publishNotReadyAddresses || serving, terminating, weight,
+          ip, port, portName: sp.name, protocol: sp.protocol, ready, serving, terminating, weight,
           ...(nodeName ? { nodeName } : {}), ...(zone ? { zone } : {}),
         });
       }
