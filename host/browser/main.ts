@@ -130,7 +130,12 @@ async function runSimulation(resetStep: boolean): Promise<void> {
   const target = parseTargetValue(state.target);
   if (!target) {
     lastResult = null;
-    simView.clear('Nothing to simulate: the manifests have no Service address (headless and ExternalName Services have none).');
+    const errors = analysis.diagnostics.filter((d) => d.severity === 'error').length;
+    simView.clear(
+      errors
+        ? `Nothing to simulate: no Service address is left after ${errors === 1 ? 'the validation error' : `${errors} validation errors`}; fix the manifests (see Validation).`
+        : 'Nothing to simulate: the manifests have no Service address (headless and ExternalName Services have none).',
+    );
     return;
   }
   try {
@@ -222,8 +227,18 @@ async function fetchEngine(): Promise<{ module: WebAssembly.Module; bytes: numbe
   return { module, bytes: bytes.byteLength };
 }
 
+/** Keeps --top-height at the header's height: the sticky manifests pane fills the screen below it. */
+function trackHeaderHeight(): void {
+  const header = document.querySelector<HTMLElement>('header.top');
+  if (!header) return;
+  const set = (): void => document.documentElement.style.setProperty('--top-height', `${header.offsetHeight}px`);
+  set();
+  new ResizeObserver(set).observe(header);
+}
+
 async function start(): Promise<void> {
   const engineLoad = fetchEngine();
+  trackHeaderHeight();
   engineLoad.catch(() => undefined); // handled below, after the page is drawn
   fillExamples();
   state = await decodeState(location.hash, names[0] ?? '', names);

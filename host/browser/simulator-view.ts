@@ -54,6 +54,7 @@ export class SimulatorView {
     for (const t of [this.bars, this.affinity, this.decisions]) t.replaceChildren();
     this.stepText.textContent = '';
     this.stepOf.textContent = '';
+    this.stepInput.value = '';
   }
 
   private renderBars(result: SimulationResult, total: number): void {

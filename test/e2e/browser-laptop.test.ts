@@ -1,0 +1,186 @@
+/**
+ * The playground on a laptop screen (1366x768) in real Chromium: one screenshot per tab and state
+ * into test-artifacts/laptop-*.png (for a person to look at), plus what a person needs from them,
+ * asserted: the validation message is on screen next to its line, nothing is cut off sideways,
+ * the affinity table and the rules tabs show what the engine and the shared renderers compute in
+ * Node, and the page fetches nothing but the files of its own folder.
+ */
+import { mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { analyzeManifests } from '../../host/browser/scenario.js';
+import { renderRules } from '../../host/browser/rules-view.js';
+import type { SimulationInput } from '../../host/browser/simulate.js';
+import { parseTargetValue } from '../../host/browser/targets.js';
+import { chromiumUnavailable, launchChromium, type Browser } from './browser/chromium.js';
+import { simulateInNode } from './browser/node-simulation.js';
+import { buildAndServePlayground, repoRoot, type ServedPlayground } from './browser/playground-build.js';
+
+const skip = chromiumUnavailable();
+const artifacts = join(repoRoot, 'test-artifacts');
+const LAPTOP = { width: 1366, height: 768 };
+
+async function shot(page: Page, name: string): Promise<void> {
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: join(artifacts, `laptop-${name}.png`) });
+}
+
+async function simulatedCount(page: Page): Promise<number> {
+  return Number(await page.evaluate(() => document.body.dataset['simulated'] ?? '0'));
+}
+
+async function simulatedAfter(page: Page, before: number): Promise<void> {
+  await page.waitForFunction((n) => Number(document.body.dataset['simulated'] ?? '0') > n, before);
+}
+
+/** The element's box is wholly inside the viewport (the user sees it without scrolling). */
+async function onScreen(page: Page, selector: string): Promise<boolean> {
+  return page.$eval(selector, (e) => {
+    const r = e.getBoundingClientRect();
+    return r.height > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth;
+  });
+}
+
+/** Nothing on the page sticks out to the right: no sideways page scroll on a laptop. */
+async function pageWidth(page: Page): Promise<number> {
+  return page.evaluate(() => document.documentElement.scrollWidth);
+}
+
+async function formInput(page: Page): Promise<{ manifests: string; node: string; input: SimulationInput }> {
+  const v = await page.evaluate(() => {
+    const val = (id: string): string => (document.getElementById(id) as HTMLInputElement).value;
+    return { manifests: val('manifests'), node: val('node'), target: val('target'), clients: val('clients'), requests: val('requests'), scheduler: val('scheduler'), seed: val('seed'), close: (document.getElementById('close') as HTMLInputElement).checked };
+  });
+  const target = parseTargetValue(v.target);
+  if (!target) throw new Error(`the page offers no target: "${v.target}"`);
+  const scheduler = (v.scheduler || undefined) as SimulationInput['scheduler'];
+  return { manifests: v.manifests, node: v.node, input: { target, clients: Number(v.clients), requests: Number(v.requests), scheduler, seed: Number(v.seed), close: v.close } };
+}
+
+async function showExample(page: Page, name: string): Promise<void> {
+  const n = await simulatedCount(page);
+  await page.selectOption('#example', name);
+  await simulatedAfter(page, n);
+}
+
+describe.skipIf(skip !== null)(`playground on a 1366x768 laptop screen${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let served: ServedPlayground;
+  let browser: Browser;
+  let page: Page;
+  const requested: string[] = [];
+
+  beforeAll(async () => {
+    served = await buildAndServePlayground();
+    browser = await launchChromium(LAPTOP);
+    browser.context.on('request', (r) => requested.push(r.url()));
+    page = await browser.newPage();
+    await page.goto(served.url);
+    await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await served?.close();
+  });
+
+  it('first view: the editor, the services and the simulator controls fit the width', async () => {
+    expect(await pageWidth(page)).toBeLessThanOrEqual(LAPTOP.width);
+    for (const id of ['#manifests', '#services', '#target', '#run']) expect(await onScreen(page, id), id).toBe(true);
+    await shot(page, '1-overview');
+  });
+
+  it('a validation error: its message is on screen beside the editor, its line marked', async () => {
+    const text = await page.$eval('#manifests', (e) => (e as HTMLTextAreaElement).value);
+    const broken = text.replace('port: 80\n', 'port: 70000\n');
+    expect(broken).not.toBe(text);
+    const line = broken.split('\n').findIndex((l) => l.includes('port: 70000')) + 1;
+    await page.fill('#manifests', broken);
+    const item = page.locator('#diagnostics li.error[data-field="spec.ports[0].port"]');
+    await item.waitFor();
+    expect(await item.getAttribute('data-object')).toBe('Service "default/hostnames"');
+    expect(Number(await item.getAttribute('data-line'))).toBe(line);
+    // Follow the message's "line" button, as a person would: the line shows, marked, and the
+    // message stays in view, without scrolling the page.
+    await item.locator('button.goto').click();
+    expect(await page.evaluate(() => scrollY)).toBe(0);
+    expect(await onScreen(page, '#diagnostics li.error')).toBe(true);
+    expect(await onScreen(page, `#gutter span:nth-child(${line})`)).toBe(true);
+    expect(await page.$eval(`#gutter span:nth-child(${line})`, (e) => e.className)).toBe('err');
+    // The simulator says why it has nothing to run: the error, not a missing Service type.
+    expect(await page.$eval('#sim-summary', (e) => e.textContent)).toMatch(/validation error/);
+    await shot(page, '2-validation');
+    const n = await simulatedCount(page);
+    await page.fill('#manifests', text);
+    await simulatedAfter(page, n);
+    expect(await page.$eval('#diagnostic-count', (e) => e.textContent)).toBe('valid');
+  });
+
+  it('the simulator with ClientIP affinity: bars and affinity table equal the engine in Node', async () => {
+    await showExample(page, 'session-affinity');
+    const { manifests, node, input } = await formInput(page);
+    const expected = await simulateInNode(manifests, node, input);
+    expect(expected.sessionAffinity).toBe('ClientIP');
+    expect(expected.affinity.length).toBe(input.clients);
+    const bars = await page.$$eval('#bars tbody tr[data-backend]', (rows) => rows.map((r) => [r.getAttribute('data-backend'), Number(r.getAttribute('data-connections'))]));
+    expect(bars).toEqual(expected.backends.map((b) => [b.backend, b.connections]));
+    const affinity = await page.$$eval('#affinity tbody tr', (rows) => rows.map((r) => Array.from(r.children, (c) => c.textContent)));
+    expect(affinity).toEqual(expected.affinity.map((a) => [a.client, a.backend, String(a.hits)]));
+    // Every client after its first connection was placed by its pin.
+    expect(expected.affinity.every((a) => a.hits === Math.ceil((input.requests - expected.affinity.indexOf(a)) / input.clients) - 1)).toBe(true);
+    // The skip link brings the simulator into view; bars and affinity table are side by side.
+    await page.focus('a.skip');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.activeElement?.id === 'simulator');
+    expect(await onScreen(page, '#bars')).toBe(true);
+    expect(await onScreen(page, '#affinity-title')).toBe(true);
+    expect(await pageWidth(page)).toBeLessThanOrEqual(LAPTOP.width);
+    await shot(page, '3-simulator-affinity');
+  });
+
+  it('the step-through: next and previous move one decision and explain it', async () => {
+    await showExample(page, 'hostnames');
+    let n = await simulatedCount(page);
+    await page.selectOption('#scheduler', 'sh');
+    await simulatedAfter(page, n);
+    n = await simulatedCount(page);
+    await page.fill('#seed', '7');
+    await page.click('#run');
+    await simulatedAfter(page, n);
+    const { manifests, node, input } = await formInput(page);
+    const expected = await simulateInNode(manifests, node, input);
+    await page.click('#step-next');
+    await page.click('#step-next');
+    await page.click('#step-prev');
+    expect(await page.$eval('#step', (e) => (e as HTMLInputElement).value)).toBe('2');
+    const d = expected.decisions[1]!;
+    expect(d.reason).toMatch(/^sh bucket \d+$/);
+    expect(await page.$eval('#step-text', (e) => e.textContent)).toBe(`client ${d.client}:${d.clientPort} → ${d.service} → ${d.backend}, because ${d.reason}`);
+    expect(await page.$eval('#bars tr.current', (e) => e.getAttribute('data-backend'))).toBe(d.backend);
+    await page.$eval('#steps-title', (e) => e.scrollIntoView({ block: 'start' }));
+    expect(await onScreen(page, '#step-text')).toBe(true);
+    await shot(page, '4-step-through');
+  });
+
+  for (const mode of ['iptables', 'nftables', 'ipvs'] as const) {
+    it(`the ${mode} tab shows the shared renderer's output for the page's model`, async () => {
+      await page.click(`#tab-${mode}`);
+      const { manifests, node } = await formInput(page);
+      const shown = await page.$eval('#rules', (e) => e.textContent);
+      expect(shown).toBe(renderRules(analyzeManifests(manifests, node).model, mode));
+      await page.$eval('#rules-title', (e) => e.scrollIntoView({ block: 'start' }));
+      expect(await onScreen(page, '#tab-ipvs')).toBe(true);
+      expect(await pageWidth(page)).toBeLessThanOrEqual(LAPTOP.width);
+      await shot(page, `5-rules-${mode}`);
+    });
+  }
+
+  it('fetched only the files of its own folder and logged no errors', () => {
+    const files = new Set(readdirSync(served.dir));
+    const paths = [...new Set(requested.map((u) => new URL(u)))].map((u) => `${u.origin === new URL(served.url).origin ? '' : u.origin}${u.pathname}`);
+    const outside = paths.filter((p) => p !== '/' && !files.has(p.slice(1)));
+    expect(outside).toEqual([]);
+    expect(new Set(paths)).toEqual(new Set(['/', '/playground.css', '/playground.js', '/engine.wasm']));
+    expect(browser.problems).toEqual([]);
+  });
+});
