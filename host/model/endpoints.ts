@@ -225,7 +225,7 @@ function fromPods(svc: ServiceSpec, pods: KubeObject[], nodeZones: Map<string, s
   for (const i of unresolved) {
     const sp = svc.ports[i]!;
     const some = out.some((r) => r.portName === sp.name && r.protocol === sp.protocol);
-    errs.warn(`spec.ports[${i}].targetPort`, `${some ? 'some selected Pods do' : 'no selected Pod does'} not expose a ${sp.protocol} port named "${sp.targetPort}"`);
+    errs.warn(`spec.ports[${i}].targetPort`, `${some ? 'some selected Pods do not expose' : 'no selected Pod exposes'} a ${sp.protocol} port named "${sp.targetPort}"`);
   }
   diagnostics.push(...errs.list);
   return out;
