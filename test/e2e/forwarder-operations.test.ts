@@ -1,7 +1,7 @@
 /**
  * Forwarder operations end to end (127.245.4.x backends, 127.97.4.x VIPs): /metrics, /healthz, the
- * service health server, and the real CLI: `vipwasm forward` (file reload, SIGTERM drain) and
- * `vipwasm demo --exit`.
+ * service health server, draining, and the real CLI: `vipwasm forward` (file reload, SIGTERM drain)
+ * and `vipwasm demo` (`--exit`, and serving on as an unprivileged user).
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -121,6 +121,38 @@ describe('metrics and health', () => {
   });
 });
 
+describe('drain', () => {
+  it('stops accepting, answers 503, lets open connections run for the grace period, then cuts them', async () => {
+    const echo = await echoServer('127.245.4.21', 7000);
+    const f = await startForwarder(model([servicePort('echo', { port: 7000, clusterIPs: ['127.97.4.20'], backends: [backend('127.245.4.21', 7000)] })]));
+    const held = net.connect({ host: '127.97.4.20', port: 7000 });
+    held.on('error', () => undefined);
+    const closed = new Promise<void>((r) => held.once('close', () => r()));
+    const ask = (text: string): Promise<string> =>
+      new Promise((r) => {
+        held.once('data', (d: Buffer) => r(d.toString()));
+        held.write(text);
+      });
+    try {
+      const ops = await f.serveOperations(null, '127.0.0.1:0');
+      expect(await ask('before')).toBe('before');
+      const drained = f.drain(1500);
+      const during = await fetchText(`http://${ops.healthz}/healthz`);
+      expect(during.status).toBe(503);
+      expect(JSON.parse(during.body)).toMatchObject({ nodeEligible: false });
+      expect(await connectOutcome('127.97.4.20', 7000)).toBe('refused');
+      expect(await ask('during the grace period')).toBe('during the grace period');
+      expect(await drained).toEqual({ aborted: 1 });
+      await closed;
+      await eventually(() => f.openConnections === 0);
+    } finally {
+      held.destroy();
+      await f.close();
+      await echo.stop();
+    }
+  });
+});
+
 const root = resolve(import.meta.dirname, '../..');
 const cliEntry = join(root, 'test/e2e/forwarder/cli-entry.ts');
 
@@ -204,5 +236,35 @@ describe('vipwasm demo (the real CLI)', () => {
     const answers = out.split('\n').filter((l) => l.startsWith('<p>The host is'));
     expect(answers).toHaveLength(10);
     expect(answers.slice(0, 3)).toEqual(['<p>The host is hostnames-1</p>', '<p>The host is hostnames-2</p>', '<p>The host is hostnames-3</p>']);
+  });
+
+  it('keeps serving without root, prints how to curl it and where the metrics are, and exits 0 on SIGTERM', async () => {
+    // As root, run it as `nobody` to show it needs no privileges (port 80 may then be shifted);
+    // setpriv execs, so the child is the demo itself and the signals below reach it.
+    const asNobody = process.getuid?.() === 0;
+    const args = [cliEntry, 'demo', '--metrics-bind-address', '127.0.0.1:0', '--healthz-bind-address', '127.0.0.1:0'];
+    const child = asNobody
+      ? spawn('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '--import', 'tsx', ...args], { cwd: root, env: { ...process.env, NODE_OPTIONS: '', HOME: tmpdir() } })
+      : spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env: { ...process.env, NODE_OPTIONS: '' } });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    try {
+      await eventually(() => out.includes('Press Ctrl-C to stop.'), 20_000);
+      expect(out.split('\n').filter((l) => l.startsWith('<p>The host is hostnames-'))).toHaveLength(10);
+      const url = /Serving\. Try: {2}curl (http:\/\/127\.96\.\d+\.\d+(?::8080)?\/)\n/.exec(out)?.[1];
+      expect(url).toBeDefined();
+      if (url!.includes(':8080')) expect(out).toContain('served shifted: 80 → 8080');
+      expect((await fetchText(url!)).body.trim()).toBe('<p>The host is hostnames-2</p>'); // rr: the 11th request
+      const metricsUrl = /Metrics: +curl (http:\/\/127\.0\.0\.1:\d+\/metrics)\n/.exec(out)?.[1];
+      const metrics = await fetchText(metricsUrl!);
+      expect(metrics.body).toContain('vipwasm_forwarder_connections_total{service_port="default/hostnames",protocol="TCP"} 11\n');
+      const healthUrl = /Health: +curl (http:\/\/127\.0\.0\.1:\d+\/healthz)\n/.exec(out)?.[1];
+      expect((await fetchText(healthUrl!)).status).toBe(200);
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
