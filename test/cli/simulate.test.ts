@@ -37,6 +37,10 @@ describe('vipwasm simulate', () => {
 
   it('--json lists every decision in order and the backends in engine order', async () => {
     const r = await json([...hostnames, '--to', 'default/hostnames', '--requests', '4', '--from', '198.18.7.7']);
+    // Exactly the documented shape, keys in this order.
+    expect(Object.keys(r)).toEqual(['service', 'scheduler', 'backends', 'decisions', 'counts']);
+    for (const d of r.decisions) expect(Object.keys(d)).toEqual(['client', 'backend', 'result']);
+    expect(r.decisions.map((d) => d.result)).toEqual(['backend', 'backend', 'backend', 'backend']);
     expect(r.service).toBe('default/hostnames');
     expect(r.scheduler).toBe('rr');
     expect(r.backends).toEqual(['127.244.0.1:9376', '127.244.0.2:9376', '127.244.0.3:9376']);
