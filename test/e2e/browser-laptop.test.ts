@@ -13,6 +13,7 @@ import { analyzeManifests } from '../../host/browser/scenario.js';
 import { renderRules } from '../../host/browser/rules-view.js';
 import type { SimulationInput } from '../../host/browser/simulate.js';
 import { parseTargetValue } from '../../host/browser/targets.js';
+import { decodeState } from '../../host/browser/url-state.js';
 import { chromiumUnavailable, launchChromium, type Browser } from './browser/chromium.js';
 import { simulateInNode } from './browser/node-simulation.js';
 import { buildAndServePlayground, repoRoot, type ServedPlayground } from './browser/playground-build.js';
@@ -174,6 +175,106 @@ describe.skipIf(skip !== null)(`playground on a 1366x768 laptop screen${skip ? `
       await shot(page, `5-rules-${mode}`);
     });
   }
+
+  it('every shipped example loads valid, lists its Services and simulates as Node does', async () => {
+    const names = await page.$$eval('#example option', (os) => os.map((o) => (o as HTMLOptionElement).value));
+    expect(names.slice(0, 6)).toEqual(['hostnames', 'nodeport', 'headless', 'externalname', 'session-affinity', 'local-policy']);
+    for (const name of names) {
+      const before = await simulatedCount(page);
+      await page.selectOption('#example', name);
+      const text = await page.$eval('#manifests', (e) => (e as HTMLTextAreaElement).value);
+      const node = await page.$eval('#node', (e) => (e as HTMLSelectElement).value);
+      const analysis = analyzeManifests(text, node);
+      expect(await page.$eval('#diagnostic-count', (e) => e.textContent), name).toBe('valid');
+      const listed = await page.$$eval('#services tbody tr', (rows) => rows.map((r) => r.children[1]?.textContent));
+      expect(listed, name).toEqual(analysis.services.map((s) => s.name));
+      const endpoints = await page.$$eval('#endpoints tbody tr', (rows) => rows.map((r) => r.children[1]?.textContent));
+      expect(endpoints, name).toEqual(analysis.services.map((s) => s.name));
+      if (analysis.model.servicePorts.length === 0) {
+        // Headless and ExternalName: kube-proxy installs nothing, and the page says so.
+        expect(await page.$eval('#sim-summary', (e) => e.textContent), name).toMatch(/headless and ExternalName Services have none/);
+        expect(await page.$eval('#rules', (e) => e.textContent), name).not.toMatch(/-j KUBE-SVC-|10\.\d+\.\d+\.\d+:\d+/);
+        continue;
+      }
+      await simulatedAfter(page, before);
+      const { manifests, node: n, input } = await formInput(page);
+      const expected = await simulateInNode(manifests, n, input);
+      const bars = await page.$$eval('#bars tbody tr[data-backend]', (rows) => rows.map((r) => [r.getAttribute('data-backend'), Number(r.getAttribute('data-connections'))]));
+      expect(bars, name).toEqual(expected.backends.map((b) => [b.backend, b.connections]));
+    }
+  });
+
+  it('Local external traffic policy through the NodePort: only the local endpoint gets connections', async () => {
+    await showExample(page, 'local-policy');
+    const nodePort = await page.$$eval('#target option', (os) => os.map((o) => (o as HTMLOptionElement).value).find((v, i) => /web-local.*NodePort/.test(os[i]!.textContent ?? '')));
+    expect(nodePort).toBeDefined();
+    const n = await simulatedCount(page);
+    await page.selectOption('#target', nodePort!);
+    await simulatedAfter(page, n);
+    const { manifests, node, input } = await formInput(page);
+    const expected = await simulateInNode(manifests, node, input);
+    expect(expected.traffic).toBe('external');
+    const rows = await page.$$eval('#bars tbody tr[data-backend]', (rs) => rs.map((r) => ({ connections: Number(r.getAttribute('data-connections')), tags: r.querySelector('small.tags')?.textContent ?? '' })));
+    expect(rows.map((r) => r.connections)).toEqual(expected.backends.map((b) => b.connections));
+    expect(expected.backends.filter((b) => b.connections > 0).every((b) => b.local)).toBe(true);
+    expect(rows.filter((r) => r.connections === 0).every((r) => r.tags.includes('not used for external traffic'))).toBe(true);
+    expect(rows.reduce((s, r) => s + r.connections, 0)).toBe(input.requests);
+    await page.$eval('#simulator', (e) => e.scrollIntoView({ block: 'start' }));
+    await shot(page, '6-local-policy-nodeport');
+  });
+
+  it('a shared link restores the example, target, scheduler, seed, decision and rules tab; it keeps working offline', async () => {
+    let n = await simulatedCount(page);
+    await page.selectOption('#scheduler', 'mh');
+    await simulatedAfter(page, n);
+    n = await simulatedCount(page);
+    await page.fill('#seed', '99');
+    await page.click('#run');
+    await simulatedAfter(page, n);
+    await page.click('#step-next');
+    await page.click('#step-next');
+    await page.click('#tab-nftables');
+    const want = await page.evaluate(() => ({
+      example: (document.getElementById('example') as HTMLSelectElement).value,
+      target: (document.getElementById('target') as HTMLSelectElement).value,
+      step: (document.getElementById('step') as HTMLInputElement).value,
+      text: document.getElementById('step-text')?.textContent,
+      rules: document.getElementById('rules')?.textContent,
+    }));
+    expect(want.step).toBe('3');
+    // The fragment is written 150 ms after the last change: wait until it holds that change.
+    await expect.poll(async () => (await decodeState(new URL(page.url()).hash, '', [want.example])).rules, { timeout: 5_000 }).toBe('nftables');
+    const second = await browser.newPage();
+    try {
+      await second.goto(page.url());
+      await second.waitForSelector('body[data-ready="true"]');
+      const got = await second.evaluate(() => ({
+        example: (document.getElementById('example') as HTMLSelectElement).value,
+        target: (document.getElementById('target') as HTMLSelectElement).value,
+        step: (document.getElementById('step') as HTMLInputElement).value,
+        text: document.getElementById('step-text')?.textContent,
+        rules: document.getElementById('rules')?.textContent,
+      }));
+      expect(got).toEqual(want);
+      expect(await second.$eval('#tab-nftables', (e) => e.getAttribute('aria-selected'))).toBe('true');
+      expect(await second.$eval('#seed', (e) => (e as HTMLInputElement).value)).toBe('99');
+      expect(await second.$eval('#scheduler', (e) => (e as HTMLSelectElement).value)).toBe('mh');
+      // Loaded once, the page needs no network at all: edit and re-simulate with the network off.
+      await browser.context.setOffline(true);
+      const m = Number(await second.evaluate(() => document.body.dataset['simulated']));
+      await second.fill('#clients', '3');
+      await second.click('#run');
+      await second.waitForFunction((x) => Number(document.body.dataset['simulated']) > x, m);
+      const { manifests, node, input } = await formInput(second);
+      expect(input.clients).toBe(3);
+      const expected = await simulateInNode(manifests, node, input);
+      const bars = await second.$$eval('#bars tbody tr[data-backend]', (rows) => rows.map((r) => Number(r.getAttribute('data-connections'))));
+      expect(bars).toEqual(expected.backends.map((b) => b.connections));
+    } finally {
+      await browser.context.setOffline(false);
+      await second.close();
+    }
+  });
 
   it('fetched only the files of its own folder and logged no errors', () => {
     const files = new Set(readdirSync(served.dir));
