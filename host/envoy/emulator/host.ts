@@ -14,7 +14,7 @@
 import { serializeHeaderMap, type HeaderPairs } from './header-map.js';
 import { envImports, wasiImports } from './imports.js';
 import {
-  Action, BufferType, HostState, MapType, PeerType, SharedState,
+  Action, BufferType, HostState, MapType, PeerType, ROOT_CONTEXT_ID, SharedState,
   type FilterStateEntry, type HttpCallout, type LocalResponse, type LogEntry, type LogLevel, type StreamState,
 } from './state.js';
 
@@ -43,8 +43,6 @@ export interface ConnectionAddresses {
   source: string;
   destination: string;
 }
-
-const ROOT_CONTEXT_ID = 1;
 
 export class ProxyWasmHost {
   readonly state: HostState;
@@ -86,16 +84,31 @@ export class ProxyWasmHost {
     return ROOT_CONTEXT_ID;
   }
 
+  /** Nesting of guest calls: work deferred until "after the VM call" runs at depth 0. */
+  private depth = 0;
+
   private call(name: string, contextId: number, ...args: Array<number | bigint>): number {
     const fn = this.state.exports[name] as ((...a: Array<number | bigint>) => number | undefined) | undefined;
     if (!fn) return -1;
     const saved = this.state.currentContext;
     this.state.currentContext = contextId;
+    this.depth++;
     try {
       return fn(contextId, ...args) ?? 0;
     } finally {
       this.state.currentContext = saved;
+      this.depth--;
+      if (this.depth === 0 && this.state.rootDeleteDue) {
+        this.state.rootDeleteDue = false;
+        this.deleteRoot();
+      }
     }
+  }
+
+  private deleteRoot(): void {
+    this.state.tickPeriodMs = 0;
+    this.state.rootDeleted = true;
+    this.call('proxy_on_delete', ROOT_CONTEXT_ID);
   }
 
   // --- drivers ---------------------------------------------------------------------------------
@@ -199,16 +212,23 @@ export class ProxyWasmHost {
   }
 
   /**
-   * Removes the plugin as Envoy does when its configuration goes away: proxy_on_done and
-   * proxy_on_delete on the root context (streams still open are completed first).
-   * Returns what proxy_on_done answered.
+   * Removes the plugin as Envoy does when its configuration goes away (cpp-host
+   * WasmBase::startShutdown): streams still open are completed, then proxy_on_done on the root
+   * context. If it answers true, proxy_on_delete follows at once; if false, the root stays
+   * pending (its tick and callouts keep running) until the guest calls proxy_done, and
+   * proxy_on_delete runs right after that VM call returns. Returns what proxy_on_done answered.
    */
   shutdownPlugin(): boolean {
     for (const id of [...this.state.streams.keys()]) this.completeContext(id);
     const done = this.call('proxy_on_done', ROOT_CONTEXT_ID) !== 0;
-    this.call('proxy_on_delete', ROOT_CONTEXT_ID);
-    this.state.tickPeriodMs = 0;
+    if (done) this.deleteRoot();
+    else this.state.rootPendingDone = true;
     return done;
+  }
+
+  /** Whether proxy_on_delete has run on the root context (the plugin is gone). */
+  pluginDeleted(): boolean {
+    return this.state.rootDeleted;
   }
 
   /** Delivers the response of a pending proxy_http_call; `headers` empty = the call failed. */

@@ -6,7 +6,7 @@
  */
 import { deserializeHeaderMap, serializeHeaderMap, type HeaderPairs } from './header-map.js';
 import { setEnvoyFilterState } from './foreign.js';
-import { BufferType, GuestExit, HostState, LogLevel, MapType, MetricType, Status } from './state.js';
+import { BufferType, GuestExit, HostState, LogLevel, MapType, MetricType, ROOT_CONTEXT_ID, Status } from './state.js';
 
 type Fn = (...args: never[]) => number | bigint | void;
 
@@ -162,12 +162,15 @@ export function envImports(host: HostState): Record<string, Fn> {
       return host.returnBytes(new Uint8Array(), retPtr, retLen);
     },
     proxy_done() {
-      if (!host.streams.has(host.currentContext)) return Status.NotFound;
-      host.doneCalls.push(host.currentContext);
+      // cpp-host WasmBase::done: only a root context waiting after proxy_on_done answered false;
+      // for any other context (streams included) the answer is NOT_FOUND.
+      if (host.currentContext !== ROOT_CONTEXT_ID || !host.rootPendingDone) return Status.NotFound;
+      host.rootPendingDone = false;
+      host.rootDeleteDue = true;
       return Status.Ok;
     },
     proxy_set_effective_context(ctx: number) {
-      if (ctx !== 1 && !host.streams.has(ctx)) return Status.BadArgument;
+      if (ctx !== ROOT_CONTEXT_ID && !host.streams.has(ctx)) return Status.BadArgument;
       host.currentContext = ctx;
       return Status.Ok;
     },

@@ -26,6 +26,8 @@ export const MapType = {
   GrpcCallInitialMetadata: 4, GrpcCallTrailingMetadata: 5, HttpCallResponseHeaders: 6, HttpCallResponseTrailers: 7,
 } as const;
 export const MetricType = { Counter: 0, Gauge: 1, Histogram: 2 } as const;
+/** The emulator's one root (plugin) context. */
+export const ROOT_CONTEXT_ID = 1;
 export const PeerType = { Unknown: 0, Local: 1, Remote: 2 } as const;
 
 export interface LogEntry {
@@ -133,8 +135,14 @@ export class HostState {
   nextMetricId = 1;
   /** Calls to host functions the emulator does not implement, by name. */
   readonly unimplemented: string[] = [];
-  /** Whether proxy_done was called, per context. */
-  readonly doneCalls: number[] = [];
+  /**
+   * Plugin shutdown as cpp-host runs it (WasmBase::startShutdown/done/finishShutdown): a root
+   * context whose proxy_on_done answered false is pending until the guest calls proxy_done; its
+   * proxy_on_delete then runs after that VM call returns, never from inside it.
+   */
+  rootPendingDone = false;
+  rootDeleteDue = false;
+  rootDeleted = false;
 
   constructor(readonly shared: SharedState, readonly vmId: string) {}
 
