@@ -102,12 +102,17 @@ export function baseServices(): ServiceSpec[] {
   ];
 }
 
-/** The model for node-a from a list of Services. Throws on any model error (the fixtures are meant valid). */
-export function modelOf(services: ServiceSpec[]): ServiceModel {
-  const objects = [
+/** node-a's Node object and the Services with their EndpointSlices (what a manifest file would hold). */
+export function manifestObjects(services: ServiceSpec[]): KubeObject[] {
+  return [
     { apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-a' }, status: { addresses: [{ type: 'InternalIP', address: NODE_IP }] } },
     ...services.flatMap(service),
   ];
+}
+
+/** The model for node-a from a list of Services. Throws on any model error (the fixtures are meant valid). */
+export function modelOf(services: ServiceSpec[]): ServiceModel {
+  const objects = manifestObjects(services);
   const result = buildServiceModel(objects, { nodeName: 'node-a', nodeIPs: [NODE_IP], serviceClusterIPRanges: ['198.19.0.0/16'] });
   const errors = result.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length) throw new Error(`test manifests invalid: ${JSON.stringify(errors)}`);
