@@ -5,7 +5,7 @@
  * the affinity table and the rules tabs show what the engine and the shared renderers compute in
  * Node, and the page fetches nothing but the files of its own folder.
  */
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -274,6 +274,35 @@ describe.skipIf(skip !== null)(`playground on a 1366x768 laptop screen${skip ? `
       await browser.context.setOffline(false);
       await second.close();
     }
+  });
+
+  it('keyboard: Tab indents in the editor, Esc then Tab leaves it; Enter on a control re-runs', async () => {
+    await page.focus('#manifests');
+    await page.$eval('#manifests', (e) => (e as HTMLTextAreaElement).setSelectionRange(0, 0));
+    const before = await page.$eval('#manifests', (e) => (e as HTMLTextAreaElement).value);
+    const edited = await simulatedCount(page);
+    await page.keyboard.press('Tab');
+    expect(await page.$eval('#manifests', (e) => (e as HTMLTextAreaElement).value)).toBe(`  ${before}`);
+    await simulatedAfter(page, edited); // the edit is applied (and simulated) 300 ms later
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('manifests');
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).not.toBe('manifests');
+    const n = await simulatedCount(page);
+    await page.focus('#requests');
+    await page.keyboard.press('Control+A');
+    await page.keyboard.type('40');
+    await page.keyboard.press('Enter');
+    await simulatedAfter(page, n);
+    expect(await page.$eval('#sim-summary', (e) => e.textContent)).toMatch(/^40 connections to /);
+    expect(await page.$eval('#step-of', (e) => e.textContent)).toBe('of 40');
+  });
+
+  it('builds a self-contained folder whose page may load nothing from elsewhere', () => {
+    expect(readdirSync(served.dir).sort()).toEqual(['engine.wasm', 'index.html', 'playground.css', 'playground.js', 'playground.js.map']);
+    const html = readFileSync(join(served.dir, 'index.html'), 'utf8');
+    expect(html).toContain(`content="default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; connect-src 'self'"`);
+    expect(html).not.toMatch(/(src|href)="(https?:)?\/\//);
   });
 
   it('fetched only the files of its own folder and logged no errors', () => {
