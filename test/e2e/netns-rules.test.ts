@@ -152,6 +152,19 @@ describe.skipIf(skipReason !== undefined)('exported rules in a real kernel', () 
       expect((await applier.sync(base)).full).toBe(true);
       expect(backendsOf(await net.request(VIP.web, 80, 3))).toHaveLength(3);
     });
+
+    it('with --scheduler rr, sends new connections round robin in engine order (statistic nth / numgen inc)', async () => {
+      const web = base.servicePorts.find((sp) => sp.name === 'web')!;
+      expect(web.scheduler).toBe('rr');
+      const order = web.backends.map((b) => BACKENDS.find((x) => x.ip === b.ip)!.name);
+      expect(new Set(order).size).toBe(3);
+      // Same table, another applier: its full sync replaces the rules (and so starts the counters at 0).
+      const rr = createApplier(mode, { runner: net.nodeRunner, rules: { clusterCIDRs: [POD_CIDR], serviceCIDRs: ['198.19.0.0/24'], roundRobin: true } });
+      applier.forceFullSync();
+      expect((await rr.sync(base)).full).toBe(true);
+      const names = backendsOf(await net.request(VIP.web, 80, 9));
+      expect(names).toEqual([...order, ...order, ...order]);
+    });
   });
 
   describe('ipvs mode', () => {
