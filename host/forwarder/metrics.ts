@@ -180,6 +180,32 @@ function registerEngineGauges(registry: Registry, engine: () => EngineApi | null
     ['backends', 'vipwasm_engine_backends', 'Backends in the serving snapshot'],
     ['memoryBytes', 'vipwasm_engine_memory_bytes', 'Wasm linear memory of the engine'],
   ] as const;
+  // Per service port: the engine's flow-table entries, IPVS-style (ipvsadm's ActiveConn/InActConn
+  // summed over the port's backends). One counters() call per service port at scrape time.
+  new Gauge({
+    name: 'vipwasm_engine_service_port_flows',
+    help: 'Engine flow-table entries per service port: active (TCP established) and inactive (opening, closing, UDP)',
+    labelNames: ['service_port', 'protocol', 'state'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const e = engine();
+      if (!e) return;
+      const sps = e.model.servicePorts;
+      for (let i = 0; i < sps.length; i++) {
+        let active = 0;
+        let inactive = 0;
+        for (const c of e.counters(i)) {
+          active += c.active;
+          inactive += c.inactive;
+        }
+        const sp = sps[i]!;
+        const labels = { service_port: servicePortKey(sp), protocol: sp.protocol };
+        this.set({ ...labels, state: 'active' }, active);
+        this.set({ ...labels, state: 'inactive' }, inactive);
+      }
+    },
+  });
   for (const [field, name, help] of fields) {
     new Gauge({
       name,

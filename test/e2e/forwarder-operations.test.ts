@@ -60,8 +60,23 @@ describe('metrics and health', () => {
       expect(line('vipwasm_engine_flows')).toBe(3);
       expect(line('vipwasm_engine_service_ports')).toBe(2);
       expect(line('vipwasm_engine_affinities_dropped_on_swap')).toBe(0);
+      // Per service port flow-table entries: closed flows linger inactive (tcpfin timeout).
+      const flows = (text: string, state: string): number =>
+        Number(text.split('\n').find((l) => l.startsWith(`vipwasm_engine_service_port_flows{service_port="default/web",protocol="TCP",state="${state}"}`))?.split(' ').pop());
+      expect(flows(m.body, 'inactive')).toBe(3);
+      expect(flows(m.body, 'active')).toBe(0);
       expect(line('vipwasm_sync_proxy_rules_duration_seconds_count')).toBe(1);
       expect(line('vipwasm_sync_proxy_rules_last_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
+      // An open connection counts as active in the engine until it closes.
+      const held = net.connect({ host: '127.97.4.1', port: 80 });
+      await new Promise((r) => {
+        held.once('data', r);
+        held.write('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+      });
+      const m2 = await fetchText(`http://${ops.metrics}/metrics`);
+      held.destroy();
+      expect(flows(m2.body, 'active')).toBe(1);
+      expect(flows(m2.body, 'inactive')).toBe(3);
       expect((await fetchText(`http://${ops.metrics}/proxyMode`)).body).toBe('userspace');
       expect((await fetchText(`http://${ops.metrics}/nope`)).status).toBe(404);
     } finally {
