@@ -2,7 +2,13 @@
  * The filter's plugin configuration (host/envoy/filter-config.ts documents the same fields for
  * the TypeScript side). Parsed in proxy_on_configure; any problem yields a message naming the
  * field, and the filter then returns false so Envoy rejects the configuration.
+ *
+ * Three forms are accepted: a JSON object with the fields below (the snapshot base64 in
+ * `snapshot`); the snapshot alone as base64 text (a google.protobuf.StringValue); or the binary
+ * snapshot itself (a google.protobuf.BytesValue, whose bytes Envoy passes as they are). The two
+ * bare forms take every other field's default.
  */
+import { SNAPSHOT_MAGIC, SNAPSHOT_VERSION } from '../snapshot';
 import { base64Error, decodeBase64 } from './base64';
 import { JsonObject, parseJsonObject } from './json-object';
 
@@ -20,14 +26,34 @@ export class FilterConfig {
   seed: u32 = 1;
   flowCapacity: i32 = 65536;
   affinityCapacity: i32 = 65536;
+  /** How errors in the snapshot are introduced: the JSON field, or the bare snapshot. */
+  snapshotLabel: string = 'field "snapshot"';
   /** Empty when valid. */
   error: string = '';
+}
+
+/** A binary snapshot starts with its magic "VIPW" and a u16 format version 1 (docs/snapshot.md). */
+export function isBinarySnapshot(buf: ArrayBuffer): bool {
+  const p = changetype<usize>(buf);
+  return buf.byteLength >= 6 && load<u32>(p) == SNAPSHOT_MAGIC && load<u16>(p, 4) == <u16>SNAPSHOT_VERSION;
+}
+
+/** The configuration for a bare snapshot (binary, or decoded from base64): defaults otherwise. */
+export function snapshotOnlyConfig(bytes: Uint8Array): FilterConfig {
+  const cfg = new FilterConfig();
+  cfg.snapshot = bytes;
+  cfg.snapshotLabel = 'the snapshot';
+  return cfg;
 }
 
 const KNOWN = [
   'snapshot', 'clusterDomain', 'namespace', 'header', 'snapshotCluster', 'snapshotAuthority', 'snapshotPath',
   'pollMs', 'pollTimeoutMs', 'sharedAffinity', 'seed', 'flowCapacity', 'affinityCapacity',
 ];
+
+function isSpace(c: i32): bool {
+  return c == 0x20 || c == 0x09 || c == 0x0a || c == 0x0d;
+}
 
 function isHeaderName(s: string): bool {
   if (s.length == 0) return false;
@@ -92,6 +118,15 @@ class Fields {
 
 /** Parses the JSON configuration; `error` is set (and names the field) when it is unusable. */
 export function parseFilterConfig(text: string): FilterConfig {
+  let start = 0;
+  while (start < text.length && isSpace(text.charCodeAt(start))) start++;
+  if (start < text.length && text.charCodeAt(start) != 0x7b) {
+    const bytes = decodeBase64(text);
+    if (bytes != null) return snapshotOnlyConfig(bytes);
+    const bad = new FilterConfig();
+    bad.error = 'configuration is neither a JSON object nor a base64 snapshot: ' + base64Error;
+    return bad;
+  }
   const cfg = new FilterConfig();
   const obj = parseJsonObject(text);
   if (obj.error.length > 0) {

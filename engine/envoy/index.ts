@@ -16,7 +16,7 @@
 import { generation, init, servicePortCount } from '../core';
 import { getBufferBytes, log, returned, setTickPeriod } from './abi/hostcalls';
 import { BufferType, LogLevel } from './abi/types';
-import { parseFilterConfig } from './config';
+import { isBinarySnapshot, parseFilterConfig, snapshotOnlyConfig } from './config';
 import { serializeHeaders } from './header-map';
 import { onRequestHeaders } from './http';
 import { metrics } from './metrics';
@@ -54,9 +54,9 @@ export function proxy_on_vm_start(root: u32, vmConfigSize: u32): bool {
 }
 
 export function proxy_on_configure(rootId: u32, size: u32): bool {
-  let text = '';
-  if (size > 0 && getBufferBytes(BufferType.PluginConfiguration, 0, size)) text = String.UTF8.decode(returned.toBuffer());
-  const cfg = parseFilterConfig(text);
+  let raw = new ArrayBuffer(0);
+  if (size > 0 && getBufferBytes(BufferType.PluginConfiguration, 0, size)) raw = returned.toBuffer();
+  const cfg = isBinarySnapshot(raw) ? snapshotOnlyConfig(Uint8Array.wrap(raw)) : parseFilterConfig(String.UTF8.decode(raw));
   if (cfg.error.length > 0) {
     log(LogLevel.Error, 'vipwasm: invalid plugin configuration: ' + cfg.error);
     return false;
@@ -73,7 +73,7 @@ export function proxy_on_configure(rootId: u32, size: u32): bool {
   if (snapshot != null) {
     const error = applySnapshot(snapshot);
     if (error.length > 0) {
-      log(LogLevel.Error, 'vipwasm: invalid plugin configuration: field "snapshot": ' + error);
+      log(LogLevel.Error, 'vipwasm: invalid plugin configuration: ' + cfg.snapshotLabel + ': ' + error);
       return false;
     }
   }

@@ -1,7 +1,9 @@
 /**
  * The plugin configuration the vipwasm proxy-wasm filter reads in proxy_on_configure
  * (engine/envoy/config.ts parses it). Envoy passes it as the `value` of a
- * google.protobuf.StringValue in `config.configuration`, so it is one JSON object.
+ * google.protobuf.StringValue in `config.configuration`, so it is one JSON object. (The filter
+ * also accepts the snapshot alone, as base64 text or as the binary snapshot in a
+ * google.protobuf.BytesValue, with every other field at its default.)
  */
 
 /** Every field the filter accepts; unknown fields make proxy_on_configure fail. */

@@ -50,6 +50,30 @@ describe('proxy_on_configure', () => {
     expect(errors[0]!.startsWith(message)).toBe(true);
   });
 
+  it.each([
+    ['the binary snapshot (google.protobuf.BytesValue)', encodeSnapshot(model)],
+    ['the snapshot as base64 text (google.protobuf.StringValue)', `\n ${good}\n`],
+  ])('accepts %s alone, with every other field at its default', async (_form, configuration) => {
+    const vm = await ProxyWasmHost.load(await filterModule(), { pluginConfiguration: configuration });
+    vm.startVm();
+    expect(vm.configure()).toBe(true);
+    expect(vm.getMetric('vipwasm.snapshot.generation')).toBe(1n);
+    const id = vm.initializeHttpContext({ source: '10.0.0.1:1', destination: '127.0.0.1:10000' });
+    vm.callOnRequestHeaders(id, [[':authority', 'web.default.svc.cluster.local']], true);
+    expect(vm.getRequestHeaders(id)).toContainEqual(['x-vipwasm-endpoint', '10.1.0.1:8080']);
+  });
+
+  it.each([
+    ['not-a-config', 'vipwasm: invalid plugin configuration: configuration is neither a JSON object nor a base64 snapshot: invalid base64 character at offset 3'],
+    [Buffer.from('hello world').toString('base64'), 'vipwasm: invalid plugin configuration: the snapshot: snapshot rejected: too short (code 1)'],
+    [corrupt, 'vipwasm: invalid plugin configuration: the snapshot: snapshot rejected: checksum mismatch (code 5)'],
+  ])('rejects a bare configuration %#', async (configuration, message) => {
+    const vm = await ProxyWasmHost.load(await filterModule(), { pluginConfiguration: configuration });
+    vm.startVm();
+    expect(vm.configure()).toBe(false);
+    expect(vm.getLogs(LogLevel.Error).map((l) => l.message)).toEqual([message]);
+  });
+
   it('keeps serving the old snapshot when a reconfiguration is rejected', async () => {
     const vm = await ProxyWasmHost.load(await filterModule(), { pluginConfiguration: configFor(model) });
     vm.startVm();
