@@ -30,6 +30,24 @@ describe('ClientIP affinity', () => {
     expect(worker2.getMetric('vipwasm.shared_affinity_hits')).toBe(1n);
   });
 
+  it('keeps one pinning across workers for TCP connections too (network filter)', async () => {
+    const shared = new SharedState();
+    const worker1 = await startFilter(model, {}, shared);
+    const worker2 = await startFilter(model, {}, shared);
+    const connect = (vm: typeof worker1, source: string) => {
+      const c = vm.initializeConnection({ source, destination: '10.96.2.1:80' });
+      const value = vm.getFilterState(c.id).get('envoy.network.transport_socket.original_dst_address')?.value;
+      vm.completeConnection(c.id);
+      return value;
+    };
+    expect(connect(worker1, '10.0.0.1:1000')).toBe('10.1.0.1:8080');
+    expect(connect(worker1, '10.0.0.2:1000')).toBe('10.1.0.2:8080');
+    expect(connect(worker2, '10.0.0.2:2000')).toBe('10.1.0.2:8080');
+    expect(worker2.getMetric('vipwasm.shared_affinity_hits')).toBe(1n);
+    // An HTTP request of the same client to the same Service port follows the same pinning.
+    expect(request(worker2, 'sticky', '10.0.0.2:2001').endpoint).toBe('10.1.0.2:8080');
+  });
+
   it('without shared affinity each worker pins on its own (the reason for sharing)', async () => {
     const shared = new SharedState();
     const worker1 = await startFilter(model, { sharedAffinity: false }, shared);
