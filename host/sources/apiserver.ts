@@ -152,8 +152,7 @@ export class ApiServerSource implements Source {
 
   private failed(r: Resource, err: unknown): void {
     if (this.closed) return;
-    const e = err as { message?: string; statusCode?: number; code?: unknown; cause?: { message?: string } };
-    const detail = e?.statusCode ? `HTTP ${e.statusCode}` : e?.cause?.message ?? e?.message ?? String(err);
+    const detail = errorDetail(err);
     r.failures++;
     const base = this.options.backoffBaseMs ?? 1000;
     const delay = Math.min(base * 2 ** (r.failures - 1), this.options.backoffMaxMs ?? 30000);
@@ -219,6 +218,29 @@ export class ApiServerSource implements Source {
       await r.informer?.stop();
     }
   }
+}
+
+/**
+ * One line for an informer error: `HTTP 403: <the Status message>` for an error status (a failed
+ * watch carries `statusCode`; a failed list is the client's ApiException with `code` and the
+ * response body), else the network error (`connect ECONNREFUSED …`).
+ */
+export function errorDetail(err: unknown): string {
+  const e = err as { message?: string; statusCode?: unknown; code?: unknown; body?: unknown; cause?: { message?: string } } | undefined;
+  const status = typeof e?.statusCode === 'number' ? e.statusCode : typeof e?.code === 'number' ? e.code : undefined;
+  if (status !== undefined) {
+    let body = e?.body;
+    if (typeof body === 'string') {
+      try {
+        body = JSON.parse(body);
+      } catch {
+        // not JSON: no message to show
+      }
+    }
+    const message = typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : undefined;
+    return typeof message === 'string' && message ? `HTTP ${status}: ${message}` : `HTTP ${status}`;
+  }
+  return e?.cause?.message ?? e?.message ?? String(err);
 }
 
 function key(o: KubeObject): string {

@@ -94,6 +94,41 @@ describe('ApiServerSource', () => {
     expect(seen.length).toBeGreaterThanOrEqual(2);
   });
 
+  it('re-watches from a BOOKMARK’s resourceVersion when the server ends a watch, without relisting', async () => {
+    await open().start();
+    await until(source!, 'watches', () => api.watchCount === 3);
+    const seen = api.requests.length;
+    api.bookmark();
+    const bookmarkRV = api.resourceVersion;
+    api.endWatches(); // a clean end after the BOOKMARK, as the API server's watch timeout does
+    await until(source!, 'rewatch', () => api.watchCount === 3 && api.requests.slice(seen).filter((r) => r.includes('watch=true')).length >= 3);
+    const after = api.requests.slice(seen);
+    expect(after.filter((r) => !r.includes('watch=true'))).toEqual([]);
+    const rewatches = after.filter((r) => r.includes('watch=true'));
+    expect(rewatches.length).toBeGreaterThanOrEqual(3);
+    for (const r of rewatches) expect(r).toContain(`resourceVersion=${bookmarkRV}`);
+  });
+
+  it('backs off on errors: the retry delay doubles up to its maximum, the error is reported, then it recovers', async () => {
+    await open().start();
+    await until(source!, 'watches', () => api.watchCount === 3);
+    const messages: string[] = [];
+    source!.subscribe((s) => {
+      const d = s.diagnostics.find((x) => x.field === '/api/v1/services');
+      if (d && messages.at(-1) !== d.message) messages.push(d.message);
+    });
+    api.applySilently(slice('web', ['10.244.6.6']));
+    api.failNext('/api/v1/services', 4, 500, 'etcdserver: request timed out');
+    api.expire(); // every informer relists; the Service list fails four times
+    await until(source!, 'recovery', (s) => messages.length >= 3 && s.healthy && s.diagnostics.length === 0 && summary(s).includes('10.244.6.6')).catch((e: Error) => {
+      throw new Error(`${e.message}; messages=${JSON.stringify(messages)}`);
+    });
+    // Four failures: 50, 100, 200 ms, then 200 again (capped; an unchanged report is not republished).
+    expect(messages).toEqual([50, 100, 200].map((ms) => `HTTP 500: etcdserver: request timed out; retrying in ${ms} ms, serving the last state`));
+    // The list before the expiry, four failed relists, one that succeeded.
+    expect(api.requests.filter((r) => r.split('?')[0] === 'GET /api/v1/services' && !r.includes('watch=')).length).toBe(6);
+  });
+
   it('relists after an ERROR 410 event, picking up changes whose events were compacted away', async () => {
     await open().start();
     await until(source!, 'watches', () => api.watchCount === 3);

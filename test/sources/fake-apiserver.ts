@@ -3,7 +3,8 @@
  * §4.4), for Services, EndpointSlices and Nodes: lists carry a resourceVersion; watches stream
  * newline-delimited JSON events from a given resourceVersion; it can send BOOKMARKs, expire history
  * (ERROR 410 on open streams, HTTP 410 for watches from before the expiry), drop every connection,
- * and go down and come back on the same port.
+ * fail the next requests of a resource with an error status, and go down and come back on the
+ * same port.
  */
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -45,6 +46,8 @@ export class FakeApiServer {
   httpGone = 0;
   /** Requests seen, e.g. `GET /api/v1/services?watch=true&resourceVersion=101`. */
   readonly requests: string[] = [];
+  /** Injected failures: path → how many of its next requests (list or watch) get an error status. */
+  private readonly failures = new Map<string, { count: number; status: number; message: string }>();
 
   constructor() {
     for (const [kind, apiVersion, path] of [
@@ -137,6 +140,12 @@ export class FakeApiServer {
     }
   }
 
+  /** End every watch stream cleanly (what the API server does when a watch's timeout expires). */
+  endWatches(): void {
+    for (const w of this.watchers) w.res.end();
+    this.watchers.clear();
+  }
+
   /** Compact history: open watches get `ERROR 410 Expired` and end; older resourceVersions get HTTP 410. */
   expire(): void {
     this.oldestRV = this.rv;
@@ -145,6 +154,16 @@ export class FakeApiServer {
       w.res.end(`${JSON.stringify({ type: 'ERROR', object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: 1 (${this.rv})`, reason: 'Expired', code: 410 } })}\n`);
     }
     this.watchers.clear();
+  }
+
+  /** Answer the next `count` requests for `path` (lists and watches alike) with HTTP `status` and a Status body. */
+  failNext(path: string, count: number, status = 500, message = 'injected failure'): void {
+    this.failures.set(path, { count, status, message });
+  }
+
+  /** The latest resourceVersion handed out (by a change or a BOOKMARK). */
+  get resourceVersion(): string {
+    return String(this.rv);
   }
 
   get watchCount(): number {
@@ -166,6 +185,13 @@ export class FakeApiServer {
     const r = this.resources.get(url.pathname);
     if (!r || req.method !== 'GET') {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', code: 404 }));
+      return;
+    }
+    const failure = this.failures.get(url.pathname);
+    if (failure && failure.count > 0) {
+      failure.count--;
+      res.writeHead(failure.status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: failure.message, code: failure.status }));
       return;
     }
     const field = url.searchParams.get('fieldSelector');
