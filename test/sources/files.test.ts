@@ -120,6 +120,22 @@ describe('FileSource', () => {
     expect(updates.every((u) => u.objects.length > 0)).toBe(true);
   });
 
+  it('debounces: a burst of writes becomes one reload with the last content', async () => {
+    const f = join(dir, 'burst.yaml');
+    writeFileSync(f, svc('v0'));
+    // Writes 40 ms apart, well inside a 1 s debounce: without it each write would be published.
+    source = new FileSource([dir], { debounceMs: 1000 });
+    const updates: string[][] = [];
+    source.subscribe((s) => updates.push(names(s)));
+    await source.start();
+    for (let i = 1; i <= 5; i++) {
+      writeFileSync(f, svc(`v${i}`));
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    await until('last write', (s) => names(s).includes('Service/v5'));
+    expect(updates).toEqual([['Service/v5']]);
+  });
+
   it('watches a single file replaced by rename, as editors save', async () => {
     const f = join(dir, 'one.yaml');
     writeFileSync(f, svc('one'));
