@@ -3,7 +3,7 @@
  * (host/model computes them; this file only formats, the way kubectl's printers do).
  */
 import type { EndpointView, ServiceView } from '../model/types.js';
-import { fillTable } from './dom.js';
+import { el, fillTable } from './dom.js';
 import { hostPort } from './targets.js';
 
 /** kubectl's PORT(S) column: `80/TCP`, `80:30007/TCP`, comma separated. */
@@ -43,6 +43,21 @@ export function renderServices(table: HTMLTableElement, services: readonly Servi
   fillTable(table, ['NAMESPACE', 'NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'SELECTOR'], rows, empty);
 }
 
+/**
+ * kubectl's comma-separated list, with a line-break opportunity after each comma so a long list
+ * wraps inside its column instead of pushing the table wider than a laptop screen. '' stays ''
+ * (shown as <none>).
+ */
+function commaList(items: readonly string[], separator = ','): HTMLSpanElement | string {
+  if (items.length === 0) return '';
+  const span = el('span');
+  items.forEach((item, i) => {
+    if (i > 0) span.append(separator, el('wbr'));
+    span.append(item);
+  });
+  return span;
+}
+
 /** Ready endpoints as kubectl shows them, plus the ones kubectl hides (not ready, terminating). */
 export function renderEndpoints(table: HTMLTableElement, services: readonly ServiceView[]): void {
   const rows = services.map((s) => {
@@ -55,7 +70,7 @@ export function renderEndpoints(table: HTMLTableElement, services: readonly Serv
       ),
     ];
     const nodes = [...new Set(s.endpoints.map((e) => e.nodeName).filter((n): n is string => !!n))];
-    return [s.namespace, s.name, ready.join(','), other.join(', '), nodes.join(',')];
+    return [s.namespace, s.name, commaList(ready), commaList(other, ', '), commaList(nodes)];
   });
   fillTable(table, ['NAMESPACE', 'NAME', 'ENDPOINTS', 'NOT READY', 'NODES'], rows, 'No Services, so no endpoints.');
 }

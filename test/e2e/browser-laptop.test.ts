@@ -88,6 +88,8 @@ describe.skipIf(skip !== null)(`playground on a 1366x768 laptop screen${skip ? `
   it('first view: the editor, the services and the simulator controls fit the width', async () => {
     expect(await pageWidth(page)).toBeLessThanOrEqual(LAPTOP.width);
     for (const id of ['#manifests', '#services', '#target', '#run']) expect(await onScreen(page, id), id).toBe(true);
+    // The endpoint list wraps after its commas rather than hiding its NODES column off to the side.
+    expect(await page.$eval('#endpoints', (t) => t.parentElement!.scrollWidth <= t.parentElement!.clientWidth)).toBe(true);
     await shot(page, '1-overview');
   });
 
