@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { resolveSourceOptions } from '../../host/cli/source-options.js';
 import { runCli } from './run-cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'vipwasm-get-'));
@@ -111,6 +112,23 @@ describe('vipwasm get --kubeconfig', () => {
       expect(await runCli(['get', 'svc', '--kubeconfig', join(tmp, 'missing-kubeconfig')])).toMatchObject({ code: 2 });
     } finally {
       await api.stop();
+    }
+  });
+});
+
+describe('source selection', () => {
+  it('reads from the API server in-cluster when neither -f nor --kubeconfig is given inside a Pod', () => {
+    const saved = process.env['KUBERNETES_SERVICE_HOST'];
+    process.env['KUBERNETES_SERVICE_HOST'] = '10.96.0.1';
+    try {
+      const s = resolveSourceOptions({});
+      expect(s.kubeconfig).toBe('');
+      expect(s.paths).toEqual([]);
+      expect(s.modelOptions.trustAllocations).toBe(true);
+      expect(resolveSourceOptions({ filename: ['examples'] }).kubeconfig).toBeUndefined();
+    } finally {
+      if (saved === undefined) delete process.env['KUBERNETES_SERVICE_HOST'];
+      else process.env['KUBERNETES_SERVICE_HOST'] = saved;
     }
   });
 });

@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildServiceModel, dumpServiceModel } from '../../host/model/index.js';
-import { ApiServerSource } from '../../host/sources/apiserver.js';
+import { ApiServerSource, loadKubeConfig } from '../../host/sources/apiserver.js';
 import type { SourceSnapshot } from '../../host/sources/source.js';
 import { FakeApiServer } from './fake-apiserver.js';
 
@@ -192,5 +192,25 @@ describe('ApiServerSource', () => {
     const s = new ApiServerSource({ kubeConfig: api.kubeConfig(), backoffBaseMs: 20, backoffMaxMs: 50, startTimeoutMs: 300 });
     await expect(s.start()).rejects.toThrow(`API server http://127.0.0.1:${port}: not synced after 300 ms`);
     await api.start(port);
+  });
+
+  it('uses the in-cluster service account when KUBERNETES_SERVICE_HOST is set and no kubeconfig is given', () => {
+    const saved = { host: process.env['KUBERNETES_SERVICE_HOST'], port: process.env['KUBERNETES_SERVICE_PORT'] };
+    process.env['KUBERNETES_SERVICE_HOST'] = 'fd00:10:96::1';
+    process.env['KUBERNETES_SERVICE_PORT'] = '443';
+    try {
+      const kc = loadKubeConfig();
+      expect(kc.getCurrentCluster()).toMatchObject({ server: 'https://[fd00:10:96::1]:443', caFile: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt' });
+      expect(kc.getCurrentUser()?.authProvider?.config).toEqual({ tokenFile: '/var/run/secrets/kubernetes.io/serviceaccount/token' });
+    } finally {
+      for (const [k, v] of [['KUBERNETES_SERVICE_HOST', saved.host], ['KUBERNETES_SERVICE_PORT', saved.port]] as const) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+
+  it('names a kubeconfig it cannot load', () => {
+    expect(() => loadKubeConfig('/nonexistent/kubeconfig')).toThrow(/^cannot load kubeconfig \/nonexistent\/kubeconfig: /);
   });
 });
