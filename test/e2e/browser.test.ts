@@ -9,6 +9,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SimulationInput } from '../../host/browser/simulate.js';
 import { parseTargetValue } from '../../host/browser/targets.js';
+import { decodeState } from '../../host/browser/url-state.js';
 import { chromiumUnavailable, launchChromium, type Browser } from './browser/chromium.js';
 import { simulateInNode } from './browser/node-simulation.js';
 import { buildAndServePlayground, repoRoot, type ServedPlayground } from './browser/playground-build.js';
@@ -189,8 +190,13 @@ describe.skipIf(skip !== null)(`playground in Chromium${skip ? ` (skipped: ${ski
     await page.selectOption('#scheduler', 'mh');
     await simulatedAfter(page, n);
     const before = await bars(page);
-    await page.waitForFunction(() => location.hash.startsWith('#v1.'));
-    await page.waitForTimeout(400); // the fragment is written 150 ms after the last change
+    // The fragment is written 150 ms after the last change: wait until it holds both changes.
+    await expect
+      .poll(async () => {
+        const s = await decodeState(new URL(page.url()).hash, '', []);
+        return [s.manifests, s.scheduler];
+      }, { timeout: 5_000 })
+      .toEqual([EDITED, 'mh']);
     const url = page.url();
     const second = await browser.newPage();
     await second.goto(url);
