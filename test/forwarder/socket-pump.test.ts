@@ -43,4 +43,36 @@ describe('pump', () => {
     s1.close();
     s2.close();
   });
+
+  it('stops reading while the reader does not read (backpressure), then delivers everything', async () => {
+    const [a, aPeer, s1] = await pair(7803);
+    const [b, bPeer, s2] = await pair(7804);
+    pump(aPeer, bPeer);
+    const data = randomBytes(64 * 1024 * 1024);
+    // b is paused (pauseOnConnect on its server is for the accepted end; the client end is
+    // paused explicitly): nothing drains bPeer beyond the kernel's socket buffers.
+    b.pause();
+    a.end(data);
+    // Wait until the pipeline stalls: aPeer's read count stops moving (bounded: 10 s).
+    let last = -1;
+    for (let i = 0, still = 0; i < 200 && still < 4; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      still = aPeer.bytesRead === last ? still + 1 : 0;
+      last = aPeer.bytesRead;
+    }
+    // The pump holds at most one read's worth in userspace and has stopped reading the sender.
+    expect(bPeer.writableLength).toBeLessThan(1024 * 1024);
+    expect(aPeer.bytesRead).toBeLessThan(data.length / 2);
+    const got: Buffer[] = [];
+    const done = new Promise<void>((resolve) => {
+      b.on('data', (c: Buffer) => got.push(c));
+      b.on('end', () => resolve());
+    });
+    b.resume();
+    await done;
+    expect(Buffer.concat(got).equals(data)).toBe(true);
+    for (const s of [a, aPeer, b, bPeer]) s.destroy();
+    s1.close();
+    s2.close();
+  });
 });
