@@ -1,6 +1,7 @@
 /**
- * Forwarder end to end on loopback (127.245.3.x backends, 127.97.3.x VIPs): UDP sessions and many
- * concurrent TCP connections with byte-exact payloads.
+ * Forwarder end to end on loopback (127.245.3.x backends, 127.97.3.x VIPs): every address kind a
+ * Service is reachable on, UDP sessions, and many concurrent TCP connections with byte-exact
+ * payloads.
  */
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
@@ -9,7 +10,41 @@ import type { Forwarder } from '../../host/forwarder/forwarder.js';
 import { pumpStats, userBuffersSupported } from '../../host/forwarder/socket-pump.js';
 import { backend, model, servicePort } from '../forwarder/fixtures.js';
 import { eventually, startForwarder, tallies } from './forwarder/harness.js';
-import { closeAll, echoServer, tcpRoundTrip, udpAsk, udpNameServer } from './forwarder/servers.js';
+import { closeAll, connectOutcome, echoServer, hostnameServer, httpGet, tcpRoundTrip, udpAsk, udpNameServer } from './forwarder/servers.js';
+
+describe('Service addresses', () => {
+  it('serves ClusterIP, externalIP, LoadBalancer IP and NodePort on the node IPs inside --nodeport-addresses', async () => {
+    const pod = await hostnameServer('127.245.3.21', 9376, 'hostnames-1');
+    const f = await startForwarder(
+      model(
+        [
+          servicePort('lb', {
+            type: 'LoadBalancer',
+            clusterIPs: ['127.97.3.10'],
+            externalIPs: ['127.97.3.11'],
+            loadBalancerIPs: ['127.97.3.12'],
+            nodePort: 30080,
+            backends: [backend('127.245.3.21', 9376)],
+          }),
+        ],
+        ['127.245.3.100', '127.245.3.101'],
+      ),
+      { nodePortAddresses: ['127.245.3.100/32'] },
+    );
+    try {
+      expect(f.boundListeners().sort()).toEqual(['tcp/127.245.3.100:30080', 'tcp/127.97.3.10:80', 'tcp/127.97.3.11:80', 'tcp/127.97.3.12:80']);
+      for (const [ip, port] of [['127.97.3.10', 80], ['127.97.3.11', 80], ['127.97.3.12', 80], ['127.245.3.100', 30080]] as const) {
+        expect(await httpGet(ip, port)).toBe('<p>The host is hostnames-1</p>');
+      }
+      // A node IP outside --nodeport-addresses gets no NodePort listener.
+      expect(await connectOutcome('127.245.3.101', 30080)).toBe('refused');
+      expect(tallies(f, 'default/lb').connections).toBe(4);
+    } finally {
+      await f.close();
+      await pod.stop();
+    }
+  });
+});
 
 describe('UDP', () => {
   const PODS = ['127.245.3.1', '127.245.3.2', '127.245.3.3'];
