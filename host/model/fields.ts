@@ -116,6 +116,14 @@ export function dns1123Error(v: string): string | undefined {
   return undefined;
 }
 
+/** apimachinery IsDNS1123Subdomain message (ExternalName targets). */
+export function dns1123SubdomainError(v: string): string | undefined {
+  if (v.length > 253) return 'must be no more than 253 characters';
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(v))
+    return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+  return undefined;
+}
+
 /** apimachinery IsValidPortName (IANA_SVC_NAME): named targetPorts and container ports. */
 export function portNameError(v: string): string | undefined {
   if (v.length < 1 || v.length > 15) return 'must be no more than 15 characters';

@@ -6,7 +6,7 @@
 import ipaddr from 'ipaddr.js';
 import { SCHEDULERS, type Protocol, type SchedulerFlags, type SchedulerName } from '../engine/model.js';
 import {
-  FieldErrors, PORT_RANGE_MESSAGE, dns1035Error, isCIDR, isIP, dns1123Error, isPortNumber, list, originOf, portNameError, record,
+  FieldErrors, PORT_RANGE_MESSAGE, dns1035Error, dns1123SubdomainError, isCIDR, isIP, dns1123Error, isPortNumber, list, originOf, portNameError, record,
   stringMap, text, type Json,
 } from './fields.js';
 import type { KubeObject, ObjectOrigin } from './types.js';
@@ -145,8 +145,12 @@ export function parseService(obj: KubeObject, order: number, ctx: ServiceContext
   const externalName = text(spec['externalName']) ?? '';
   if (isExternalName) {
     if (!externalName) errs.required('spec.externalName');
-    else if (!/^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\.?$/.test(externalName))
-      errs.invalid('spec.externalName', externalName, "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character");
+    else {
+      // The apiserver allows a trailing dot (a fully qualified CNAME) and validates the rest.
+      const cname = externalName.replace(/\.$/, '');
+      const e = dns1123SubdomainError(cname);
+      if (e) errs.invalid('spec.externalName', cname, e);
+    }
   }
 
   const externalIPs: string[] = [];
@@ -261,7 +265,7 @@ function parseFamilies(spec: Record<string, Json>, requested: string[], ctx: Ser
   });
   if (families.length === 0) families.push(ctx.families[0]!);
   if (rawPolicy === 'SingleStack' && families.length > 1)
-    errs.invalid('spec.ipFamilies', spec['ipFamilies'] ?? requested, 'must contain at most one IP family when ipFamilyPolicy is SingleStack');
+    errs.invalid('spec.ipFamilies', families.map((f) => `IPv${f}`), 'must contain at most one IP family when ipFamilyPolicy is SingleStack');
   if (rawPolicy !== 'SingleStack') {
     const other = ctx.families.find((f) => !families.includes(f));
     if (other !== undefined && families.length < 2) families.push(other);
