@@ -81,7 +81,9 @@ describe.skipIf(!isRoot)('--bind-vips (network namespace)', () => {
       await eventually(() => vipsInNamespace().length === 1, 10_000);
       expect(vipsInNamespace()).toEqual(['198.18.50.10/32']);
       expect(inNs('sh', ['-c', 'echo first-still | socat -t 2 - TCP:198.18.50.10:7000']).trim()).toBe('first-still');
-      // --log-level debug: debug records (level 20) appear, e.g. the closed listener of echo2.
+      // --log-level debug: debug records (level 20) appear, e.g. the closed listener of echo2
+      // (logged after the address is removed, so it may still be on its way).
+      await eventually(() => err.includes('"msg":"listener closed"'), 5000);
       expect(err).toMatch(/"level":20,.*"listener":"tcp\/198\.18\.50\.11:7000".*"msg":"listener closed"/);
       expect(err).toMatch(/"level":30,.*"removed":\["198\.18\.50\.11"\].*"msg":"VIP interface updated"/);
       fwd.kill('SIGTERM');
