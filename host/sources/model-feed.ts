@@ -22,6 +22,8 @@ export class ModelFeed {
   private unsubscribe: (() => void) | undefined;
   private lastRevision = -1;
   private lastDiagnostics = '';
+  /** What consumers see besides the model: the `get` views and every diagnostic. */
+  private lastViews = '';
   latest: ModelUpdate | undefined;
 
   constructor(
@@ -53,7 +55,11 @@ export class ModelFeed {
     this.lastDiagnostics = diagKey;
     const result = objectsChanged || !this.latest ? buildServiceModel(snapshot.objects, this.options) : this.latest.result;
     const changes = this.tracker.update(result);
-    if (this.latest && isEmpty(changes) && !objectsChanged && diagKey === JSON.stringify(this.latest.sourceDiagnostics)) return undefined;
+    const views = JSON.stringify([result.services, result.diagnostics, snapshot.diagnostics]);
+    // A no-op: objects changed in ways nothing downstream sees (an ignored kind, a Pod label no
+    // selector uses, a reformatted file), or the same problems again.
+    if (this.latest && isEmpty(changes) && views === this.lastViews) return undefined;
+    this.lastViews = views;
     this.latest = { result, changes, sourceDiagnostics: snapshot.diagnostics, snapshot };
     return this.latest;
   }

@@ -45,6 +45,14 @@ describe('ModelFeed', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(updates.length).toBe(1);
 
+    // Objects changed, but nothing a consumer sees: an ignored kind and a Pod no selector picks.
+    writeFileSync(f, `${manifest(['10.244.0.1', '10.244.0.2'])}---\napiVersion: v1\nkind: Pod\nmetadata: {name: lonely, labels: {app: none}}\nstatus: {podIP: 10.244.9.9}\n`);
+    // The feed handles each source snapshot synchronously: once the source has the Pod, it has decided.
+    const deadline = Date.now() + 5000;
+    while (!feed.source.current.objects.some((o) => o.kind === 'Pod') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(feed.source.current.objects.some((o) => o.kind === 'Pod')).toBe(true);
+    expect(updates.length).toBe(1);
+
     // A broken file: an update carrying the problem, the model unchanged.
     writeFileSync(f, 'kind: [\n');
     const u2 = await next(2);
