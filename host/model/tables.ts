@@ -56,9 +56,18 @@ export function formatServicesTable(views: readonly ServiceView[], wide = false,
   return alignColumns([header, ...rows]);
 }
 
-/** kubectl formatEndpoints: ready addresses as ip:port, the first 3 then "+ N more..." (all of them when wide). */
+/**
+ * kubectl formatEndpoints: for each port, each ready address as ip:port (so an address serving
+ * two ports, or one port number over TCP and UDP, appears twice, as kubectl shows kube-dns), the
+ * first 3 then "+ N more..." (all of them when wide). Ports in the Service's order, addresses by IP.
+ */
 export function endpointsColumn(v: ServiceView, wide: boolean): string {
-  const list = [...new Set(v.endpoints.filter((e) => e.ready).map((e) => backendKey(e)))];
+  const portIndex = (e: ServiceView['endpoints'][number]): number => {
+    const i = v.ports.findIndex((p) => p.name === e.portName && p.protocol === e.protocol);
+    return i < 0 ? v.ports.length : i;
+  };
+  // Stable sort: v.endpoints is already ordered by address, then port.
+  const list = v.endpoints.filter((e) => e.ready).map((e, i) => ({ e, i, p: portIndex(e) })).sort((a, b) => a.p - b.p || a.i - b.i).map(({ e }) => backendKey(e));
   if (list.length === 0) return '<none>';
   if (wide || list.length <= 3) return list.join(',');
   return `${list.slice(0, 3).join(',')} + ${list.length - 3} more...`;
