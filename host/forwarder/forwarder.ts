@@ -151,6 +151,8 @@ export class Forwarder {
       if (changed.added.length || changed.removed.length) this.log.info(changed, 'VIP interface updated');
     }
     const bindFailures = await this.listeners.reconcile(plan.listeners);
+    const staleUdp = this.listeners.revalidateUdp();
+    if (staleUdp > 0) this.log.debug({ sessions: staleUdp }, 'UDP sessions to removed endpoints ended');
     await this.healthServers.reconcile(model, plan.healthServers);
     for (const f of bindFailures) this.log.warn(f, 'cannot listen on service address');
     const durationMs = performance.now() - started;

@@ -75,6 +75,13 @@ export class ServiceListeners {
     return failures;
   }
 
+  /** Ends UDP sessions whose backend the new model removed; returns how many. */
+  revalidateUdp(): number {
+    let n = 0;
+    for (const b of this.bound.values()) if (b.kind === 'udp') n += b.udp.revalidate();
+    return n;
+  }
+
   /** Stops accepting on every listener (SIGTERM); open connections continue. */
   stopAccepting(): void {
     this.accepting = false;

@@ -5,8 +5,9 @@
  * The engine's flow table is the session table's source of truth for the backend (`connect` on a
  * client's first datagram, refreshed by `lookup` while the session is busy, `close` on idle
  * timeout); the JS map only holds the sockets. Sessions idle longer than the UDP timeout are closed,
- * and the client's next datagram is scheduled afresh (after an endpoint change this is how UDP
- * clients move, instead of kube-proxy's stale-conntrack problem).
+ * and the client's next datagram is scheduled afresh. Sessions whose backend left the Service end
+ * at the next sync (`revalidate`), as kube-proxy deletes the conntrack entries of removed UDP
+ * endpoints, so busy clients move too.
  */
 import dgram from 'node:dgram';
 import type { Address } from '../engine/address.js';
@@ -132,7 +133,7 @@ export class UdpServiceListener {
       src,
       upstream,
       pm,
-      backendKey: ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`,
+      backendKey: backendKeyOf(ip, port),
       queue: [],
       lastSeen: ctx.now(),
       busy: true,
@@ -182,6 +183,26 @@ export class UdpServiceListener {
     }
   }
 
+  /**
+   * After a new model is loaded: ends the sessions whose engine flow is gone (the engine drops a
+   * flow on swap when its backend left the Service port), so the client's next datagram is
+   * scheduled on the current endpoints instead of following a removed one. kube-proxy does the
+   * same for UDP by deleting the conntrack entries of removed endpoints. Returns how many ended.
+   */
+  revalidate(): number {
+    const { ctx, listener } = this;
+    const now = ctx.now();
+    const stale: UdpSession[] = [];
+    for (const byPort of this.sessions.values()) {
+      for (const s of byPort.values()) {
+        const d = ctx.engine.lookup(UDP, s.src, s.clientPort, listener.address, listener.port, now);
+        if (d.verdict !== Verdict.Backend || backendKeyOf(d.backend!.ip, d.backend!.port) !== s.backendKey) stale.push(s);
+      }
+    }
+    for (const s of stale) this.closeSession(s);
+    return stale.length;
+  }
+
   /** Closes idle sessions; refreshes the engine flow of busy ones so it does not expire under them. */
   sweep(): void {
     const { ctx, listener } = this;
@@ -199,4 +220,9 @@ export class UdpServiceListener {
     }
     for (const s of idle) this.closeSession(s);
   }
+}
+
+/** `ip:port`, with brackets for IPv6 (as backend ejection keys them). */
+function backendKeyOf(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }

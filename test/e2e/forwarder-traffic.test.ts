@@ -99,6 +99,24 @@ describe('UDP', () => {
     }
   });
 
+  it('moves a busy session off an endpoint the Service lost; other sessions keep their backend', async () => {
+    const svc = (pods: string[]) => model([servicePort('dns2', { protocol: 'UDP', port: 53, clusterIPs: ['127.97.3.5'], backends: pods.map((ip) => backend(ip, 5353)) })]);
+    const g = await startForwarder(svc(PODS)); // default UDP timeout (300 s): nothing idles out here
+    try {
+      const a = await client();
+      const b = await client();
+      expect(await udpAsk(a, '127.97.3.5', 53, 'a1')).toBe('dns-1:a1');
+      expect(await udpAsk(b, '127.97.3.5', 53, 'b1')).toBe('dns-2:b1');
+      // dns-1 leaves the endpoints (its server still answers, as a pod that is going away may).
+      await g.sync(svc(PODS.slice(1)));
+      expect(await udpAsk(a, '127.97.3.5', 53, 'a2')).toMatch(/^dns-[23]:a2$/);
+      expect(await udpAsk(b, '127.97.3.5', 53, 'b2')).toBe('dns-2:b2');
+      expect(tallies(g, 'default/dns2', 'UDP')).toMatchObject({ connections: 3, active: 2 });
+    } finally {
+      await g.close();
+    }
+  });
+
   it('ends an idle session after the UDP timeout; the next datagram is scheduled afresh', async () => {
     const c = await client();
     const first = await udpAsk(c, '127.97.3.1', 53, 'x');
