@@ -9,8 +9,9 @@ import { dispatchable, type PortView } from './endpoints.js';
 import { nftEndpointNames, nftServiceChains, type NftServiceChainNames } from './names.js';
 import type { RuleOptions } from './options.js';
 
-/** One element of a set or map: its key (what `delete element` needs) and its full text. */
+/** One element of a set or map: its container, its key (what `delete element` needs) and its full text. */
 export interface NftElement {
+  readonly container: string;
   readonly key: string;
   readonly text: string;
 }
@@ -20,8 +21,8 @@ export interface NftPortObjects {
   readonly chains: Map<string, string[]>;
   /** Affinity set name → set spec (`{ type ... }`). */
   readonly sets: Map<string, string>;
-  /** Set or map name → elements. */
-  readonly elements: Map<string, NftElement[]>;
+  /** The elements this port adds to the shared sets and maps, in write order (one flat list: syncs scan it for every port). */
+  readonly elements: NftElement[];
 }
 
 export interface NftPortContext {
@@ -37,9 +38,7 @@ export function nftFamily(o: RuleOptions): { ip: 'ip' | 'ip6'; addrType: string 
 function addElement(objs: NftPortObjects, set: string, key: string, value?: string, comment?: string): void {
   const c = comment ? ` comment "${comment}"` : '';
   const text = value ? `${key}${c} : ${value}` : `${key}${c}`;
-  const list = objs.elements.get(set) ?? [];
-  list.push({ key, text });
-  objs.elements.set(set, list);
+  objs.elements.push({ container: set, key, text });
 }
 
 /**
@@ -143,7 +142,7 @@ function writeElements(v: PortView, objs: NftPortObjects, names: NftServiceChain
 export function renderNftPort(v: PortView, ctx: NftPortContext): NftPortObjects {
   const { ip, addrType } = nftFamily(ctx.options);
   const names = nftServiceChains(v.sp);
-  const objs: NftPortObjects = { chains: new Map(), sets: new Map(), elements: new Map() };
+  const objs: NftPortObjects = { chains: new Map(), sets: new Map(), elements: [] };
   const o = ctx.options;
   const epMemo = new Map<ModelBackend, { chain: string; affinitySet: string }>();
   const epNames: EndpointNames = (b) => {

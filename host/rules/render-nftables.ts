@@ -32,7 +32,12 @@ export interface NftRuleset {
   readonly ports: readonly NftPortObjects[];
   /** No port identity appears twice, so no two ports own a chain or set of the same name. */
   readonly uniqueNames: boolean;
-  /** Set/map name → element key → element text. */
+  /** `nodeport-ips` elements (this node's addresses; no port adds any): key → text. */
+  readonly nodeElements: ReadonlyMap<string, string>;
+  /**
+   * Set/map name → element key → element text, every container in declaration order (built on first
+   * use: a partial sync between renders with unique names looks only at the changed ports' keys).
+   */
   readonly elements: ReadonlyMap<string, ReadonlyMap<string, string>>;
 }
 
@@ -114,8 +119,7 @@ export function renderNftables(model: ServiceModel, options: Partial<RuleOptions
   const nodeIPs = model.nodeIPs.filter((ip) => familyOf(ip) === o.family);
   const ports: NftPortObjects[] = [];
   const identities = new Set<string>();
-  const elements = new Map<string, Map<string, string>>(ELEMENT_CONTAINERS.map((name) => [name, new Map()]));
-  for (const ip of nodeIPs) elements.get('nodeport-ips')!.set(ip, ip);
+  const nodeElements = new Map(nodeIPs.map((ip) => [ip, ip]));
   const context = JSON.stringify({ o, nodeIPs });
   for (const sp of model.servicePorts) {
     identities.add(`${sp.namespace}/${sp.name}:${sp.portName}/${sp.protocol}`);
@@ -123,13 +127,12 @@ export function renderNftables(model: ServiceModel, options: Partial<RuleOptions
       const v = portView(sp, o.family);
       return v ? renderNftPort(v, { options: o, nodeIPs }) : undefined;
     });
-    if (!objs) continue;
-    ports.push(objs);
-    for (const [container, list] of objs.elements) for (const e of list) elements.get(container)!.set(e.key, e.text);
+    if (objs) ports.push(objs);
   }
   portCache.endRender();
   let chains: Map<string, readonly string[]> | undefined;
   let sets: Map<string, string> | undefined;
+  let elements: Map<string, Map<string, string>> | undefined;
   return {
     family: o.family,
     table: o.nftTable,
@@ -137,7 +140,10 @@ export function renderNftables(model: ServiceModel, options: Partial<RuleOptions
     base: baseObjects(o, nodeIPs),
     ports,
     uniqueNames: identities.size === model.servicePorts.length,
-    elements,
+    nodeElements,
+    get elements(): ReadonlyMap<string, ReadonlyMap<string, string>> {
+      return (elements ??= allElements(nodeElements, ports));
+    },
     get chains(): ReadonlyMap<string, readonly string[]> {
       return (chains ??= merged(ports, (p) => p.chains));
     },
@@ -145,6 +151,88 @@ export function renderNftables(model: ServiceModel, options: Partial<RuleOptions
       return (sets ??= merged(ports, (p) => p.sets));
     },
   };
+}
+
+/** Every container's elements: this node's addresses, then each port's in model order (a repeated key keeps its place, the last text wins). */
+function allElements(nodeElements: ReadonlyMap<string, string>, ports: readonly NftPortObjects[]): Map<string, Map<string, string>> {
+  const elements = new Map<string, Map<string, string>>(ELEMENT_CONTAINERS.map((name) => [name, new Map()]));
+  const nodePortIPs = elements.get('nodeport-ips')!;
+  for (const [key, text] of nodeElements) nodePortIPs.set(key, text);
+  for (const p of ports) for (const e of p.elements) elements.get(e.container)!.set(e.key, e.text);
+  return elements;
+}
+
+/** Where a key sits in `allElements`' container (the order of its first occurrence) and its (last) text. */
+interface ElementSlot {
+  readonly order: number;
+  text: string;
+}
+
+/**
+ * The slots `allElements` would give the `wanted` keys, without building every container: one pass
+ * over the ports' element lists, looking up only the wanted keys.
+ */
+function elementSlots(ports: readonly NftPortObjects[], wanted: ReadonlyMap<string, ReadonlySet<string>>): Map<string, Map<string, ElementSlot>> {
+  const found = new Map<string, Map<string, ElementSlot>>();
+  let order = 0;
+  for (const p of ports) {
+    for (const e of p.elements) {
+      order++;
+      if (!wanted.get(e.container)?.has(e.key)) continue;
+      let slots = found.get(e.container);
+      if (!slots) found.set(e.container, (slots = new Map()));
+      const slot = slots.get(e.key);
+      if (slot) slot.text = e.text;
+      else slots.set(e.key, { order, text: e.text });
+    }
+  }
+  return found;
+}
+
+/** The wanted keys of one container as key → text, in the order `allElements` would list them. */
+function inOrder(slots: ReadonlyMap<string, ElementSlot> | undefined): Map<string, string> {
+  return new Map(slots ? [...slots].sort((a, b) => a[1].order - b[1].order).map(([key, slot]) => [key, slot.text]) : []);
+}
+
+/** The `delete element` lines (`deletes`) or the `add element` lines that turn `before` into `after`. */
+function elementLines(out: string[], T: string, container: string, before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>, deletes: boolean): void {
+  if (deletes) {
+    for (const [key, text] of before) if (after.get(key) !== text) out.push(`delete element ${T} ${container} { ${key} }`);
+  } else {
+    for (const [key, text] of after) if (before.get(key) !== text) out.push(`add element ${T} ${container} { ${text} }`);
+  }
+}
+
+/**
+ * The element changes between two renders, as comparing every container would write them (all
+ * deletes, then all adds). With `gone` / `come` (the ports only in prev / only in next; every other
+ * port is the same memo object in both), only keys those ports carry can differ: they are looked up,
+ * the rest is not built at all. (Exact unless two unchanged ports write one key with different texts
+ * and swap places in the model: two Services claiming one address and port, which the model refuses.)
+ */
+function writeElementChanges(out: string[], T: string, prev: NftRuleset, next: NftRuleset, changed?: { gone: readonly NftPortObjects[]; come: readonly NftPortObjects[] }): void {
+  if (!changed) {
+    for (const deletes of [true, false]) {
+      for (const container of ELEMENT_CONTAINERS) elementLines(out, T, container, prev.elements.get(container)!, next.elements.get(container)!, deletes);
+    }
+    return;
+  }
+  const wanted = new Map<string, Set<string>>();
+  for (const p of [...changed.gone, ...changed.come]) {
+    for (const e of p.elements) {
+      let keys = wanted.get(e.container);
+      if (!keys) wanted.set(e.container, (keys = new Set()));
+      keys.add(e.key);
+    }
+  }
+  const before = elementSlots(prev.ports, wanted);
+  const after = elementSlots(next.ports, wanted);
+  const sides = new Map(
+    ELEMENT_CONTAINERS.map((c) => [c, c === 'nodeport-ips' ? [prev.nodeElements, next.nodeElements] : [inOrder(before.get(c)), inOrder(after.get(c))]] as const),
+  );
+  for (const deletes of [true, false]) {
+    for (const [container, [b, a]] of sides) elementLines(out, T, container, b, a, deletes);
+  }
 }
 
 function merged<V>(ports: readonly NftPortObjects[], part: (p: NftPortObjects) => ReadonlyMap<string, V>): Map<string, V> {
@@ -208,6 +296,7 @@ export function nftTransactionPartial(prev: NftRuleset, next: NftRuleset): strin
   let nextChains: ReadonlyMap<string, readonly string[]>;
   let prevSets: ReadonlyMap<string, string>;
   let nextSets: ReadonlyMap<string, string>;
+  let changed: { gone: NftPortObjects[]; come: NftPortObjects[] } | undefined;
   if (!prev.uniqueNames || !next.uniqueNames) {
     ({ chains: prevChains, sets: prevSets } = prev);
     ({ chains: nextChains, sets: nextSets } = next);
@@ -220,6 +309,7 @@ export function nftTransactionPartial(prev: NftRuleset, next: NftRuleset): strin
     nextChains = merged(come, (p) => p.chains);
     prevSets = merged(gone, (p) => p.sets);
     nextSets = merged(come, (p) => p.sets);
+    changed = { gone, come };
   }
   for (const [name, spec] of nextSets) if (!prevSets.has(name)) out.push(`add set ${T} ${name} ${spec}`);
   const rewritten = [...nextChains].filter(([name, rules]) => !sameRules(prevChains.get(name), rules));
@@ -227,14 +317,7 @@ export function nftTransactionPartial(prev: NftRuleset, next: NftRuleset): strin
     out.push(prevChains.has(name) ? `flush chain ${T} ${name}` : `add chain ${T} ${name}`);
   }
   for (const [name, rules] of rewritten) writeChain(out, T, name, rules);
-  for (const [container, els] of prev.elements) {
-    const now = next.elements.get(container);
-    for (const [key, text] of els) if (now?.get(key) !== text) out.push(`delete element ${T} ${container} { ${key} }`);
-  }
-  for (const [container, els] of next.elements) {
-    const before = prev.elements.get(container);
-    for (const [key, text] of els) if (before?.get(key) !== text) out.push(`add element ${T} ${container} { ${text} }`);
-  }
+  writeElementChanges(out, T, prev, next, changed);
   const staleChains = [...prevChains.keys()].filter((name) => !nextChains.has(name));
   for (const name of staleChains) out.push(`flush chain ${T} ${name}`);
   for (const name of staleChains) out.push(`delete chain ${T} ${name}`);
