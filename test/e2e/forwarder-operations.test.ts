@@ -3,9 +3,9 @@
  * service health server, draining, and the real CLI: `vipwasm forward` (file reload, SIGTERM drain)
  * and `vipwasm demo` (`--exit`, and serving on as an unprivileged user).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -171,6 +171,14 @@ describe('drain', () => {
 const root = resolve(import.meta.dirname, '../..');
 const cliEntry = join(root, 'test/e2e/forwarder/cli-entry.ts');
 
+const AS_NOBODY = ['--reuid=nobody', '--regid=nogroup', '--clear-groups'];
+
+/** Whether user `nobody` can read these files (a checkout under /root, for one, it cannot). */
+function nobodyCanRead(files: string[]): boolean {
+  const check = `for (const f of ${JSON.stringify(files)}) require('node:fs').accessSync(f, require('node:fs').constants.R_OK)`;
+  return spawnSync('setpriv', [...AS_NOBODY, process.execPath, '-e', check], { timeout: 10_000 }).status === 0;
+}
+
 function runCli(args: string[]): ChildProcessWithoutNullStreams {
   return spawn(process.execPath, ['--import', 'tsx', cliEntry, ...args], { cwd: root, env: { ...process.env, NODE_OPTIONS: '' } });
 }
@@ -254,12 +262,12 @@ describe('vipwasm demo (the real CLI)', () => {
   });
 
   it('keeps serving without root, prints how to curl it and where the metrics are, and exits 0 on SIGTERM', async () => {
-    // As root, run it as `nobody` to show it needs no privileges (port 80 may then be shifted);
-    // setpriv execs, so the child is the demo itself and the signals below reach it.
-    const asNobody = process.getuid?.() === 0;
+    // As root, run it as `nobody` to show it needs no privileges (port 80 may then be shifted),
+    // when `nobody` can read the checkout; setpriv execs, so the signals below reach the demo.
+    const asNobody = process.getuid?.() === 0 && nobodyCanRead([cliEntry, join(root, 'node_modules/tsx/package.json'), join(root, 'build/engine.wasm')]);
     const args = [cliEntry, 'demo', '--metrics-bind-address', '127.0.0.1:0', '--healthz-bind-address', '127.0.0.1:0'];
     const child = asNobody
-      ? spawn('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', process.execPath, '--import', 'tsx', ...args], { cwd: root, env: { ...process.env, NODE_OPTIONS: '', HOME: tmpdir() } })
+      ? spawn('setpriv', [...AS_NOBODY, process.execPath, '--import', 'tsx', ...args], { cwd: root, env: { ...process.env, NODE_OPTIONS: '', HOME: tmpdir() } })
       : spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: root, env: { ...process.env, NODE_OPTIONS: '' } });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
@@ -269,6 +277,7 @@ describe('vipwasm demo (the real CLI)', () => {
       expect(out.split('\n').filter((l) => l.startsWith('<p>The host is hostnames-'))).toHaveLength(10);
       const url = /Serving\. Try: {2}curl (http:\/\/127\.96\.\d+\.\d+(?::8080)?\/)\n/.exec(out)?.[1];
       expect(url).toBeDefined();
+      if (asNobody && Number(readFileSync('/proc/sys/net/ipv4/ip_unprivileged_port_start', 'utf8')) > 80) expect(url).toContain(':8080');
       if (url!.includes(':8080')) expect(out).toContain('served shifted: 80 → 8080');
       expect((await fetchText(url!)).body.trim()).toBe('<p>The host is hostnames-2</p>'); // rr: the 11th request
       const metricsUrl = /Metrics: +curl (http:\/\/127\.0\.0\.1:\d+\/metrics)\n/.exec(out)?.[1];
