@@ -101,7 +101,8 @@ export async function createSource(s: SourceSettings, opts: { watch?: boolean } 
   const { ApiServerSource } = await import('../sources/apiserver.js');
   const nodeName = s.modelOptions.nodeName;
   try {
-    return new ApiServerSource({ ...(s.kubeconfig ? { kubeconfig: s.kubeconfig } : {}), ...(nodeName ? { nodeName } : {}) });
+    // Loading once (get, simulate): fail at the first error, as kubectl does, instead of retrying.
+    return new ApiServerSource({ ...(s.kubeconfig ? { kubeconfig: s.kubeconfig } : {}), ...(nodeName ? { nodeName } : {}), ...(opts.watch === false ? { failFast: true } : {}) });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

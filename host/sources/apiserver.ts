@@ -25,6 +25,11 @@ export interface ApiServerSourceOptions {
   startTimeoutMs?: number;
   /** The informers' own reconnect delay (tests shorten it). */
   delayFn?: (ms: number) => Promise<void>;
+  /**
+   * One-shot use (`get`, `simulate`): start() rejects on the first error before every resource has
+   * synced, instead of retrying until startTimeoutMs, as kubectl fails at once.
+   */
+  failFast?: boolean;
 }
 
 interface Resource {
@@ -36,6 +41,40 @@ interface Resource {
   error?: string;
   failures: number;
   retry?: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * A Watch that close() can stop for good. ListWatch.stop() only aborts a watch whose request has
+ * already returned; a list or watch still in flight at that moment goes on to open a new watch
+ * stream, which would keep the process alive until the server ends it. After close() no watch
+ * connects, and the open ones are aborted.
+ */
+class ClosableWatch extends Watch {
+  private closed = false;
+  private readonly open = new Set<AbortController>();
+
+  override async watch(
+    path: string, queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    if (this.closed) return new AbortController();
+    let controller: AbortController | undefined;
+    let ended = false;
+    controller = await super.watch(path, queryParams, callback, (err) => {
+      ended = true;
+      if (controller) this.open.delete(controller);
+      done(err);
+    });
+    if (this.closed) controller.abort();
+    else if (!ended) this.open.add(controller);
+    return controller;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const c of this.open) c.abort();
+    this.open.clear();
+  }
 }
 
 /** Loads a KubeConfig from a file, or in-cluster, or by the default rules; throws a readable Error. */
@@ -61,9 +100,12 @@ export class ApiServerSource implements Source {
   private closed = false;
   private started = false;
   private syncWaiters: (() => void)[] = [];
+  private readonly watch: ClosableWatch;
+  private failWaiters: ((message: string) => void)[] = [];
 
   constructor(private readonly options: ApiServerSourceOptions = {}) {
     this.kc = options.kubeConfig ?? loadKubeConfig(options.kubeconfig);
+    this.watch = new ClosableWatch(this.kc);
     this.resources = [
       { kind: 'Service', apiVersion: 'v1', path: '/api/v1/services', synced: false, failures: 0 },
       { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', path: '/apis/discovery.k8s.io/v1/endpointslices', synced: false, failures: 0 },
@@ -100,7 +142,7 @@ export class ApiServerSource implements Source {
         return list;
       };
       const inf = new ListWatch<KubernetesObject>(
-        r.path, new Watch(this.kc), listFn as never, false, undefined, r.kind === 'Node' ? nodeSelector : undefined,
+        r.path, this.watch, listFn as never, false, undefined, r.kind === 'Node' ? nodeSelector : undefined,
         this.options.delayFn ? { delayFn: this.options.delayFn } : {},
       );
       inf.on('change', () => {
@@ -115,12 +157,18 @@ export class ApiServerSource implements Source {
     }
     this.started = true;
     const synced = new Promise<void>((resolve) => this.syncWaiters.push(resolve));
+    const failedFirst = new Promise<{ failed: string }>((resolve) => this.failWaiters.push((failed) => resolve({ failed })));
     for (const r of this.resources) void this.run(r);
     const timeoutMs = this.options.startTimeoutMs ?? 30000;
     let timeout: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timeout = setTimeout(() => resolve('timeout'), timeoutMs)));
-    const outcome = await Promise.race([synced, timedOut]);
+    const outcome = await Promise.race([synced, timedOut, ...(this.options.failFast ? [failedFirst] : [])]);
     clearTimeout(timeout);
+    this.failWaiters = [];
+    if (typeof outcome === 'object') {
+      await this.close();
+      throw new Error(`API server ${this.kc.getCurrentCluster()?.server}: ${outcome.failed}`);
+    }
     if (outcome === 'timeout') {
       const why = this.resources.filter((r) => !r.synced).map((r) => `${r.kind}s: ${r.error ?? 'no answer'}`).join('; ');
       await this.close();
@@ -153,6 +201,7 @@ export class ApiServerSource implements Source {
   private failed(r: Resource, err: unknown): void {
     if (this.closed) return;
     const detail = errorDetail(err);
+    for (const w of this.failWaiters.splice(0)) w(`${r.path}: ${detail}`);
     r.failures++;
     const base = this.options.backoffBaseMs ?? 1000;
     const delay = Math.min(base * 2 ** (r.failures - 1), this.options.backoffMaxMs ?? 30000);
@@ -213,6 +262,7 @@ export class ApiServerSource implements Source {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.timer);
+    this.watch.close();
     for (const r of this.resources) {
       clearTimeout(r.retry);
       await r.informer?.stop();
@@ -222,8 +272,9 @@ export class ApiServerSource implements Source {
 
 /**
  * One line for an informer error: `HTTP 403: <the Status message>` for an error status (a failed
- * watch carries `statusCode`; a failed list is the client's ApiException with `code` and the
- * response body), else the network error (`connect ECONNREFUSED …`).
+ * watch carries `statusCode`; a failed list is the client's ApiException with `code`, the response
+ * body, and for codes the API declares a description such as "Unauthorized"), else the network
+ * error (`connect ECONNREFUSED …`).
  */
 export function errorDetail(err: unknown): string {
   const e = err as { message?: string; statusCode?: unknown; code?: unknown; body?: unknown; cause?: { message?: string } } | undefined;
@@ -237,8 +288,11 @@ export function errorDetail(err: unknown): string {
         // not JSON: no message to show
       }
     }
-    const message = typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : undefined;
-    return typeof message === 'string' && message ? `HTTP ${status}: ${message}` : `HTTP ${status}`;
+    let message = typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : undefined;
+    // Without a Status body, the client's own description of a known code ("Message: Unauthorized").
+    const described = /\nMessage: (.*)/.exec(e?.message ?? '')?.[1];
+    if (typeof message !== 'string' || !message) message = described && described !== 'Unknown API Status Code!' ? described : undefined;
+    return message ? `HTTP ${status}: ${message}` : `HTTP ${status}`;
   }
   return e?.cause?.message ?? e?.message ?? String(err);
 }

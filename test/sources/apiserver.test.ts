@@ -177,6 +177,14 @@ describe('ApiServerSource', () => {
     expect(dumpServiceModel(buildServiceModel(back.objects, { nodeName: 'node-1' }).model)).toContain('10.244.5.5:8080');
   });
 
+  it('close() leaves no watch open, even one still connecting when it was called', async () => {
+    // Close right as start() resolves: the watches are being opened at that moment.
+    await open().start();
+    await source!.close();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(api.watchCount).toBe(0);
+  });
+
   it('warns when its own Node is not on the server', async () => {
     source = new ApiServerSource({ kubeConfig: api.kubeConfig(), nodeName: 'laptop', debounceMs: 10 });
     const s = await source.start();
@@ -192,6 +200,17 @@ describe('ApiServerSource', () => {
     const s = new ApiServerSource({ kubeConfig: api.kubeConfig(), backoffBaseMs: 20, backoffMaxMs: 50, startTimeoutMs: 300 });
     await expect(s.start()).rejects.toThrow(`API server http://127.0.0.1:${port}: not synced after 300 ms`);
     await api.start(port);
+  });
+
+  it('with failFast (one-shot use), start() rejects at the first error instead of retrying, naming it', async () => {
+    const forbidden = 'services is forbidden: User "system:serviceaccount:kube-system:vipwasm" cannot list resource "services" in API group "" at the cluster scope';
+    api.failNext('/api/v1/services', 1, 403, forbidden);
+    const s = new ApiServerSource({ kubeConfig: api.kubeConfig(), failFast: true, startTimeoutMs: 5000 });
+    await expect(s.start()).rejects.toThrow(`API server http://127.0.0.1:${api.port}: /api/v1/services: HTTP 403: ${forbidden}`);
+    // It stopped: no retry of the failed list, and no watch opened by the lists still in flight.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(api.requests.filter((r) => r.split('?')[0] === 'GET /api/v1/services')).toHaveLength(1);
+    expect(api.requests.filter((r) => r.includes('watch=true'))).toEqual([]);
   });
 
   it('uses the in-cluster service account when KUBERNETES_SERVICE_HOST is set and no kubeconfig is given', () => {
