@@ -83,6 +83,24 @@ describe('vipwasm simulate', () => {
     expect(warned.stderr).toBe('Warning: Node "node-c": not among the 2 Node object(s) in the input: no endpoint is local\n');
   });
 
+  it('the pool-assigned LoadBalancer IP serves clients inside loadBalancerSourceRanges and drops the rest', async () => {
+    const lb = ['-f', 'examples/loadbalancer.yaml', '--loadbalancer-ip-pool', '127.240.0.0/28', '--to', '127.240.0.1:8080', '--requests', '4'];
+    const inside = await json([...lb, '--from', '127.0.0.9']);
+    expect(inside.service).toBe('default/exampleloadbalancerservice:http');
+    expect(inside.decisions.map((d) => d.result)).toEqual(['backend', 'backend', 'backend', 'backend']);
+    expect(inside.counts).toEqual({ '127.244.5.1:8080': 3, '127.244.5.2:8080': 1 });
+    // The simulated clients 198.18.0.x are outside 127.0.0.0/8.
+    const outside = await json([...lb, '--clients', '2']);
+    expect(outside.decisions).toEqual([
+      { client: '198.18.0.1:32768', backend: null, result: 'drop' },
+      { client: '198.18.0.2:32768', backend: null, result: 'drop' },
+      { client: '198.18.0.1:32769', backend: null, result: 'drop' },
+      { client: '198.18.0.2:32769', backend: null, result: 'drop' },
+    ]);
+    const text = await runCli(['simulate', ...lb, '--clients', '2']);
+    expect(text.stdout).toContain('(dropped by policy)   4             100.0%');
+  });
+
   it('a Service without endpoints rejects, as kube-proxy does', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vipwasm-sim-'));
     try {
