@@ -44,10 +44,13 @@ interface Resource {
 }
 
 /**
- * A Watch that close() can stop for good. ListWatch.stop() only aborts a watch whose request has
- * already returned; a list or watch still in flight at that moment goes on to open a new watch
- * stream, which would keep the process alive until the server ends it. After close() no watch
- * connects, and the open ones are aborted.
+ * The informers' Watch, with two additions. It asks for BOOKMARK events (allowWatchBookmarks, as
+ * client-go's reflector does; the API server sends none otherwise), so a quiet resource's
+ * resourceVersion stays recent and a re-watch does not fall behind compaction into a relist. And
+ * close() stops it for good: ListWatch.stop() only aborts a watch whose request has already
+ * returned; a list or watch still in flight at that moment goes on to open a new watch stream,
+ * which would keep the process alive until the server ends it. After close() no watch connects,
+ * and the open ones are aborted.
  */
 class ClosableWatch extends Watch {
   private closed = false;
@@ -60,7 +63,7 @@ class ClosableWatch extends Watch {
     if (this.closed) return new AbortController();
     let controller: AbortController | undefined;
     let ended = false;
-    controller = await super.watch(path, queryParams, callback, (err) => {
+    controller = await super.watch(path, { ...queryParams, allowWatchBookmarks: true }, callback, (err) => {
       ended = true;
       if (controller) this.open.delete(controller);
       done(err);

@@ -73,7 +73,7 @@ describe('ApiServerSource', () => {
     expect(first.objects.map((o) => `${o.kind}/${o.metadata?.name}`).sort()).toEqual(['EndpointSlice/web-1', 'Node/node-1', 'Service/web']);
     expect(summary(first)).toBe('nodeIPs=192.168.0.2 default/web:http=10.244.1.1:8080,10.244.2.1:8080');
     await until(source!, 'three watches', () => api.watchCount === 3);
-    expect(api.requests.filter((r) => r.includes('watch=true')).every((r) => /resourceVersion=104/.test(r))).toBe(true);
+    expect(api.requests.filter((r) => r.includes('watch=true')).every((r) => /resourceVersion=104/.test(r) && r.includes('allowWatchBookmarks=true'))).toBe(true);
     expect(api.requests.some((r) => r.startsWith('GET /api/v1/nodes?') && r.includes('fieldSelector=metadata.name%3Dnode-1'))).toBe(true);
   });
 

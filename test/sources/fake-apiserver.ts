@@ -30,6 +30,8 @@ interface Watcher {
   readonly resource: string;
   readonly res: ServerResponse;
   readonly fieldName?: string;
+  /** The client sent allowWatchBookmarks=true; the API server sends BOOKMARKs only then. */
+  readonly bookmarks: boolean;
 }
 
 export class FakeApiServer {
@@ -132,9 +134,11 @@ export class FakeApiServer {
     this.rv++;
   }
 
+  /** Send a BOOKMARK (a new resourceVersion, no object) to every watch that allowed bookmarks. */
   bookmark(): void {
     this.rv++;
     for (const w of this.watchers) {
+      if (!w.bookmarks) continue;
       const r = this.resources.get(w.resource)!;
       w.res.write(`${JSON.stringify({ type: 'BOOKMARK', object: { kind: r.kind, apiVersion: r.apiVersion, metadata: { resourceVersion: String(this.rv) } } })}\n`);
     }
@@ -213,7 +217,7 @@ export class FakeApiServer {
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
     res.flushHeaders();
     for (const e of this.history) if (e.resource === r.path && e.rv > from && this.matches(sel, e.object)) res.write(`${JSON.stringify({ type: e.type, object: e.object })}\n`);
-    const w: Watcher = { resource: r.path, res, ...sel };
+    const w: Watcher = { resource: r.path, res, ...sel, bookmarks: url.searchParams.get('allowWatchBookmarks') === 'true' };
     this.watchers.add(w);
     res.on('close', () => this.watchers.delete(w));
   }
