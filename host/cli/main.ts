@@ -33,6 +33,19 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`error: ${err.message}\n`);
       return 2;
     }
+    if (isOperationalFailure(err)) {
+      process.stderr.write(`error: ${err.message}\n`);
+      return 1;
+    }
     throw err;
   }
+}
+
+/**
+ * A failure of the world rather than of vipwasm (a file it cannot read, an API server that says
+ * no, a port in use): one `error:` line, as kubectl prints. A programming error (TypeError,
+ * RangeError, ReferenceError, SyntaxError) keeps its stack trace: that one is a bug to report.
+ */
+function isOperationalFailure(err: unknown): err is Error {
+  return err instanceof Error && !(err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError || err instanceof SyntaxError);
 }

@@ -46,6 +46,6 @@ describe('vipwasm exit codes', () => {
     const r = await vipwasm(['get', 'svc', '-f', 'examples/hostnames.yaml', '--state-dir', state]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toContain(`allocation state ${join(state, 'allocations.json')} is not valid JSON`);
+    expect(r.stderr).toMatch(new RegExp(`^error: allocation state ${join(state, 'allocations.json')} is not valid JSON[^\\n]*\\n$`));
   });
 });
