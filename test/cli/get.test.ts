@@ -110,9 +110,11 @@ describe('vipwasm get --kubeconfig', () => {
           'shop        endpoints/web          <none>\n',
       );
       expect(await runCli(['get', 'svc', '--kubeconfig', join(tmp, 'missing-kubeconfig')])).toMatchObject({ code: 2 });
-      // A one-shot get fails at the first API error (main rejects; bin/vipwasm.js exits 1), no retrying.
+      // A one-shot get fails at the first API error with one error line and exit 1, no retrying.
       api.failNext('/api/v1/services', 1, 401, 'Unauthorized');
-      await expect(runCli(['get', 'svc', '--kubeconfig', kubeconfig, '--node-name', 'n1'])).rejects.toThrow(`API server http://127.0.0.1:${api.port}: /api/v1/services: HTTP 401: Unauthorized`);
+      expect(await runCli(['get', 'svc', '--kubeconfig', kubeconfig, '--node-name', 'n1'])).toEqual({
+        code: 1, stdout: '', stderr: `error: API server http://127.0.0.1:${api.port}: /api/v1/services: HTTP 401: Unauthorized\n`,
+      });
     } finally {
       await api.stop();
     }
