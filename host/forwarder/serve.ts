@@ -1,13 +1,14 @@
 /**
- * Runs a Forwarder from a Source (files or API server): every new snapshot is built into a model
- * (host/model) and synced; diagnostics are logged once per change; /metrics and /healthz are
- * served. `vipwasm forward` and `vipwasm demo` are thin wrappers around this.
+ * Runs a Forwarder from a Source (files or API server) through a ModelFeed: every snapshot that
+ * changes a service port is synced; diagnostics are logged once per change; /metrics and /healthz
+ * are served. `vipwasm forward` and `vipwasm demo` are thin wrappers around this.
  */
 import type { Logger } from 'pino';
 import type { EngineApi } from '../engine/api.js';
-import { buildServiceModel, formatDiagnostic, MemoryAllocationStore } from '../model/index.js';
+import { formatDiagnostic, isEmpty, MemoryAllocationStore } from '../model/index.js';
 import type { ModelOptions, ModelResult } from '../model/index.js';
-import type { Source, SourceSnapshot } from '../sources/source.js';
+import { ModelFeed, type ModelUpdate } from '../sources/model-feed.js';
+import type { Source } from '../sources/source.js';
 import { Forwarder } from './forwarder.js';
 import type { ForwarderOptions, SyncResult } from './forwarder.js';
 
@@ -36,48 +37,45 @@ export async function serveForwarder(o: ServeOptions): Promise<ServingForwarder>
   const modelOptions: ModelOptions = { allocationStore: new MemoryAllocationStore(), ...o.model };
   await forwarder.prepare();
   let lastDiagnostics = '';
-  let current: ModelResult;
-
-  const build = (snap: SourceSnapshot): ModelResult => {
-    const result = buildServiceModel(snap.objects, modelOptions);
-    const diags = [...snap.diagnostics, ...result.diagnostics];
+  const logDiagnostics = (u: ModelUpdate): void => {
+    const diags = [...u.sourceDiagnostics, ...u.result.diagnostics];
     const text = diags.map(formatDiagnostic).join('\n');
-    if (text !== lastDiagnostics) {
-      lastDiagnostics = text;
-      for (const d of diags) o.log[d.severity === 'error' ? 'error' : 'warn']({ object: d.object, field: d.field }, formatDiagnostic(d));
-    }
-    return result;
+    if (text === lastDiagnostics) return;
+    lastDiagnostics = text;
+    for (const d of diags) o.log[d.severity === 'error' ? 'error' : 'warn']({ object: d.object, field: d.field }, formatDiagnostic(d));
   };
 
   const operations = await forwarder.serveOperations(o.metricsAddress, o.healthzAddress);
-  const snapshot = await o.source.start();
-  current = build(snapshot);
-  const first = await forwarder.sync(current.model);
+  // The feed rebuilds the model per source snapshot and drops updates that change no service port
+  // (kube-proxy's change tracker): the forwarder syncs only when something it serves changed.
+  const feed = new ModelFeed(o.source, modelOptions);
+  let current = await feed.start();
+  logDiagnostics(current);
+  const first = await forwarder.sync(current.result.model);
 
-  const unsubscribe = o.source.subscribe((snap) => {
-    forwarder.queued();
-    try {
-      current = build(snap);
-    } catch (err) {
-      o.log.error({ err: (err as Error).message }, 'cannot build the service model; keeping the previous one');
-      return;
-    }
-    forwarder.sync(current.model).then(
-      (r) => o.log.info({ revision: snap.revision, durationMs: Math.round(r.durationMs * 100) / 100, listeners: r.listeners }, `synced: ${forwarder.summary()}`),
-      (err: Error) => o.log.error({ err: err.message }, 'sync failed; the previous model keeps serving'),
-    );
-  });
+  const unsubscribe = feed.subscribe(
+    (u) => {
+      logDiagnostics(u);
+      if (isEmpty(u.changes)) return; // only the source's problems changed: the model keeps serving
+      current = u;
+      forwarder.sync(u.result.model).then(
+        (r) => o.log.info({ revision: u.snapshot.revision, changed: u.changes.changed, durationMs: Math.round(r.durationMs * 100) / 100, listeners: r.listeners }, `synced: ${forwarder.summary()}`),
+        (err: Error) => o.log.error({ err: err.message }, 'sync failed; the previous model keeps serving'),
+      );
+    },
+    (err) => o.log.error({ err: err.message }, 'cannot build the service model; keeping the previous one'),
+  );
 
   return {
     forwarder,
     first,
     get result() {
-      return current;
+      return current.result;
     },
     operations,
     async stop(graceMs: number) {
       unsubscribe();
-      await o.source.close();
+      await feed.close();
       const r = await forwarder.drain(graceMs);
       await forwarder.close();
       return r;

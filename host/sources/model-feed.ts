@@ -18,7 +18,7 @@ export interface ModelUpdate {
 
 export class ModelFeed {
   private readonly tracker = new ServiceChangeTracker();
-  private readonly listeners = new Set<(u: ModelUpdate) => void>();
+  private readonly listeners = new Map<(u: ModelUpdate) => void, ((err: Error) => void) | undefined>();
   private unsubscribe: (() => void) | undefined;
   private lastRevision = -1;
   private lastDiagnostics = '';
@@ -35,15 +35,25 @@ export class ModelFeed {
     const first = await this.source.start();
     const update = this.build(first)!;
     this.unsubscribe = this.source.subscribe((s) => {
-      const u = this.build(s);
-      if (u) for (const l of [...this.listeners]) l(u);
+      let u: ModelUpdate | undefined;
+      try {
+        u = this.build(s);
+      } catch (err) {
+        // The last good update stays `latest`; consumers keep serving it.
+        for (const onError of [...this.listeners.values()]) onError?.(err as Error);
+        return;
+      }
+      if (u) for (const l of [...this.listeners.keys()]) l(u);
     });
     return update;
   }
 
-  /** Called for each update whose model changed or whose source problems changed. */
-  subscribe(listener: (u: ModelUpdate) => void): () => void {
-    this.listeners.add(listener);
+  /**
+   * Called for each update whose model changed or whose source problems changed (`changes` is
+   * empty for the latter); `onError` when a snapshot could not be built into a model.
+   */
+  subscribe(listener: (u: ModelUpdate) => void, onError?: (err: Error) => void): () => void {
+    this.listeners.set(listener, onError);
     return () => this.listeners.delete(listener);
   }
 

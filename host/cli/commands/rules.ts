@@ -11,7 +11,8 @@
 import type { Command } from 'commander';
 import ipaddr from 'ipaddr.js';
 import type { ServiceModel } from '../../engine/model.js';
-import { buildServiceModel } from '../../model/index.js';
+import { isEmpty } from '../../model/index.js';
+import { ModelFeed } from '../../sources/model-feed.js';
 import { createApplier, localRunner, SyncLoop, type RuleApplier, type RuleMode } from '../../rules/apply/index.js';
 import type { IPFamily, RuleOptions } from '../../rules/options.js';
 import { familyOf, ruleOptions } from '../../rules/options.js';
@@ -102,19 +103,24 @@ async function watch(appliers: RuleApplier[], settings: ReturnType<typeof resolv
     onSynced: (r) => process.stderr.write(`synced ${r.mode}: ${r.full ? 'full' : 'partial'}, ${r.bytes} bytes, ${r.ms.toFixed(1)} ms\n`),
     onError: (err) => process.stderr.write(`error: ${err.message}\n`),
   });
-  const source = await createSource(settings);
-  const feed = (objects: Parameters<typeof buildServiceModel>[0]) => {
-    const result = buildServiceModel(objects, settings.modelOptions);
-    reportDiagnostics(result.diagnostics);
-    loop.update(result.model);
-  };
-  source.subscribe((snap) => feed(snap.objects));
-  feed((await source.start()).objects);
+  // The feed drops updates that change no service port (kube-proxy's change tracker), so an edit
+  // that matters to nobody never wakes the sync loop.
+  const feed = new ModelFeed(await createSource(settings), settings.modelOptions);
+  const first = await feed.start();
+  reportDiagnostics([...first.sourceDiagnostics, ...first.result.diagnostics]);
+  loop.update(first.result.model);
+  feed.subscribe(
+    (u) => {
+      reportDiagnostics([...u.sourceDiagnostics, ...u.result.diagnostics]);
+      if (!isEmpty(u.changes)) loop.update(u.result.model);
+    },
+    (err) => process.stderr.write(`error: cannot build the service model, keeping the previous rules: ${err.message}\n`),
+  );
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
-  await source.close();
+  await feed.close();
   await loop.stop();
 }
 
