@@ -381,6 +381,38 @@ export function close(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, s
   return true;
 }
 
+/**
+ * The host could not reach the flow's backend and connected to backend `k` of the same service
+ * port instead (a userspace proxy's connect retry, which iptables mode cannot do): the flow, its
+ * counters and the client's ClientIP affinity entry now name `k`, so lc/wlc/sed/nq count the
+ * connection where it really is and the client sticks to the backend that answered. False if there
+ * is no such flow or `k` is not a backend of its service port.
+ */
+export function rebind(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
+  df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32, k: i32, nowMs: f64): bool {
+  const now = toTick(nowMs);
+  const e = liveFlowFor(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, now);
+  if (e < 0) return false;
+  const gen = current;
+  const p = flowPtr(e);
+  const meta = load<u32>(p, 36);
+  const old = <i32>load<u32>(p, 40);
+  const sp = <i32>gen.hotWord(old, H_SP);
+  if (k < 0 || k >= <i32>gen.spWord(sp, SP_BACKEND_COUNT)) return false;
+  const b = <i32>gen.spWord(sp, SP_BACKEND_START) + k;
+  flowTouch(e, now, flowClass(meta));
+  if (b == old) return true;
+  const word = (meta & META_ACTIVE) != 0 ? H_ACTIVE : H_INACTIVE;
+  gen.setHotWord(old, word, gen.hotWord(old, word) - 1);
+  gen.setHotWord(b, word, gen.hotWord(b, word) + 1);
+  store<u32>(p, <u32>b, 40);
+  if ((gen.spFlags(sp) & SPF_AFFINITY) != 0) {
+    const a = affinityFind(affinityHash(sp, sf, s0, s1, s2, s3), sp, sf, s0, s1, s2, s3);
+    if (a >= 0 && <i32>affinityBackend(a) == old) store<u32>(affPtr(a), <u32>b, 24);
+  }
+  return true;
+}
+
 /** Removes expired flows and affinity entries; returns how many entries went. */
 export function expire(nowMs: f64): i32 {
   const now = toTick(nowMs);

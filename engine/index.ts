@@ -92,6 +92,12 @@ export function close(proto: u32, sport: u32, dport: u32, nowMs: f64): bool {
     load<u32>(s, 20), load<u32>(s, 24), load<u32>(s, 28), load<u32>(s, 32), load<u32>(s, 36), dport, nowMs);
 }
 
+export function rebind(proto: u32, sport: u32, dport: u32, k: i32, nowMs: f64): bool {
+  const s = SCRATCH;
+  return core.rebind(proto, load<u32>(s), load<u32>(s, 4), load<u32>(s, 8), load<u32>(s, 12), load<u32>(s, 16), sport,
+    load<u32>(s, 20), load<u32>(s, 24), load<u32>(s, 28), load<u32>(s, 32), load<u32>(s, 36), dport, k, nowMs);
+}
+
 export function expire(nowMs: f64): i32 {
   __collect(); // whatever the non-hot exports (stats, names) allocated since the last call
   return core.expire(nowMs);

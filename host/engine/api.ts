@@ -108,6 +108,12 @@ export interface EngineApi {
   established(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): boolean;
   /** The flow saw FIN/RST or ended: it becomes inactive with the tcpfin timeout (UDP/SCTP: removed). */
   close(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): boolean;
+  /**
+   * The host could not reach the flow's backend and connected to `backendIndex` of the same service
+   * port instead (connect retry): the flow, the per-backend counters and the client's ClientIP
+   * affinity entry move there. False when there is no such flow or no such backend.
+   */
+  rebind(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, backendIndex: number, nowMs: number): boolean;
   /** An existing flow: Backend (via Flow) and refreshed, or Pass when none. Never schedules. */
   lookup(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): Decision;
   /** Expire flows and affinity entries older than their timeouts; returns how many were removed. */

@@ -23,6 +23,7 @@ export interface EngineExports {
   lookup(proto: number, sport: number, dport: number, nowMs: number): number;
   established(proto: number, sport: number, dport: number, nowMs: number): number;
   close(proto: number, sport: number, dport: number, nowMs: number): number;
+  rebind(proto: number, sport: number, dport: number, k: number, nowMs: number): number;
   expire(nowMs: number): number;
   backendActive(sp: number, k: number): number;
   backendInactive(sp: number, k: number): number;
@@ -171,6 +172,11 @@ export class Engine implements EngineApi {
   close(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): boolean {
     this.put(src, dst);
     return this.ex.close(protocol, srcPort, dstPort, nowMs) !== 0;
+  }
+
+  rebind(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, backendIndex: number, nowMs: number): boolean {
+    this.put(src, dst);
+    return this.ex.rebind(protocol, srcPort, dstPort, backendIndex, nowMs) !== 0;
   }
 
   expire(nowMs: number): number {

@@ -146,6 +146,8 @@ export class TcpProxyConnection {
       if (next >= 0) {
         this.pm.retries++;
         const b = this.sp.backends[next]!;
+        // The engine's flow (its lc/wlc counters and the client's affinity) follows the retry.
+        ctx.engine.rebind(TCP, this.src, this.srcPort, this.listener.address, this.listener.port, next, ctx.now());
         // The failed socket's 'close' arrives later; detach it so it does not end this connection.
         this.upstream!.removeListener('close', this.onUpstreamClose);
         this.connectTo(next, b.ip, b.port);

@@ -35,6 +35,26 @@ describe('backend failures', () => {
     }
   });
 
+  it('moves a retried connection’s engine flow to the backend that answered, so lc counts it there', async () => {
+    // Nothing listens on 127.245.2.50: refused. lc with both idle picks it first (engine order).
+    const echo = await echoServer('127.245.2.51', 9376);
+    const f = await startForwarder(
+      model([servicePort('lc', { clusterIPs: ['127.97.2.12'], scheduler: 'lc', backends: [backend('127.245.2.50', 9376), backend('127.245.2.51', 9376)] })]),
+      { ejectMs: 0 },
+    );
+    const held = net.connect({ host: '127.97.2.12', port: 80 });
+    try {
+      await eventually(() => echo.sockets.size === 1);
+      expect(tallies(f, 'default/lc')).toMatchObject({ retries: 1, connectFailures: 1 });
+      await eventually(() => f.engine.counters(0)[1]!.active === 1);
+      expect(f.engine.counters(0)).toEqual([{ active: 0, inactive: 0 }, { active: 1, inactive: 0 }]);
+    } finally {
+      held.destroy();
+      await f.close();
+      await echo.stop();
+    }
+  });
+
   it('retries a backend whose connect times out on another one, and counts it on /metrics', async () => {
     const hole = await blackholeServer('127.245.2.40', 9376);
     const f = await startForwarder(
