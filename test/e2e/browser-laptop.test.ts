@@ -11,12 +11,11 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { analyzeManifests } from '../../host/browser/scenario.js';
 import { renderRules } from '../../host/browser/rules-view.js';
-import type { SimulationInput } from '../../host/browser/simulate.js';
-import { parseTargetValue } from '../../host/browser/targets.js';
 import { decodeState } from '../../host/browser/url-state.js';
-import { chromiumUnavailable, launchChromium, type Browser } from './browser/chromium.js';
+import { chromiumUnavailable, type Browser } from './browser/chromium.js';
 import { simulateInNode } from './browser/node-simulation.js';
-import { buildAndServePlayground, repoRoot, type ServedPlayground } from './browser/playground-build.js';
+import { closePlayground, formInput, openPlayground, simulatedAfter, simulatedCount, type OpenPlayground } from './browser/page.js';
+import { repoRoot, type ServedPlayground } from './browser/playground-build.js';
 
 const skip = chromiumUnavailable();
 const artifacts = join(repoRoot, 'test-artifacts');
@@ -25,14 +24,6 @@ const LAPTOP = { width: 1366, height: 768 };
 async function shot(page: Page, name: string): Promise<void> {
   mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: join(artifacts, `laptop-${name}.png`) });
-}
-
-async function simulatedCount(page: Page): Promise<number> {
-  return Number(await page.evaluate(() => document.body.dataset['simulated'] ?? '0'));
-}
-
-async function simulatedAfter(page: Page, before: number): Promise<void> {
-  await page.waitForFunction((n) => Number(document.body.dataset['simulated'] ?? '0') > n, before);
 }
 
 /** The element's box is wholly inside the viewport (the user sees it without scrolling). */
@@ -48,17 +39,6 @@ async function pageWidth(page: Page): Promise<number> {
   return page.evaluate(() => document.documentElement.scrollWidth);
 }
 
-async function formInput(page: Page): Promise<{ manifests: string; node: string; input: SimulationInput }> {
-  const v = await page.evaluate(() => {
-    const val = (id: string): string => (document.getElementById(id) as HTMLInputElement).value;
-    return { manifests: val('manifests'), node: val('node'), target: val('target'), clients: val('clients'), requests: val('requests'), scheduler: val('scheduler'), seed: val('seed'), close: (document.getElementById('close') as HTMLInputElement).checked };
-  });
-  const target = parseTargetValue(v.target);
-  if (!target) throw new Error(`the page offers no target: "${v.target}"`);
-  const scheduler = (v.scheduler || undefined) as SimulationInput['scheduler'];
-  return { manifests: v.manifests, node: v.node, input: { target, clients: Number(v.clients), requests: Number(v.requests), scheduler, seed: Number(v.seed), close: v.close } };
-}
-
 async function showExample(page: Page, name: string): Promise<void> {
   const n = await simulatedCount(page);
   await page.selectOption('#example', name);
@@ -66,24 +46,18 @@ async function showExample(page: Page, name: string): Promise<void> {
 }
 
 describe.skipIf(skip !== null)(`playground on a 1366x768 laptop screen${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let open: OpenPlayground | undefined;
   let served: ServedPlayground;
   let browser: Browser;
   let page: Page;
   const requested: string[] = [];
 
   beforeAll(async () => {
-    served = await buildAndServePlayground();
-    browser = await launchChromium(LAPTOP);
-    browser.context.on('request', (r) => requested.push(r.url()));
-    page = await browser.newPage();
-    await page.goto(served.url);
-    await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+    open = await openPlayground(LAPTOP, (b) => b.context.on('request', (r) => requested.push(r.url())));
+    ({ served, browser, page } = open);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await served?.close();
-  });
+  afterAll(() => closePlayground(open));
 
   it('first view: the editor, the services and the simulator controls fit the width', async () => {
     expect(await pageWidth(page)).toBeLessThanOrEqual(LAPTOP.width);

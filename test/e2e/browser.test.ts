@@ -7,12 +7,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SimulationInput } from '../../host/browser/simulate.js';
-import { parseTargetValue } from '../../host/browser/targets.js';
 import { decodeState } from '../../host/browser/url-state.js';
-import { chromiumUnavailable, launchChromium, type Browser } from './browser/chromium.js';
+import { chromiumUnavailable, type Browser } from './browser/chromium.js';
 import { simulateInNode } from './browser/node-simulation.js';
-import { buildAndServePlayground, repoRoot, type ServedPlayground } from './browser/playground-build.js';
+import { closePlayground, formInput, openPlayground, simulatedAfter, simulatedCount, type OpenPlayground } from './browser/page.js';
+import { repoRoot, type ServedPlayground } from './browser/playground-build.js';
 
 const skip = chromiumUnavailable();
 const artifacts = join(repoRoot, 'test-artifacts');
@@ -60,47 +59,6 @@ async function bars(page: Page): Promise<PageBar[]> {
   );
 }
 
-/** The simulation inputs exactly as the page's form holds them. */
-async function formInput(page: Page): Promise<{ manifests: string; node: string; input: SimulationInput }> {
-  const v = await page.evaluate(() => {
-    const val = (id: string): string => (document.getElementById(id) as HTMLInputElement).value;
-    return {
-      manifests: val('manifests'),
-      node: val('node'),
-      target: val('target'),
-      clients: val('clients'),
-      requests: val('requests'),
-      scheduler: val('scheduler'),
-      seed: val('seed'),
-      close: (document.getElementById('close') as HTMLInputElement).checked,
-    };
-  });
-  const target = parseTargetValue(v.target);
-  if (!target) throw new Error(`the page offers no target: "${v.target}"`);
-  return {
-    manifests: v.manifests,
-    node: v.node,
-    input: {
-      target,
-      clients: Number(v.clients),
-      requests: Number(v.requests),
-      scheduler: (v.scheduler || undefined) as SimulationInput['scheduler'],
-      seed: Number(v.seed),
-      close: v.close,
-    },
-  };
-}
-
-/** Waits until the page has finished one more simulation than `before`. */
-async function simulatedAfter(page: Page, before: number): Promise<number> {
-  await page.waitForFunction((n) => Number(document.body.dataset['simulated'] ?? '0') > n, before);
-  return Number(await page.evaluate(() => document.body.dataset['simulated']));
-}
-
-async function simulatedCount(page: Page): Promise<number> {
-  return Number(await page.evaluate(() => document.body.dataset['simulated'] ?? '0'));
-}
-
 async function expectPageMatchesNode(page: Page, alsoWithDefaultTables = false): Promise<PageBar[]> {
   const { manifests, node, input } = await formInput(page);
   const shown = await bars(page);
@@ -117,22 +75,17 @@ async function expectPageMatchesNode(page: Page, alsoWithDefaultTables = false):
 }
 
 describe.skipIf(skip !== null)(`playground in Chromium${skip ? ` (skipped: ${skip})` : ''}`, () => {
+  let open: OpenPlayground | undefined;
   let served: ServedPlayground;
   let browser: Browser;
   let page: Page;
 
   beforeAll(async () => {
-    served = await buildAndServePlayground();
-    browser = await launchChromium();
-    page = await browser.newPage();
-    await page.goto(served.url);
-    await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+    open = await openPlayground();
+    ({ served, browser, page } = open);
   });
 
-  afterAll(async () => {
-    await browser?.close();
-    await served?.close();
-  });
+  afterAll(() => closePlayground(open));
 
   it('loads the seed example, its service table and a first simulation equal to the engine in Node', async () => {
     expect(await page.$eval('#engine-status', (e) => e.textContent)).toMatch(/engine\.wasm loaded/);
