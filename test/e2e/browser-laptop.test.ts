@@ -39,10 +39,22 @@ async function pageWidth(page: Page): Promise<number> {
   return page.evaluate(() => document.documentElement.scrollWidth);
 }
 
-async function showExample(page: Page, name: string): Promise<void> {
+/** Does `action` and waits for the simulation it sets off. */
+async function afterSimulation(page: Page, action: () => Promise<unknown>): Promise<void> {
   const n = await simulatedCount(page);
-  await page.selectOption('#example', name);
+  await action();
   await simulatedAfter(page, n);
+}
+
+async function showExample(page: Page, name: string): Promise<void> {
+  await afterSimulation(page, () => page.selectOption('#example', name));
+}
+
+/** Picks the scheduler (the page re-simulates), then runs again with `seed`. */
+async function simulateWith(page: Page, scheduler: string, seed: number): Promise<void> {
+  await afterSimulation(page, () => page.selectOption('#scheduler', scheduler));
+  await page.fill('#seed', `${seed}`);
+  await afterSimulation(page, () => page.click('#run'));
 }
 
 describe.skipIf(skip !== null)(`playground on a 1366x768 laptop screen${skip ? ` (skipped: ${skip})` : ''}`, () => {
@@ -87,9 +99,7 @@ describe.skipIf(skip !== null)(`playground on a 1366x768 laptop screen${skip ? `
     // The simulator says why it has nothing to run: the error, not a missing Service type.
     expect(await page.$eval('#sim-summary', (e) => e.textContent)).toMatch(/validation error/);
     await shot(page, '2-validation');
-    const n = await simulatedCount(page);
-    await page.fill('#manifests', text);
-    await simulatedAfter(page, n);
+    await afterSimulation(page, () => page.fill('#manifests', text));
     expect(await page.$eval('#diagnostic-count', (e) => e.textContent)).toBe('valid');
   });
 
@@ -117,13 +127,7 @@ describe.skipIf(skip !== null)(`playground on a 1366x768 laptop screen${skip ? `
 
   it('the step-through: next and previous move one decision and explain it', async () => {
     await showExample(page, 'hostnames');
-    let n = await simulatedCount(page);
-    await page.selectOption('#scheduler', 'sh');
-    await simulatedAfter(page, n);
-    n = await simulatedCount(page);
-    await page.fill('#seed', '7');
-    await page.click('#run');
-    await simulatedAfter(page, n);
+    await simulateWith(page, 'sh', 7);
     const { manifests, node, input } = await formInput(page);
     const expected = await simulateInNode(manifests, node, input);
     await page.click('#step-next');
@@ -200,13 +204,7 @@ describe.skipIf(skip !== null)(`playground on a 1366x768 laptop screen${skip ? `
   });
 
   it('a shared link restores the example, target, scheduler, seed, decision and rules tab; it keeps working offline', async () => {
-    let n = await simulatedCount(page);
-    await page.selectOption('#scheduler', 'mh');
-    await simulatedAfter(page, n);
-    n = await simulatedCount(page);
-    await page.fill('#seed', '99');
-    await page.click('#run');
-    await simulatedAfter(page, n);
+    await simulateWith(page, 'mh', 99);
     await page.click('#step-next');
     await page.click('#step-next');
     await page.click('#tab-nftables');
