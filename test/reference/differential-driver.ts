@@ -14,6 +14,7 @@ export interface EngineLike {
   established(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): boolean;
   close(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): boolean;
   lookup(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): DecisionLike;
+  rebind(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, backendIndex: number, nowMs: number): boolean;
   expire(nowMs: number): number;
   counters(servicePortIndex: number): { active: number; inactive: number }[];
   stats(): StatsLike;
@@ -67,8 +68,11 @@ export const PORTS = [
  */
 export type Entry = 0 | 1 | 2 | 3;
 export type FlowOp = { kind: 'connect' | 'established' | 'close' | 'lookup'; sp: 0 | 1; client: number; clientPort: number; to?: Entry };
+/** The host retried the flow on backend `k` of its service port (out of range at times). */
+export type RebindOp = Omit<FlowOp, 'kind'> & { kind: 'rebind'; k: number };
 export type Op =
   | FlowOp
+  | RebindOp
   | { kind: 'stray'; client: number }
   /** Let time pass; `expire` calls expire(now), otherwise entries run out lazily when next touched. */
   | { kind: 'advance'; ms: number; expire: boolean }
@@ -126,6 +130,8 @@ export function arbOp(maxWeight: WeightSpec, pools = false, reschedule = false):
     { weight: 3, arbitrary: flow('established') },
     { weight: 4, arbitrary: flow('close') },
     { weight: 2, arbitrary: flow('lookup') },
+    // Mostly a backend the service port has (it has at most BACKEND_POOL.length), now and then one past.
+    { weight: 3, arbitrary: flow('lookup').chain((f) => fc.nat(BACKEND_POOL.length).map((k): Op => ({ ...(f as FlowOp), kind: 'rebind', k: k >> 1 }))) },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('stray' as const), client: fc.nat(CLIENTS.length - 1) }) },
     // Idle gaps: short ones, and ones around the tcpfin/udp timeouts and past the tcp one.
     {
@@ -288,7 +294,10 @@ export function play(engine: EngineLike, reference: EngineLike, s: Scenario, sta
         const vip = ENTRY_ADDRESSES[to]![client.family === 4 ? 0 : 1];
         const { protocol, port, nodePort } = PORTS[op.sp];
         const args = [protocol, client, op.clientPort, vip, to === 2 ? nodePort : port, now] as const;
-        if (op.kind === 'connect' || op.kind === 'lookup') {
+        if (op.kind === 'rebind') {
+          e = engine.rebind(protocol, client, op.clientPort, vip, args[4], op.k, now);
+          r = reference.rebind(protocol, client, op.clientPort, vip, args[4], op.k, now);
+        } else if (op.kind === 'connect' || op.kind === 'lookup') {
           e = pickDecision(engine[op.kind](...args));
           r = pickDecision(reference[op.kind](...args));
         } else {

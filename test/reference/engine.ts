@@ -356,6 +356,29 @@ export class RefEngine {
     return true;
   }
 
+  /** The host connected the flow to backend `k` of its service port instead: flow, counter and the client's affinity follow. */
+  rebind(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, k: number, nowMs: number): boolean {
+    const key = flowKey(protocol, src.text, srcPort, dst.text, dstPort);
+    const flow = this.liveFlow(key, nowMs);
+    if (!flow) return false;
+    const port = this.portOf(flow);
+    const target = port.sp.backends[k];
+    if (!target) return false;
+    this.flows.touch(key, nowMs);
+    const old = flow.backend;
+    const moved = backendKey(target);
+    if (moved === old) return true;
+    this.release(flow);
+    flow.backend = moved;
+    const dest = this.destOf(flow);
+    if (flow.active) dest.active++;
+    else dest.inactive++;
+    const ak = affinityKey(port.key, src.text);
+    const pinned = port.sp.sessionAffinity === 'ClientIP' ? this.affinity.get(ak) : undefined;
+    if (pinned?.backend === old) this.affinity.entries.set(ak, { ...pinned, backend: moved });
+    return true;
+  }
+
   lookup(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): RefDecision {
     const key = flowKey(protocol, src.text, srcPort, dst.text, dstPort);
     const flow = this.liveFlow(key, nowMs);

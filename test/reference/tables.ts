@@ -21,8 +21,8 @@ export type FlowClass = (typeof FLOW_CLASSES)[number];
 export interface RefFlow {
   /** Identity (`ns/name:port/protocol`) of the service port it belongs to. */
   readonly servicePort: string;
-  /** Backend id `ip:port` within that service port. */
-  readonly backend: string;
+  /** Backend id `ip:port` within that service port (moved by a host's rebind). */
+  backend: string;
   readonly protocol: number;
   /** Admitted through the external pool (NodePort, externalIP, LB) rather than the cluster one. */
   readonly external: boolean;
