@@ -56,8 +56,10 @@ export async function serveForwarder(o: ServeOptions): Promise<ServingForwarder>
   const unsubscribe = feed.subscribe(
     (u) => {
       logDiagnostics(u);
-      if (isEmpty(u.changes)) return; // only the source's problems changed: the model keeps serving
       current = u;
+      // Nothing served changed (only the source's problems, or what `get` shows): no sync. The
+      // forwarder syncs from the whole model; the change list decides whether and is logged.
+      if (isEmpty(u.changes)) return;
       forwarder.sync(u.result.model).then(
         (r) => o.log.info({ revision: u.snapshot.revision, changed: u.changes.changed, durationMs: Math.round(r.durationMs * 100) / 100, listeners: r.listeners }, `synced: ${forwarder.summary()}`),
         (err: Error) => o.log.error({ err: err.message }, 'sync failed; the previous model keeps serving'),
