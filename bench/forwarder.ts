@@ -11,7 +11,9 @@
  *     on an idle path) and 4 connections (a closed loop: saturates a proxy that is CPU-bound)
  *   - proxy CPU per GB and per connection, from /proc/<pid>/stat
  *   - http keep-alive requests/s: wrk, 32 persistent connections
- * Options: `--seconds=N` per measurement (default 4), `--only=vipwasm,haproxy,direct`,
+ * Targets: direct, haproxy, node-pipe (bench/node-pipe-proxy.mjs: net.Server + pipe, no engine,
+ * the floor any Node proxy stands on), vipwasm.
+ * Options: `--seconds=N` per measurement (default 4), `--only=vipwasm,haproxy,direct,node-pipe`,
  * `--cpu-prof=DIR` (runs the forwarder with node --cpu-prof, profiles written to DIR).
  * Writes rows {case, target, value, unit} to bench/results/forwarder.json and prints ratios.
  */
@@ -28,7 +30,8 @@ import { report } from './report.js';
 const exec = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-type Target = 'vipwasm' | 'haproxy' | 'direct';
+/** `node-pipe`: bench/node-pipe-proxy.mjs, a bare Node pipe proxy (Node's own floor for a proxy). */
+type Target = 'vipwasm' | 'haproxy' | 'direct' | 'node-pipe';
 interface Row extends Record<string, unknown> {
   case: string;
   target: Target;
@@ -42,6 +45,7 @@ const ENDPOINTS: Record<Target, { iperf: [string, number]; http: [string, number
   direct: { iperf: [IPERF_BACKEND, 5201], http: [HTTP_BACKENDS[0]!, 8080] },
   haproxy: { iperf: ['127.97.201.1', 5201], http: ['127.97.201.2', 8080] },
   vipwasm: { iperf: ['127.97.200.1', 5201], http: ['127.97.200.2', 8080] },
+  'node-pipe': { iperf: ['127.97.202.1', 5201], http: ['127.97.202.2', 8080] },
 };
 
 const children = new Set<ChildProcess>();
@@ -261,7 +265,8 @@ function flag(args: string[], name: string): string | undefined {
 
 export async function run(args: string[]): Promise<void> {
   const seconds = Math.min(60, Math.max(1, Number(flag(args, '--seconds') ?? 4)));
-  const only = (flag(args, '--only') ?? 'direct,haproxy,vipwasm').split(',') as Target[];
+  const only = (flag(args, '--only') ?? 'direct,haproxy,node-pipe,vipwasm').split(',') as Target[];
+  for (const t of only) if (!(t in ENDPOINTS)) throw new Error(`bench forwarder: --only: unknown target "${t}" (want ${Object.keys(ENDPOINTS).join(', ')})`);
   const cpuProf = flag(args, '--cpu-prof');
   for (const tool of ['iperf3', 'wrk', 'nginx', 'haproxy']) {
     await exec('sh', ['-c', `command -v ${tool}`]).catch(() => {
@@ -288,6 +293,11 @@ export async function run(args: string[]): Promise<void> {
       let proxy: ChildProcess | undefined;
       if (target === 'haproxy') {
         proxy = start('haproxy', ['-f', join(dir, 'haproxy.cfg'), '-db'], 'haproxy');
+      } else if (target === 'node-pipe') {
+        const [iIP, iPort] = ENDPOINTS['node-pipe'].iperf;
+        const [hIP, hPort] = ENDPOINTS['node-pipe'].http;
+        proxy = start(process.execPath, [join(root, 'bench', 'node-pipe-proxy.mjs'), `${iIP}:${iPort}=${IPERF_BACKEND}:5201`,
+          `${hIP}:${hPort}=${HTTP_BACKENDS.map((ip) => `${ip}:8080`).join(',')}`], 'node-pipe proxy', { ...process.env, NODE_OPTIONS: '' });
       } else if (target === 'vipwasm') {
         const node = [...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', resolve(cpuProf)] : []), await bundleCli()];
         proxy = start(process.execPath, [...node, 'forward', '-f', join(dir, 'manifests'), '--service-cluster-ip-range', '127.97.0.0/16',
@@ -324,9 +334,11 @@ function printRatios(rows: Row[]): void {
     const v = get(c, 'vipwasm');
     const h = get(c, 'haproxy');
     const d = get(c, 'direct');
+    const n = get(c, 'node-pipe');
     if (v === undefined) continue;
     const parts = [`${c}:`];
     if (h) parts.push(`${(v / h).toFixed(2)}× haproxy`);
+    if (n) parts.push(`${(v / n).toFixed(2)}× node-pipe`);
     if (d) parts.push(`${(v / d).toFixed(2)}× direct`);
     if (c.includes('latency') && h !== undefined && d !== undefined && h - d > 0) {
       parts.push(`added ${(v - d).toFixed(3)} ms vs haproxy's ${(h - d).toFixed(3)} ms (${((v - d) / (h - d)).toFixed(2)}×)`);
