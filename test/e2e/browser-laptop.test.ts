@@ -50,6 +50,17 @@ async function showExample(page: Page, name: string): Promise<void> {
   await afterSimulation(page, () => page.selectOption('#example', name));
 }
 
+/** What a shared link must bring back: example, target, decision shown and its text, rules shown. */
+function sharedState(page: Page) {
+  return page.evaluate(() => ({
+    example: (document.getElementById('example') as HTMLSelectElement).value,
+    target: (document.getElementById('target') as HTMLSelectElement).value,
+    step: (document.getElementById('step') as HTMLInputElement).value,
+    text: document.getElementById('step-text')?.textContent,
+    rules: document.getElementById('rules')?.textContent,
+  }));
+}
+
 /** Picks the scheduler (the page re-simulates), then runs again with `seed`. */
 async function simulateWith(page: Page, scheduler: string, seed: number): Promise<void> {
   await afterSimulation(page, () => page.selectOption('#scheduler', scheduler));
@@ -208,13 +219,7 @@ describe.skipIf(skip !== null)(`playground on a 1366x768 laptop screen${skip ? `
     await page.click('#step-next');
     await page.click('#step-next');
     await page.click('#tab-nftables');
-    const want = await page.evaluate(() => ({
-      example: (document.getElementById('example') as HTMLSelectElement).value,
-      target: (document.getElementById('target') as HTMLSelectElement).value,
-      step: (document.getElementById('step') as HTMLInputElement).value,
-      text: document.getElementById('step-text')?.textContent,
-      rules: document.getElementById('rules')?.textContent,
-    }));
+    const want = await sharedState(page);
     expect(want.step).toBe('3');
     // The fragment is written 150 ms after the last change: wait until it holds that change.
     await expect.poll(async () => (await decodeState(new URL(page.url()).hash, '', [want.example])).rules, { timeout: 5_000 }).toBe('nftables');
@@ -222,13 +227,7 @@ describe.skipIf(skip !== null)(`playground on a 1366x768 laptop screen${skip ? `
     try {
       await second.goto(page.url());
       await second.waitForSelector('body[data-ready="true"]');
-      const got = await second.evaluate(() => ({
-        example: (document.getElementById('example') as HTMLSelectElement).value,
-        target: (document.getElementById('target') as HTMLSelectElement).value,
-        step: (document.getElementById('step') as HTMLInputElement).value,
-        text: document.getElementById('step-text')?.textContent,
-        rules: document.getElementById('rules')?.textContent,
-      }));
+      const got = await sharedState(second);
       expect(got).toEqual(want);
       expect(await second.$eval('#tab-nftables', (e) => e.getAttribute('aria-selected'))).toBe('true');
       expect(await second.$eval('#seed', (e) => (e as HTMLInputElement).value)).toBe('99');
