@@ -9,7 +9,7 @@
 import net from 'node:net';
 import type { Address } from '../engine/address.js';
 import { Verdict, Via } from '../engine/api.js';
-import type { ModelServicePort } from '../engine/model.js';
+import { backendKey, type ModelServicePort } from '../engine/model.js';
 import { nextBackend } from './backend-ejection.js';
 import type { DataPathContext } from './context.js';
 import type { PlannedListener } from './listen-plan.js';
@@ -86,7 +86,7 @@ export class TcpProxyConnection {
   private connectTo(index: number, ip: string, port: number): void {
     this.attempts++;
     this.backendIndex = index;
-    this.backendKey = ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+    this.backendKey = backendKey({ ip, port });
     this.upstreamClosed = false;
     const up = net.connect({ host: ip, port, allowHalfOpen: true, noDelay: true });
     this.upstream = up;

@@ -12,6 +12,7 @@
 import dgram from 'node:dgram';
 import type { Address } from '../engine/address.js';
 import { Verdict, Via } from '../engine/api.js';
+import { backendKey } from '../engine/model.js';
 import type { DataPathContext } from './context.js';
 import type { PlannedListener } from './listen-plan.js';
 import type { PortMetrics } from './metrics.js';
@@ -133,7 +134,7 @@ export class UdpServiceListener {
       src,
       upstream,
       pm,
-      backendKey: backendKeyOf(ip, port),
+      backendKey: backendKey({ ip, port }),
       queue: [],
       lastSeen: ctx.now(),
       busy: true,
@@ -196,7 +197,7 @@ export class UdpServiceListener {
     for (const byPort of this.sessions.values()) {
       for (const s of byPort.values()) {
         const d = ctx.engine.lookup(UDP, s.src, s.clientPort, listener.address, listener.port, now);
-        if (d.verdict !== Verdict.Backend || backendKeyOf(d.backend!.ip, d.backend!.port) !== s.backendKey) stale.push(s);
+        if (d.verdict !== Verdict.Backend || backendKey(d.backend!) !== s.backendKey) stale.push(s);
       }
     }
     for (const s of stale) this.closeSession(s);
@@ -220,9 +221,4 @@ export class UdpServiceListener {
     }
     for (const s of idle) this.closeSession(s);
   }
-}
-
-/** `ip:port`, with brackets for IPv6 (as backend ejection keys them). */
-function backendKeyOf(ip: string, port: number): string {
-  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
