@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(iproute2 iptables nftables conntrack ipvsadm ipset haproxy nginx-light iperf3 wrk curl dnsutils socat chromium)
+debs=(openssl iproute2 iptables nftables conntrack ipvsadm ipset haproxy nginx-light iperf3 wrk curl dnsutils socat chromium)
 missing=()
 for d in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$d" 2>/dev/null | grep -q 'install ok installed' || missing+=("$d")
@@ -27,3 +27,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+
+# The real Kubernetes components (kube-apiserver, kube-controller-manager, kube-proxy, kubectl,
+# etcd) from the Go module proxy, cached outside the repo; without Go their suites skip.
+bash scripts/k8s/setup.sh
