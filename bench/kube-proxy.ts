@@ -1,0 +1,268 @@
+/**
+ * `npm run bench -- kube-proxy [--sizes 1000,10000] [--modes iptables,nftables]`: the real
+ * kube-proxy and `vipwasm rules --watch` side by side, on one real API server (scripts/k8s) with
+ * the same objects, each in a network namespace of its own with the same node address.
+ *
+ * Rows per mode and size (N Services × 10 endpoints, EndpointSlices written directly):
+ * - full sync: from the proxy's start to every Service's chain installed;
+ * - partial sync: from one EndpointSlice change in the API to that endpoint's chain installed
+ *   (median of a few changes);
+ * - CPU seconds (user + system, from /proc) and resident memory (VmRSS, peak VmHWM) of each.
+ * Both are observed the same way (polling the kernel's ruleset in its namespace), so the polling
+ * cost is the same on both sides. Nothing is sent over the network: rules are only installed.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { iptablesEndpointChain, nftEndpointNames } from '../host/rules/names.js';
+import { Cluster, freePort, k8sBinary, k8sToolchain, writeKubeconfig } from '../scripts/k8s/cluster.js';
+import { report } from './report.js';
+
+const execFileP = promisify(execFile);
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const NODE = 'bench-node';
+const NODE_IP = '198.18.0.10';
+const ENDPOINTS = 10;
+const NAMESPACE = 'bench';
+
+type Mode = 'iptables' | 'nftables';
+
+interface ProxyRun {
+  readonly name: 'kube-proxy' | 'vipwasm';
+  readonly netns: string;
+  readonly child: ChildProcess;
+}
+
+function option(args: string[], name: string, fallback: string): string {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
+}
+
+async function sh(cmd: string, args: string[]): Promise<string> {
+  return (await execFileP(cmd, args, { maxBuffer: 1 << 30 })).stdout;
+}
+
+/** A namespace with lo up and a veth "eth0" (peer inside it too) holding the node address, no default route. */
+async function makeNetns(name: string): Promise<void> {
+  await sh('ip', ['netns', 'add', name]);
+  const x = (...a: string[]) => sh('ip', ['netns', 'exec', name, ...a]);
+  await x('ip', 'link', 'set', 'lo', 'up');
+  await x('ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0-peer');
+  await x('ip', 'link', 'set', 'eth0-peer', 'up');
+  await x('ip', 'addr', 'add', `${NODE_IP}/24`, 'dev', 'eth0');
+  await x('ip', 'link', 'set', 'eth0', 'up');
+}
+
+/** `N` selector-less Services with one EndpointSlice of ten endpoints each, as a List. */
+function objects(from: number, to: number): string {
+  const items: unknown[] = [];
+  for (let i = from; i < to; i++) {
+    const name = `svc-${i}`;
+    items.push({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: NAMESPACE }, spec: { ports: [{ name: 'http', port: 80, targetPort: 8080 }] } });
+    items.push(slice(name, i, ENDPOINTS));
+  }
+  return JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
+}
+
+/** Endpoint `e` of Service `service`: 10.<service/256>.<service%256>.<e+1>, unique up to 64k Services. */
+function endpointIP(service: number, e: number): string {
+  return `10.${(service >> 8) & 255}.${service & 255}.${e + 1}`;
+}
+
+function slice(service: string, index: number, count: number): unknown {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: `${service}-a`, namespace: NAMESPACE, labels: { 'kubernetes.io/service-name': service, 'endpointslice.kubernetes.io/managed-by': 'bench.vipwasm.io' } },
+    addressType: 'IPv4',
+    ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+    endpoints: Array.from({ length: count }, (_, e) => ({ addresses: [endpointIP(index, e)], conditions: { ready: true }, nodeName: 'other-node' })),
+  };
+}
+
+async function createObjects(cluster: Cluster, size: number): Promise<void> {
+  await cluster.apply(JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } }));
+  await cluster.apply(JSON.stringify({ apiVersion: 'v1', kind: 'Node', metadata: { name: NODE }, status: { addresses: [{ type: 'InternalIP', address: NODE_IP }] } }));
+  for (let from = 0; from < size; from += 500) await cluster.kubectl(['create', '-f', '-'], objects(from, Math.min(size, from + 500)));
+}
+
+/** The number of service chains installed in a namespace (KUBE-SVC-… / service-… chains). */
+async function serviceChains(netns: string, mode: Mode): Promise<number> {
+  if (mode === 'iptables') {
+    const out = await sh('ip', ['netns', 'exec', netns, 'iptables-save', '-t', 'nat']);
+    return out.split('\n').filter((l) => l.startsWith(':KUBE-SVC-')).length;
+  }
+  const out = await sh('ip', ['netns', 'exec', netns, 'nft', 'list', 'chains', 'ip']).catch(() => '');
+  return out.split('\n').filter((l) => /^\s*chain service-/.test(l)).length;
+}
+
+/** Whether one endpoint's chain exists (cheap: one chain, not the whole table). */
+async function hasEndpointChain(netns: string, mode: Mode, service: number, ip: string): Promise<boolean> {
+  const sp = { namespace: NAMESPACE, name: `svc-${service}`, portName: 'http', protocol: 'TCP' as const };
+  const args =
+    mode === 'iptables'
+      ? ['netns', 'exec', netns, 'iptables', '-t', 'nat', '-S', iptablesEndpointChain(sp, { ip, port: 8080 })]
+      : ['netns', 'exec', netns, 'nft', 'list', 'chain', 'ip', 'kube-proxy', nftEndpointNames(sp, { ip, port: 8080 }).chain];
+  return execFileP('ip', args).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
+  const start = performance.now();
+  while (!(await check())) {
+    if (performance.now() - start > timeoutMs) throw new Error(`${what}: not reached in ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return performance.now() - start;
+}
+
+/** user+system CPU seconds and memory of a process (and its children, for `ip netns exec`). */
+function usage(pid: number): { cpu: number; rssMiB: number; hwmMiB: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { cpu: ticks / 100, rssMiB: kb('VmRSS') / 1024, hwmMiB: kb('VmHWM') / 1024 };
+}
+
+/** kube-proxy reaches the API server on host loopback through a unix-socket relay (socat). */
+async function startKubeProxy(cluster: Cluster, dir: string, netns: string, mode: Mode): Promise<{ run: ProxyRun; relays: ChildProcess[] }> {
+  const sock = join(dir, `api-${netns}.sock`);
+  const apiPort = new URL(cluster.server).port;
+  const relayPort = await freePort();
+  const hostRelay = spawn('socat', [`UNIX-LISTEN:${sock},fork`, `TCP:127.0.0.1:${apiPort}`], { stdio: 'ignore' });
+  await until('relay socket', async () => (await sh('ls', [dir])).includes(`api-${netns}.sock`), 5000);
+  const nsRelay = spawn('ip', ['netns', 'exec', netns, 'socat', `TCP-LISTEN:${relayPort},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${sock}`], { stdio: 'ignore' });
+  const kubeconfig = join(dir, `kube-proxy-${netns}.kubeconfig`);
+  writeKubeconfig(kubeconfig, `https://127.0.0.1:${relayPort}`, join(cluster.options.dir, 'pki', 'ca.crt'), 'admin-token-vipwasm');
+  const config = join(dir, `kube-proxy-${netns}.yaml`);
+  writeFileSync(
+    config,
+    JSON.stringify({
+      apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+      kind: 'KubeProxyConfiguration',
+      clientConnection: { kubeconfig },
+      mode,
+      hostnameOverride: NODE,
+      clusterCIDR: '198.19.0.0/16',
+      iptables: { minSyncPeriod: '1s', syncPeriod: '30s' },
+      nftables: { minSyncPeriod: '1s', syncPeriod: '30s' },
+      conntrack: { maxPerCore: 0 },
+      metricsBindAddress: '127.0.0.1:10249',
+      healthzBindAddress: '127.0.0.1:10256',
+    }),
+  );
+  const child = spawn('ip', ['netns', 'exec', netns, k8sBinary('kube-proxy'), '--config', config, '-v', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
+  child.on('exit', (code) => code && console.error(`kube-proxy exited ${code}: ${log}`));
+  return { run: { name: 'kube-proxy', netns, child }, relays: [hostRelay, nsRelay] };
+}
+
+function startVipwasm(cluster: Cluster, netns: string, mode: Mode): ProxyRun {
+  const child = spawn(
+    process.execPath,
+    [join(root, 'bin/vipwasm.js'), 'rules', '--kubeconfig', cluster.kubeconfig, '--mode', mode, '--watch', '--netns', netns, '--node-name', NODE, '--node-ip', NODE_IP, '--cluster-cidr', '198.19.0.0/16', '--min-sync-period', '1s'],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let log = '';
+  child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
+  child.on('exit', (code) => code && console.error(`vipwasm exited ${code}: ${log}`));
+  return { name: 'vipwasm', netns, child };
+}
+
+/** The process whose usage counts: kube-proxy is the child of `ip netns exec` (which execs it). */
+function pidOf(run: ProxyRun): number {
+  return run.child.pid!;
+}
+
+async function measure(cluster: Cluster, mode: Mode, size: number, run: ProxyRun): Promise<Record<string, unknown>> {
+  const pid = pidOf(run);
+  const full = await until(`${run.name} full sync of ${size}`, async () => (await serviceChains(run.netns, mode)) >= size, 600_000);
+  const afterFull = usage(pid);
+  const partials: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    const service = Math.floor(((k + 1) * size) / 7);
+    const ip = `10.250.${k}.${(size % 200) + (run.name === 'vipwasm' ? 1 : 2)}`;
+    const edited = slice(`svc-${service}`, service, ENDPOINTS) as { endpoints: unknown[] };
+    edited.endpoints.push({ addresses: [ip], conditions: { ready: true }, nodeName: 'other-node' });
+    await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(edited));
+    const t0 = performance.now();
+    await until(`${run.name} partial sync`, () => hasEndpointChain(run.netns, mode, service, ip), 120_000);
+    partials.push(performance.now() - t0);
+    await new Promise((r) => setTimeout(r, 1100)); // past min-sync-period, so each change is its own sync
+  }
+  const end = usage(pid);
+  partials.sort((a, b) => a - b);
+  return {
+    mode,
+    services: size,
+    proxy: run.name,
+    'full sync s': +(full / 1000).toFixed(2),
+    'partial sync ms (median)': Math.round(partials[2]),
+    'partial sync ms (max)': Math.round(partials[4]),
+    'cpu s to full sync': +afterFull.cpu.toFixed(2),
+    'cpu s per partial': +((end.cpu - afterFull.cpu) / partials.length).toFixed(3),
+    'rss MiB': Math.round(end.rssMiB),
+    'peak rss MiB': Math.round(end.hwmMiB),
+  };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+  await exited;
+  clearTimeout(t);
+}
+
+export async function run(args: string[]): Promise<void> {
+  const tool = k8sToolchain();
+  if (!tool.ok) {
+    console.log(`kube-proxy bench skipped: ${tool.reason}`);
+    return;
+  }
+  if (process.getuid?.() !== 0) {
+    console.log('kube-proxy bench skipped: needs root (network namespaces, iptables, nft)');
+    return;
+  }
+  const sizes = option(args, '--sizes', '1000,10000').split(',').map(Number);
+  const modes = option(args, '--modes', 'iptables,nftables').split(',') as Mode[];
+  const rows: Record<string, unknown>[] = [];
+  for (const size of sizes) {
+    const dir = mkdtempSync(join(tmpdir(), 'vipwasm-bench-kp-'));
+    const cluster = await Cluster.start({ dir: join(dir, 'cluster'), serviceCIDR: '10.96.0.0/12' });
+    try {
+      await createObjects(cluster, size);
+      for (const mode of modes) {
+        for (const which of ['kube-proxy', 'vipwasm'] as const) {
+          const netns = `vwbench-${process.pid}-${which === 'vipwasm' ? 'vw' : 'kp'}`;
+          await makeNetns(netns).catch(async (err) => {
+            await sh('ip', ['netns', 'del', netns]).catch(() => undefined);
+            throw err;
+          });
+          const started = which === 'kube-proxy' ? await startKubeProxy(cluster, dir, netns, mode) : { run: startVipwasm(cluster, netns, mode), relays: [] };
+          try {
+            rows.push(await measure(cluster, mode, size, started.run));
+            console.log(rows.at(-1));
+          } finally {
+            await stop(started.run.child);
+            for (const r of started.relays) await stop(r);
+            await sh('ip', ['netns', 'del', netns]).catch(() => undefined);
+          }
+        }
+      }
+    } finally {
+      await cluster.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  report('kube-proxy', rows);
+}
