@@ -9,7 +9,7 @@
  *   (median of a few changes);
  * - CPU seconds (user + system, from /proc) and resident memory (VmRSS, peak VmHWM) of each.
  * Both are observed the same way (polling the kernel's ruleset in its namespace), so the polling
- * cost is the same on both sides. Nothing is sent over the network: rules are only installed.
+ * cost is the same on both sides. `VIPWASM_BENCH_NODE_ARGS="--cpu-prof"` profiles vipwasm. Nothing is sent over the network: rules are only installed.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -168,7 +168,7 @@ async function startKubeProxy(cluster: Cluster, dir: string, netns: string, mode
 function startVipwasm(cluster: Cluster, netns: string, mode: Mode): ProxyRun {
   const child = spawn(
     process.execPath,
-    [join(root, 'bin/vipwasm.js'), 'rules', '--kubeconfig', cluster.kubeconfig, '--mode', mode, '--watch', '--netns', netns, '--node-name', NODE, '--node-ip', NODE_IP, '--cluster-cidr', '198.19.0.0/16', '--min-sync-period', '1s'],
+    [...(process.env.VIPWASM_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(root, 'bin/vipwasm.js'), 'rules', '--kubeconfig', cluster.kubeconfig, '--mode', mode, '--watch', '--netns', netns, '--node-name', NODE, '--node-ip', NODE_IP, '--cluster-cidr', '198.19.0.0/16', '--min-sync-period', '1s'],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';

@@ -51,10 +51,27 @@ export function canonicalIP(text: string): string {
   return parseAddress(text).text;
 }
 
+/**
+ * Parsed addresses by text for {@link compareAddresses}: sorting a Service's endpoints compares each
+ * address O(log n) times, and a model rebuild sorts every Service's. Bounded: cleared when full.
+ */
+const parsedForCompare = new Map<string, Address>();
+const PARSED_FOR_COMPARE_MAX = 1 << 18;
+
+function parsedCached(text: string): Address {
+  let a = parsedForCompare.get(text);
+  if (a === undefined) {
+    a = parseAddress(text);
+    if (parsedForCompare.size >= PARSED_FOR_COMPARE_MAX) parsedForCompare.clear();
+    parsedForCompare.set(text, a);
+  }
+  return a;
+}
+
 /** Numeric order with every IPv4 address before every IPv6 address. */
 export function compareAddresses(a: string, b: string): number {
-  const x = parseAddress(a);
-  const y = parseAddress(b);
+  const x = parsedCached(a);
+  const y = parsedCached(b);
   return x.family - y.family || x.w0 - y.w0 || x.w1 - y.w1 || x.w2 - y.w2 || x.w3 - y.w3;
 }
 

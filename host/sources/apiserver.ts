@@ -100,6 +100,8 @@ export class ApiServerSource implements Source {
   private readonly resources: Resource[];
   private snapshot: SourceSnapshot = EMPTY_SNAPSHOT;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Plain objects by informer object (see plain()). */
+  private readonly plainObjects = new WeakMap<object, KubeObject>();
   private closed = false;
   private started = false;
   private syncWaiters: (() => void)[] = [];
@@ -230,15 +232,9 @@ export class ApiServerSource implements Source {
     if (this.closed) return;
     const objects: KubeObject[] = [];
     for (const r of this.resources) {
-      for (const o of r.informer?.list() ?? []) {
-        // List items come typed (Dates, no kind); watch events come raw. Normalise to plain JSON with kind.
-        const plain = JSON.parse(JSON.stringify(o)) as KubeObject;
-        plain.kind = r.kind;
-        plain.apiVersion = r.apiVersion;
-        objects.push(plain);
-      }
+      for (const o of r.informer?.list() ?? []) objects.push(this.plain(o, r));
     }
-    objects.sort((a, b) => key(a).localeCompare(key(b)));
+    objects.sort((a, b) => sortKey(a).localeCompare(sortKey(b)));
     const diagnostics: Diagnostic[] = this.resources
       .filter((r) => r.error)
       .map((r) => ({ severity: 'error', object: `API server ${this.kc.getCurrentCluster()?.server ?? ''}`, field: r.path, message: r.error! }));
@@ -250,7 +246,8 @@ export class ApiServerSource implements Source {
       });
     }
     const prev = this.snapshot;
-    const same = prev.objects.length === objects.length && JSON.stringify(prev.objects) === JSON.stringify(objects);
+    // Unchanged informer objects map to the same plain objects, so identity compares them.
+    const same = prev.objects.length === objects.length && objects.every((o, i) => o === prev.objects[i]);
     const sameDiag = JSON.stringify(prev.diagnostics) === JSON.stringify(diagnostics);
     if (same && sameDiag && prev !== EMPTY_SNAPSHOT) return;
     const first = prev === EMPTY_SNAPSHOT;
@@ -259,6 +256,23 @@ export class ApiServerSource implements Source {
       healthy: !diagnostics.some((d) => d.severity === 'error') && this.resources.every((r) => r.synced),
     };
     if (!first) this.listeners.emit(this.snapshot);
+  }
+
+  /**
+   * The plain JSON form (with kind) of an informer object. List items come typed (Dates, no kind);
+   * watch events come raw. The informer cache replaces an object on every change and keeps it
+   * otherwise, so the form is computed once per object version, not once per publish.
+   */
+  private plain(o: object, r: Resource): KubeObject {
+    let plain = this.plainObjects.get(o);
+    if (plain === undefined) {
+      plain = JSON.parse(JSON.stringify(o)) as KubeObject;
+      plain.kind = r.kind;
+      plain.apiVersion = r.apiVersion;
+      sortKeys.set(plain, `${plain.kind}/${plain.metadata?.namespace ?? ''}/${plain.metadata?.name ?? ''}`);
+      this.plainObjects.set(o, plain);
+    }
+    return plain;
   }
 
   async close(): Promise<void> {
@@ -300,6 +314,9 @@ export function errorDetail(err: unknown): string {
   return e?.cause?.message ?? e?.message ?? String(err);
 }
 
-function key(o: KubeObject): string {
-  return `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+/** `kind/namespace/name` of each plain object, computed once (see ApiServerSource#plain). */
+const sortKeys = new WeakMap<KubeObject, string>();
+
+function sortKey(o: KubeObject): string {
+  return sortKeys.get(o)!;
 }
