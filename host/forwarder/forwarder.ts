@@ -80,12 +80,12 @@ export class Forwarder {
       options: dp,
       addresses: new AddressCache(),
       ejections: this.ejections,
-      now: Date.now,
+      now: () => performance.now(),
       backendFailed: (key) => this.backendFailed(key),
     };
     this.listeners = new ServiceListeners(this.ctx);
     this.healthServers = new ServiceHealthServers(this.health, log);
-    this.expireTimer = setInterval(() => engine.expire(Date.now()), options.expireIntervalMs ?? 1000);
+    this.expireTimer = setInterval(() => engine.expire(performance.now()), options.expireIntervalMs ?? 1000);
     this.expireTimer.unref();
   }
 
@@ -137,7 +137,7 @@ export class Forwarder {
   private async apply(model: ServiceModel): Promise<SyncResult> {
     const started = performance.now();
     try {
-      this.engine.load(this.ejections.apply(model, Date.now()));
+      this.engine.load(this.ejections.apply(model, performance.now()));
     } catch (err) {
       this.metrics.syncErrors.inc();
       throw err;
@@ -207,9 +207,9 @@ export class Forwarder {
     this.health.draining = true;
     this.listeners.stopAccepting();
     this.healthServers.closeAll();
-    const deadline = Date.now() + graceMs;
-    while (this.listeners.connections.size > 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - Date.now()))));
+    const deadline = performance.now() + graceMs;
+    while (this.listeners.connections.size > 0 && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - performance.now()))));
     }
     const aborted = this.listeners.connections.size;
     this.listeners.abortAll();
@@ -252,7 +252,7 @@ export class Forwarder {
   }
 
   private backendFailed(key: string): void {
-    if (!this.ejections.eject(key, Date.now())) return;
+    if (!this.ejections.eject(key, performance.now())) return;
     this.log.info({ backend: key, forMs: this.options.ejectMs ?? 5000 }, 'backend ejected after failed connect');
     this.reloadEngine();
   }
@@ -260,7 +260,7 @@ export class Forwarder {
   /** Re-applies the current model with the ejections in effect (weights only; listeners unchanged). */
   private reloadEngine(): void {
     if (this.closed || !this.model) return;
-    const now = Date.now();
+    const now = performance.now();
     this.ejections.expire(now);
     try {
       this.engine.load(this.ejections.apply(this.model, now));

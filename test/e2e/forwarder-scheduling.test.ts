@@ -2,7 +2,7 @@
  * Forwarder end to end on loopback (127.245.1.x backends, 127.97.1.x VIPs): how connections spread
  * over real backends with the engine's schedulers, and ClientIP affinity.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import net from 'node:net';
 import type { Forwarder } from '../../host/forwarder/forwarder.js';
 import { backend, model, servicePort } from '../forwarder/fixtures.js';
@@ -110,6 +110,36 @@ describe('ClientIP session affinity', () => {
       const c = await httpGet('127.97.1.5', 80, '127.245.101.1');
       expect(c).not.toBe(a[0]);
       expect(tallies(f, 'default/sticky').viaScheduler).toBe(3);
+    } finally {
+      await f.close();
+    }
+  });
+
+  it('keeps affinity across a wall-clock step: expiry runs on the monotonic clock', async () => {
+    const f = await startForwarder(
+      model([
+        servicePort('stepped', {
+          sessionAffinity: 'ClientIP',
+          affinityTimeoutSeconds: 600,
+          clusterIPs: ['127.97.1.6'],
+          backends: PODS.map((ip) => backend(ip, 9376)),
+        }),
+      ]),
+    );
+    const wall = Date.now();
+    try {
+      const before = await httpGet('127.97.1.6', 80, '127.245.102.1');
+      // NTP steps the wall clock 16 minutes ahead: past the 600 s affinity timeout if the
+      // forwarder's clock were Date.now(). Let the 100 ms expiry tick run a few times.
+      const step = vi.spyOn(Date, 'now').mockImplementation(() => wall + 16 * 60_000);
+      try {
+        await new Promise((r) => setTimeout(r, 350));
+        const after = await requests('127.97.1.6', 80, 3, '127.245.102.1');
+        expect(new Set(after)).toEqual(new Set([before]));
+        expect(tallies(f, 'default/stepped').viaAffinity).toBe(3);
+      } finally {
+        step.mockRestore();
+      }
     } finally {
       await f.close();
     }

@@ -95,9 +95,9 @@ export class IptablesApplier implements RuleApplier {
   async sync(model: ServiceModel): Promise<SyncResult> {
     const started = performance.now();
     const next = renderIptables(model, this.opts.rules);
-    let full = this.needFullSync || !this.installed || Date.now() - this.lastFullSync > (this.opts.fullSyncPeriodMs ?? FULL_SYNC_PERIOD_MS);
-    if (!full && Date.now() - this.lastCanaryCheck >= (this.opts.canaryCheckIntervalMs ?? CANARY_CHECK_INTERVAL_MS)) {
-      this.lastCanaryCheck = Date.now();
+    let full = this.needFullSync || !this.installed || performance.now() - this.lastFullSync > (this.opts.fullSyncPeriodMs ?? FULL_SYNC_PERIOD_MS);
+    if (!full && performance.now() - this.lastCanaryCheck >= (this.opts.canaryCheckIntervalMs ?? CANARY_CHECK_INTERVAL_MS)) {
+      this.lastCanaryCheck = performance.now();
       if (!(await this.canaryPresent())) full = true;
     }
     let bytes = 0;
@@ -119,8 +119,8 @@ export class IptablesApplier implements RuleApplier {
     }
     if (full) {
       this.needFullSync = false;
-      this.lastFullSync = Date.now();
-      this.lastCanaryCheck = Date.now();
+      this.lastFullSync = performance.now();
+      this.lastCanaryCheck = performance.now();
     }
     const prevModel = this.installedModel;
     this.installed = next;

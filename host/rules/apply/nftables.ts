@@ -41,7 +41,7 @@ export class NftablesApplier implements RuleApplier {
       this.needFullSync ||
       !this.installed ||
       !nftSameBase(this.installed, next) ||
-      Date.now() - this.lastFullSync > (this.opts.fullSyncPeriodMs ?? FULL_SYNC_PERIOD_MS);
+      performance.now() - this.lastFullSync > (this.opts.fullSyncPeriodMs ?? FULL_SYNC_PERIOD_MS);
     let payload = full ? nftTransactionFull(next) : `add chain ${this.table} services\n${nftTransactionPartial(this.installed!, next)}`;
     try {
       try {
@@ -58,7 +58,7 @@ export class NftablesApplier implements RuleApplier {
     }
     if (full) {
       this.needFullSync = false;
-      this.lastFullSync = Date.now();
+      this.lastFullSync = performance.now();
     }
     const prevModel = this.installedModel;
     this.installed = next;

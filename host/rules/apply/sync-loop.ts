@@ -16,7 +16,7 @@ export interface SyncLoopOptions {
 
 export class SyncLoop {
   private model: ServiceModel | undefined;
-  private lastSync = 0;
+  private lastSync = -Infinity;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private running: Promise<void> | undefined;
   private stopped = false;
@@ -29,7 +29,7 @@ export class SyncLoop {
   /** A new model to install (the latest one wins). */
   update(model: ServiceModel): void {
     this.model = model;
-    this.schedule(Math.max(0, this.lastSync + this.opts.minSyncPeriodMs - Date.now()));
+    this.schedule(Math.max(0, this.lastSync + this.opts.minSyncPeriodMs - performance.now()));
   }
 
   private schedule(delayMs: number): void {
@@ -47,7 +47,7 @@ export class SyncLoop {
     const model = this.model;
     if (!model || this.stopped) return;
     this.running = (async () => {
-      this.lastSync = Date.now();
+      this.lastSync = performance.now();
       let failed = false;
       for (const applier of this.appliers) {
         try {
