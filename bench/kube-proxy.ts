@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { iptablesEndpointChain, nftEndpointNames } from '../host/rules/names.js';
+import { iptablesEndpointChain, nftServiceChains } from '../host/rules/names.js';
 import { Cluster, freePort, k8sBinary, k8sToolchain, writeKubeconfig } from '../scripts/k8s/cluster.js';
 import { report } from './report.js';
 
@@ -99,17 +99,20 @@ async function serviceChains(netns: string, mode: Mode): Promise<number> {
   return out.split('\n').filter((l) => /^\s*chain service-/.test(l)).length;
 }
 
-/** Whether one endpoint's chain exists (cheap: one chain, not the whole table). */
-async function hasEndpointChain(netns: string, mode: Mode, service: number, ip: string): Promise<boolean> {
+/**
+ * Whether one new endpoint is installed, read from one chain rather than the whole table: its
+ * KUBE-SEP chain in iptables mode; in nftables mode the service chain's dnat map or endpoint-chain
+ * jump (kube-proxy v1.37 dnats straight from the service chain when no endpoint chain is needed).
+ */
+async function hasEndpoint(netns: string, mode: Mode, service: number, ip: string): Promise<boolean> {
   const sp = { namespace: NAMESPACE, name: `svc-${service}`, portName: 'http', protocol: 'TCP' as const };
-  const args =
-    mode === 'iptables'
-      ? ['netns', 'exec', netns, 'iptables', '-t', 'nat', '-S', iptablesEndpointChain(sp, { ip, port: 8080 })]
-      : ['netns', 'exec', netns, 'nft', 'list', 'chain', 'ip', 'kube-proxy', nftEndpointNames(sp, { ip, port: 8080 }).chain];
-  return execFileP('ip', args).then(
-    () => true,
-    () => false,
-  );
+  if (mode === 'iptables') {
+    const args = ['netns', 'exec', netns, 'iptables', '-t', 'nat', '-S', iptablesEndpointChain(sp, { ip, port: 8080 })];
+    return execFileP('ip', args).then(() => true, () => false);
+  }
+  const args = ['netns', 'exec', netns, 'nft', 'list', 'chain', 'ip', 'kube-proxy', nftServiceChains(sp).service];
+  const out = await execFileP('ip', args).then((r) => r.stdout, () => '');
+  return out.includes(`${ip} . 8080`) || out.includes(`__${ip}/8080`);
 }
 
 async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
@@ -131,16 +134,23 @@ function usage(pid: number): { cpu: number; rssMiB: number; hwmMiB: number } {
   return { cpu: ticks / 100, rssMiB: kb('VmRSS') / 1024, hwmMiB: kb('VmHWM') / 1024 };
 }
 
-/** kube-proxy reaches the API server on host loopback through a unix-socket relay (socat). */
-async function startKubeProxy(cluster: Cluster, dir: string, netns: string, mode: Mode): Promise<{ run: ProxyRun; relays: ChildProcess[] }> {
+/**
+ * A kubeconfig that reaches the API server from inside `netns`: the server listens on host
+ * loopback only, so a unix-socket relay (socat on each side) carries the connection across.
+ */
+async function relayKubeconfig(cluster: Cluster, dir: string, netns: string): Promise<{ kubeconfig: string; relays: ChildProcess[] }> {
   const sock = join(dir, `api-${netns}.sock`);
   const apiPort = new URL(cluster.server).port;
   const relayPort = await freePort();
   const hostRelay = spawn('socat', [`UNIX-LISTEN:${sock},fork`, `TCP:127.0.0.1:${apiPort}`], { stdio: 'ignore' });
   await until('relay socket', async () => (await sh('ls', [dir])).includes(`api-${netns}.sock`), 5000);
   const nsRelay = spawn('ip', ['netns', 'exec', netns, 'socat', `TCP-LISTEN:${relayPort},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${sock}`], { stdio: 'ignore' });
-  const kubeconfig = join(dir, `kube-proxy-${netns}.kubeconfig`);
+  const kubeconfig = join(dir, `${netns}.kubeconfig`);
   writeKubeconfig(kubeconfig, `https://127.0.0.1:${relayPort}`, join(cluster.options.dir, 'pki', 'ca.crt'), 'admin-token-vipwasm');
+  return { kubeconfig, relays: [hostRelay, nsRelay] };
+}
+
+function startKubeProxy(kubeconfig: string, dir: string, netns: string, mode: Mode): ProxyRun {
   const config = join(dir, `kube-proxy-${netns}.yaml`);
   writeFileSync(
     config,
@@ -158,32 +168,29 @@ async function startKubeProxy(cluster: Cluster, dir: string, netns: string, mode
       healthzBindAddress: '127.0.0.1:10256',
     }),
   );
-  const child = spawn('ip', ['netns', 'exec', netns, k8sBinary('kube-proxy'), '--config', config, '-v', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
-  child.on('exit', (code) => code && console.error(`kube-proxy exited ${code}: ${log}`));
-  return { run: { name: 'kube-proxy', netns, child }, relays: [hostRelay, nsRelay] };
+  return inNetns('kube-proxy', netns, [k8sBinary('kube-proxy'), '--config', config, '-v', '0']);
 }
 
-function startVipwasm(cluster: Cluster, netns: string, mode: Mode): ProxyRun {
-  const child = spawn(
-    process.execPath,
-    [...(process.env.VIPWASM_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? []), join(root, 'bin/vipwasm.js'), 'rules', '--kubeconfig', cluster.kubeconfig, '--mode', mode, '--watch', '--netns', netns, '--node-name', NODE, '--node-ip', NODE_IP, '--cluster-cidr', '198.19.0.0/16', '--min-sync-period', '1s'],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let log = '';
-  child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
-  child.on('exit', (code) => code && console.error(`vipwasm exited ${code}: ${log}`));
-  return { name: 'vipwasm', netns, child };
+/** vipwasm runs inside its namespace too, as kube-proxy does, so neither pays for `ip netns exec` per sync. */
+function startVipwasm(kubeconfig: string, netns: string, mode: Mode): ProxyRun {
+  const nodeArgs = process.env.VIPWASM_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  return inNetns('vipwasm', netns, [
+    process.execPath, ...nodeArgs, join(root, 'bin/vipwasm.js'), 'rules', '--kubeconfig', kubeconfig, '--mode', mode, '--watch',
+    '--node-name', NODE, '--node-ip', NODE_IP, '--cluster-cidr', '198.19.0.0/16', '--min-sync-period', '1s', '--sync-period', '30s',
+  ]);
 }
 
-/** The process whose usage counts: kube-proxy is the child of `ip netns exec` (which execs it). */
-function pidOf(run: ProxyRun): number {
-  return run.child.pid!;
+/** `ip netns exec` execs the command, so the child's pid is the proxy's own. */
+function inNetns(name: ProxyRun['name'], netns: string, argv: string[]): ProxyRun {
+  const child = spawn('ip', ['netns', 'exec', netns, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
+  child.on('exit', (code) => code && console.error(`${name} exited ${code}: ${log}`));
+  return { name, netns, child };
 }
 
 async function measure(cluster: Cluster, mode: Mode, size: number, run: ProxyRun): Promise<Record<string, unknown>> {
-  const pid = pidOf(run);
+  const pid = run.child.pid!;
   const full = await until(`${run.name} full sync of ${size}`, async () => (await serviceChains(run.netns, mode)) >= size, 600_000);
   const afterFull = usage(pid);
   const partials: number[] = [];
@@ -194,7 +201,7 @@ async function measure(cluster: Cluster, mode: Mode, size: number, run: ProxyRun
     edited.endpoints.push({ addresses: [ip], conditions: { ready: true }, nodeName: 'other-node' });
     await cluster.kubectl(['apply', '-f', '-'], JSON.stringify(edited));
     const t0 = performance.now();
-    await until(`${run.name} partial sync`, () => hasEndpointChain(run.netns, mode, service, ip), 120_000);
+    await until(`${run.name} partial sync`, () => hasEndpoint(run.netns, mode, service, ip), 120_000);
     partials.push(performance.now() - t0);
     await new Promise((r) => setTimeout(r, 1100)); // past min-sync-period, so each change is its own sync
   }
@@ -248,13 +255,14 @@ export async function run(args: string[]): Promise<void> {
             await sh('ip', ['netns', 'del', netns]).catch(() => undefined);
             throw err;
           });
-          const started = which === 'kube-proxy' ? await startKubeProxy(cluster, dir, netns, mode) : { run: startVipwasm(cluster, netns, mode), relays: [] };
+          const { kubeconfig, relays } = await relayKubeconfig(cluster, dir, netns);
+          const proxy = which === 'kube-proxy' ? startKubeProxy(kubeconfig, dir, netns, mode) : startVipwasm(kubeconfig, netns, mode);
           try {
-            rows.push(await measure(cluster, mode, size, started.run));
+            rows.push(await measure(cluster, mode, size, proxy));
             console.log(rows.at(-1));
           } finally {
-            await stop(started.run.child);
-            for (const r of started.relays) await stop(r);
+            await stop(proxy.child);
+            for (const r of relays) await stop(r);
             await sh('ip', ['netns', 'del', netns]).catch(() => undefined);
           }
         }

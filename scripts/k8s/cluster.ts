@@ -245,6 +245,8 @@ export class Cluster {
       if (this.procs.get(name) === child) this.procs.delete(name);
     });
     this.procs.set(name, child);
+    if (!this.options.detached) killOnExit.add(child);
+    child.on('exit', () => killOnExit.delete(child));
   }
 
   private async stopProcess(name: string): Promise<void> {
@@ -272,6 +274,12 @@ export class Cluster {
     }
   }
 }
+
+/** Control-plane processes of this process's clusters: killed if it exits without stopping them. */
+const killOnExit = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of killOnExit) child.kill('SIGKILL');
+});
 
 /** Stops processes a detached cluster left running (by their pids), newest first. */
 export async function stopByPids(pids: Record<string, number>): Promise<void> {
