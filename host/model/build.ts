@@ -92,6 +92,25 @@ function flatten(objects: readonly KubeObject[]): KubeObject[] {
   return out;
 }
 
+/**
+ * Validation verdicts by object. Sources hand over the same object for as long as it is unchanged
+ * (the API source keeps one plain object per informer object version), so a rebuild after one
+ * change validates that object only, as kube-proxy's change trackers look at changed objects only.
+ * The verdict depends on the object alone (its diagnostics name it and its origin).
+ */
+const validated = new WeakMap<KubeObject, { ok: boolean; list: readonly Diagnostic[] }>();
+
+function validateOnce(obj: KubeObject, errs: FieldErrors, validate: (obj: KubeObject, errs: FieldErrors) => boolean): boolean {
+  let verdict = validated.get(obj);
+  if (verdict === undefined) {
+    const own = new FieldErrors(objectRef(obj, true), originOf(obj));
+    verdict = { ok: validate(obj, own), list: own.list };
+    validated.set(obj, verdict);
+  }
+  errs.list.push(...verdict.list);
+  return verdict.ok;
+}
+
 export function buildServiceModel(objects: readonly KubeObject[], options: ModelOptions = {}): ModelResult {
   const opt = resolveModelOptions(options);
   const diagnostics: Diagnostic[] = [];
@@ -131,7 +150,7 @@ export function buildServiceModel(objects: readonly KubeObject[], options: Model
       const spec = parseService(obj, order, opt.ctx, errs);
       if (spec) services.push(spec);
     } else if (kind === 'EndpointSlice') {
-      ok = validateEndpointSlice(obj, errs);
+      ok = validateOnce(obj, errs, validateEndpointSlice);
       const svc = stringMap(obj.metadata?.labels)[SERVICE_NAME_LABEL];
       if (ok && svc) {
         const k = `${text(obj.metadata?.namespace) || 'default'}/${svc}`;
@@ -140,9 +159,9 @@ export function buildServiceModel(objects: readonly KubeObject[], options: Model
         else inputs.slices.set(k, [obj]);
       }
     } else if (kind === 'Endpoints') {
-      if (validateEndpoints(obj, errs)) inputs.endpoints.set(keyOf(obj), obj);
+      if (validateOnce(obj, errs, validateEndpoints)) inputs.endpoints.set(keyOf(obj), obj);
     } else if (kind === 'Pod') {
-      if (validatePod(obj, errs)) {
+      if (validateOnce(obj, errs, validatePod)) {
         const ns = text(obj.metadata?.namespace) || 'default';
         const list = inputs.pods.get(ns);
         if (list) list.push(obj);
