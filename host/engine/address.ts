@@ -48,12 +48,13 @@ export function parseAddress(text: string): Address {
 
 /** Canonical text of an address (IPv6 compressed, lower case; IPv4-mapped → IPv4). */
 export function canonicalIP(text: string): string {
-  return parseAddress(text).text;
+  return parsedCached(text).text;
 }
 
 /**
- * Parsed addresses by text for {@link compareAddresses}: sorting a Service's endpoints compares each
- * address O(log n) times, and a model rebuild sorts every Service's. Bounded: cleared when full.
+ * Parsed addresses by text for {@link compareAddresses} and {@link canonicalIP}: sorting a Service's
+ * endpoints compares each address O(log n) times, and a model rebuild canonicalises and sorts every
+ * Service's. Bounded: cleared when full. Only valid addresses are cached (parseAddress throws).
  */
 const parsedForCompare = new Map<string, Address>();
 const PARSED_FOR_COMPARE_MAX = 1 << 18;

@@ -234,7 +234,11 @@ export class ApiServerSource implements Source {
     for (const r of this.resources) {
       for (const o of r.informer?.list() ?? []) objects.push(this.plain(o, r));
     }
-    objects.sort((a, b) => sortKey(a).localeCompare(sortKey(b)));
+    objects.sort((a, b) => {
+      const x = sortKey(a);
+      const y = sortKey(b);
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
     const diagnostics: Diagnostic[] = this.resources
       .filter((r) => r.error)
       .map((r) => ({ severity: 'error', object: `API server ${this.kc.getCurrentCluster()?.server ?? ''}`, field: r.path, message: r.error! }));
