@@ -11,30 +11,25 @@
  * Both are observed the same way (polling the kernel's ruleset in its namespace), so the polling
  * cost is the same on both sides. `VIPWASM_BENCH_NODE_ARGS="--cpu-prof"` profiles vipwasm. Nothing is sent over the network: rules are only installed.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { iptablesEndpointChain, nftServiceChains } from '../host/rules/names.js';
-import { Cluster, freePort, k8sBinary, k8sToolchain, writeKubeconfig } from '../scripts/k8s/cluster.js';
+import { Cluster, k8sToolchain } from '../scripts/k8s/cluster.js';
+import {
+  deleteNetns, makeNetns, type ProxyMode, type ProxyRun, relayKubeconfig, startKubeProxy, startVipwasm, stopProcess, until,
+} from '../scripts/k8s/proxies.js';
 import { report } from './report.js';
 
 const execFileP = promisify(execFile);
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const NODE = 'bench-node';
 const NODE_IP = '198.18.0.10';
 const ENDPOINTS = 10;
 const NAMESPACE = 'bench';
 
-type Mode = 'iptables' | 'nftables';
-
-interface ProxyRun {
-  readonly name: 'kube-proxy' | 'vipwasm';
-  readonly netns: string;
-  readonly child: ChildProcess;
-}
+type Mode = ProxyMode;
 
 function option(args: string[], name: string, fallback: string): string {
   const i = args.indexOf(name);
@@ -43,17 +38,6 @@ function option(args: string[], name: string, fallback: string): string {
 
 async function sh(cmd: string, args: string[]): Promise<string> {
   return (await execFileP(cmd, args, { maxBuffer: 1 << 30 })).stdout;
-}
-
-/** A namespace with lo up and a veth "eth0" (peer inside it too) holding the node address, no default route. */
-async function makeNetns(name: string): Promise<void> {
-  await sh('ip', ['netns', 'add', name]);
-  const x = (...a: string[]) => sh('ip', ['netns', 'exec', name, ...a]);
-  await x('ip', 'link', 'set', 'lo', 'up');
-  await x('ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0-peer');
-  await x('ip', 'link', 'set', 'eth0-peer', 'up');
-  await x('ip', 'addr', 'add', `${NODE_IP}/24`, 'dev', 'eth0');
-  await x('ip', 'link', 'set', 'eth0', 'up');
 }
 
 /** `N` selector-less Services with one EndpointSlice of ten endpoints each, as a List. */
@@ -115,15 +99,6 @@ async function hasEndpoint(netns: string, mode: Mode, service: number, ip: strin
   return out.includes(`${ip} . 8080`) || out.includes(`__${ip}/8080`);
 }
 
-async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<number> {
-  const start = performance.now();
-  while (!(await check())) {
-    if (performance.now() - start > timeoutMs) throw new Error(`${what}: not reached in ${timeoutMs / 1000} s`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return performance.now() - start;
-}
-
 /** user+system CPU seconds and memory of a process (and its children, for `ip netns exec`). */
 function usage(pid: number): { cpu: number; rssMiB: number; hwmMiB: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -132,61 +107,6 @@ function usage(pid: number): { cpu: number; rssMiB: number; hwmMiB: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
   return { cpu: ticks / 100, rssMiB: kb('VmRSS') / 1024, hwmMiB: kb('VmHWM') / 1024 };
-}
-
-/**
- * A kubeconfig that reaches the API server from inside `netns`: the server listens on host
- * loopback only, so a unix-socket relay (socat on each side) carries the connection across.
- */
-async function relayKubeconfig(cluster: Cluster, dir: string, netns: string): Promise<{ kubeconfig: string; relays: ChildProcess[] }> {
-  const sock = join(dir, `api-${netns}.sock`);
-  const apiPort = new URL(cluster.server).port;
-  const relayPort = await freePort();
-  const hostRelay = spawn('socat', [`UNIX-LISTEN:${sock},fork`, `TCP:127.0.0.1:${apiPort}`], { stdio: 'ignore' });
-  await until('relay socket', async () => (await sh('ls', [dir])).includes(`api-${netns}.sock`), 5000);
-  const nsRelay = spawn('ip', ['netns', 'exec', netns, 'socat', `TCP-LISTEN:${relayPort},bind=127.0.0.1,fork,reuseaddr`, `UNIX-CONNECT:${sock}`], { stdio: 'ignore' });
-  const kubeconfig = join(dir, `${netns}.kubeconfig`);
-  writeKubeconfig(kubeconfig, `https://127.0.0.1:${relayPort}`, join(cluster.options.dir, 'pki', 'ca.crt'), 'admin-token-vipwasm');
-  return { kubeconfig, relays: [hostRelay, nsRelay] };
-}
-
-function startKubeProxy(kubeconfig: string, dir: string, netns: string, mode: Mode): ProxyRun {
-  const config = join(dir, `kube-proxy-${netns}.yaml`);
-  writeFileSync(
-    config,
-    JSON.stringify({
-      apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
-      kind: 'KubeProxyConfiguration',
-      clientConnection: { kubeconfig },
-      mode,
-      hostnameOverride: NODE,
-      clusterCIDR: '198.19.0.0/16',
-      iptables: { minSyncPeriod: '1s', syncPeriod: '30s' },
-      nftables: { minSyncPeriod: '1s', syncPeriod: '30s' },
-      conntrack: { maxPerCore: 0 },
-      metricsBindAddress: '127.0.0.1:10249',
-      healthzBindAddress: '127.0.0.1:10256',
-    }),
-  );
-  return inNetns('kube-proxy', netns, [k8sBinary('kube-proxy'), '--config', config, '-v', '0']);
-}
-
-/** vipwasm runs inside its namespace too, as kube-proxy does, so neither pays for `ip netns exec` per sync. */
-function startVipwasm(kubeconfig: string, netns: string, mode: Mode): ProxyRun {
-  const nodeArgs = process.env.VIPWASM_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
-  return inNetns('vipwasm', netns, [
-    process.execPath, ...nodeArgs, join(root, 'bin/vipwasm.js'), 'rules', '--kubeconfig', kubeconfig, '--mode', mode, '--watch',
-    '--node-name', NODE, '--node-ip', NODE_IP, '--cluster-cidr', '198.19.0.0/16', '--min-sync-period', '1s', '--sync-period', '30s',
-  ]);
-}
-
-/** `ip netns exec` execs the command, so the child's pid is the proxy's own. */
-function inNetns(name: ProxyRun['name'], netns: string, argv: string[]): ProxyRun {
-  const child = spawn('ip', ['netns', 'exec', netns, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  child.stderr!.on('data', (d: Buffer) => (log = (log + d.toString()).slice(-4000)));
-  child.on('exit', (code) => code && console.error(`${name} exited ${code}: ${log}`));
-  return { name, netns, child };
 }
 
 async function measure(cluster: Cluster, mode: Mode, size: number, run: ProxyRun): Promise<Record<string, unknown>> {
@@ -221,15 +141,6 @@ async function measure(cluster: Cluster, mode: Mode, size: number, run: ProxyRun
   };
 }
 
-async function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await exited;
-  clearTimeout(t);
-}
-
 export async function run(args: string[]): Promise<void> {
   const tool = k8sToolchain();
   if (!tool.ok) {
@@ -251,19 +162,19 @@ export async function run(args: string[]): Promise<void> {
       for (const mode of modes) {
         for (const which of ['kube-proxy', 'vipwasm'] as const) {
           const netns = `vwbench-${process.pid}-${which === 'vipwasm' ? 'vw' : 'kp'}`;
-          await makeNetns(netns).catch(async (err) => {
-            await sh('ip', ['netns', 'del', netns]).catch(() => undefined);
-            throw err;
-          });
+          await makeNetns(netns, NODE_IP);
           const { kubeconfig, relays } = await relayKubeconfig(cluster, dir, netns);
-          const proxy = which === 'kube-proxy' ? startKubeProxy(kubeconfig, dir, netns, mode) : startVipwasm(kubeconfig, netns, mode);
+          const settings = { mode, nodeName: NODE, nodeIP: NODE_IP, clusterCIDR: '198.19.0.0/16' };
+          const nodeArgs = process.env.VIPWASM_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+          const proxy = which === 'kube-proxy' ? startKubeProxy(kubeconfig, dir, netns, settings) : startVipwasm(kubeconfig, netns, settings, nodeArgs);
+          proxy.child.on('exit', (code) => code && console.error(`${proxy.name} exited ${code}: ${proxy.log()}`));
           try {
             rows.push(await measure(cluster, mode, size, proxy));
             console.log(rows.at(-1));
           } finally {
-            await stop(proxy.child);
-            for (const r of relays) await stop(r);
-            await sh('ip', ['netns', 'del', netns]).catch(() => undefined);
+            await stopProcess(proxy.child);
+            for (const r of relays) await stopProcess(r);
+            await deleteNetns(netns);
           }
         }
       }

@@ -8,12 +8,17 @@
  * connections with an explicit `--scheduler rr` (`statistic --mode nth` / `numgen inc`); other schedulers fall back to
  * (weighted) random there. ipvs mode uses the scheduler itself (random → rr), with `-b` flags for sh/mh.
  */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
 import ipaddr from 'ipaddr.js';
 import type { ServiceModel } from '../../engine/model.js';
 import { isEmpty } from '../../model/index.js';
 import { ModelFeed } from '../../sources/model-feed.js';
-import { createApplier, localRunner, SyncLoop, type RuleApplier, type RuleMode } from '../../rules/apply/index.js';
+import { listenHttp, parseBindAddress } from '../../forwarder/health.js';
+import {
+  createApplier, instrumented, KubeProxyMetrics, localRunner, SyncLoop, type IPFamilyLabel, type RuleApplier, type RuleMode,
+} from '../../rules/apply/index.js';
 import type { IPFamily, RuleOptions } from '../../rules/options.js';
 import { familyOf, ruleOptions } from '../../rules/options.js';
 import { renderIptablesText } from '../../rules/render-iptables.js';
@@ -38,6 +43,7 @@ interface RulesFlags extends SourceFlags {
   syncPeriod?: string;
   netns?: string;
   iptablesBackend?: string;
+  metricsBindAddress?: string;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -94,9 +100,37 @@ function appliersFor(mode: RuleMode, families: readonly IPFamily[], base: Omit<R
   );
 }
 
-async function watch(appliers: RuleApplier[], settings: ReturnType<typeof resolveSourceOptions>, flags: RulesFlags): Promise<void> {
+/** `--metrics-bind-address`: kube-proxy's sync metrics on /metrics, under kube-proxy's names. */
+async function serveMetrics(flags: RulesFlags): Promise<{ metrics: KubeProxyMetrics; server: Server } | undefined> {
+  if (flags.metricsBindAddress === undefined) return undefined;
+  let bind: { host: string; port: number };
+  try {
+    bind = parseBindAddress('--metrics-bind-address', flags.metricsBindAddress);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  const metrics = new KubeProxyMetrics();
+  const server = await listenHttp(bind.host, bind.port, (req, res) => {
+    if ((req.url ?? '/').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('404 page not found\n');
+      return;
+    }
+    metrics.registry.metrics().then(
+      (text) => res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(text),
+      (err: Error) => res.writeHead(500, { 'Content-Type': 'text/plain; charset=utf-8' }).end(`${err.message}\n`),
+    );
+  });
+  const at = server.address() as AddressInfo;
+  process.stderr.write(`metrics on http://${at.family === 'IPv6' ? `[${at.address}]` : at.address}:${at.port}/metrics\n`);
+  return { metrics, server };
+}
+
+async function watch(plain: RuleApplier[], families: readonly IPFamily[], settings: ReturnType<typeof resolveSourceOptions>, flags: RulesFlags): Promise<void> {
   const minSyncPeriodMs = parseDuration('--min-sync-period', flags.minSyncPeriod ?? '1s');
   const syncPeriodMs = parseDuration('--sync-period', flags.syncPeriod ?? '30s');
+  const served = await serveMetrics(flags);
+  const familyLabels = families.map((f): IPFamilyLabel => (f === 6 ? 'IPv6' : 'IPv4'));
+  const appliers = served ? plain.map((a, i) => instrumented(a, familyLabels[i]!, served.metrics)) : plain;
   const loop = new SyncLoop(appliers, {
     minSyncPeriodMs,
     syncPeriodMs,
@@ -112,7 +146,9 @@ async function watch(appliers: RuleApplier[], settings: ReturnType<typeof resolv
   feed.subscribe(
     (u) => {
       reportDiagnostics([...u.sourceDiagnostics, ...u.result.diagnostics]);
-      if (!isEmpty(u.changes)) loop.update(u.result.model);
+      if (isEmpty(u.changes)) return;
+      served?.metrics.queued(u.changes, familyLabels);
+      loop.update(u.result.model);
     },
     (err) => process.stderr.write(`error: cannot build the service model, keeping the previous rules: ${err.message}\n`),
   );
@@ -122,6 +158,7 @@ async function watch(appliers: RuleApplier[], settings: ReturnType<typeof resolv
   });
   await feed.close();
   await loop.stop();
+  served?.server.close();
 }
 
 export function register(program: Command): void {
@@ -139,6 +176,7 @@ export function register(program: Command): void {
     .option('--sync-period <duration>', 'with --watch: resync at least this often (notices flushed rules)', '30s')
     .option('--cleanup', 'remove everything this mode installed, then exit')
     .option('--netns <name>', 'apply inside this network namespace (ip netns exec)')
+    .option('--metrics-bind-address <host:port>', "with --watch: serve kube-proxy's sync metrics (kubeproxy_*) on /metrics here (kube-proxy uses 127.0.0.1:10249)")
     .option('--iptables-backend <backend>', 'which iptables to run: default (the `iptables` command), legacy or nft', 'default');
   addSourceOptions(cmd);
   cmd.action(async (rawFlags: RulesFlags & { iptablesMasqueradeBit?: string }) => {
@@ -155,7 +193,7 @@ export function register(program: Command): void {
     const serviceRanges = settings.modelOptions.serviceClusterIPRanges ?? [];
     if (flags.watch) {
       const families = familiesOf({ nodeIPs: [], servicePorts: [] }, flags.ipFamily, serviceRanges);
-      return watch(appliersFor(mode, families, base, serviceRanges, flags), settings, flags);
+      return watch(appliersFor(mode, families, base, serviceRanges, flags), families, settings, flags);
     }
     const { result, diagnostics } = await loadModelOnce(settings);
     const code = reportDiagnostics(diagnostics);
