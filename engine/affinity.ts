@@ -11,7 +11,7 @@
  *   | sp | family| w0..w3   | backend | last used| timeout ms| prev | next | used |
  *   +----+-------+----------+---------+----------+-----------+------+------+------+
  */
-import { finishNH, nhTerm } from './hash';
+import { finishNH, nhTerm, tableKey } from './hash';
 import { elapsed, stats } from './state';
 
 // @ts-ignore: decorator
@@ -65,10 +65,10 @@ export function affinityInit(cap: i32): void {
 // @ts-ignore: decorator
 @inline export function affinityHash(sp: u32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32): u32 {
   return finishNH(
-    nhTerm(w0, 0x2545f491, sp, 0x9e3779b9) +
-    nhTerm(w1, 0x85ebca6b, family, 0xc2b2ae35) +
-    nhTerm(w2, 0x27d4eb2f, w3, 0x165667b1) +
-    (<u64>w0 << 32 | <u64>sp));
+    nhTerm(w0, tableKey(12), sp, tableKey(13)) +
+    nhTerm(w1, tableKey(14), family, tableKey(15)) +
+    nhTerm(w2, tableKey(4), w3, tableKey(9)) +
+    (<u64>(w0 ^ tableKey(10)) << 32 | <u64>(sp ^ tableKey(11))));
 }
 
 function entryHash(p: usize): u32 {
@@ -234,4 +234,16 @@ export function affinityRemap(spOldToNew: StaticArray<i32>, backendOldToNew: Sta
 // @ts-ignore: decorator
 @inline export function affinityBackend(e: i32): u32 {
   return load<u32>(affPtr(e), 24);
+}
+
+/** Diagnostics: total probe distance of every indexed entry from its home slot (as flows.ts). */
+export function affinityIndexDisplacement(): u64 {
+  let total: u64 = 0;
+  for (let i: u32 = 0; i <= indexMask; i++) {
+    const slot = load<u32>(index + (<usize>i << 2));
+    if (slot == 0) continue;
+    const home = entryHash(affPtr(<i32>(slot & 0xffffff) - 1)) & indexMask;
+    total += <u64>((i - home) & indexMask);
+  }
+  return total;
 }

@@ -16,7 +16,7 @@ import {
   POOL_FAMILY_START, POOL_HAS_ENDPOINTS, POOL_MEMBER_COUNT, VERDICT_BACKEND, VERDICT_DROP, VERDICT_PASS,
   VERDICT_REJECT, VIA_AFFINITY, VIA_FLOW, VIA_NONE, VIA_SCHEDULER,
 } from './layout';
-import { foldAddress } from './hash';
+import { foldAddress, seedTableKey } from './hash';
 import { CLASS_SCTP, CLASS_TCP, CLASS_TCP_FIN, CLASS_UDP, current, setCurrent, stats, timeoutMs, toTick } from './state';
 import { SNAP_OK, decodeSnapshot, validateSnapshot } from './snapshot';
 import { computeRemap } from './remap';
@@ -27,10 +27,10 @@ import { schedule, schedDetail } from './schedulers/index';
 import { seedRandom } from './schedulers/random';
 import {
   META_ACTIVE, META_EXTERNAL, flowClass, flowExpired, flowFind, flowHash, flowInsert,
-  flowListHead, flowListNext, flowPtr, flowRemove, flowTouch, flowsExpire, flowsInit,
+  flowCapacity, flowListHead, flowListNext, flowPtr, flowRemove, flowTouch, flowsExpire, flowsInit,
 } from './flows';
 import {
-  affinityBackend, affinityExpire, affinityExpired, affinityFind, affinityHash,
+  affinityBackend, affinityCapacity, affinityExpire, affinityExpired, affinityFind, affinityHash,
   affinityInit, affinityInsert, affinityRemap, affinityRemove, affinityTouch, affPtr,
 } from './affinity';
 
@@ -57,6 +57,16 @@ export let decisionServicePort: i32 = -1;
 export let decisionBackend: i32 = -1;
 /** dh/sh bucket or mh slot used, -1 otherwise. */
 export let decisionDetail: i32 = -1;
+/**
+ * Keys the flow and affinity table hashes with 128 bits from the host (e.g. crypto random), and
+ * forgets every flow and affinity entry (their stored hashes no longer hold).
+ */
+export function seedTables(a: u32, b: u32, c: u32, d: u32): void {
+  seedTableKey(a, b, c, d);
+  flowsInit(flowCapacity());
+  affinityInit(affinityCapacity());
+}
+
 /** Kind of address matched (KIND_*), -1 when unknown (flow hits, Pass). */
 export let decisionKind: i32 = -1;
 
@@ -71,6 +81,9 @@ export function init(flowCap: i32, affinityCap: i32, seed: u32, tcpS: u32, tcpFi
   flowsInit(flowCap > 0 ? flowCap : DEFAULT_FLOW_CAPACITY);
   affinityInit(affinityCap > 0 ? affinityCap : DEFAULT_AFFINITY_CAPACITY);
   seedRandom(seed);
+  // A deterministic key from the seed; hosts that face untrusted clients call seedTables with
+  // real randomness right after init.
+  seedTableKey(seed, 0x5eed7ab1, ~seed, 0x0c0ffee5);
   if (tcpS) unchecked((timeoutMs[CLASS_TCP] = tcpS * 1000));
   if (tcpFinS) unchecked((timeoutMs[CLASS_TCP_FIN] = tcpFinS * 1000));
   if (udpS) unchecked((timeoutMs[CLASS_UDP] = udpS * 1000));

@@ -16,7 +16,7 @@
  *
  *   index slot (u32): 0 = empty, else hash tag (top 8 bits) << 24 | entry + 1
  */
-import { finishNH, nhTerm } from './hash';
+import { finishNH, nhTerm, tableKey } from './hash';
 import { Generation } from './generation';
 import { H_ACTIVE, H_INACTIVE, H_WORDS } from './layout';
 import { current, elapsed, stats, timeoutMs } from './state';
@@ -108,18 +108,18 @@ export function flowsInit(cap: i32): void {
 
 /**
  * Hash of a flow key (protocol and families in `keyMeta`): an NH sum over the key's ten words
- * (hash.ts nhTerm, random odd keys), then finishNH. The pairs put each IPv4 key word (s0, d0,
+ * (hash.ts nhTerm, the secret table key), then finishNH. The pairs put each IPv4 key word (s0, d0,
  * ports) with a different partner, so IPv4 keys, whose other words are 0, still mix every bit.
  */
 // @ts-ignore: decorator
 @inline export function flowHash(keyMeta: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, d0: u32, d1: u32, d2: u32, d3: u32): u32 {
   return finishNH(
-    nhTerm(s0, 0x9e3779b9, ports, 0x7f4a7c15) +
-    nhTerm(d0, 0x85ebca6b, keyMeta, 0xc2b2ae35) +
-    nhTerm(s1, 0x27d4eb2f, s2, 0x165667b1) +
-    nhTerm(s3, 0xd3a2646c, d1, 0xfd7046c5) +
-    nhTerm(d2, 0xb55a4f09, d3, 0x68e31da4) +
-    (<u64>s0 << 32 | <u64>d0));
+    nhTerm(s0, tableKey(0), ports, tableKey(1)) +
+    nhTerm(d0, tableKey(2), keyMeta, tableKey(3)) +
+    nhTerm(s1, tableKey(4), s2, tableKey(5)) +
+    nhTerm(s3, tableKey(6), d1, tableKey(7)) +
+    nhTerm(d2, tableKey(8), d3, tableKey(9)) +
+    (<u64>(s0 ^ tableKey(10)) << 32 | <u64>(d0 ^ tableKey(11))));
 }
 
 function entryHash(p: usize): u32 {

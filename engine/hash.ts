@@ -80,6 +80,43 @@ export function hsiphash1u32(v: u32, k0: u64, k1: u64): u32 {
 }
 
 /**
+ * The secret key of the flow and affinity table hashes: sixteen 32-bit words, set from the host's
+ * seed before any entry is inserted (as IPVS keys its connection-table jhash with a random
+ * `ip_vs_conn_rnd` at boot). With public keys an attacker can pick tuples whose NH terms vanish,
+ * e.g. a source address `a` with `a + k1 == 0` takes the ports out of the hash, and fill one
+ * probe chain; with secret keys NH is universal (collision probability 2^-32 per term pair).
+ */
+const TABLE_KEY: usize = memory.data(64, 8);
+
+/** Word `i` (0..15) of the table key. */
+// @ts-ignore: decorator
+@inline export function tableKey(i: i32): u32 {
+  return load<u32>(TABLE_KEY + (<usize>i << 2));
+}
+
+/** splitmix64 step (Steele, Lea, Flood 2014): expands a seed into key words. */
+function splitmix64(state: u64): u64 {
+  let z = state + 0x9e3779b97f4a7c15;
+  z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9;
+  z = (z ^ (z >>> 27)) * 0x94d049bb133111eb;
+  return z ^ (z >>> 31);
+}
+
+/**
+ * Sets the table key from 128 bits of seed material. Changing it invalidates every stored hash:
+ * callers clear the tables first (core.ts init and seedTables do).
+ */
+export function seedTableKey(a: u32, b: u32, c: u32, d: u32): void {
+  let x: u64 = (<u64>a << 32) | <u64>b;
+  let y: u64 = (<u64>c << 32) | <u64>d;
+  for (let i = 0; i < 8; i++) {
+    x = splitmix64(x ^ y);
+    y = splitmix64(y + 0x632be59bd9b4e019);
+    store<u64>(TABLE_KEY + (<usize>i << 3), x ^ (y << 1));
+  }
+}
+
+/**
  * One NH term (Black et al., "UMAC", CRYPTO 1999): (a + k1) × (b + k2) over 32-bit words, as a
  * 64-bit product. A key's terms are independent multiplies, so hashing a 10-word flow key costs
  * one multiply's latency plus a sum, instead of a serial chain of ten mixWord steps.

@@ -16,11 +16,12 @@
  */
 import * as core from './core';
 import * as flows from './flows';
+import * as affinity from './affinity';
 import { snapshotErrorOffset, snapshotErrorServicePort } from './snapshot';
 
 /** ABI version: bumped when exports or the scratch layout change. */
 export function abiVersion(): u32 {
-  return 1;
+  return 2;
 }
 
 const SCRATCH = memory.data(512, 16);
@@ -143,6 +144,14 @@ export function servicePortByName(nsPtr: usize, nsLen: i32, namePtr: usize, name
 }
 
 /** Diagnostics: total displacement of the flow index (probe length sum). */
+export function seedTables(a: u32, b: u32, c: u32, d: u32): void {
+  core.seedTables(a, b, c, d);
+}
+
+export function affinityIndexDisplacement(): f64 {
+  return <f64>affinity.affinityIndexDisplacement();
+}
+
 export function flowIndexDisplacement(): f64 {
   return <f64>flows.flowIndexDisplacement();
 }

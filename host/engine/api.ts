@@ -51,6 +51,12 @@ export interface EngineOptions {
   affinityCapacity?: number;
   /** Seed for the `random` scheduler, so runs are reproducible. Default 1. */
   seed?: number;
+  /**
+   * 128-bit key of the flow and affinity table hashes (four u32 words). Hosts that face untrusted
+   * clients pass real randomness (`randomHashKey()`), so nobody can choose tuples that collide.
+   * Default: derived from `seed` (deterministic, for tests and simulations).
+   */
+  hashKey?: readonly [number, number, number, number];
   /** Flow idle timeouts in seconds (IPVS defaults: tcp 900, tcpfin 120, udp 300; sctp 900). */
   timeouts?: { tcp?: number; tcpFin?: number; udp?: number; sctp?: number };
 }

@@ -13,6 +13,9 @@ import { SNAPSHOT_ERRORS, encodeSnapshot } from './snapshot.js';
 export interface EngineExports {
   readonly memory: WebAssembly.Memory;
   abiVersion(): number;
+  seedTables(a: number, b: number, c: number, d: number): void;
+  flowIndexDisplacement(): number;
+  affinityIndexDisplacement(): number;
   scratch(): number;
   init(flowCap: number, affinityCap: number, seed: number, tcpS: number, tcpFinS: number, udpS: number, sctpS: number): void;
   snapshotBuffer(len: number): number;
@@ -31,7 +34,7 @@ export interface EngineExports {
 }
 
 /** The ABI version this wrapper speaks (engine/index.ts abiVersion). */
-export const ENGINE_ABI_VERSION = 1;
+export const ENGINE_ABI_VERSION = 2;
 
 const EMPTY_MODEL: ServiceModel = { nodeIPs: [], servicePorts: [] };
 
@@ -90,6 +93,11 @@ export class Engine implements EngineApi {
     }
     this.ex.init(options.flowCapacity ?? 1 << 20, options.affinityCapacity ?? 1 << 16, (options.seed ?? 1) >>> 0,
       t.tcp ?? 900, t.tcpFin ?? 120, t.udp ?? 300, t.sctp ?? 900);
+    if (options.hashKey) {
+      const k = options.hashKey;
+      if (k.length !== 4 || k.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff)) throw new Error('EngineOptions.hashKey: want four 32-bit unsigned words');
+      this.ex.seedTables(k[0], k[1], k[2], k[3]);
+    }
     this.scratchPtr = this.ex.scratch();
     this.u32 = new Uint32Array(this.ex.memory.buffer, this.scratchPtr, 128);
     this.i32 = new Int32Array(this.ex.memory.buffer, this.scratchPtr, 128);
@@ -192,6 +200,14 @@ export class Engine implements EngineApi {
     }));
   }
 
+  /**
+   * Diagnostics, O(capacity): the summed distance of every flow and affinity entry from its home
+   * slot in its open-addressing index. Stays near the entry count unless the hash is flooded.
+   */
+  tableDisplacement(): { flows: number; affinity: number } {
+    return { flows: this.ex.flowIndexDisplacement(), affinity: this.ex.affinityIndexDisplacement() };
+  }
+
   stats(): EngineStats {
     this.ex.fillStats();
     this.views();
@@ -225,4 +241,10 @@ export class Engine implements EngineApi {
     this.views();
     return this.f64[14]!;
   }
+}
+
+/** A fresh 128-bit table-hash key from the platform's CSPRNG (Node and browsers). */
+export function randomHashKey(): [number, number, number, number] {
+  const w = globalThis.crypto.getRandomValues(new Uint32Array(4));
+  return [w[0]!, w[1]!, w[2]!, w[3]!];
 }

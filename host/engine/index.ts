@@ -5,7 +5,7 @@
 export * from './api.js';
 export * from './address.js';
 export * from './model.js';
-export { Engine, ENGINE_ABI_VERSION, type EngineExports } from './engine.js';
+export { Engine, ENGINE_ABI_VERSION, randomHashKey, type EngineExports } from './engine.js';
 export { encodeSnapshot, resealSnapshot, schedulerId, SNAPSHOT_ERRORS, SNAPSHOT_MAGIC, SNAPSHOT_VERSION } from './snapshot.js';
 export { loadEngine, engineModule, engineWasmPath } from './node.js';
 export { loadEngineFromBytes } from './browser.js';

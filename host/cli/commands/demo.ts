@@ -14,6 +14,7 @@ import net from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
+import { randomHashKey } from '../../engine/engine.js';
 import { loadEngine } from '../../engine/node.js';
 import { addForwarderFlags, createLogger, parseCount, resolveForwarderFlags } from '../../forwarder/cli-options.js';
 import type { ForwarderFlagValues } from '../../forwarder/cli-options.js';
@@ -133,7 +134,8 @@ async function runDemo(flags: DemoFlags): Promise<number> {
   }
 
   const pods = await Promise.all(DEMO_POD_IPS.map((ip, i) => startPod(ip, i + 1)));
-  const engine = await loadEngine(r.engine);
+  // Clients are untrusted: key the flow and affinity hashes with real randomness.
+  const engine = await loadEngine({ ...r.engine, hashKey: randomHashKey() });
   let metricsAddress = r.metricsAddress;
   let healthzAddress = r.healthzAddress;
   // A second demo (or a kube-proxy) may hold the default ports: fall back to free ones.

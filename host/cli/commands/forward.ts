@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import { networkInterfaces } from 'node:os';
+import { randomHashKey } from '../../engine/engine.js';
 import { loadEngine } from '../../engine/node.js';
 import { addForwarderFlags, createLogger, resolveForwarderFlags } from '../../forwarder/cli-options.js';
 import type { ForwarderFlagValues } from '../../forwarder/cli-options.js';
@@ -32,7 +33,8 @@ async function runForward(flags: SourceFlags & ForwarderFlagValues): Promise<num
   const settings = { ...resolved, modelOptions: { ...resolved.modelOptions, localAddresses: localAddresses() } };
   const r = resolveForwarderFlags(flags);
   const log = createLogger(r.logLevel);
-  const engine = await loadEngine(r.engine);
+  // Clients are untrusted: key the flow and affinity hashes with real randomness.
+  const engine = await loadEngine({ ...r.engine, hashKey: randomHashKey() });
   const source = await createSource(settings);
 
   let serving;
