@@ -7,11 +7,11 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import type { Logger } from 'pino';
 import ipaddr from 'ipaddr.js';
-import { UsageError } from '../cli/errors.js';
+import { UsageError } from './errors.js';
 import type { EngineOptions } from '../engine/api.js';
-import type { ForwarderOptions } from './forwarder.js';
-import { parseBindAddress } from './health.js';
-import { DEFAULT_VIP_INTERFACE } from './vip-interface.js';
+import type { ForwarderOptions } from '../forwarder/forwarder.js';
+import { parseBindAddress } from '../forwarder/health.js';
+import { DEFAULT_VIP_INTERFACE } from '../forwarder/vip-interface.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 

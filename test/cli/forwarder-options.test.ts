@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration, resolveForwarderFlags } from '../../host/forwarder/cli-options.js';
-import type { ForwarderFlagValues } from '../../host/forwarder/cli-options.js';
+import { parseDuration, resolveForwarderFlags } from '../../host/cli/forwarder-options.js';
+import type { ForwarderFlagValues } from '../../host/cli/forwarder-options.js';
 import { parseBindAddress } from '../../host/forwarder/health.js';
 
 const defaults: ForwarderFlagValues = {
