@@ -93,6 +93,12 @@ export interface ServiceModel {
   readonly nodeIPs: readonly string[];
   /** Sorted by servicePortKey. */
   readonly servicePorts: readonly ModelServicePort[];
+  /**
+   * The cluster's Service CIDRs (`--service-cluster-ip-range` and ServiceCIDR objects): traffic to
+   * an address in them that no Service holds is dropped (kube-proxy's nftables cluster-ips-check).
+   * Absent in models built by hand: no such check.
+   */
+  readonly serviceCIDRs?: readonly string[];
 }
 
 /** kube-proxy's ServicePortName.String(): `ns/name:port`, or `ns/name` when the port is unnamed. */

@@ -21,7 +21,10 @@ export interface Allocation {
 }
 
 export interface AllocatorConfig {
+  /** Ranges new ClusterIPs come from, tried in this order (the default Service CIDR first). */
   readonly serviceRanges: readonly IPRange[];
+  /** Ranges a given ClusterIP may be in (default: serviceRanges); terminating ServiceCIDRs stay valid. */
+  readonly validRanges?: readonly IPRange[];
   readonly nodePortRange: readonly [number, number];
   readonly pool: readonly IPRange[];
   /** Given values come from an API server: no range checks (conflicts are still checked). */
@@ -61,6 +64,8 @@ export function allocate(services: readonly ServiceSpec[], cfg: AllocatorConfig,
   const portOwner = new Map<number, string>();
   const rejected = new Set<string>();
   const [lo, hi] = cfg.nodePortRange;
+  const valid = cfg.validRanges ?? cfg.serviceRanges;
+  const validOf = (family: 4 | 6): IPRange[] => valid.filter((r) => r.family === family);
 
   // Previous owners of explicit values claim first, so a restart never flips who wins a conflict.
   const prevIPOwner = new Map<string, string>();
@@ -86,9 +91,8 @@ export function allocate(services: readonly ServiceSpec[], cfg: AllocatorConfig,
     if (svc.type !== 'ExternalName' && !svc.headless) {
       for (const family of svc.ipFamilies) {
         if (svc.requestedClusterIPs.some((ip) => ipToBig(ip).family === family)) continue;
-        const range = cfg.serviceRanges.find((r) => r.family === family);
-        if (!range) continue;
-        const old = (previous.clusterIPs[svc.key] ?? []).find((ip) => rangeContains(range, ip) && !reservedIP.has(ip));
+        const ranges = validOf(family);
+        const old = (previous.clusterIPs[svc.key] ?? []).find((ip) => ranges.some((r) => rangeContains(r, ip)) && !reservedIP.has(ip));
         if (old) {
           reservedIP.set(old, svc.key);
           got[`ip${family}`] = old;
@@ -116,10 +120,9 @@ export function allocate(services: readonly ServiceSpec[], cfg: AllocatorConfig,
   for (const svc of explicitOrder) {
     const errs = errorsFor(svc);
     svc.requestedClusterIPs.forEach((ip) => {
-      const r = cfg.serviceRanges.find((x) => x.family === ipToBig(ip).family);
-      if (!cfg.trustAllocations && (!r || !rangeContains(r, ip))) {
-        const valid = cfg.serviceRanges.map((x) => x.text).join(',');
-        errs.invalid('spec.clusterIPs', svc.requestedClusterIPs, `failed to allocate IP ${ip}: the provided IP (${ip}) is not in the valid range. The range of valid IPs is ${valid}`);
+      if (!cfg.trustAllocations && !validOf(ipToBig(ip).family).some((r) => rangeContains(r, ip))) {
+        const texts = valid.map((x) => x.text).join(',');
+        errs.invalid('spec.clusterIPs', svc.requestedClusterIPs, `failed to allocate IP ${ip}: the provided IP (${ip}) is not in the valid range. The range of valid IPs is ${texts}`);
       } else if (ipOwner.has(ip) || heldByOther(reservedIP, ip, svc.key)) {
         errs.invalid('spec.clusterIPs', svc.requestedClusterIPs, `failed to allocate IP ${ip}: provided IP is already allocated`);
       }
@@ -216,14 +219,16 @@ function allocateClusterIPs(svc: ServiceSpec, cfg: AllocatorConfig, got: Record<
       out.push(given);
       continue;
     }
-    const range = cfg.serviceRanges.find((r) => r.family === family);
-    if (!range) {
-      errs.invalid('spec.ipFamilies', `IPv${family}`, `no --service-cluster-ip-range for IPv${family} to allocate a clusterIP from`);
+    const ranges = cfg.serviceRanges.filter((r) => r.family === family);
+    if (ranges.length === 0) {
+      errs.invalid('spec.ipFamilies', `IPv${family}`, `no --service-cluster-ip-range or ready ServiceCIDR for IPv${family} to allocate a clusterIP from`);
       continue;
     }
-    const ip = probeIP(range, `${svc.key}/${family}`, owner);
+    // The first range with a free address wins (see service-cidr.ts for why this order).
+    let ip: string | undefined;
+    for (const range of ranges) if ((ip = probeIP(range, `${svc.key}/${family}`, owner))) break;
     if (!ip) {
-      errs.invalid('spec.clusterIPs', [], `failed to allocate a serviceIP: range is full (${range.text})`);
+      errs.invalid('spec.clusterIPs', [], `failed to allocate a serviceIP: range is full (${ranges.map((r) => r.text).join(',')})`);
       continue;
     }
     owner.set(ip, svc.key);

@@ -17,11 +17,14 @@ import {
 } from './endpoints.js';
 import { FieldErrors, isIP, list, objectRef, originOf, record, stringMap, text } from './fields.js';
 import { type IPRange, parsePoolEntry, parsePortRange, parseServiceCIDR } from './ip-range.js';
+import { type ServiceCIDRSpec, readServiceCIDR, serviceIPSpace } from './service-cidr.js';
 import { type ServiceContext, type ServiceSpec, parseService } from './service.js';
 import type { Diagnostic, KubeObject, ModelOptions, ModelResult, ServiceView } from './types.js';
 
 /** Kinds the model reads; anything else is reported once as ignored. */
-const KNOWN_KINDS = new Set(['Service', 'EndpointSlice', 'Endpoints', 'Pod', 'Node']);
+const KNOWN_KINDS = new Set(['Service', 'EndpointSlice', 'Endpoints', 'Pod', 'Node', 'ServiceCIDR']);
+/** Kinds without a namespace. */
+const CLUSTER_SCOPED = new Set(['Node', 'ServiceCIDR']);
 
 interface ResolvedOptions {
   readonly nodeName: string;
@@ -117,12 +120,13 @@ export function buildServiceModel(objects: readonly KubeObject[], options: Model
   const services: ServiceSpec[] = [];
   const inputs: EndpointInputs = { slices: new Map(), endpoints: new Map(), pods: new Map(), nodeZones: new Map() };
   const nodes = new Map<string, KubeObject>();
+  const serviceCIDRs: ServiceCIDRSpec[] = [];
   const seen = new Set<string>();
   const ignoredKinds = new Set<string>();
 
   flatten(objects).forEach((obj, order) => {
     const kind = typeof obj?.kind === 'string' ? obj.kind : '';
-    const namespaced = kind !== 'Node';
+    const namespaced = !CLUSTER_SCOPED.has(kind);
     const errs = new FieldErrors(objectRef(obj, namespaced), originOf(obj));
     if (!kind) {
       errs.required('kind');
@@ -171,13 +175,17 @@ export function buildServiceModel(objects: readonly KubeObject[], options: Model
       nodes.set(name, obj);
       const zone = stringMap(obj.metadata?.labels)[ZONE_LABEL];
       if (zone) inputs.nodeZones.set(name, zone);
+    } else if (kind === 'ServiceCIDR') {
+      const sc = readServiceCIDR(obj, errs);
+      if (sc) serviceCIDRs.push(sc);
     }
     void ok;
     diagnostics.push(...errs.list);
   });
 
   const previous = opt.store.load();
-  const alloc = allocate(services, { serviceRanges: opt.serviceRanges, nodePortRange: opt.nodePortRange, pool: opt.pool, trustAllocations: opt.trustAllocations }, previous);
+  const ipSpace = serviceIPSpace(opt.serviceRanges, serviceCIDRs);
+  const alloc = allocate(services, { serviceRanges: ipSpace.allocatable, validRanges: ipSpace.valid, nodePortRange: opt.nodePortRange, pool: opt.pool, trustAllocations: opt.trustAllocations }, previous);
   diagnostics.push(...alloc.diagnostics);
   if (JSON.stringify(alloc.state) !== JSON.stringify(previous)) opt.store.save(alloc.state);
 
@@ -207,7 +215,7 @@ export function buildServiceModel(objects: readonly KubeObject[], options: Model
     const b = servicePortKey(y);
     return a < b ? -1 : a > b ? 1 : x.protocol < y.protocol ? -1 : x.protocol > y.protocol ? 1 : 0;
   });
-  const model: ServiceModel = { nodeIPs, servicePorts };
+  const model: ServiceModel = { nodeIPs, servicePorts, serviceCIDRs: ipSpace.cidrs };
   return { model, services: views, diagnostics };
 }
 

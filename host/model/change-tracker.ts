@@ -14,6 +14,8 @@ export interface ServiceChanges {
   readonly removed: readonly string[];
   /** The node's addresses changed: NodePort frontends of every port are affected. */
   readonly nodeIPsChanged: boolean;
+  /** The Service CIDRs changed (a ServiceCIDR added, deleted or edited): nftables' cluster-ips-check is affected. */
+  readonly serviceCIDRsChanged: boolean;
   readonly previous: ServiceModel;
   readonly current: ServiceModel;
 }
@@ -48,17 +50,18 @@ export class ServiceChangeTracker {
     }
     for (const k of this.prints.keys()) if (!prints.has(k)) removed.push(k);
     const nodeIPsChanged = JSON.stringify(model.nodeIPs) !== JSON.stringify(this.model.nodeIPs);
+    const serviceCIDRsChanged = JSON.stringify(model.serviceCIDRs ?? []) !== JSON.stringify(this.model.serviceCIDRs ?? []);
     const previous = this.model;
     this.model = model;
     this.prints = prints;
     const sort = (l: string[]): string[] => l.sort();
     return {
       changed: sort([...added, ...updated, ...removed]), added: sort(added), updated: sort(updated), removed: sort(removed),
-      nodeIPsChanged, previous, current: model,
+      nodeIPsChanged, serviceCIDRsChanged, previous, current: model,
     };
   }
 }
 
 export function isEmpty(c: ServiceChanges): boolean {
-  return c.changed.length === 0 && !c.nodeIPsChanged;
+  return c.changed.length === 0 && !c.nodeIPsChanged && !c.serviceCIDRsChanged;
 }

@@ -13,11 +13,6 @@ export interface RuleOptions {
    * outside them is masqueraded, and pod traffic to external destinations short-circuits to Cluster policy.
    */
   readonly clusterCIDRs: readonly string[];
-  /**
-   * `--service-cluster-ip-range`: nftables mode drops traffic to unallocated addresses in them
-   * (`cluster-ips-check`). Empty = no such rule.
-   */
-  readonly serviceCIDRs: readonly string[];
   /** `--masquerade-all`: SNAT every packet sent to a ClusterIP. */
   readonly masqueradeAll: boolean;
   /** `--iptables-masquerade-bit` (0..31, default 14): the mark is 1 << bit. */
@@ -37,7 +32,6 @@ export interface RuleOptions {
 export const DEFAULT_RULE_OPTIONS: RuleOptions = {
   family: 4,
   clusterCIDRs: [],
-  serviceCIDRs: [],
   masqueradeAll: false,
   masqueradeBit: 14,
   roundRobin: false,
@@ -55,13 +49,10 @@ export function ruleOptions(partial: Partial<RuleOptions> = {}): RuleOptions {
   for (const cidr of o.clusterCIDRs) {
     if (!ipaddr.isValidCIDR(cidr)) throw new Error(`clusterCIDR: "${cidr}" is not a CIDR`);
   }
-  for (const cidr of o.serviceCIDRs) {
-    if (!ipaddr.isValidCIDR(cidr)) throw new Error(`serviceCIDR: "${cidr}" is not a CIDR`);
-  }
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(o.nftTable)) throw new Error(`nftTable: "${o.nftTable}" is not a valid table name`);
   if (!/^[A-Za-z0-9_.-]{1,15}$/.test(o.ipvsInterface)) throw new Error(`ipvsInterface: "${o.ipvsInterface}" is not a valid interface name`);
   const ofFamily = (cidrs: readonly string[]) => cidrs.filter((c) => familyOf(c.split('/')[0]!) === o.family);
-  return { ...o, clusterCIDRs: ofFamily(o.clusterCIDRs), serviceCIDRs: ofFamily(o.serviceCIDRs) };
+  return { ...o, clusterCIDRs: ofFamily(o.clusterCIDRs) };
 }
 
 /** 4 or 6 for an address (or the address part of a CIDR). */

@@ -44,7 +44,8 @@ export interface NftRuleset {
 /** The sets and maps kube-proxy declares, in declaration order. */
 const ELEMENT_CONTAINERS = ['cluster-ips', 'nodeport-ips', 'firewall-ips', 'no-endpoint-nodeports', 'no-endpoint-services', 'service-ips', 'service-nodeports'];
 
-function baseObjects(o: RuleOptions, nodeIPs: readonly string[]): string[] {
+function baseObjects(o: RuleOptions, model: ServiceModel): string[] {
+  const { nodeIPs } = model;
   const { ip, addrType } = nftFamily(o);
   const T = `${ip} ${o.nftTable}`;
   const mark = masqueradeMark(o);
@@ -77,8 +78,11 @@ function baseObjects(o: RuleOptions, nodeIPs: readonly string[]): string[] {
     `add chain ${T} service-endpoints-check`,
     `add rule ${T} cluster-ips-check ${ip} daddr @cluster-ips reject comment "Reject traffic to invalid ports of ClusterIPs"`,
   ];
-  if (o.serviceCIDRs.length) {
-    lines.push(`add rule ${T} cluster-ips-check ${ip} daddr { ${o.serviceCIDRs.join(', ')} } drop comment "Drop traffic to unallocated ClusterIPs"`);
+  // The Service CIDRs of this family (ServiceCIDR objects and --service-cluster-ip-range), as
+  // kube-proxy's OnServiceCIDRsChanged hands them over.
+  const serviceCIDRs = (model.serviceCIDRs ?? []).filter((c) => familyOf(c.split('/')[0]!) === o.family);
+  if (serviceCIDRs.length) {
+    lines.push(`add rule ${T} cluster-ips-check ${ip} daddr { ${serviceCIDRs.join(', ')} } drop comment "Drop traffic to unallocated ClusterIPs"`);
   }
   lines.push(
     `add rule ${T} filter-prerouting-pre-dnat ct state new jump firewall-check`,
@@ -137,7 +141,7 @@ export function renderNftables(model: ServiceModel, options: Partial<RuleOptions
     family: o.family,
     table: o.nftTable,
     tableFamily: nftFamily(o).ip,
-    base: baseObjects(o, nodeIPs),
+    base: baseObjects(o, model),
     ports,
     uniqueNames: identities.size === model.servicePorts.length,
     nodeElements,

@@ -48,7 +48,7 @@ describe.skipIf(skipReason !== undefined)('exported rules in a real kernel', () 
 
     beforeAll(async () => {
       await net.flushConntrack();
-      applier = createApplier(mode, { runner: net.nodeRunner, canaryCheckIntervalMs: 0, rules: { clusterCIDRs: [POD_CIDR], serviceCIDRs: ['198.19.0.0/24'] } });
+      applier = createApplier(mode, { runner: net.nodeRunner, canaryCheckIntervalMs: 0, rules: { clusterCIDRs: [POD_CIDR] } });
       const first = await applier.sync(base);
       expect(first.full).toBe(true);
     });
@@ -159,7 +159,7 @@ describe.skipIf(skipReason !== undefined)('exported rules in a real kernel', () 
       const order = web.backends.map((b) => BACKENDS.find((x) => x.ip === b.ip)!.name);
       expect(new Set(order).size).toBe(3);
       // Same table, another applier: its full sync replaces the rules (and so starts the counters at 0).
-      const rr = createApplier(mode, { runner: net.nodeRunner, rules: { clusterCIDRs: [POD_CIDR], serviceCIDRs: ['198.19.0.0/24'], roundRobin: true } });
+      const rr = createApplier(mode, { runner: net.nodeRunner, rules: { clusterCIDRs: [POD_CIDR], roundRobin: true } });
       applier.forceFullSync();
       expect((await rr.sync(base)).full).toBe(true);
       const names = backendsOf(await net.request(VIP.web, 80, 9));

@@ -75,7 +75,7 @@ describe('objects from an API server (trustAllocations)', () => {
 
   it('still names a missing range instead of crashing when a family has no clusterIP and no range', () => {
     const r = buildServiceModel([k3s({ clusterIP: undefined, clusterIPs: undefined })], { trustAllocations: true });
-    expect(r.diagnostics.map((d) => d.message)).toEqual(['Invalid value: "IPv6": no --service-cluster-ip-range for IPv6 to allocate a clusterIP from']);
+    expect(r.diagnostics.map((d) => d.message)).toEqual(['Invalid value: "IPv6": no --service-cluster-ip-range or ready ServiceCIDR for IPv6 to allocate a clusterIP from']);
   });
 
   it('warns when --node-name matches none of the Node objects', () => {

@@ -66,7 +66,6 @@ export function scenarioOptions(s: Scenario): { rules: Partial<RuleOptions>; mod
   const rules: Partial<RuleOptions> = {
     family: o.family ?? 4,
     clusterCIDRs: o.clusterCIDRs ?? [],
-    serviceCIDRs: o.serviceCIDRs ?? [],
     masqueradeAll: o.masqueradeAll ?? false,
     roundRobin: o.roundRobin ?? false,
   };

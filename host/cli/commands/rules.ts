@@ -90,13 +90,13 @@ function render(mode: RuleMode, model: ServiceModel, o: RuleOptions): string {
 
 const IPTABLES_BACKENDS = ['default', 'legacy', 'nft'] as const;
 
-function appliersFor(mode: RuleMode, families: readonly IPFamily[], base: Omit<RuleOptions, 'family'>, serviceCIDRs: readonly string[], flags: RulesFlags): RuleApplier[] {
+function appliersFor(mode: RuleMode, families: readonly IPFamily[], base: Omit<RuleOptions, 'family'>, flags: RulesFlags): RuleApplier[] {
   const backend = flags.iptablesBackend ?? 'default';
   if (!(IPTABLES_BACKENDS as readonly string[]).includes(backend))
     throw new UsageError(`--iptables-backend: unknown backend "${backend}" (want ${IPTABLES_BACKENDS.join(', ')})`);
   const runner = localRunner(flags.netns);
   return families.map((family) =>
-    createApplier(mode, { runner, iptablesBackend: backend as (typeof IPTABLES_BACKENDS)[number], rules: { ...base, family, serviceCIDRs: [...serviceCIDRs] } }),
+    createApplier(mode, { runner, iptablesBackend: backend as (typeof IPTABLES_BACKENDS)[number], rules: { ...base, family } }),
   );
 }
 
@@ -186,25 +186,25 @@ export function register(program: Command): void {
     const base = baseRuleOptions(flags, cmd.getOptionValueSource('scheduler') === 'cli' && flags.scheduler === 'rr');
     if (flags.cleanup) {
       const families: IPFamily[] = flags.ipFamily === '6' ? [6] : flags.ipFamily === '4' ? [4] : [4, 6];
-      for (const a of appliersFor(mode, families, base, [], flags)) await a.cleanup();
+      for (const a of appliersFor(mode, families, base, flags)) await a.cleanup();
       return;
     }
     const settings = resolveSourceOptions(flags);
     const serviceRanges = settings.modelOptions.serviceClusterIPRanges ?? [];
     if (flags.watch) {
       const families = familiesOf({ nodeIPs: [], servicePorts: [] }, flags.ipFamily, serviceRanges);
-      return watch(appliersFor(mode, families, base, serviceRanges, flags), families, settings, flags);
+      return watch(appliersFor(mode, families, base, flags), families, settings, flags);
     }
     const { result, diagnostics } = await loadModelOnce(settings);
     const code = reportDiagnostics(diagnostics);
     const families = familiesOf(result.model, flags.ipFamily, serviceRanges);
     if (flags.apply) {
-      for (const a of appliersFor(mode, families, base, serviceRanges, flags)) {
+      for (const a of appliersFor(mode, families, base, flags)) {
         const r = await a.sync(result.model);
         process.stderr.write(`applied ${r.mode}: ${r.bytes} bytes in ${r.ms.toFixed(1)} ms\n`);
       }
     } else {
-      for (const family of families) process.stdout.write(render(mode, result.model, { ...base, family, serviceCIDRs: [...serviceRanges] }));
+      for (const family of families) process.stdout.write(render(mode, result.model, { ...base, family }));
     }
     if (code) process.exitCode = code;
   });
