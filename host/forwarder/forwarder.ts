@@ -19,7 +19,8 @@ import { planListeners } from './listen-plan.js';
 import type { ListenPlan } from './listen-plan.js';
 import { ServiceListeners } from './listeners.js';
 import type { BindFailure } from './listeners.js';
-import { ForwarderMetrics } from './metrics.js';
+import type { TriggerCursor } from '../metrics/trigger-times.js';
+import { ForwarderMetrics, servedFamilies } from './metrics.js';
 import { VipInterface } from './vip-interface.js';
 
 export interface ForwarderOptions extends Partial<DataPathOptions> {
@@ -61,6 +62,8 @@ export class Forwarder {
   private reloadTimer: NodeJS.Timeout | null = null;
   private readonly expireTimer: NodeJS.Timeout;
   private closed = false;
+  /** EndpointSlice trigger times to observe as network-programming latency after each sync. */
+  private triggers: TriggerCursor | null = null;
 
   constructor(
     readonly engine: EngineApi,
@@ -104,6 +107,11 @@ export class Forwarder {
     return this.listeners.keys();
   }
 
+  /** Observe `kubeproxy_network_programming_duration_seconds` for the trigger times this cursor reads. */
+  followTriggerTimes(cursor: TriggerCursor): void {
+    this.triggers = cursor;
+  }
+
   /** Tells /healthz that a change is waiting (call when the source reports one, before sync). */
   queued(): void {
     this.health.queued();
@@ -136,6 +144,7 @@ export class Forwarder {
 
   private async apply(model: ServiceModel): Promise<SyncResult> {
     const started = performance.now();
+    this.triggers?.mark();
     try {
       this.engine.load(this.ejections.apply(model, performance.now()));
     } catch (err) {
@@ -156,8 +165,12 @@ export class Forwarder {
     await this.healthServers.reconcile(model, plan.healthServers);
     for (const f of bindFailures) this.log.warn(f, 'cannot listen on service address');
     const durationMs = performance.now() - started;
-    this.metrics.syncDuration.observe(durationMs / 1000);
-    this.metrics.lastSync.set(Date.now() / 1000);
+    // One engine swap serves every family; kube-proxy reports each proxier's (full) sync apart.
+    const programmed = this.triggers?.take() ?? [];
+    for (const family of servedFamilies(model)) {
+      this.metrics.kubeProxy.synced({ full: true, ms: durationMs }, family, model);
+      this.metrics.kubeProxy.programmed(family, programmed);
+    }
     this.health.updated();
     this.lastResult = {
       listeners: this.listeners.size,
@@ -192,7 +205,7 @@ export class Forwarder {
     }
     if (healthzAddress && healthzAddress !== metricsAddress) {
       const { host, port } = parseBindAddress('--healthz-bind-address', healthzAddress);
-      const s = await listenHttp(host, port, healthzHandler(this.health));
+      const s = await listenHttp(host, port, healthzHandler(this.health, this.metrics));
       this.opServers.push(s);
       out.healthz = bound(s);
     } else if (healthzAddress) out.healthz = out.metrics;

@@ -81,12 +81,14 @@ export function listenHttp(host: string, port: number, handler: http.RequestList
   });
 }
 
-export function healthzHandler(health: ProxyHealth): http.RequestListener {
+/** The proxier health server; every answer is counted in kubeproxy_proxy_healthz_total / _livez_total. */
+export function healthzHandler(health: ProxyHealth, metrics: ForwarderMetrics): http.RequestListener {
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' || path === '/livez') {
-      const ok = health.healthy(path === '/livez');
-      send(res, ok ? 200 : 503, 'application/json', health.body());
+      const code = health.healthy(path === '/livez') ? 200 : 503;
+      metrics.kubeProxy.answered(path, code);
+      send(res, code, 'application/json', health.body());
     } else send(res, 404, 'text/plain; charset=utf-8', '404 page not found\n');
   };
 }
@@ -100,7 +102,7 @@ export function metricsHandler(metrics: ForwarderMetrics, health?: ProxyHealth):
         (err: Error) => send(res, 500, 'text/plain; charset=utf-8', `${err.message}\n`),
       );
     } else if (path === '/proxyMode') send(res, 200, 'text/plain; charset=utf-8', 'userspace');
-    else if (health && (path === '/healthz' || path === '/livez')) healthzHandler(health)(req, res);
+    else if (health && (path === '/healthz' || path === '/livez')) healthzHandler(health, metrics)(req, res);
     else send(res, 404, 'text/plain; charset=utf-8', '404 page not found\n');
   };
 }

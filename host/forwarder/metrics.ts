@@ -7,10 +7,11 @@
  * numbers at scrape time. Byte counts are added once per connection at close, from the sockets'
  * own counts, not per chunk.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EngineApi } from '../engine/api.js';
 import { servicePortKey } from '../engine/model.js';
-import type { ModelServicePort } from '../engine/model.js';
+import type { ModelServicePort, ServiceModel } from '../engine/model.js';
+import { type IPFamilyLabel, KubeProxyMetrics } from '../metrics/kube-proxy.js';
 
 /** Why a connection or datagram was not forwarded. */
 export type RejectReason = 'no_endpoints' | 'dropped_by_policy' | 'no_service' | 'backend_unreachable' | 'session_limit';
@@ -50,9 +51,9 @@ export class ForwarderMetrics {
   readonly udpSessions: Gauge;
   readonly listeners: Gauge;
   readonly listenerErrors: Counter;
-  readonly syncDuration: Histogram;
-  readonly lastSync: Gauge;
   readonly syncErrors: Counter;
+  /** kube-proxy's own metrics (sync latency, changes, network programming, healthz), in this registry. */
+  readonly kubeProxy: KubeProxyMetrics;
   private readonly ports = new Map<string, PortMetrics>();
   /** Model objects → tallies, so a connection finds its port's tallies without building a key. */
   private readonly byObject = new WeakMap<ModelServicePort, PortMetrics>();
@@ -104,14 +105,8 @@ export class ForwarderMetrics {
     this.udpSessions = new Gauge({ name: 'vipwasm_forwarder_udp_sessions', help: 'Open UDP client sessions', registers });
     this.listeners = new Gauge({ name: 'vipwasm_forwarder_listeners', help: 'Bound service listeners, by protocol', labelNames: ['protocol'], registers });
     this.listenerErrors = new Counter({ name: 'vipwasm_forwarder_listener_errors_total', help: 'Service listeners that could not be bound', labelNames: ['code'], registers });
-    this.syncDuration = new Histogram({
-      name: 'vipwasm_sync_proxy_rules_duration_seconds',
-      help: 'Time to apply a model to the engine and listeners (kube-proxy: sync_proxy_rules_duration_seconds)',
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers,
-    });
-    this.lastSync = new Gauge({ name: 'vipwasm_sync_proxy_rules_last_timestamp_seconds', help: 'When the last successful sync finished (unix seconds)', registers });
     this.syncErrors = new Counter({ name: 'vipwasm_sync_proxy_rules_errors_total', help: 'Models the engine rejected', registers });
+    this.kubeProxy = new KubeProxyMetrics({ registry: this.registry, processMetrics: false, healthServer: true });
     registerEngineGauges(this.registry, engine);
     if (options.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
     this.unknown = this.tallies('', 'TCP');
@@ -160,6 +155,21 @@ export class ForwarderMetrics {
     else if (reason === 'session_limit') pm.rejectSessionLimit++;
     else pm.rejectNoService++;
   }
+}
+
+/**
+ * The IP families a model serves, as kube-proxy's `ip_family` label names them: one engine serves
+ * both, where kube-proxy runs a proxier per family. IPv4 when the model has no address at all.
+ */
+export function servedFamilies(model: ServiceModel): IPFamilyLabel[] {
+  let v4 = false;
+  let v6 = false;
+  for (const ip of model.nodeIPs) ip.includes(':') ? (v6 = true) : (v4 = true);
+  for (const sp of model.servicePorts) for (const ip of sp.clusterIPs) ip.includes(':') ? (v6 = true) : (v4 = true);
+  const out: IPFamilyLabel[] = [];
+  if (v4 || !v6) out.push('IPv4');
+  if (v6) out.push('IPv6');
+  return out;
 }
 
 /** Engine table sizes and counters, read at scrape time. */

@@ -9,7 +9,9 @@ import { formatDiagnostic, isEmpty, MemoryAllocationStore } from '../model/index
 import type { ModelOptions, ModelResult } from '../model/index.js';
 import { ModelFeed, type ModelUpdate } from '../sources/model-feed.js';
 import type { Source } from '../sources/source.js';
+import { TriggerTimes } from '../metrics/trigger-times.js';
 import { Forwarder } from './forwarder.js';
+import { servedFamilies } from './metrics.js';
 import type { ForwarderOptions, SyncResult } from './forwarder.js';
 
 export interface ServeOptions {
@@ -49,6 +51,9 @@ export async function serveForwarder(o: ServeOptions): Promise<ServingForwarder>
   // The feed rebuilds the model per source snapshot and drops updates that change no service port
   // (kube-proxy's change tracker): the forwarder syncs only when something it serves changed.
   const feed = new ModelFeed(o.source, modelOptions);
+  // Trigger times of EndpointSlice changes after this point become network-programming latency.
+  const triggers = new TriggerTimes();
+  forwarder.followTriggerTimes(triggers.cursor());
   let current = await feed.start();
   logDiagnostics(current);
   const first = await forwarder.sync(current.result.model);
@@ -60,6 +65,8 @@ export async function serveForwarder(o: ServeOptions): Promise<ServingForwarder>
       // Nothing served changed (only the source's problems, or what `get` shows): no sync. The
       // forwarder syncs from the whole model; the change list decides whether and is logged.
       if (isEmpty(u.changes)) return;
+      triggers.observe(u.snapshot.objects, u.changes.changed);
+      forwarder.metrics.kubeProxy.queued(u.changes, servedFamilies(u.result.model));
       forwarder.sync(u.result.model).then(
         (r) => o.log.info({ revision: u.snapshot.revision, changed: u.changes.changed, durationMs: Math.round(r.durationMs * 100) / 100, listeners: r.listeners }, `synced: ${forwarder.summary()}`),
         (err: Error) => o.log.error({ err: err.message }, 'sync failed; the previous model keeps serving'),

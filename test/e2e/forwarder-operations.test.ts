@@ -65,8 +65,11 @@ describe('metrics and health', () => {
         Number(text.split('\n').find((l) => l.startsWith(`vipwasm_engine_service_port_flows{service_port="default/web",protocol="TCP",state="${state}"}`))?.split(' ').pop());
       expect(flows(m.body, 'inactive')).toBe(3);
       expect(flows(m.body, 'active')).toBe(0);
-      expect(line('vipwasm_sync_proxy_rules_duration_seconds_count')).toBe(1);
-      expect(line('vipwasm_sync_proxy_rules_last_timestamp_seconds')).toBeGreaterThan(Date.now() / 1000 - 60);
+      // kube-proxy's own sync metrics, with its names and labels (host/metrics/kube-proxy.ts).
+      expect(line('kubeproxy_sync_proxy_rules_duration_seconds_count{ip_family="IPv4"}')).toBe(1);
+      expect(line('kubeproxy_sync_full_proxy_rules_duration_seconds_count{ip_family="IPv4"}')).toBe(1);
+      expect(line('kubeproxy_sync_proxy_rules_last_timestamp_seconds{ip_family="IPv4"}')).toBeGreaterThan(Date.now() / 1000 - 60);
+      expect(m.body).not.toContain('vipwasm_sync_proxy_rules_duration_seconds');
       // An open connection counts as active in the engine until it closes.
       const held = net.connect({ host: '127.97.4.1', port: 80 });
       await new Promise((r) => {
@@ -100,6 +103,11 @@ describe('metrics and health', () => {
       await f.sync(model([servicePort('web', { clusterIPs: ['127.97.4.3'], backends: [backend(PODS[0]!, 9376)] })]));
       expect((await fetchText(`http://${ops.healthz}/healthz`)).status).toBe(200);
       expect((await fetchText(`http://${ops.healthz}/livez`)).status).toBe(200);
+      // Each answer is counted by status code, as kube-proxy's kubeproxy_proxy_healthz_total / _livez_total.
+      const metrics = await f.metrics.registry.metrics();
+      expect(metrics).toContain('kubeproxy_proxy_healthz_total{code="200"} 2');
+      expect(metrics).toContain('kubeproxy_proxy_healthz_total{code="503"} 1');
+      expect(metrics).toContain('kubeproxy_proxy_livez_total{code="200"} 1');
     } finally {
       await f.close();
     }

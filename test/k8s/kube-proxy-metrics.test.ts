@@ -36,6 +36,7 @@ const REQUIRED = [
   'kubeproxy_sync_proxy_rules_service_changes_total',
   'kubeproxy_sync_proxy_rules_no_local_endpoints_total',
   'kubeproxy_sync_proxy_rules_iptables_restore_failures_total',
+  'kubeproxy_network_programming_duration_seconds',
 ];
 
 /** kube-proxy metrics (pkg/proxy/metrics/metrics.go) whose vectors stay empty until a sync fails. */
@@ -106,6 +107,10 @@ describe.skipIf(skip !== undefined)('kube-proxy metrics, against the real kube-p
         addressType: 'IPv4', ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
         endpoints: [{ addresses: ['10.2.0.1'], conditions: { ready: true }, nodeName: 'other-node' }],
       },
+      // Its EndpointSlices come from the real controller, with last-change-trigger-time annotations
+      // (the controller skips Pods whose Node does not exist).
+      { apiVersion: 'v1', kind: 'Node', metadata: { name: 'other-node' }, status: { addresses: [{ type: 'InternalIP', address: '198.18.0.21' }] } },
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'prog', namespace: 'default' }, spec: { selector: { app: 'prog' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } },
     ];
     await cluster.kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }));
     for (const which of ['kube-proxy', 'vipwasm'] as const) {
@@ -154,6 +159,28 @@ describe.skipIf(skip !== undefined)('kube-proxy metrics, against the real kube-p
       }, 30_000);
     }
   });
+  it('observes network programming latency of a controller-made EndpointSlice change, as kube-proxy does', async () => {
+    const count = (f: Map<string, Family>) => value(f, 'kubeproxy_network_programming_duration_seconds_count{ip_family="IPv4"}') ?? 0;
+    const sum = (f: Map<string, Family>) => value(f, 'kubeproxy_network_programming_duration_seconds_sum{ip_family="IPv4"}') ?? 0;
+    const before = await Promise.all(runs.map(scrape));
+    const pod = {
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'prog-1', namespace: 'default', labels: { app: 'prog' } },
+      spec: { nodeName: 'other-node', containers: [{ name: 'c', image: 'registry.invalid/none', ports: [{ containerPort: 8080 }] }] },
+    };
+    await cluster.kubectl(['create', '-f', '-'], JSON.stringify(pod));
+    await cluster.setPodStatus('default', 'prog-1', { ips: ['10.3.0.1'], ready: true });
+    const after: Map<string, Family>[] = [];
+    for (const [i, run] of runs.entries()) {
+      await until(`${run.name} observes network programming`, async () => count((after[i] = await scrape(run))) > count(before[i]!), 30_000);
+    }
+    // Both measured the same trigger (the Pod's Ready transition) to their own sync: seconds, not hours.
+    for (const [i, f] of after.entries()) {
+      const latency = (sum(f) - sum(before[i]!)) / (count(f) - count(before[i]!));
+      expect(latency, runs[i]!.name).toBeGreaterThan(0);
+      expect(latency, runs[i]!.name).toBeLessThan(60);
+    }
+  });
+
   it("exposes kube-proxy's sync metric families (after full and partial syncs) with kube-proxy's types and labels", async () => {
     const [kp, vw] = [await scrape(runs[0]!), await scrape(runs[1]!)];
     const ours = [...vw.keys()].filter((n) => n.startsWith('kubeproxy_'));

@@ -24,6 +24,7 @@ import { familyOf, ruleOptions } from '../../rules/options.js';
 import { renderIptablesText } from '../../rules/render-iptables.js';
 import { renderIpvsText } from '../../rules/render-ipvs.js';
 import { renderNftablesText } from '../../rules/render-nftables.js';
+import { TriggerTimes } from '../../metrics/trigger-times.js';
 import { UsageError } from '../errors.js';
 import { reportDiagnostics } from '../report-diagnostics.js';
 import { type SourceFlags, addSourceOptions, createSource, loadModelOnce, resolveSourceOptions } from '../source-options.js';
@@ -130,7 +131,9 @@ async function watch(plain: RuleApplier[], families: readonly IPFamily[], settin
   const syncPeriodMs = parseDuration('--sync-period', flags.syncPeriod ?? '30s');
   const served = await serveMetrics(flags);
   const familyLabels = families.map((f): IPFamilyLabel => (f === 6 ? 'IPv6' : 'IPv4'));
-  const appliers = served ? plain.map((a, i) => instrumented(a, familyLabels[i]!, served.metrics)) : plain;
+  // Trigger times of EndpointSlice changes from now on, one reader per family's applier.
+  const triggers = new TriggerTimes();
+  const appliers = served ? plain.map((a, i) => instrumented(a, familyLabels[i]!, served.metrics, triggers.cursor())) : plain;
   const loop = new SyncLoop(appliers, {
     minSyncPeriodMs,
     syncPeriodMs,
@@ -147,6 +150,7 @@ async function watch(plain: RuleApplier[], families: readonly IPFamily[], settin
     (u) => {
       reportDiagnostics([...u.sourceDiagnostics, ...u.result.diagnostics]);
       if (isEmpty(u.changes)) return;
+      if (served) triggers.observe(u.snapshot.objects, u.changes.changed);
       served?.metrics.queued(u.changes, familyLabels);
       loop.update(u.result.model);
     },
