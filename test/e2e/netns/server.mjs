@@ -10,7 +10,7 @@ const server = createServer((socket) => {
   socket.write(`${name} ${socket.remoteAddress}\n`);
   socket.pipe(socket);
 });
-const udp = createSocket('udp4');
+const udp = createSocket(host.includes(':') ? 'udp6' : 'udp4');
 udp.on('message', (_msg, rinfo) => udp.send(`${name} ${rinfo.address}`, rinfo.port, rinfo.address));
 udp.bind(Number(port), host, () => server.listen({ host, port: Number(port) }, () => process.stdout.write('ready\n')));
 process.on('SIGTERM', () => process.exit(0));

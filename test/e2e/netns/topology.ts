@@ -1,11 +1,14 @@
 /**
  * A throwaway network for kernel end-to-end tests: namespaces `client`, `node` and three backends,
  * joined to the node by veth pairs, addresses in 198.18.0.0/15 only and no default route anywhere.
+ * Every link is dual-stack: the IPv6 addresses are ULAs (fd00:198:18::/48) that exist only inside
+ * these namespaces, and IPv6 Service addresses are in fd00:198:19::/64.
  *
  *   client 198.18.1.2 ──c0── node 198.18.1.1 (forwarding; rules applied here)
- *                             ├─b1── 198.18.11.2:8080 backend b1
- *                             ├─b2── 198.18.12.2:8080 backend b2
- *                             └─b3── 198.18.13.2:8080 backend b3
+ *          fd00:198:18:1::2    fd00:198:18:1::1
+ *                             ├─b1── 198.18.11.2:8080, fd00:198:18:11::2 backend b1
+ *                             ├─b2── 198.18.12.2:8080, fd00:198:18:12::2 backend b2
+ *                             └─b3── 198.18.13.2:8080, fd00:198:18:13::2 backend b3
  *
  * Names carry the pid and a random suffix; everything is removed in `destroy()` and, should the test
  * process die first, by an exit hook.
@@ -20,11 +23,16 @@ const here = dirname(fileURLToPath(import.meta.url));
 
 export const NODE_IP = '198.18.1.1';
 export const CLIENT_IP = '198.18.1.2';
+export const NODE_IP6 = 'fd00:198:18:1::1';
+export const CLIENT_IP6 = 'fd00:198:18:1::2';
 export const BACKENDS = [
-  { name: 'b1', ip: '198.18.11.2', gateway: '198.18.11.1' },
-  { name: 'b2', ip: '198.18.12.2', gateway: '198.18.12.1' },
-  { name: 'b3', ip: '198.18.13.2', gateway: '198.18.13.1' },
+  { name: 'b1', ip: '198.18.11.2', gateway: '198.18.11.1', ip6: 'fd00:198:18:11::2', gateway6: 'fd00:198:18:11::1' },
+  { name: 'b2', ip: '198.18.12.2', gateway: '198.18.12.1', ip6: 'fd00:198:18:12::2', gateway6: 'fd00:198:18:12::1' },
+  { name: 'b3', ip: '198.18.13.2', gateway: '198.18.13.1', ip6: 'fd00:198:18:13::2', gateway6: 'fd00:198:18:13::1' },
 ] as const;
+/** The IPv6 "pod network" and Service range. */
+export const POD_CIDR6 = 'fd00:198:18:8::/61';
+export const SERVICE_CIDR6 = 'fd00:198:19::/64';
 export const BACKEND_PORT = 8080;
 /** The "pod network": backends are inside it, the client is not. */
 export const POD_CIDR = '198.18.8.0/21';
@@ -72,6 +80,7 @@ export class Topology {
       await ip('-n', ns, 'link', 'set', 'lo', 'up');
     }
     await mustRun(this.nodeRunner, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    await mustRun(this.nodeRunner, 'sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
 
     await ip('-n', this.node, 'link', 'add', 'c0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.client);
     await ip('-n', this.node, 'addr', 'add', `${NODE_IP}/24`, 'dev', 'c0');
@@ -79,6 +88,10 @@ export class Topology {
     await ip('-n', this.client, 'addr', 'add', `${CLIENT_IP}/24`, 'dev', 'eth0');
     await ip('-n', this.client, 'link', 'set', 'eth0', 'up');
     await ip('-n', this.client, 'route', 'add', '198.18.0.0/15', 'via', NODE_IP);
+    // IPv6: nodad, so addresses are usable at once instead of after duplicate address detection.
+    await ip('-n', this.node, 'addr', 'add', `${NODE_IP6}/64`, 'dev', 'c0', 'nodad');
+    await ip('-n', this.client, 'addr', 'add', `${CLIENT_IP6}/64`, 'dev', 'eth0', 'nodad');
+    await ip('-n', this.client, '-6', 'route', 'add', 'fd00:198::/32', 'via', NODE_IP6);
     for (const [i, b] of BACKENDS.entries()) {
       const ns = this.backends[i]!;
       await ip('-n', this.node, 'link', 'add', b.name, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
@@ -87,12 +100,17 @@ export class Topology {
       await ip('-n', ns, 'addr', 'add', `${b.ip}/24`, 'dev', 'eth0');
       await ip('-n', ns, 'link', 'set', 'eth0', 'up');
       await ip('-n', ns, 'route', 'add', '198.18.0.0/15', 'via', b.gateway);
+      await ip('-n', this.node, 'addr', 'add', `${b.gateway6}/64`, 'dev', b.name, 'nodad');
+      await ip('-n', ns, 'addr', 'add', `${b.ip6}/64`, 'dev', 'eth0', 'nodad');
+      await ip('-n', ns, '-6', 'route', 'add', 'fd00:198::/32', 'via', b.gateway6);
       await this.startServer(ns, b.name, b.ip);
+      await this.startServer(ns, b.name, b.ip6);
     }
     // Service addresses are routed somewhere, as on a real node (default route): to a neighbour that
     // never answers ARP, so packets the rules do not DNAT still pass the FORWARD chain (where REJECT /
     // DROP happen) and then die. Not out of c0: an ICMP redirect would use up the ICMP rate limit.
     await ip('-n', this.node, 'route', 'add', '198.19.0.0/16', 'via', '198.18.13.250', 'dev', 'b3');
+    await ip('-n', this.node, '-6', 'route', 'add', SERVICE_CIDR6, 'via', 'fd00:198:18:13::250', 'dev', 'b3');
     await mustRun(this.nodeRunner, 'sysctl', ['-qw', 'net.ipv4.conf.all.send_redirects=0']);
   }
 

@@ -4,7 +4,7 @@
 import { createSocket } from 'node:dgram';
 
 const [host, port, sport, count] = process.argv.slice(2);
-const socket = createSocket('udp4');
+const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4');
 await new Promise((resolve) => socket.bind(Number(sport), resolve));
 const replies = [];
 for (let i = 0; i < Number(count); i++) {
