@@ -75,6 +75,7 @@ describe('golden scenarios', () => {
           actual['changes.txt'] = [
             `added: ${changes.added.join(' ') || '-'}`, `updated: ${changes.updated.join(' ') || '-'}`,
             `removed: ${changes.removed.join(' ') || '-'}`, `nodeIPsChanged: ${changes.nodeIPsChanged}`,
+            ...(changes.serviceCIDRsChanged ? [`serviceCIDRs: ${(result.model.serviceCIDRs ?? []).join(' ')}`] : []),
           ].join('\n') + '\n';
         }
         for (const [name, text] of Object.entries(actual)) {
