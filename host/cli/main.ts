@@ -12,9 +12,10 @@ import { register as demo } from './commands/demo.js';
 import { register as rules } from './commands/rules.js';
 import { register as envoyConfig } from './commands/envoy-config.js';
 import { register as serve } from './commands/serve.js';
+import { register as diagnose } from './commands/diagnose.js';
 
 /** Verb registrations, one per file in ./commands. */
-const verbs: Array<(program: Command) => void> = [playground, get, forward, demo, rules, simulate, envoyConfig, serve];
+const verbs: Array<(program: Command) => void> = [playground, get, forward, demo, rules, simulate, envoyConfig, serve, diagnose];
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('vipwasm')

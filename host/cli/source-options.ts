@@ -11,7 +11,7 @@
 import { hostname } from 'node:os';
 import type { Command } from 'commander';
 import { SCHEDULERS, type SchedulerName } from '../engine/model.js';
-import { type Diagnostic, type ModelOptions, type ModelResult, buildServiceModel, resolveModelOptions } from '../model/index.js';
+import { type Diagnostic, type KubeObject, type ModelOptions, type ModelResult, buildServiceModel, resolveModelOptions } from '../model/index.js';
 import { FileAllocationStore } from '../sources/allocation-file.js';
 import { FileSource, loadManifests } from '../sources/files.js';
 import type { Source } from '../sources/source.js';
@@ -109,6 +109,8 @@ export async function createSource(s: SourceSettings, opts: { watch?: boolean } 
 }
 
 export interface LoadedModel {
+  /** The objects the model was built from. */
+  readonly objects: readonly KubeObject[];
   readonly result: ModelResult;
   /** Source problems (unreadable or unparsable files) followed by the model's diagnostics. */
   readonly diagnostics: readonly Diagnostic[];
@@ -135,5 +137,5 @@ export async function loadModelOnce(s: SourceSettings): Promise<LoadedModel> {
   const result = buildServiceModel(objects, s.modelOptions);
   const unnamedNode = `Node "${s.modelOptions.nodeName}"`;
   const modelDiagnostics = s.nodeNameDefaulted ? result.diagnostics.filter((d) => !(d.object === unnamedNode && d.field === '')) : result.diagnostics;
-  return { result, diagnostics: [...sourceDiagnostics, ...modelDiagnostics] };
+  return { objects, result, diagnostics: [...sourceDiagnostics, ...modelDiagnostics] };
 }

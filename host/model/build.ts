@@ -85,7 +85,7 @@ function keyOf(obj: KubeObject): string {
 }
 
 /** Flatten `kind: List` (and *List) objects into their items. */
-function flatten(objects: readonly KubeObject[]): KubeObject[] {
+export function flatten(objects: readonly KubeObject[]): KubeObject[] {
   const out: KubeObject[] = [];
   for (const o of objects) {
     if (typeof o.kind === 'string' && o.kind.endsWith('List') && Array.isArray(o['items'])) {

@@ -173,17 +173,17 @@ function fromEndpoints(obj: KubeObject, diagnostics: Diagnostic[]): EndpointReco
   return out;
 }
 
-function selects(selector: Readonly<Record<string, string>>, labels: Record<string, string>): boolean {
+export function selects(selector: Readonly<Record<string, string>>, labels: Record<string, string>): boolean {
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
 }
 
-function podReady(pod: KubeObject): boolean {
+export function podReady(pod: KubeObject): boolean {
   const conds = list(record(pod['status'])['conditions']).map((c) => record(c));
   return conds.some((c) => c['type'] === 'Ready' && c['status'] === 'True');
 }
 
 /** The pod's container port for a named targetPort (same protocol), as the controller's FindPort. */
-function findPort(pod: KubeObject, name: string, protocol: Protocol): number | undefined {
+export function findPort(pod: KubeObject, name: string, protocol: Protocol): number | undefined {
   for (const c of list(record(pod['spec'])['containers'])) {
     for (const p of list(record(c)['ports']).map((x) => record(x))) {
       if (p['name'] === name && (p['protocol'] ?? 'TCP') === protocol && isPortNumber(p['containerPort'])) return p['containerPort'];
