@@ -19,7 +19,7 @@ export function parseObjectRef(object: string): ObjectRef | null {
   return m[3] !== undefined ? { kind: m[1]!, namespace: m[2]!, name: m[3] } : { kind: m[1]!, name: m[2]! };
 }
 
-export function placeDiagnostics(text: string, diagnostics: readonly Diagnostic[]): PlacedDiagnostic[] {
+export function placeDiagnostics<D extends Diagnostic>(text: string, diagnostics: readonly D[]): (D & { readonly line: number | null })[] {
   return diagnostics.map((d) => {
     const ref = parseObjectRef(d.object);
     let line: number | null = null;

@@ -7,6 +7,7 @@ import { SCHEDULERS, type SchedulerName } from '../engine/model.js';
 import { loadEngineFromBytes } from '../engine/browser.js';
 import { byId, el } from './dom.js';
 import { ManifestEditor, placeDiagnostics } from './editor-view.js';
+import { renderFindings } from './diagnose-view.js';
 import { renderEndpoints, renderServices } from './services-view.js';
 import { NO_NODE, analyzeManifests, type Analysis } from './scenario.js';
 import { simulate, simulationEngineOptions, validateSimulationInput, type SimulationInput, type SimulationResult } from './simulate.js';
@@ -89,6 +90,7 @@ function analyze(): void {
   }
   fillNodes(analysis.nodes, analysis.node);
   editor.showDiagnostics(placeDiagnostics(text, analysis.diagnostics));
+  renderFindings(byId<HTMLUListElement>('findings'), byId('finding-count'), placeDiagnostics(text, analysis.findings), (line) => editor.goToLine(line));
   renderServices(byId<HTMLTableElement>('services'), analysis.services, analysis.diagnostics.filter((d) => d.severity === 'error').length);
   renderEndpoints(byId<HTMLTableElement>('endpoints'), analysis.services);
   rulesView.show(analysis.model);

@@ -5,6 +5,7 @@
 import type { ServiceModel } from '../engine/model.js';
 import { buildServiceModel } from '../model/build.js';
 import { parseManifestDocuments } from '../model/manifest-text.js';
+import { type Finding, diagnose } from '../diagnose/index.js';
 import type { Diagnostic, KubeObject, ModelOptions, ServiceView } from '../model/types.js';
 
 /** The name the editor's text goes by in diagnostics. */
@@ -15,6 +16,8 @@ export interface Analysis {
   readonly services: readonly ServiceView[];
   /** Parse errors first, then the model's validation, in input order. */
   readonly diagnostics: readonly Diagnostic[];
+  /** What `vipwasm diagnose` finds in the same manifests for the same node. */
+  readonly findings: readonly Finding[];
   /** Node names the manifests mention (Node objects, then Pods' and EndpointSlices' nodeName). */
   readonly nodes: readonly string[];
   /** The node the model was built for ('' = none). */
@@ -67,10 +70,12 @@ export function analyzeManifests(text: string, nodeName: string): Analysis {
   const nodes = nodeNames(parsed.objects);
   const node = nodeName === NO_NODE ? '' : nodes.includes(nodeName) ? nodeName : (nodes[0] ?? '');
   const result = buildServiceModel(parsed.objects, playgroundModelOptions(node, parsed.objects));
+  const diagnostics = [...parsed.errors, ...result.diagnostics];
   return {
     model: result.model,
     services: result.services,
-    diagnostics: [...parsed.errors, ...result.diagnostics],
+    diagnostics,
+    findings: diagnose(parsed.objects, { ...result, diagnostics }, { nodeName: node }),
     nodes,
     node,
   };

@@ -136,6 +136,31 @@ describe.skipIf(skip !== null)(`playground in Chromium${skip ? ` (skipped: ${ski
     expect(caretLine).toBe(line);
   });
 
+  it('lists what diagnose finds, and its line button selects the offending line in the editor', async () => {
+    const text = [
+      'apiVersion: v1', 'kind: Service', 'metadata: { name: lost, namespace: default }', 'spec:', '  selector: { app: nothing }', '  ports: [{ port: 80 }]',
+      '---', 'apiVersion: v1', 'kind: Pod', 'metadata: { name: web-1, namespace: default, labels: { app: web } }',
+      'spec: { nodeName: node-1, containers: [{ name: c, image: x }] }', 'status: { phase: Running, podIP: 198.18.1.9, conditions: [{ type: Ready, status: "True" }] }',
+    ].join('\n');
+    await page.fill('#manifests', text);
+    const item = page.locator('#findings li[data-code="SelectorMatchesNoPod"]');
+    await item.waitFor();
+    expect(await item.getAttribute('data-object')).toBe('Service "default/lost"');
+    expect(await item.getAttribute('data-field')).toBe('spec.selector');
+    expect(Number(await item.getAttribute('data-line'))).toBe(5);
+    expect(await item.textContent()).toContain('fix: label the Pods app=nothing');
+    expect(await page.$eval('#finding-count', (e) => e.textContent)).toBe('1 finding');
+    await item.locator('button.goto').click();
+    const selected = await page.$eval('#manifests', (e) => {
+      const t = e as HTMLTextAreaElement;
+      return { line: t.value.slice(0, t.selectionStart).split('\n').length, text: t.value.slice(t.selectionStart, t.selectionEnd) };
+    });
+    expect(selected).toEqual({ line: 5, text: '  selector: { app: nothing }' });
+    // Fixed: the panel says so.
+    await page.fill('#manifests', text.replace('app: nothing', 'app: web'));
+    await page.locator('#findings li.ok').waitFor();
+  });
+
   it('keeps the scenario in the URL: a reload shows the same manifests and the same bars', async () => {
     let n = await simulatedCount(page);
     await page.fill('#manifests', EDITED);
