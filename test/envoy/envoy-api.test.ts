@@ -100,6 +100,12 @@ describe.skipIf(skip !== undefined)("envoy.yaml against Envoy's v3 API (go-contr
       });
     });
 
+    it('a deprecated field only as a warning, as Envoy logs it', () => {
+      const b = bootstrap();
+      (b['admin'] as Record<string, unknown>)['access_log_path'] = '/dev/null';
+      expect(check(b)).toEqual({ status: 0, lines: ['-: warning: admin.access_log_path: field envoy.config.bootstrap.v3.Admin.access_log_path is deprecated', '-: ok'] });
+    });
+
     it('a typed_config whose type Envoy does not know', () => {
       const b = bootstrap();
       tcpProxyOf(b).tcpProxy['@type'] = 'type.googleapis.com/envoy.extensions.filters.network.tcp_proxy.v3.TcpProxi';
