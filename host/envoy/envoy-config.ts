@@ -88,9 +88,21 @@ function parseSnapshotUrl(url: string): { address: string; port: number; path: s
   return { address: host, port: Number(u.port || 80), path: u.pathname + u.search, authority: u.host };
 }
 
+/**
+ * The option values Envoy's protoc-gen-validate rules constrain (found by tools/go/envoycheck):
+ * DataSource.filename needs at least one character, Cluster.connect_timeout must be a Duration
+ * greater than 0s.
+ */
+function checkEnvoyRules(wasmPath: string, connectTimeout: string): void {
+  if (wasmPath === '') throw new Error('wasm path: must not be empty (Envoy\'s DataSource.filename needs at least 1 character)');
+  const m = /^(\d+)(?:\.(\d{1,9}))?s$/.exec(connectTimeout);
+  if (!m || Number(`${m[1]}.${m[2] ?? '0'}`) <= 0) throw new Error(`connect timeout "${connectTimeout}": must be a duration greater than 0s, like "1s" or "0.25s"`);
+}
+
 export function buildEnvoyConfig(model: ServiceModel, options: EnvoyConfigOptions): EnvoyConfig {
   const header = options.header ?? FILTER_DEFAULTS.header;
   const connectTimeout = options.connectTimeout ?? '1s';
+  checkEnvoyRules(options.wasmPath, connectTimeout);
   const protocol = options.protocol ?? 'auto';
   const filterConfig: FilterConfig = {
     snapshot: options.snapshotBase64,
