@@ -32,12 +32,15 @@ describe.skipIf(!tool.ok)('get and simulate --kubeconfig follow a real API serve
     for (const step of WEB_STEPS) {
       await applyStep(api.cluster, step);
       if (step.port !== null) clusterIP ||= await webClusterIP(api.cluster);
-      const get = await vipwasm(['get', 'services,endpoints', '-o', 'json', ...source()]);
+      const port = step.port ?? 81;
+      const [get, sim] = await Promise.all([
+        vipwasm(['get', 'services,endpoints', '-o', 'json', ...source()]),
+        vipwasm(['simulate', ...source(), '--to', `${clusterIP}:${port}`, '--clients', '12', '--requests', '24', '--json']),
+      ]);
       expect(get.code, `${step.name}: ${get.stderr}`).toBe(0);
       const items = (JSON.parse(get.stdout) as ListOutput).items.filter((i) => i.metadata.name === 'web');
       if (step.port === null) {
         expect(items, step.name).toEqual([]);
-        const sim = await vipwasm(['simulate', ...source(), '--to', `${clusterIP}:81`, '--json']);
         expect(sim.code, step.name).toBe(2);
         expect(sim.stderr, step.name).toContain(`no Service port matches ${clusterIP}:81/TCP`);
         continue;
@@ -51,19 +54,18 @@ describe.skipIf(!tool.ok)('get and simulate --kubeconfig follow a real API serve
       const known = [...new Set([...WEB_STEPS.slice(0, WEB_STEPS.indexOf(step) + 1).flatMap((s) => [...s.ready, ...s.servingTerminating])])];
       expect(listed('notReadyAddresses'), step.name).toEqual(ips(known.filter((p) => !step.ready.includes(p))));
 
-      const sim = await vipwasm(['simulate', ...source(), '--to', `${clusterIP}:${step.port}`, '--clients', '12', '--requests', '24', '--json']);
       expect(sim.code, `${step.name}: ${sim.stderr}`).toBe(0);
       const report = JSON.parse(sim.stdout) as { service: string; backends: string[]; counts: Record<string, number> };
       expect(report.service, step.name).toBe('default/web:http');
       const want = servedIPs(step).map((ip) => `${ip}:${TARGET_PORT}`);
-      expect([...report.backends].sort(), step.name).toEqual(want);
-      // Round robin over 24 new connections: every served Pod gets some, nobody else any.
-      for (const b of want) expect(report.counts[b], `${step.name}: ${b}`).toBeGreaterThan(0);
+      // `backends` lists every endpoint of the port (not-ready ones too, for the engine's flags);
+      // round robin over 24 new connections gives each served Pod some, and nobody else any.
+      expect(Object.entries(report.counts).filter(([, n]) => n > 0).map(([b]) => b).sort(), step.name).toEqual(want);
       expect(Object.values(report.counts).reduce((a, b) => a + b, 0), step.name).toBe(24);
     }
   }, 180_000);
 
-  it('get prints kubectl tables for the API server objects, and says when there are none', async () => {
+  it('get prints the kubectl table of the API server’s own Service', async () => {
     const got = await vipwasm(['get', 'services', ...source()]);
     expect(got.code, got.stderr).toBe(0);
     // The API server's own `kubernetes` Service, with the first address of the service CIDR.

@@ -31,6 +31,7 @@ describeFollowing('serve --kubeconfig follows a real API server', false, async (
   writeKubeconfig(kubeconfig, `https://127.0.0.1:${relay.port}`, join(api.cluster.options.dir, 'pki', 'ca.crt'), 'admin-token-vipwasm');
   const proc = new VipwasmProcess(['serve', '--kubeconfig', kubeconfig, '--node-name', NODE.name, '--listen', '127.0.0.1:0']);
   let url: string;
+  let clients = 0;
   let vm: ProxyWasmHost;
   try {
     url = `http://127.0.0.1:${(await proc.waitFor(/on http:\/\/127\.0\.0\.1:(\d+)\/snapshot/))[1]}/snapshot`;
@@ -47,7 +48,8 @@ describeFollowing('serve --kubeconfig follows a real API server', false, async (
     relay,
     async observe(clusterIP, port) {
       await poll(vm, url);
-      const endpoints = Array.from({ length: 12 }, (_, i) => request(vm, `${clusterIP}:${port}`, `198.18.0.${100 + i}:4000${i}`).endpoint);
+      // New clients each time: the filter keeps a client's flow on its backend across snapshots.
+      const endpoints = Array.from({ length: 12 }, () => request(vm, `${clusterIP}:${port}`, `198.18.0.${100 + (clients % 100)}:${20000 + clients++}`).endpoint);
       return [...new Set(endpoints.filter((e): e is string => e !== null).map((e) => e.split(':')[0]!))];
     },
     assertRunning() {
