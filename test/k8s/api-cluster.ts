@@ -83,11 +83,11 @@ const AUDIT_POLICY = {
   ],
 };
 
-/** List requests in the audit log made by neither kubectl nor a Kubernetes component (kube-apiserver, kube-controller-manager). */
+/** List requests in the audit log made by vipwasm (by @kubernetes/client-node's user agent). */
 function auditedLists(log: string, resource: string): number {
   if (!existsSync(log)) return 0;
   return readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { verb: string; userAgent?: string; objectRef?: { resource?: string } })
-    .filter((e) => e.verb === 'list' && e.objectRef?.resource === resource && !/^kube/.test(e.userAgent ?? '')).length;
+    .filter((e) => e.verb === 'list' && e.objectRef?.resource === resource && (e.userAgent ?? '').startsWith('kubernetes-client-javascript/')).length;
 }
 
 /** The `web` Service: selector app=web, port `port` → targetPort http (8080 on the Pods). */
