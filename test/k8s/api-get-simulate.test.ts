@@ -65,9 +65,12 @@ describe.skipIf(!tool.ok)('get and simulate --kubeconfig follow a real API serve
     }
   }, 180_000);
 
-  it('get prints the kubectl table of the API server’s own Service', async () => {
-    const got = await vipwasm(['get', 'services', ...source()]);
+  it('get prints the kubectl table of the API server’s own Service, and warns when --node-name is no Node', async () => {
+    const got = await vipwasm(['get', 'services', '--kubeconfig', api.cluster.kubeconfig, '--node-name', 'laptop']);
     expect(got.code, got.stderr).toBe(0);
+    expect(got.stderr).toBe(
+      'Warning: Node "laptop": not found on the API server (check --node-name): no endpoint is local, and NodePorts are served only on --node-ip addresses\n',
+    );
     // The API server's own `kubernetes` Service, with the first address of the service CIDR.
     expect(got.stdout).toMatch(/^NAME\s+TYPE\s+CLUSTER-IP\s+EXTERNAL-IP\s+PORT\(S\)\n/);
     expect(got.stdout).toMatch(/\nkubernetes\s+ClusterIP\s+198\.19\.0\.1\s+<none>\s+443\/TCP/);

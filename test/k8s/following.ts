@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { k8sToolchain } from '../../scripts/k8s/cluster.js';
 import { type ApiCluster, createWebPod, ips, setReady, startApiCluster, waitForSlices, webClusterIP } from './api-cluster.js';
-import type { ApiRelay } from './api-process.js';
+import type { ApiRelay, VipwasmProcess } from './api-process.js';
 import { WEB_STEPS, applyStep, converges, servedIPs } from './web-scenario.js';
 
 export interface FollowingVerb {
@@ -18,10 +18,10 @@ export interface FollowingVerb {
   readonly relay: ApiRelay;
   /** The backend IPs the verb serves now for clusterIP:port ([] for none). */
   observe(clusterIP: string, port: number): Promise<string[]>;
+  /** The verb's process. */
+  readonly process: VipwasmProcess;
   /** Extra checks that must hold while the verb cannot reach the API server (e.g. a held connection still echoes). */
   whileDisconnected?(clusterIP: string): Promise<void>;
-  /** Throws, with its output, if the verb's process is gone. */
-  assertRunning(): void;
   stop(): Promise<void>;
 }
 
@@ -44,6 +44,12 @@ export function describeFollowing(title: string, needsRoot: boolean, start: (api
     let verb: FollowingVerb | undefined;
     let clusterIP = '';
     const served = (port: number) => verb!.observe(clusterIP, port);
+    const assertRunning = () => {
+      const p = verb!.process;
+      if (p.child.exitCode !== null) throw new Error(`the verb exited ${p.child.exitCode}:\n${p.output()}`);
+    };
+    /** The verb reports the outage (its diagnostics, as a line of its output) and that it keeps serving. */
+    const outageReported = (from: number) => verb!.process.waitFor(/retrying in \d+ ms, serving the last state/, from, 30_000);
     /** What the verb must serve on port 81 from the restart onwards. */
     const steps = WEB_STEPS.slice(0, -1);
     const deleted = WEB_STEPS.at(-1)!;
@@ -66,14 +72,16 @@ export function describeFollowing(title: string, needsRoot: boolean, start: (api
         if (port && port !== step.port) await converges(`${step.name}: nothing on the old port ${port}`, () => served(port), []);
         port = step.port!;
       }
-      verb!.assertRunning();
+      assertRunning();
     }, 240_000);
 
     it('keeps serving while kube-apiserver restarts, then follows changes made after', async () => {
       const before = servedIPs(steps.at(-1)!);
       expect(await served(81)).toEqual(before);
+      const mark = verb!.process.lines.length;
       await api.cluster.restartApiserver(async () => {
         await expect(api.cluster.kubectl(['get', '--raw', '/readyz'])).rejects.toThrow();
+        await outageReported(mark);
         expect((await served(81)).sort()).toEqual(before);
         await verb!.whileDisconnected?.(clusterIP);
       });
@@ -81,11 +89,12 @@ export function describeFollowing(title: string, needsRoot: boolean, start: (api
       await waitForSlices(api.cluster, ['web-a', 'web-b', 'web-d'], ['web-c']);
       await converges('after the restart: web-d served', () => served(81), ips(['web-a', 'web-b', 'web-d']), 60_000);
       await verb!.whileDisconnected?.(clusterIP);
-      verb!.assertRunning();
+      assertRunning();
     }, 120_000);
 
     it('cut off through a compaction and a restart (410 Gone): serves the old state, then relists and converges', async () => {
       const before = ips(['web-a', 'web-b', 'web-d']);
+      const mark = verb!.process.lines.length;
       await verb!.relay.cut();
       await setReady(api.cluster, 'web-a', false);
       await createWebPod(api.cluster, 'web-e', { ready: true });
@@ -95,18 +104,19 @@ export function describeFollowing(title: string, needsRoot: boolean, start: (api
       await api.cluster.compactEtcd();
       await api.cluster.restartApiserver();
       expect((await served(81)).sort()).toEqual(before);
+      await outageReported(mark);
       await verb!.whileDisconnected?.(clusterIP);
       const lists = api.lists('endpointslices');
       await verb!.relay.restore();
       await converges('after the relist', () => served(81), ips(['web-b', 'web-d', 'web-e']), 60_000);
       expect(api.lists('endpointslices')).toBeGreaterThan(lists);
-      verb!.assertRunning();
+      assertRunning();
     }, 120_000);
 
     it('stops serving a deleted Service', async () => {
       await applyStep(api.cluster, deleted);
       await converges('after the delete', () => served(81), []);
-      verb!.assertRunning();
+      assertRunning();
     }, 60_000);
   });
 }
