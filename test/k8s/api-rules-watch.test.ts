@@ -1,9 +1,10 @@
 /**
- * `vipwasm rules --watch --kubeconfig --mode iptables` against a real API server: it runs on the
- * host (reaching the API server through a relay the test can cut) and installs kube-proxy's
- * iptables rules into a network namespace this test creates (--netns). What it serves is read back
- * from the kernel with iptables-save: the KUBE-SEP DNAT destinations the web ClusterIP:port's
- * KUBE-SVC chain jumps to.
+ * `vipwasm rules --watch --kubeconfig` against a real API server, in iptables and nftables mode at
+ * once: two processes on the host (reaching the API server through one relay the test can cut)
+ * install kube-proxy's rules into a network namespace of their own each (--netns). What they serve
+ * is read back from the kernel — iptables-save: the KUBE-SEP DNAT destinations the web
+ * ClusterIP:port's KUBE-SVC chain jumps to; nft: the endpoint chains its service chain goes to —
+ * and the two modes must agree.
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -12,6 +13,9 @@ import { deleteNetns, inNetnsOutput } from '../../scripts/k8s/proxies.js';
 import { NODE } from './api-cluster.js';
 import { ApiRelay, VipwasmProcess } from './api-process.js';
 import { describeFollowing } from './following.js';
+
+type Mode = 'iptables' | 'nftables';
+const MODES: readonly Mode[] = ['iptables', 'nftables'];
 
 /** The DNAT destinations (IPs) the nat table sends clusterIP:port/TCP to, per iptables-save. */
 export function servedByIptables(save: string, clusterIP: string, port: number): string[] {
@@ -25,35 +29,51 @@ export function servedByIptables(save: string, clusterIP: string, port: number):
     .flatMap((sep) => rules.filter((l) => l.startsWith(`-A ${sep} `)).map((l) => /--to-destination ([\d.]+):\d+/.exec(l)?.[1]).filter((ip): ip is string => !!ip));
 }
 
+/** The endpoint IPs `nft list table ip kube-proxy` sends clusterIP:port/TCP to. */
+export function servedByNftables(table: string, clusterIP: string, port: number): string[] {
+  const service = new RegExp(`${clusterIP.replaceAll('.', '\\.')} \\. tcp \\. ${port} : goto ([^\\s,}]+)`).exec(table)?.[1];
+  if (!service) return [];
+  const chain = table.split(/\n\s*chain /).find((c) => c.startsWith(`${service} {`)) ?? '';
+  return [...chain.matchAll(/goto endpoint-\S+?__([\d.]+)\/\d+/g)].map((m) => m[1]!);
+}
+
 describeFollowing('rules --watch --kubeconfig follows a real API server', true, async (api) => {
-  const netns = `vw-api-${process.pid}-rules`;
+  const netns = { iptables: `vw-api-${process.pid}-ipt`, nftables: `vw-api-${process.pid}-nft` };
   const relay = new ApiRelay(Number(new URL(api.cluster.server).port));
-  let proc: VipwasmProcess | undefined;
+  const procs: Partial<Record<Mode, VipwasmProcess>> = {};
   const stop = async () => {
-    await proc?.stop();
+    for (const p of Object.values(procs)) await p.stop();
     await relay.cut();
-    await deleteNetns(netns);
+    for (const ns of Object.values(netns)) await deleteNetns(ns);
   };
   try {
-    execFileSync('ip', ['netns', 'add', netns]);
-    await inNetnsOutput(netns, ['ip', 'link', 'set', 'lo', 'up']);
     await relay.restore();
     const kubeconfig = join(api.dir, 'rules.kubeconfig');
     writeKubeconfig(kubeconfig, `https://127.0.0.1:${relay.port}`, join(api.cluster.options.dir, 'pki', 'ca.crt'), 'admin-token-vipwasm');
-    proc = new VipwasmProcess([
-      'rules', '--kubeconfig', kubeconfig, '--mode', 'iptables', '--watch', '--netns', netns, '--ip-family', '4',
-      '--node-name', NODE.name, '--node-ip', NODE.ip, '--cluster-cidr', '198.18.128.0/17', '--min-sync-period', '100ms',
-    ]);
-    await proc.waitFor(/^synced iptables: full/);
+    for (const mode of MODES) {
+      execFileSync('ip', ['netns', 'add', netns[mode]]);
+      await inNetnsOutput(netns[mode], ['ip', 'link', 'set', 'lo', 'up']);
+      procs[mode] = new VipwasmProcess([
+        'rules', '--kubeconfig', kubeconfig, '--mode', mode, '--watch', '--netns', netns[mode], '--ip-family', '4',
+        '--node-name', NODE.name, '--node-ip', NODE.ip, '--cluster-cidr', '198.18.128.0/17', '--min-sync-period', '100ms',
+      ]);
+    }
+    for (const mode of MODES) await procs[mode]!.waitFor(new RegExp(`^synced ${mode}: full`));
   } catch (err) {
     await stop();
     throw err;
   }
   return {
     relay,
-    process: proc!,
+    process: procs.iptables!,
     async observe(clusterIP, port) {
-      return servedByIptables(await inNetnsOutput(netns, ['iptables-save', '-t', 'nat']), clusterIP, port);
+      const nft = procs.nftables!;
+      if (nft.child.exitCode !== null) throw new Error(`rules --watch --mode nftables exited ${nft.child.exitCode}:\n${nft.output()}`);
+      const iptables = servedByIptables(await inNetnsOutput(netns.iptables, ['iptables-save', '-t', 'nat']), clusterIP, port).sort();
+      const table = await inNetnsOutput(netns.nftables, ['nft', 'list', 'table', 'ip', 'kube-proxy']);
+      const nftables = servedByNftables(table, clusterIP, port).sort();
+      // Disagreeing modes never converge: the last observation shows both.
+      return JSON.stringify(iptables) === JSON.stringify(nftables) ? iptables : [`iptables ${iptables.join(',')}`, `nftables ${nftables.join(',')}`];
     },
     stop,
   };
