@@ -3,7 +3,8 @@
  * EndpointSlices and Nodes. The informer re-watches from the last resourceVersion after a clean
  * stream end and relists on 410 Gone (ERROR event or HTTP status); any other error stops it, so
  * this source restarts it with exponential backoff (1 s doubling to 30 s, like the library's own
- * reconnect), serving the last state meanwhile and reporting the outage in its diagnostics.
+ * reconnect), serving the last state meanwhile and reporting the outage in its diagnostics until a
+ * watch of that resource is accepted again. One-shot use (`failFast`) only lists.
  */
 import { CoreV1Api, DiscoveryV1Api, KubeConfig, ListWatch, type KubernetesObject } from '@kubernetes/client-node';
 import type { Diagnostic, KubeObject } from '../model/index.js';
