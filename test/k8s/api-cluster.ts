@@ -173,7 +173,7 @@ export async function webClusterIP(cluster: Cluster): Promise<string> {
   return (await cluster.kubectl(['get', 'service', '-n', 'default', 'web', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
 }
 
-const cliPath = join(import.meta.dirname, '..', '..', 'bin', 'vipwasm.js');
+export const cliPath = join(import.meta.dirname, '..', '..', 'bin', 'vipwasm.js');
 
 /** Runs `node bin/vipwasm.js …` to completion (the built CLI, as a user runs it). */
 export async function vipwasm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -187,4 +187,3 @@ export async function vipwasm(args: string[]): Promise<{ code: number; stdout: s
   }
 }
 
-export { cliPath };
