@@ -3,10 +3,12 @@
  * EndpointSlices and Nodes. The informer re-watches from the last resourceVersion after a clean
  * stream end and relists on 410 Gone (ERROR event or HTTP status); any other error stops it, so
  * this source restarts it with exponential backoff (1 s doubling to 30 s, like the library's own
- * reconnect), serving the last state meanwhile and reporting the outage in its diagnostics.
+ * reconnect), serving the last state meanwhile and reporting the outage in its diagnostics until a
+ * watch of that resource is accepted again. One-shot use (`failFast`) only lists.
  */
-import { CoreV1Api, DiscoveryV1Api, KubeConfig, ListWatch, Watch, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, DiscoveryV1Api, KubeConfig, ListWatch, type KubernetesObject } from '@kubernetes/client-node';
 import type { Diagnostic, KubeObject } from '../model/index.js';
+import { ClosableWatch } from './watch.js';
 import { EMPTY_SNAPSHOT, type Source, SourceListeners, type SourceListener, type SourceSnapshot } from './source.js';
 
 export interface ApiServerSourceOptions {
@@ -26,8 +28,8 @@ export interface ApiServerSourceOptions {
   /** The informers' own reconnect delay (tests shorten it). */
   delayFn?: (ms: number) => Promise<void>;
   /**
-   * One-shot use (`get`, `simulate`): start() rejects on the first error before every resource has
-   * synced, instead of retrying until startTimeoutMs, as kubectl fails at once.
+   * One-shot use (`get`, `simulate`): start() lists each resource once and opens no watch; it
+   * rejects on the first error instead of retrying until startTimeoutMs, as kubectl fails at once.
    */
   failFast?: boolean;
 }
@@ -37,47 +39,12 @@ interface Resource {
   readonly apiVersion: string;
   readonly path: string;
   informer?: ListWatch<KubernetesObject>;
+  /** The one list of a one-shot source (failFast), which has no informer. */
+  items?: KubernetesObject[];
   synced: boolean;
   error?: string;
   failures: number;
   retry?: ReturnType<typeof setTimeout>;
-}
-
-/**
- * The informers' Watch, with two additions. It asks for BOOKMARK events (allowWatchBookmarks, as
- * client-go's reflector does; the API server sends none otherwise), so a quiet resource's
- * resourceVersion stays recent and a re-watch does not fall behind compaction into a relist. And
- * close() stops it for good: ListWatch.stop() only aborts a watch whose request has already
- * returned; a list or watch still in flight at that moment goes on to open a new watch stream,
- * which would keep the process alive until the server ends it. After close() no watch connects,
- * and the open ones are aborted.
- */
-class ClosableWatch extends Watch {
-  private closed = false;
-  private readonly open = new Set<AbortController>();
-
-  override async watch(
-    path: string, queryParams: Record<string, string | number | boolean | undefined>,
-    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void, done: (err: unknown) => void,
-  ): Promise<AbortController> {
-    if (this.closed) return new AbortController();
-    let controller: AbortController | undefined;
-    let ended = false;
-    controller = await super.watch(path, { ...queryParams, allowWatchBookmarks: true }, callback, (err) => {
-      ended = true;
-      if (controller) this.open.delete(controller);
-      done(err);
-    });
-    if (this.closed) controller.abort();
-    else if (!ended) this.open.add(controller);
-    return controller;
-  }
-
-  close(): void {
-    this.closed = true;
-    for (const c of this.open) c.abort();
-    this.open.clear();
-  }
 }
 
 /** Loads a KubeConfig from a file, or in-cluster, or by the default rules; throws a readable Error. */
@@ -106,11 +73,10 @@ export class ApiServerSource implements Source {
   private started = false;
   private syncWaiters: (() => void)[] = [];
   private readonly watch: ClosableWatch;
-  private failWaiters: ((message: string) => void)[] = [];
 
   constructor(private readonly options: ApiServerSourceOptions = {}) {
     this.kc = options.kubeConfig ?? loadKubeConfig(options.kubeconfig);
-    this.watch = new ClosableWatch(this.kc);
+    this.watch = new ClosableWatch(this.kc, (path) => this.recovered(this.resources.find((r) => r.path === path)));
     this.resources = [
       { kind: 'Service', apiVersion: 'v1', path: '/api/v1/services', synced: false, failures: 0 },
       { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', path: '/apis/discovery.k8s.io/v1/endpointslices', synced: false, failures: 0 },
@@ -135,13 +101,12 @@ export class ApiServerSource implements Source {
       EndpointSlice: () => disc.listEndpointSliceForAllNamespaces(),
       Node: () => core.listNode(nodeSelector ? { fieldSelector: nodeSelector } : {}),
     };
+    if (this.options.failFast) return this.listOnce(lists);
     for (const r of this.resources) {
       const listFn = async () => {
         const list = await lists[r.kind]!();
-        // A successful list means the connection is back: clear the outage for this resource.
+        // Listed, but not yet recovered: that takes an accepted watch too (see recovered()).
         r.synced = true;
-        r.failures = 0;
-        r.error = undefined;
         this.schedule();
         this.checkSynced();
         return list;
@@ -150,30 +115,18 @@ export class ApiServerSource implements Source {
         r.path, this.watch, listFn as never, false, undefined, r.kind === 'Node' ? nodeSelector : undefined,
         this.options.delayFn ? { delayFn: this.options.delayFn } : {},
       );
-      inf.on('change', () => {
-        if (r.error) {
-          r.error = undefined;
-          r.failures = 0;
-        }
-        this.schedule();
-      });
+      inf.on('change', () => this.schedule());
       inf.on('error', (err: unknown) => this.failed(r, err));
       r.informer = inf;
     }
     this.started = true;
     const synced = new Promise<void>((resolve) => this.syncWaiters.push(resolve));
-    const failedFirst = new Promise<{ failed: string }>((resolve) => this.failWaiters.push((failed) => resolve({ failed })));
     for (const r of this.resources) void this.run(r);
     const timeoutMs = this.options.startTimeoutMs ?? 30000;
     let timeout: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<'timeout'>((resolve) => (timeout = setTimeout(() => resolve('timeout'), timeoutMs)));
-    const outcome = await Promise.race([synced, timedOut, ...(this.options.failFast ? [failedFirst] : [])]);
+    const outcome = await Promise.race([synced, timedOut]);
     clearTimeout(timeout);
-    this.failWaiters = [];
-    if (typeof outcome === 'object') {
-      await this.close();
-      throw new Error(`API server ${this.kc.getCurrentCluster()?.server}: ${outcome.failed}`);
-    }
     if (outcome === 'timeout') {
       const why = this.resources.filter((r) => !r.synced).map((r) => `${r.kind}s: ${r.error ?? 'no answer'}`).join('; ');
       await this.close();
@@ -185,28 +138,49 @@ export class ApiServerSource implements Source {
     return this.snapshot;
   }
 
+  /**
+   * One-shot use: list each resource once, with no watch (kubectl get needs only `list`, and so
+   * must get and simulate), failing at the first refused list with the server's reason.
+   */
+  private async listOnce(lists: Record<string, () => Promise<{ items: KubernetesObject[] }>>): Promise<SourceSnapshot> {
+    await Promise.all(this.resources.map(async (r) => {
+      try {
+        r.items = (await lists[r.kind]!()).items;
+        r.synced = true;
+      } catch (e) {
+        throw new Error(`API server ${this.kc.getCurrentCluster()?.server}: ${r.path}: ${errorDetail(e)}`);
+      }
+    }));
+    this.started = true;
+    this.publish();
+    return this.snapshot;
+  }
+
   private async run(r: Resource): Promise<void> {
     if (this.closed) return;
-    const failures = r.failures;
     try {
       await r.informer!.start();
     } catch (e) {
       this.failed(r, e);
-      return;
     }
-    // start() returns once the watch stream is open (or has failed, which bumps r.failures):
-    // a quiet resource that re-watched fine has recovered even though no event arrived.
-    if (r.failures === failures && r.error && !this.closed) {
-      r.error = undefined;
-      r.failures = 0;
-      this.schedule();
-    }
+  }
+
+  /**
+   * A watch of `r` was accepted: it is followed again, so its outage report goes and its backoff
+   * starts over. Not on a successful list alone: a ClusterRole without `watch` lets every list
+   * through and refuses every watch, and resetting there would relist once a second, forever,
+   * while the report flickered on and off.
+   */
+  private recovered(r: Resource | undefined): void {
+    if (!r || this.closed || (!r.error && r.failures === 0)) return;
+    r.error = undefined;
+    r.failures = 0;
+    this.schedule();
   }
 
   private failed(r: Resource, err: unknown): void {
     if (this.closed) return;
     const detail = errorDetail(err);
-    for (const w of this.failWaiters.splice(0)) w(`${r.path}: ${detail}`);
     r.failures++;
     const base = this.options.backoffBaseMs ?? 1000;
     const delay = Math.min(base * 2 ** (r.failures - 1), this.options.backoffMaxMs ?? 30000);
@@ -232,7 +206,7 @@ export class ApiServerSource implements Source {
     if (this.closed) return;
     const objects: KubeObject[] = [];
     for (const r of this.resources) {
-      for (const o of r.informer?.list() ?? []) objects.push(this.plain(o, r));
+      for (const o of r.informer?.list() ?? r.items ?? []) objects.push(this.plain(o, r));
     }
     objects.sort((a, b) => {
       const x = sortKey(a);
@@ -243,7 +217,7 @@ export class ApiServerSource implements Source {
       .filter((r) => r.error)
       .map((r) => ({ severity: 'error', object: `API server ${this.kc.getCurrentCluster()?.server ?? ''}`, field: r.path, message: r.error! }));
     const nodes = this.resources.find((r) => r.kind === 'Node')!;
-    if (this.options.nodeName && nodes.synced && !nodes.error && (nodes.informer?.list().length ?? 0) === 0) {
+    if (this.options.nodeName && nodes.synced && !nodes.error && (nodes.informer?.list() ?? nodes.items ?? []).length === 0) {
       diagnostics.push({
         severity: 'warning', object: `Node "${this.options.nodeName}"`, field: '',
         message: 'not found on the API server (check --node-name): no endpoint is local, and NodePorts are served only on --node-ip addresses',

@@ -134,10 +134,17 @@ export class Cluster {
     await this.kubectl(['patch', 'pod', '-n', namespace, name, '--subresource=status', '--type=merge', '-p', JSON.stringify(patch)]);
   }
 
-  /** Restarts kube-apiserver on the same port (watches break and must resume). */
-  async restartApiserver(): Promise<void> {
+  /**
+   * Restarts kube-apiserver on the same port (watches break and must resume). `whileDown` runs
+   * after it has stopped and before it starts again, for checks of what clients do without it.
+   */
+  async restartApiserver(whileDown?: () => Promise<void>): Promise<void> {
     await this.stopProcess('kube-apiserver');
-    await this.startApiserver();
+    try {
+      await whileDown?.();
+    } finally {
+      await this.startApiserver();
+    }
   }
 
   /** Compacts etcd to its current revision, so watches from older resourceVersions get 410 Gone. */

@@ -11,8 +11,11 @@ class RecordingApplier implements RuleApplier {
   readonly mode = 'nftables' as const;
   readonly synced: Array<{ model: ServiceModel; at: number }> = [];
   failNext = false;
+  /** How long each sync takes (iptables-restore on a busy machine). */
+  delayMs = 0;
   async sync(model: ServiceModel): Promise<SyncResult> {
     this.synced.push({ model, at: Date.now() });
+    if (this.delayMs) await sleep(this.delayMs);
     if (this.failNext) {
       this.failNext = false;
       throw new Error('refused');
@@ -39,6 +42,20 @@ describe('SyncLoop', () => {
     await sleep(150);
     expect(a.synced.map((s) => s.model.nodeIPs[0])).toEqual(['10.0.0.1', '10.0.0.3']);
     expect(a.synced[1]!.at - a.synced[0]!.at).toBeGreaterThanOrEqual(140);
+    await loop.stop();
+  });
+
+  it('installs a model that arrived during a sync right after it, not a sync period later', async () => {
+    // Found against a real API server (test/k8s/api-rules-watch.test.ts): the end of a sync
+    // rescheduled the loop at syncPeriod, dropping the timer the update had set meanwhile.
+    const a = new RecordingApplier();
+    a.delayMs = 60;
+    const loop = new SyncLoop([a], { minSyncPeriodMs: 150, syncPeriodMs: 60_000 });
+    loop.update(model(1));
+    await sleep(20); // the first sync is still running; the next may start at 150 ms
+    loop.update(model(2));
+    await sleep(400);
+    expect(a.synced.map((s) => s.model.nodeIPs[0])).toEqual(['10.0.0.1', '10.0.0.2']);
     await loop.stop();
   });
 

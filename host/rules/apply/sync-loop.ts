@@ -59,7 +59,10 @@ export class SyncLoop {
           this.opts.onError?.(err as Error);
         }
       }
-      this.schedule(failed ? this.opts.minSyncPeriodMs : this.opts.syncPeriodMs);
+      // A model that arrived during this sync has its own timer, which scheduling replaces: keep
+      // it due at the next allowed sync, not a whole sync period away.
+      const changed = this.model !== model;
+      this.schedule(failed || changed ? Math.max(0, this.lastSync + this.opts.minSyncPeriodMs - performance.now()) : this.opts.syncPeriodMs);
     })();
     await this.running;
     this.running = undefined;
