@@ -31,3 +31,4 @@ if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install 
 # The real Kubernetes components (kube-apiserver, kube-controller-manager, kube-proxy, kubectl,
 # etcd) from the Go module proxy, cached outside the repo; without Go their suites skip.
 bash scripts/k8s/setup.sh
+bash scripts/dns/setup-coredns.sh
