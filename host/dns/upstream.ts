@@ -25,7 +25,8 @@ export function parseUpstream(value: string): Upstream {
   const plain4 = /^([0-9.]+)(?::(\d{1,5}))?$/.exec(v);
   const [host, port] = bracketed ? [bracketed[1]!, bracketed[2]] : plain4 ? [plain4[1]!, plain4[2]] : [v, undefined];
   const n = port === undefined ? 53 : Number(port);
-  if (!ipaddr.isValid(host) || !(n >= 1 && n <= 65535)) throw new Error(`"${value}" is not an upstream address (e.g. 10.0.0.10, 10.0.0.10:53 or [fd00::10]:53)`);
+  const valid = ipaddr.IPv4.isValidFourPartDecimal(host) || ipaddr.IPv6.isValid(host);
+  if (!valid || !(n >= 1 && n <= 65535)) throw new Error(`"${value}" is not an upstream address (e.g. 10.0.0.10, 10.0.0.10:53 or [fd00::10]:53)`);
   return { host: ipaddr.parse(host).toString(), port: n };
 }
 
