@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the real CoreDNS (github.com/coredns/coredns, pinned below) from the Go module proxy, with
-# the plugins the DNS comparison test and bench use (kubernetes, forward, errors, ready; see
+# the plugins the DNS comparison test and bench use (kubernetes, forward, errors, ready, bind; see
 # tools/go/coredns). The binary is cached per version outside the repo, in
 # ${VIPWASM_CACHE:-~/.cache/vipwasm}/coredns/<version>/coredns. Idempotent: a binary built from the
 # same wrapper module is kept. Without Go it says so and exits 0; the comparison then skips.

@@ -1,5 +1,5 @@
 // Command coredns is the real CoreDNS server, built from github.com/coredns/coredns through the Go
-// module proxy with only the plugins the DNS comparison test and bench use (CoreDNS documents this
+// module proxy with only the plugins the DNS comparison test and bench use (bind, ready, errors, kubernetes, forward) (CoreDNS documents this
 // way of building: set dnsserver.Directives and call coremain.Run, as its own coredns.go does
 // with the full plugin list).
 package main
@@ -8,6 +8,7 @@ import (
 	"github.com/coredns/coredns/core/dnsserver"
 	"github.com/coredns/coredns/coremain"
 
+	_ "github.com/coredns/coredns/plugin/bind"
 	_ "github.com/coredns/coredns/plugin/errors"
 	_ "github.com/coredns/coredns/plugin/forward"
 	_ "github.com/coredns/coredns/plugin/kubernetes"
@@ -15,7 +16,7 @@ import (
 )
 
 // directives in CoreDNS's own plugin.cfg order.
-var directives = []string{"ready", "errors", "kubernetes", "forward"}
+var directives = []string{"bind", "ready", "errors", "kubernetes", "forward"}
 
 func init() {
 	dnsserver.Directives = directives
