@@ -138,7 +138,8 @@ export async function run(args: string[]): Promise<void> {
   try {
     await cluster.kubectl(['create', 'namespace', NAMESPACE]);
     await create(cluster, objects(0, services));
-    runs.push(await startVipwasmDns(cluster.kubeconfig), await startCoreDNS(cluster.kubeconfig, dir));
+    runs.push(await startVipwasmDns(cluster.kubeconfig));
+    runs.push(await startCoreDNS(cluster.kubeconfig, dir));
     const last = `svc-${services - 1}.${NAMESPACE}.svc.cluster.local`;
     for (const r of runs) await until(`${r.name} synced ${services} Services`, () => synced(r, last), 120_000);
     const names = Array.from({ length: services }, (_, i) => `svc-${i}.${NAMESPACE}.svc.cluster.local`);

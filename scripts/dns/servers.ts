@@ -10,7 +10,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort } from '../k8s/cluster.js';
-import { until } from '../k8s/proxies.js';
+import { stopProcess, until } from '../k8s/proxies.js';
 import { queryDns } from './client.js';
 
 export const COREDNS_VERSION = 'v1.14.7';
@@ -55,9 +55,13 @@ export async function startCoreDNS(kubeconfig: string, dir: string): Promise<Dns
 `);
   const child = spawn(COREDNS_BIN, ['-conf', corefile, '-dns.port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
   const run = track('coredns', child, port);
-  await until('coredns ready', async () => child.exitCode !== null || (await fetch(`http://127.0.0.1:${ready}/ready`).then((r) => r.ok, () => false)), 60_000)
-    .catch((err: Error) => { throw new Error(`${err.message}; its log: ${run.log()}`); });
-  if (child.exitCode !== null) throw new Error(`coredns exited ${child.exitCode}: ${run.log()}`);
+  try {
+    await until('coredns ready', async () => child.exitCode !== null || (await fetch(`http://127.0.0.1:${ready}/ready`).then((r) => r.ok, () => false)), 60_000);
+    if (child.exitCode !== null) throw new Error(`coredns exited ${child.exitCode}`);
+  } catch (err) {
+    await stopProcess(child);
+    throw new Error(`${(err as Error).message}; its log: ${run.log()}`);
+  }
   return run;
 }
 
@@ -67,9 +71,14 @@ export async function startVipwasmDns(kubeconfig: string, nodeArgs: readonly str
   const child = spawn(process.execPath, [...nodeArgs, join(root, 'bin/vipwasm.js'), 'dns', '--kubeconfig', kubeconfig, '--dns-bind-address', `127.0.0.1:${port}`,
     '--dns-upstream', 'none', '--dns-ttl', String(DNS_TTL), '--pod-records', 'insecure', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const run = track('vipwasm', child, port);
-  await until('vipwasm dns serving', async () => run.log().includes('vipwasm dns: serving') || child.exitCode !== null, 60_000);
-  if (child.exitCode !== null) throw new Error(`vipwasm dns exited ${child.exitCode}: ${run.log()}`);
-  // Serving starts after the first full list; one answered query shows the socket is up.
-  await queryDns(run.server, 'dns-version.cluster.local', 'TXT', 'udp');
+  try {
+    await until('vipwasm dns serving', async () => run.log().includes('vipwasm dns: serving') || child.exitCode !== null, 60_000);
+    if (child.exitCode !== null) throw new Error(`vipwasm dns exited ${child.exitCode}`);
+    // Serving starts after the first full list; one answered query shows the socket is up.
+    await queryDns(run.server, 'dns-version.cluster.local', 'TXT', 'udp');
+  } catch (err) {
+    await stopProcess(child);
+    throw new Error(`${(err as Error).message}; its log: ${run.log()}`);
+  }
   return run;
 }

@@ -96,7 +96,8 @@ describe.skipIf(skip !== undefined)('cluster DNS compared with the real CoreDNS'
     dir = mkdtempSync(join(tmpdir(), 'vipwasm-coredns-'));
     cluster = await Cluster.start({ dir: join(dir, 'cluster') });
     await applyScenario(cluster, scenario);
-    runs.push(await startVipwasmDns(cluster.kubeconfig), await startCoreDNS(cluster.kubeconfig, dir));
+    runs.push(await startVipwasmDns(cluster.kubeconfig));
+    runs.push(await startCoreDNS(cluster.kubeconfig, dir));
   }, 180_000);
 
   afterAll(async () => {

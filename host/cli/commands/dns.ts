@@ -25,7 +25,9 @@ export function register(program: Command): void {
 }
 
 async function runDns(flags: SourceFlags & DnsFlagValues & { logLevel: string }): Promise<number> {
-  const settings = resolveSourceOptions(flags);
+  const resolved = resolveSourceOptions(flags);
+  // DNS answers the same on every node: without --node-name there is no node to look for.
+  const settings = flags.nodeName ? resolved : { ...resolved, modelOptions: { ...resolved.modelOptions, nodeName: '' } };
   const dns = resolveDnsFlags(flags);
   if (!dns) throw new UsageError('--dns-bind-address: "off" leaves nothing to serve');
   const log = createLogger(flags.logLevel);
