@@ -32,3 +32,4 @@ if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install 
 # etcd) from the Go module proxy, cached outside the repo; without Go their suites skip.
 bash scripts/k8s/setup.sh
 bash scripts/envoy/setup.sh   # envoycheck: envoy.yaml against Envoy's own v3 API (go-control-plane)
+bash scripts/dns/setup-coredns.sh

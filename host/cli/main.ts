@@ -13,9 +13,11 @@ import { register as rules } from './commands/rules.js';
 import { register as envoyConfig } from './commands/envoy-config.js';
 import { register as serve } from './commands/serve.js';
 import { register as diagnose } from './commands/diagnose.js';
+import { register as dns } from './commands/dns.js';
+import { register as env } from './commands/env.js';
 
 /** Verb registrations, one per file in ./commands. */
-const verbs: Array<(program: Command) => void> = [playground, get, forward, demo, rules, simulate, envoyConfig, serve, diagnose];
+const verbs: Array<(program: Command) => void> = [playground, get, forward, demo, rules, simulate, envoyConfig, serve, diagnose, dns, env];
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('vipwasm')

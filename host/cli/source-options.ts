@@ -96,13 +96,13 @@ export function resolveSourceOptions(flags: SourceFlags, opts: { forceScheduler?
 }
 
 /** A watching source for the settings: FileSource for -f, ApiServerSource for --kubeconfig / in-cluster. */
-export async function createSource(s: SourceSettings, opts: { watch?: boolean } = {}): Promise<Source> {
+export async function createSource(s: SourceSettings, opts: { watch?: boolean; extraKinds?: readonly ('Pod' | 'Namespace')[] } = {}): Promise<Source> {
   if (s.kubeconfig === undefined) return new FileSource(s.paths, { watch: opts.watch ?? true });
   const { ApiServerSource } = await import('../sources/apiserver.js');
   const nodeName = s.modelOptions.nodeName;
   try {
     // Loading once (get, simulate): fail at the first error, as kubectl does, instead of retrying.
-    return new ApiServerSource({ ...(s.kubeconfig ? { kubeconfig: s.kubeconfig } : {}), ...(nodeName ? { nodeName } : {}), ...(opts.watch === false ? { failFast: true } : {}) });
+    return new ApiServerSource({ ...(s.kubeconfig ? { kubeconfig: s.kubeconfig } : {}), ...(nodeName ? { nodeName } : {}), ...(opts.watch === false ? { failFast: true } : {}), ...(opts.extraKinds ? { extraKinds: opts.extraKinds } : {}) });
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
@@ -117,7 +117,7 @@ export interface LoadedModel {
 }
 
 /** Read everything once and build the model (for get, simulate, rules without --watch). */
-export async function loadModelOnce(s: SourceSettings): Promise<LoadedModel> {
+export async function loadModelOnce(s: SourceSettings, opts: { extraKinds?: readonly ('Pod' | 'Namespace')[] } = {}): Promise<LoadedModel> {
   let objects;
   let sourceDiagnostics: readonly Diagnostic[];
   if (s.kubeconfig === undefined) {
@@ -125,7 +125,7 @@ export async function loadModelOnce(s: SourceSettings): Promise<LoadedModel> {
     objects = loaded.objects;
     sourceDiagnostics = loaded.diagnostics;
   } else {
-    const source = await createSource(s, { watch: false });
+    const source = await createSource(s, { watch: false, ...opts });
     try {
       const snap = await source.start();
       objects = snap.objects;

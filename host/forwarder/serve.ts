@@ -30,6 +30,8 @@ export interface ServingForwarder {
   readonly first: SyncResult;
   readonly result: ModelResult;
   readonly operations: { metrics?: string; healthz?: string };
+  /** The model feed the forwarder follows (started): other servers (cluster DNS) may follow it too. */
+  readonly feed: ModelFeed;
   /** Stops watching the source, drains for `graceMs`, releases everything. */
   stop(graceMs: number): Promise<{ aborted: number }>;
 }
@@ -82,6 +84,7 @@ export async function serveForwarder(o: ServeOptions): Promise<ServingForwarder>
       return current.result;
     },
     operations,
+    feed,
     async stop(graceMs: number) {
       unsubscribe();
       await feed.close();

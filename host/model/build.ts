@@ -15,6 +15,7 @@ import {
   type EndpointInputs, type EndpointRecord, SERVICE_NAME_LABEL, ZONE_LABEL, serviceEndpoints, validateEndpointSlice,
   validateEndpoints, validatePod,
 } from './endpoints.js';
+import { type DiscoveryService, discoveryService, existingNamespaces, podView } from './discovery.js';
 import { FieldErrors, isIP, list, objectRef, originOf, record, stringMap, text } from './fields.js';
 import { type IPRange, parsePoolEntry, parsePortRange, parseServiceCIDR } from './ip-range.js';
 import { type ServiceCIDRSpec, readServiceCIDR, serviceIPSpace } from './service-cidr.js';
@@ -22,9 +23,9 @@ import { type ServiceContext, type ServiceSpec, parseService } from './service.j
 import type { Diagnostic, KubeObject, ModelOptions, ModelResult, ServiceView } from './types.js';
 
 /** Kinds the model reads; anything else is reported once as ignored. */
-const KNOWN_KINDS = new Set(['Service', 'EndpointSlice', 'Endpoints', 'Pod', 'Node', 'ServiceCIDR']);
+const KNOWN_KINDS = new Set(['Service', 'EndpointSlice', 'Endpoints', 'Pod', 'Node', 'Namespace', 'ServiceCIDR']);
 /** Kinds without a namespace. */
-const CLUSTER_SCOPED = new Set(['Node', 'ServiceCIDR']);
+const CLUSTER_SCOPED = new Set(['Node', 'Namespace', 'ServiceCIDR']);
 
 interface ResolvedOptions {
   readonly nodeName: string;
@@ -124,7 +125,8 @@ export function buildServiceModel(objects: readonly KubeObject[], options: Model
   const seen = new Set<string>();
   const ignoredKinds = new Set<string>();
 
-  flatten(objects).forEach((obj, order) => {
+  const flat = flatten(objects);
+  flat.forEach((obj, order) => {
     const kind = typeof obj?.kind === 'string' ? obj.kind : '';
     const namespaced = !CLUSTER_SCOPED.has(kind);
     const errs = new FieldErrors(objectRef(obj, namespaced), originOf(obj));
@@ -202,11 +204,13 @@ export function buildServiceModel(objects: readonly KubeObject[], options: Model
 
   const servicePorts: ModelServicePort[] = [];
   const views: ServiceView[] = [];
+  const discovered: DiscoveryService[] = [];
   for (const svc of [...services].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))) {
     const a = alloc.allocations.get(svc.key);
     if (!a) continue; // rejected by allocation
     const endpoints = serviceEndpoints(svc, inputs, diagnostics);
     views.push(serviceView(svc, a, endpoints));
+    discovered.push(discoveryService(svc, a.clusterIPs, inputs));
     if (svc.type === 'ExternalName' || svc.headless) continue; // kube-proxy ShouldSkipService
     svc.ports.forEach((p, i) => servicePorts.push(modelPort(svc, a, i, endpoints.filter((e) => e.portName === p.name && e.protocol === p.protocol), node)));
   }
@@ -216,7 +220,8 @@ export function buildServiceModel(objects: readonly KubeObject[], options: Model
     return a < b ? -1 : a > b ? 1 : x.protocol < y.protocol ? -1 : x.protocol > y.protocol ? 1 : 0;
   });
   const model: ServiceModel = { nodeIPs, servicePorts, serviceCIDRs: ipSpace.cidrs };
-  return { model, services: views, diagnostics };
+  const pods = [...inputs.pods.values()].flat().map(podView).sort((x, y) => (x.namespace + '/' + x.name < y.namespace + '/' + y.name ? -1 : 1));
+  return { model, services: views, diagnostics, discovery: { services: discovered, pods, namespaces: existingNamespaces(flat) } };
 }
 
 function nodeAddresses(node: KubeObject | undefined): string[] {

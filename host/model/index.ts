@@ -12,3 +12,7 @@ export { formatServicesTable, formatEndpointsTable, dumpServiceModel, alignColum
 export { SCHEDULER_ANNOTATION, SCHEDULER_FLAGS_ANNOTATION } from './service.js';
 export { POD_WEIGHT_ANNOTATION, WEIGHTS_ANNOTATION, SERVICE_NAME_LABEL } from './endpoints.js';
 export { parseManifestDocuments, type ManifestDocuments } from './manifest-text.js';
+export {
+  type DiscoveryView, type DiscoveryService, type DiscoveryEndpoint, type DiscoveryPort, type PodView, SYSTEM_NAMESPACES,
+} from './discovery.js';
+export { type EnvVar, type EnvOptions, envVariableName, namespaceEnvVars, podEnvVars, serviceEnvVars } from './env-vars.js';

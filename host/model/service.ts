@@ -66,6 +66,8 @@ export interface ServiceSpec {
   readonly loadBalancerSourceRanges: readonly string[];
   readonly ingress: readonly LoadBalancerIngress[];
   readonly publishNotReadyAddresses: boolean;
+  /** metadata.creationTimestamp (RFC 3339), when the object has one: kubelet's env vars ignore Services newer than a Pod. */
+  readonly creationTimestamp?: string;
   readonly scheduler: SchedulerName;
   readonly schedulerFlags: SchedulerFlags;
 }
@@ -226,8 +228,9 @@ export function parseService(obj: KubeObject, order: number, ctx: ServiceContext
 
   if (errs.failed || !type) return null;
   const origin = originOf(obj);
+  const created = text(meta['creationTimestamp']);
   return {
-    namespace, name, key: `${namespace}/${name}`, order, ...(origin ? { origin } : {}),
+    namespace, name, key: `${namespace}/${name}`, order, ...(origin ? { origin } : {}), ...(created ? { creationTimestamp: created } : {}),
     type, headless, requestedClusterIPs: requested, ipFamilies, ports, selector, externalIPs, externalName,
     sessionAffinity, affinityTimeoutSeconds,
     externalTrafficPolicy: externallyAccessible ? etp : 'Cluster', internalTrafficPolicy: itp,

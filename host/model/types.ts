@@ -5,6 +5,7 @@
  */
 import type { SchedulerName, ServiceModel } from '../engine/model.js';
 import type { AllocationStore } from './allocation-store.js';
+import type { DiscoveryView } from './discovery.js';
 
 /**
  * A Kubernetes object as parsed from YAML/JSON or received from the API server. The model reads
@@ -125,4 +126,6 @@ export interface ModelResult {
   /** Sorted by namespace then name. */
   readonly services: readonly ServiceView[];
   readonly diagnostics: readonly Diagnostic[];
+  /** Every Service (headless and ExternalName too), endpoint address, Pod and namespace: for DNS and env vars. */
+  readonly discovery: DiscoveryView;
 }

@@ -32,6 +32,11 @@ export interface ApiServerSourceOptions {
    * rejects on the first error instead of retrying until startTimeoutMs, as kubectl fails at once.
    */
   failFast?: boolean;
+  /**
+   * Also watch these kinds: Pods (pod IPs, hostnames and enableServiceLinks for `vipwasm dns` and
+   * `vipwasm env`) and Namespaces (which exist, for DNS's NXDOMAIN vs NODATA).
+   */
+  extraKinds?: readonly ('Pod' | 'Namespace')[];
 }
 
 interface Resource {
@@ -81,6 +86,7 @@ export class ApiServerSource implements Source {
       { kind: 'Service', apiVersion: 'v1', path: '/api/v1/services', synced: false, failures: 0 },
       { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', path: '/apis/discovery.k8s.io/v1/endpointslices', synced: false, failures: 0 },
       { kind: 'Node', apiVersion: 'v1', path: '/api/v1/nodes', synced: false, failures: 0 },
+      ...(options.extraKinds ?? []).map((kind) => ({ kind, apiVersion: 'v1', path: `/api/v1/${kind.toLowerCase()}s`, synced: false, failures: 0 })),
     ];
   }
 
@@ -100,6 +106,8 @@ export class ApiServerSource implements Source {
       Service: () => core.listServiceForAllNamespaces(),
       EndpointSlice: () => disc.listEndpointSliceForAllNamespaces(),
       Node: () => core.listNode(nodeSelector ? { fieldSelector: nodeSelector } : {}),
+      Pod: () => core.listPodForAllNamespaces(),
+      Namespace: () => core.listNamespace(),
     };
     if (this.options.failFast) return this.listOnce(lists);
     for (const r of this.resources) {

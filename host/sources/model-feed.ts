@@ -65,7 +65,7 @@ export class ModelFeed {
     this.lastDiagnostics = diagKey;
     const result = objectsChanged || !this.latest ? buildServiceModel(snapshot.objects, this.options) : this.latest.result;
     const changes = this.tracker.update(result);
-    const views = JSON.stringify([result.services, result.diagnostics, snapshot.diagnostics]);
+    const views = JSON.stringify([result.services, result.discovery, result.diagnostics, snapshot.diagnostics]);
     // A no-op: objects changed in ways nothing downstream sees (an ignored kind, a Pod label no
     // selector uses, a reformatted file), or the same problems again.
     if (this.latest && isEmpty(changes) && views === this.lastViews) return undefined;

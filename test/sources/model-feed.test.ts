@@ -45,17 +45,25 @@ describe('ModelFeed', () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(updates.length).toBe(1);
 
-    // Objects changed, but nothing a consumer sees: an ignored kind and a Pod no selector picks.
+    // A Pod no selector picks changes no service port, but cluster DNS sees it (pod records,
+    // issue 12): an update with no service-port change.
     writeFileSync(f, `${manifest(['10.244.0.1', '10.244.0.2'])}---\napiVersion: v1\nkind: Pod\nmetadata: {name: lonely, labels: {app: none}}\nstatus: {podIP: 10.244.9.9}\n`);
-    // The feed handles each source snapshot synchronously: once the source has the Pod, it has decided.
+    const lonely = await next(2);
+    expect(lonely.changes.changed).toEqual([]);
+    expect(lonely.result.discovery.pods.map((p) => p.ips)).toContainEqual(['10.244.9.9']);
+
+    // Objects changed, but nothing a consumer sees: a label of a Pod no selector picks.
+    writeFileSync(f, `${manifest(['10.244.0.1', '10.244.0.2'])}---\napiVersion: v1\nkind: Pod\nmetadata: {name: lonely, labels: {app: still-none}}\nstatus: {podIP: 10.244.9.9}\n`);
+    // The feed handles each source snapshot synchronously: once the source has it, it has decided.
     const deadline = Date.now() + 5000;
-    while (!feed.source.current.objects.some((o) => o.kind === 'Pod') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    expect(feed.source.current.objects.some((o) => o.kind === 'Pod')).toBe(true);
-    expect(updates.length).toBe(1);
+    const relabelled = (): boolean => feed!.source.current.objects.some((o) => o.metadata?.labels?.['app'] === 'still-none');
+    while (!relabelled() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(relabelled()).toBe(true);
+    expect(updates.length).toBe(2);
 
     // A broken file: an update carrying the problem, the model unchanged.
     writeFileSync(f, 'kind: [\n');
-    const u2 = await next(2);
+    const u2 = await next(3);
     expect(u2.changes.changed).toEqual([]);
     expect(u2.sourceDiagnostics[0]!.severity).toBe('error');
     expect(u2.result.model.servicePorts).toHaveLength(2);

@@ -8,6 +8,7 @@
  * net.ipv4.ip_unprivileged_port_start allows it. The demo probes that and, when it cannot bind,
  * serves the Service port + 8000 (80 → 8080) instead, saying so.
  */
+import { Resolver } from 'node:dns/promises';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -19,6 +20,7 @@ import { loadEngine } from '../../engine/node.js';
 import { addForwarderFlags, createLogger, parseCount, resolveForwarderFlags } from '../forwarder-options.js';
 import type { ForwarderFlagValues } from '../forwarder-options.js';
 import { serveForwarder } from '../../forwarder/serve.js';
+import { type ServingDns, serveDns } from '../../dns/serve.js';
 import type { KubeObject } from '../../model/index.js';
 import type { Source, SourceSnapshot } from '../../sources/source.js';
 import { loadManifests } from '../../sources/files.js';
@@ -30,6 +32,8 @@ export const DEMO_POD_PORT = 9376;
 export const DEMO_CLUSTER_IP_RANGE = '127.96.0.0/16';
 /** Added to privileged Service ports when they cannot be bound. */
 export const UNPRIVILEGED_PORT_SHIFT = 8000;
+/** Where the demo's cluster DNS answers: x.x.0.10 of the ClusterIP range, as kube-dns's 10.96.0.10. */
+export const DEMO_DNS_HOST = '127.96.0.10';
 
 interface DemoFlags extends ForwarderFlagValues {
   requests: string;
@@ -150,7 +154,9 @@ async function runDemo(flags: DemoFlags): Promise<number> {
     metricsAddress,
     healthzAddress,
   });
+  const dns = await startDemoDns(serving.feed, serving.result, privileged);
   const stopAll = async (): Promise<void> => {
+    await dns.stop();
     await serving.stop(Math.min(r.shutdownGraceMs, 2000));
     await Promise.all(pods.map((p) => new Promise((res) => p.close(res))));
     for (const p of pods) p.closeAllConnections();
@@ -163,7 +169,12 @@ async function runDemo(flags: DemoFlags): Promise<number> {
     await stopAll();
     throw new UsageError(`${file}: no TCP Service with a ClusterIP to demo`);
   }
-  const ip = sp.clusterIPs[0]!;
+  // Resolve the Service by name through the cluster DNS, as a pod would, and curl what it says.
+  const fqdn = `${svc.name}.${svc.namespace}.svc.cluster.local`;
+  const resolver = new Resolver({ timeout: 2000, tries: 2 });
+  resolver.setServers([`${dns.address.host}:${dns.address.port}`]);
+  const resolved = await resolver.resolve4(fqdn).catch((err: NodeJS.ErrnoException) => [`;; ${err.code ?? err.message}`]);
+  const ip = resolved.find((a) => sp.clusterIPs.includes(a)) ?? sp.clusterIPs[0]!;
   const target = `${ip}:${sp.port}`;
   const url = sp.port === 80 ? `http://${ip}/` : `http://${target}/`;
   out.write(`vipwasm demo: Service ${svc.namespace}/${svc.name} ClusterIP ${target} → ${sp.backends.map((b) => `${b.ip}:${b.port}`).join(', ')} (scheduler ${sp.scheduler})\n`);
@@ -175,6 +186,7 @@ async function runDemo(flags: DemoFlags): Promise<number> {
     );
   }
   for (const f of serving.first.bindFailures) out.write(`warning: could not listen on ${f.key}: ${f.code}\n`);
+  out.write(`\n$ dig @${dns.address.host}${dns.address.port === 53 ? '' : ` -p ${dns.address.port}`} +short ${fqdn}\n${resolved.join('\n')}\n`);
   out.write(`\n$ for i in $(seq 1 ${requests}); do curl -s ${url}; done\n`);
   for (let i = 0; i < requests; i++) out.write(`${await get(ip, sp.port)}\n`);
 
@@ -183,6 +195,7 @@ async function runDemo(flags: DemoFlags): Promise<number> {
     return 0;
   }
   out.write(`\nServing. Try:  curl ${url}\n`);
+  out.write(`DNS:           dig @${dns.address.host}${dns.address.port === 53 ? '' : ` -p ${dns.address.port}`} ${fqdn}\n`);
   if (serving.operations.metrics) out.write(`Metrics:       curl http://${serving.operations.metrics}/metrics\n`);
   if (serving.operations.healthz) out.write(`Health:        curl http://${serving.operations.healthz}/healthz\n`);
   out.write('Press Ctrl-C to stop.\n');
@@ -192,6 +205,22 @@ async function runDemo(flags: DemoFlags): Promise<number> {
   });
   await stopAll();
   return 0;
+}
+
+/**
+ * Cluster DNS for the demo's model, on DEMO_DNS_HOST port 53 when this process may bind it (else,
+ * or when it is taken, a free port). No upstream: the demo only asks for its own names.
+ */
+async function startDemoDns(feed: Parameters<typeof serveDns>[0], result: Parameters<typeof serveDns>[1], privileged: boolean): Promise<ServingDns> {
+  const options = { host: DEMO_DNS_HOST, zone: { clusterDomain: 'cluster.local', ttl: 30, podRecords: 'insecure' as const }, upstreams: [] };
+  if (privileged) {
+    try {
+      return await serveDns(feed, result, { ...options, port: 53 });
+    } catch {
+      // taken (another demo, a resolver): fall through to a free port
+    }
+  }
+  return serveDns(feed, result, { ...options, port: 0 });
 }
 
 function portFree(address: string): Promise<boolean> {

@@ -12,6 +12,8 @@ import { addForwarderFlags, createLogger, resolveForwarderFlags } from '../forwa
 import type { ForwarderFlagValues } from '../forwarder-options.js';
 import { serveForwarder } from '../../forwarder/serve.js';
 import { UsageError } from '../errors.js';
+import { serveDns } from '../../dns/serve.js';
+import { addDnsFlags, describeDns, resolveDnsFlags, type DnsFlagValues } from '../dns-options.js';
 import { addSourceOptions, createSource, resolveSourceOptions } from '../source-options.js';
 import type { SourceFlags } from '../source-options.js';
 
@@ -21,21 +23,24 @@ export function register(program: Command): void {
     .description('forward Service traffic on this machine (userspace L4 proxy driven by the engine)');
   addSourceOptions(cmd);
   addForwarderFlags(cmd);
-  cmd.action(async (flags: SourceFlags & ForwarderFlagValues) => {
+  addDnsFlags(cmd);
+  cmd.action(async (flags: SourceFlags & ForwarderFlagValues & DnsFlagValues) => {
     process.exitCode = await runForward(flags);
   });
 }
 
-async function runForward(flags: SourceFlags & ForwarderFlagValues): Promise<number> {
+async function runForward(flags: SourceFlags & ForwarderFlagValues & DnsFlagValues): Promise<number> {
   const resolved = resolveSourceOptions(flags);
   // Without --node-ip or a Node object, NodePorts are served on every local address, as kube-proxy
   // does with an empty --nodeport-addresses.
   const settings = { ...resolved, modelOptions: { ...resolved.modelOptions, localAddresses: localAddresses() } };
   const r = resolveForwarderFlags(flags);
+  const dnsOptions = resolveDnsFlags(flags);
   const log = createLogger(r.logLevel);
   // Clients are untrusted: key the flow and affinity hashes with real randomness.
   const engine = await loadEngine({ ...r.engine, hashKey: randomHashKey() });
-  const source = await createSource(settings);
+  // Cluster DNS also needs Pods (pod records, hostnames) and Namespaces (NXDOMAIN vs NODATA).
+  const source = await createSource(settings, dnsOptions ? { extraKinds: ['Pod', 'Namespace'] } : {});
 
   let serving;
   try {
@@ -57,9 +62,21 @@ async function runForward(flags: SourceFlags & ForwarderFlagValues): Promise<num
     throw err;
   }
 
+  let dns;
+  if (dnsOptions) {
+    try {
+      dns = await serveDns(serving.feed, serving.result, { ...dnsOptions, log });
+    } catch (err) {
+      await serving.stop(0);
+      const e = err as NodeJS.ErrnoException;
+      throw new UsageError(`--dns-bind-address: cannot serve on ${flags.dnsBindAddress}: ${e.code ?? e.message}${e.code === 'EACCES' ? ' (ports below 1024 need root)' : ''}`);
+    }
+  }
+
   const ops: string[] = [];
   if (serving.operations.metrics) ops.push(`metrics http://${serving.operations.metrics}/metrics`);
   if (serving.operations.healthz) ops.push(`healthz http://${serving.operations.healthz}/healthz`);
+  if (dns && dnsOptions) ops.push(`dns ${describeDns(dnsOptions, dns.address)}`);
   const d = serving.forwarder.dataPathOptions;
   process.stdout.write(
     `vipwasm forward: serving ${serving.forwarder.summary()}; scheduler ${settings.modelOptions.defaultScheduler ?? 'rr'}, ` +
@@ -73,6 +90,7 @@ async function runForward(flags: SourceFlags & ForwarderFlagValues): Promise<num
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   log.info({ signal, graceMs: r.shutdownGraceMs, open: serving.forwarder.openConnections }, 'draining');
+  await dns?.stop();
   const { aborted } = await serving.stop(r.shutdownGraceMs);
   log.info({ aborted }, 'stopped');
   return 0;

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Builds the real CoreDNS (github.com/coredns/coredns, pinned below) from the Go module proxy, with
+# the plugins the DNS comparison test and bench use (kubernetes, forward, errors, ready, bind; see
+# tools/go/coredns). The binary is cached per version outside the repo, in
+# ${VIPWASM_CACHE:-~/.cache/vipwasm}/coredns/<version>/coredns. Idempotent: a binary built from the
+# same wrapper module is kept. Without Go it says so and exits 0; the comparison then skips.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+COREDNS_VERSION=v1.14.7
+DIR="${VIPWASM_CACHE:-$HOME/.cache/vipwasm}/coredns/$COREDNS_VERSION"
+MODULE=tools/go/coredns
+
+if ! command -v go >/dev/null 2>&1; then
+  echo "setup:coredns: Go not found on PATH; the CoreDNS comparison test and bench will skip (they need $DIR/coredns)"
+  exit 0
+fi
+grep -q "github.com/coredns/coredns $COREDNS_VERSION" "$MODULE/go.mod" || { echo "setup:coredns: $MODULE/go.mod does not require coredns $COREDNS_VERSION" >&2; exit 1; }
+mkdir -p "$DIR"
+stamp=$(cat "$MODULE/go.mod" "$MODULE/go.sum" "$MODULE/main.go" | sha256sum | cut -c1-16)
+if [ -x "$DIR/coredns" ] && [ "$(cat "$DIR/coredns.stamp" 2>/dev/null)" = "$stamp" ]; then
+  echo "setup:coredns: coredns $COREDNS_VERSION is cached ($DIR/coredns)"
+  exit 0
+fi
+echo "setup:coredns: building coredns $COREDNS_VERSION from the Go module proxy (a few minutes the first time)"
+start=$SECONDS
+(cd "$MODULE" && GOFLAGS="-trimpath -buildvcs=false" go build -ldflags='-s -w' -o "$DIR/coredns.tmp" .)
+mv "$DIR/coredns.tmp" "$DIR/coredns"
+echo "$stamp" > "$DIR/coredns.stamp"
+echo "setup:coredns: built coredns $COREDNS_VERSION in $((SECONDS - start)) s: $DIR/coredns"
