@@ -12,7 +12,7 @@ import type { ServiceModel } from '../engine/model.js';
 import { portView } from './endpoints.js';
 import { nftFamily, renderNftPort, type NftPortObjects } from './nftables-service.js';
 import { PortRenderCache } from './port-cache.js';
-import { familyOf, masqueradeMark, ruleOptions, type RuleOptions } from './options.js';
+import { familyOf, masqueradeMark, nodePortIPs, ruleOptions, type RuleOptions } from './options.js';
 
 export interface NftRuleset {
   readonly family: 4 | 6;
@@ -119,7 +119,9 @@ export function renderNftables(model: ServiceModel, options: Partial<RuleOptions
   const nodeIPs = model.nodeIPs.filter((ip) => familyOf(ip) === o.family);
   const ports: NftPortObjects[] = [];
   const identities = new Set<string>();
-  const nodeElements = new Map(nodeIPs.map((ip) => [ip, ip]));
+  // kube-proxy's nftables default is `primary` (the node IPs); none, or a match-all list, is every local address.
+  const npIPs = o.nodePortAddresses.length ? (nodePortIPs(model.nodeIPs, o) ?? []) : nodeIPs;
+  const nodeElements = new Map(npIPs.map((ip) => [ip, ip]));
   const context = JSON.stringify({ o, nodeIPs });
   for (const sp of model.servicePorts) {
     identities.add(`${sp.namespace}/${sp.name}:${sp.portName}/${sp.protocol}`);
@@ -137,7 +139,7 @@ export function renderNftables(model: ServiceModel, options: Partial<RuleOptions
     family: o.family,
     table: o.nftTable,
     tableFamily: nftFamily(o).ip,
-    base: baseObjects(o, nodeIPs),
+    base: baseObjects(o, npIPs),
     ports,
     uniqueNames: identities.size === model.servicePorts.length,
     nodeElements,

@@ -44,6 +44,8 @@ interface RulesFlags extends SourceFlags {
   netns?: string;
   iptablesBackend?: string;
   metricsBindAddress?: string;
+  nodeportAddresses?: string[];
+  localhostNodeports?: string;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -68,8 +70,14 @@ function baseRuleOptions(flags: RulesFlags, explicitRoundRobin: boolean): Omit<R
   for (const cidr of flags.clusterCidr ?? []) if (!ipaddr.isValidCIDR(cidr)) throw new UsageError(`--cluster-cidr: "${cidr}" is not a CIDR`);
   const bit = flags.masqueradeBit === undefined ? 14 : Number(flags.masqueradeBit);
   if (!Number.isInteger(bit) || bit < 0 || bit > 31) throw new UsageError(`--iptables-masquerade-bit: "${flags.masqueradeBit}" is not an integer in 0-31`);
-  const o = ruleOptions({ clusterCIDRs: [], masqueradeAll: flags.masqueradeAll ?? false, masqueradeBit: bit, roundRobin: explicitRoundRobin });
-  return { ...o, clusterCIDRs: flags.clusterCidr ?? [] };
+  const nodePortAddresses = flags.nodeportAddresses ?? [];
+  for (const c of nodePortAddresses) {
+    if (c !== 'primary' && !ipaddr.isValidCIDR(c)) throw new UsageError(`--nodeport-addresses: "${c}" is not a CIDR or "primary" (e.g. 192.168.0.0/16)`);
+  }
+  const localhost = flags.localhostNodeports ?? 'true';
+  if (localhost !== 'true' && localhost !== 'false') throw new UsageError(`--iptables-localhost-nodeports: "${localhost}" is not true or false`);
+  const o = ruleOptions({ clusterCIDRs: [], masqueradeAll: flags.masqueradeAll ?? false, masqueradeBit: bit, roundRobin: explicitRoundRobin, localhostNodePorts: localhost === 'true' });
+  return { ...o, clusterCIDRs: flags.clusterCidr ?? [], nodePortAddresses };
 }
 
 /** The families to render: the flag, else every family the model has ClusterIPs in (IPv4 when none). */
@@ -177,10 +185,12 @@ export function register(program: Command): void {
     .option('--cleanup', 'remove everything this mode installed, then exit')
     .option('--netns <name>', 'apply inside this network namespace (ip netns exec)')
     .option('--metrics-bind-address <host:port>', "with --watch: serve kube-proxy's sync metrics (kubeproxy_*) on /metrics here (kube-proxy uses 127.0.0.1:10249)")
+    .option('--nodeport-addresses <cidrs>', 'NodePorts only on node IPs in these CIDRs, or `primary` (the node IPs); default: every local address (iptables), the node IPs (nftables)', collect)
+    .option('--iptables-localhost-nodeports <bool>', 'iptables, IPv4: NodePorts also on 127.0.0.0/8 (sets route_localnet; KUBE-FIREWALL drops outside traffic to it)', 'true')
     .option('--iptables-backend <backend>', 'which iptables to run: default (the `iptables` command), legacy or nft', 'default');
   addSourceOptions(cmd);
-  cmd.action(async (rawFlags: RulesFlags & { iptablesMasqueradeBit?: string }) => {
-    const flags: RulesFlags = { ...rawFlags, masqueradeBit: rawFlags.iptablesMasqueradeBit };
+  cmd.action(async (rawFlags: RulesFlags & { iptablesMasqueradeBit?: string; iptablesLocalhostNodeports?: string }) => {
+    const flags: RulesFlags = { ...rawFlags, masqueradeBit: rawFlags.iptablesMasqueradeBit, localhostNodeports: rawFlags.iptablesLocalhostNodeports };
     const mode = parseMode(flags.mode);
     // True round robin only when asked for: the model's default scheduler is rr, kube-proxy's dispatch is random.
     const base = baseRuleOptions(flags, cmd.getOptionValueSource('scheduler') === 'cli' && flags.scheduler === 'rr');
