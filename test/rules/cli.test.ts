@@ -27,7 +27,7 @@ describe('vipwasm rules', () => {
   });
 
   it('prints an nft transaction and ipvsadm-restore input', async () => {
-    expect((await run('-f', hostnames, '--mode', 'nftables', '--node-ip', '10.1.0.5')).stdout).toMatch(/numgen random mod 3 vmap/);
+    expect((await run('-f', hostnames, '--mode', 'nftables', '--node-ip', '10.1.0.5')).stdout).toMatch(/dnat ip addr \. port to numgen random mod 3 map/);
     const ipvs = await run('-f', hostnames, '--mode', 'ipvs', '--node-ip', '10.1.0.5');
     expect(ipvs.stdout).toMatch(/^-A -t \S+:80 -s rr$/m);
   });

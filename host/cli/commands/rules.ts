@@ -66,7 +66,7 @@ function parseMode(mode: string | undefined): RuleMode {
   return mode as RuleMode;
 }
 
-function baseRuleOptions(flags: RulesFlags, explicitRoundRobin: boolean): Omit<RuleOptions, 'family'> {
+function baseRuleOptions(flags: RulesFlags, explicitRoundRobin: boolean): Omit<RuleOptions, 'family' | 'nfacctCounters' | 'randomFully'> {
   for (const cidr of flags.clusterCidr ?? []) if (!ipaddr.isValidCIDR(cidr)) throw new UsageError(`--cluster-cidr: "${cidr}" is not a CIDR`);
   const bit = flags.masqueradeBit === undefined ? 14 : Number(flags.masqueradeBit);
   if (!Number.isInteger(bit) || bit < 0 || bit > 31) throw new UsageError(`--iptables-masquerade-bit: "${flags.masqueradeBit}" is not an integer in 0-31`);
@@ -77,7 +77,9 @@ function baseRuleOptions(flags: RulesFlags, explicitRoundRobin: boolean): Omit<R
   const localhost = flags.localhostNodeports ?? 'true';
   if (localhost !== 'true' && localhost !== 'false') throw new UsageError(`--iptables-localhost-nodeports: "${localhost}" is not true or false`);
   const o = ruleOptions({ clusterCIDRs: [], masqueradeAll: flags.masqueradeAll ?? false, masqueradeBit: bit, roundRobin: explicitRoundRobin, localhostNodePorts: localhost === 'true' });
-  return { ...o, clusterCIDRs: flags.clusterCidr ?? [], nodePortAddresses };
+  // nfacct counters and --random-fully are the machine's: the applier probes them (printing assumes kube-proxy's defaults).
+  const { nfacctCounters: _counters, randomFully: _randomFully, ...rest } = o;
+  return { ...rest, clusterCIDRs: flags.clusterCidr ?? [], nodePortAddresses };
 }
 
 /** The families to render: the flag, else every family the model has ClusterIPs in (IPv4 when none). */
@@ -92,13 +94,13 @@ function familiesOf(model: ServiceModel, flag: string | undefined, serviceRanges
   return out.length ? out : [4];
 }
 
-function render(mode: RuleMode, model: ServiceModel, o: RuleOptions): string {
+function render(mode: RuleMode, model: ServiceModel, o: Partial<RuleOptions>): string {
   return mode === 'iptables' ? renderIptablesText(model, o) : mode === 'nftables' ? renderNftablesText(model, o) : renderIpvsText(model, o);
 }
 
 const IPTABLES_BACKENDS = ['default', 'legacy', 'nft'] as const;
 
-function appliersFor(mode: RuleMode, families: readonly IPFamily[], base: Omit<RuleOptions, 'family'>, serviceCIDRs: readonly string[], flags: RulesFlags): RuleApplier[] {
+function appliersFor(mode: RuleMode, families: readonly IPFamily[], base: ReturnType<typeof baseRuleOptions>, serviceCIDRs: readonly string[], flags: RulesFlags): RuleApplier[] {
   const backend = flags.iptablesBackend ?? 'default';
   if (!(IPTABLES_BACKENDS as readonly string[]).includes(backend))
     throw new UsageError(`--iptables-backend: unknown backend "${backend}" (want ${IPTABLES_BACKENDS.join(', ')})`);

@@ -134,7 +134,8 @@ export function normalizeNftables(json: string, family: 'ip4' | 'ip6'): Dump {
       add(`${family} ${kind} ${name}`, setOwner, JSON.stringify(strip(decl)));
       const groups = new Map<string, { owner: string | undefined; elems: string[] }>();
       for (const e of (elem as Json[] | undefined) ?? []) {
-        const o = setOwner ? { namespace: setOwner, port: name } : ownerIn(e);
+        // Owned by what the element says once its comment is gone (a verdict's chain name), as compared.
+        const o = setOwner ? { namespace: setOwner, port: name } : ownerIn(strip(e));
         const g = groups.get(o?.port ?? '') ?? { owner: o?.namespace, elems: [] };
         groups.set(o?.port ?? '', g);
         g.elems.push(JSON.stringify(strip(e)));
@@ -147,6 +148,13 @@ export function normalizeNftables(json: string, family: 'ip4' | 'ip6'): Dump {
       const key = chainOwner ? `${family} rules ${chain}` : `${family} rules ${chain} [${o?.port ?? ''}]`;
       add(key, o?.namespace, JSON.stringify(strip(body['expr']!)));
     }
+  }
+  // kube-proxy flushes a stale Service chain at once but deletes it only in a sync at least a second
+  // later (syncProxyRules' staleChains); vipwasm deletes it in the same transaction. An empty
+  // per-Service chain is therefore no difference (host/rules/README.md).
+  for (const [key, item] of out) {
+    const chain = /^\S+ chain (.*)$/.exec(key)?.[1];
+    if (chain && item.owner && !out.has(`${family} rules ${chain}`)) out.delete(key);
   }
   return out;
 }

@@ -35,7 +35,7 @@ export class Differential {
   private readonly netns: string[] = [];
   private api!: ApiClient;
   private round = 0;
-  private markerClusterIP = '';
+  private markerClusterIPs: string[] = [];
 
   private constructor(
     readonly mode: ProxyMode,
@@ -131,24 +131,30 @@ export class Differential {
     }, 60_000);
   }
 
-  /** The marker: its Service port and endpoint address change every round. */
+  /** The marker (dual-stack): its Service port and endpoint addresses change every round. */
   private async writeMarker(): Promise<void> {
     const port = 1000 + this.round;
+    const slice = (family: 'IPv4' | 'IPv6', ip: string) => ({
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+      metadata: { name: `svc-${family.toLowerCase()}`, namespace: MARKER_NS, labels: { 'kubernetes.io/service-name': 'svc', 'endpointslice.kubernetes.io/managed-by': 'differential.vipwasm.io' } },
+      addressType: family, ports: [{ name: 'p80', port: 8080, protocol: 'TCP' }],
+      endpoints: [{ addresses: [ip], conditions: { ready: true }, nodeName: 'dt-other' }],
+    });
     await this.cluster.apply(JSON.stringify({
       apiVersion: 'v1', kind: 'List', items: [
-        { apiVersion: 'v1', kind: 'Service', metadata: { name: 'svc', namespace: MARKER_NS }, spec: { ipFamilies: ['IPv4'], ports: [{ name: 'p80', port, targetPort: 8080 }] } },
-        {
-          apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
-          metadata: { name: 'svc', namespace: MARKER_NS, labels: { 'kubernetes.io/service-name': 'svc', 'endpointslice.kubernetes.io/managed-by': 'differential.vipwasm.io' } },
-          addressType: 'IPv4', ports: [{ name: 'p80', port: 8080, protocol: 'TCP' }],
-          endpoints: [{ addresses: [`198.19.255.${this.round}`], conditions: { ready: true }, nodeName: 'dt-other' }],
-        },
+        { apiVersion: 'v1', kind: 'Service', metadata: { name: 'svc', namespace: MARKER_NS }, spec: { ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv4', 'IPv6'], ports: [{ name: 'p80', port, targetPort: 8080 }] } },
+        slice('IPv4', this.markerEndpoints()[0]),
+        slice('IPv6', this.markerEndpoints()[1]),
       ],
     }));
-    if (!this.markerClusterIP) {
-      const svc = (await this.api.call('GET', `/api/v1/namespaces/${MARKER_NS}/services/svc`)) as { spec: { clusterIP: string } };
-      this.markerClusterIP = svc.spec.clusterIP;
+    if (!this.markerClusterIPs.length) {
+      const svc = (await this.api.call('GET', `/api/v1/namespaces/${MARKER_NS}/services/svc`)) as { spec: { clusterIPs: string[] } };
+      this.markerClusterIPs = svc.spec.clusterIPs;
     }
+  }
+
+  private markerEndpoints(): [string, string] {
+    return [`198.19.255.${this.round}`, `fd00:19:0:ffff::${this.round.toString(16)}`];
   }
 
   /** Raw dumps of one namespace: iptables-save / ip6tables-save, or the nft tables as JSON. */
@@ -160,12 +166,18 @@ export class Differential {
     return Promise.all([table('ip'), table('ip6')]);
   }
 
-  private markerSynced(raw: string): boolean {
-    const flat = raw.replace(/\s+/g, '');
+  /** Whether a family's dump shows this round's marker: its ClusterIP with this round's port, and this round's endpoint. */
+  private markerSynced(raw: string, family: 0 | 1): boolean {
     const port = 1000 + this.round;
-    const ep = `198.19.255.${this.round}`;
-    if (this.mode === 'iptables') return raw.includes(`--to-destination ${ep}:8080`) && new RegExp(`-d ${this.markerClusterIP.replace(/\./g, '\\.')}/32 .*--dport ${port} `).test(raw);
-    return flat.includes(`"${ep}"`) && flat.includes(`"${this.markerClusterIP}","tcp",${port}`);
+    const ep = this.markerEndpoints()[family];
+    const clusterIP = this.markerClusterIPs[family]!;
+    if (this.mode === 'iptables') {
+      const dest = family === 0 ? `${ep}:8080` : `[${ep}]:8080`;
+      const service = new RegExp(`-d ${clusterIP.replace(/[.]/g, '\\.')}/${family === 0 ? 32 : 128} .*--dport ${port} `);
+      return raw.includes(`--to-destination ${dest}`) && service.test(raw);
+    }
+    const flat = raw.replace(/\s+/g, '');
+    return flat.includes(`"${ep}"`) && flat.includes(`"${clusterIP}","tcp",${port}`);
   }
 
   private normalize(raw: [string, string]): Dump {
@@ -177,7 +189,10 @@ export class Differential {
   async compare(namespaces: readonly string[]): Promise<RoundResult> {
     const raws = await Promise.all(this.netns.map(async (ns, i) => {
       let raw: [string, string] = ['', ''];
-      await until(`${this.runs[i]!.name} synced round ${this.round}`, async () => this.markerSynced((raw = await this.rawDumps(ns))[0]), 120_000).catch((err: Error) => {
+      await until(`${this.runs[i]!.name} synced round ${this.round}`, async () => {
+        raw = await this.rawDumps(ns);
+        return this.markerSynced(raw[0], 0) && this.markerSynced(raw[1], 1);
+      }, 120_000).catch((err: Error) => {
         throw new Error(`${err.message}; its log: ${this.runs[i]!.log().slice(-800)}`);
       });
       return raw;
