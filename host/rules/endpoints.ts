@@ -53,7 +53,10 @@ export function portView(sp: ModelServicePort, family: IPFamily): PortView | und
   const inExternal = backends.filter((b) => b.external);
   const clusterEndpoints = !internalLocal ? inCluster : !externalLocal && externallyAccessible ? inExternal : clusterFallback(backends);
   const localEndpoints = internalLocal ? inCluster : externalLocal ? inExternal : [];
-  const reachable = new Set([...clusterEndpoints, ...localEndpoints]);
+  // kube-proxy's allReachableEndpoints: the cluster endpoints only when something uses them (Cluster
+  // internal policy, or the Service is reachable from outside), the local ones only under a Local policy.
+  const usesCluster = !internalLocal || externallyAccessible;
+  const reachable = new Set([...(usesCluster ? clusterEndpoints : []), ...(internalLocal || externalLocal ? localEndpoints : [])]);
   const hasEndpoints = sp.hasEndpoints && backends.some((b) => b.ready || (b.serving && b.terminating));
   const sourceRanges = sp.loadBalancerSourceRanges.map((c) => c.trim()).filter((c) => familyOf(c.split('/')[0]!) === family);
   return {
