@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(openssl iproute2 iptables nftables conntrack ipvsadm ipset haproxy nginx-light iperf3 wrk curl dnsutils socat chromium)
+debs=(openssl iproute2 iptables nftables nfacct conntrack ipvsadm ipset haproxy nginx-light iperf3 wrk curl dnsutils socat chromium)
 missing=()
 for d in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$d" 2>/dev/null | grep -q 'install ok installed' || missing+=("$d")

@@ -49,6 +49,12 @@ export interface ModelBackend {
   readonly cluster: boolean;
   /** The backend is in the set used for external traffic (NodePort, externalIPs, LoadBalancer). */
   readonly external: boolean;
+  /**
+   * Set only when both traffic policies are Local on an externally reachable port, where neither flag
+   * above says it: the backend is in kube-proxy's clusterEndpoints (topology applied), which its
+   * Cluster-policy chain still serves (pod and node-local traffic short-circuited by the external chain).
+   */
+  readonly clusterPolicy?: boolean;
 }
 
 /**

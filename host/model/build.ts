@@ -247,6 +247,8 @@ function modelPort(svc: ServiceSpec, a: Allocation, i: number, endpoints: Endpoi
   // judged per family (a dual-stack port's IPv6 traffic never falls back because of IPv4 endpoints).
   const cluster = new Set<EndpointRecord>();
   const external = new Set<EndpointRecord>();
+  const clusterPolicy = new Set<EndpointRecord>();
+  let bothLocal = false;
   let hasEndpoints = false;
   for (const v6 of [false, true]) {
     const ofFamily = (ip: string): boolean => ip.includes(':') === v6;
@@ -256,6 +258,8 @@ function modelPort(svc: ServiceSpec, a: Allocation, i: number, endpoints: Endpoi
     const cat = categorizeEndpoints(familyEndpoints, { internalTrafficPolicy: svc.internalTrafficPolicy, externalTrafficPolicy: svc.externalTrafficPolicy, externallyAccessible }, node);
     cat.cluster.forEach((e) => cluster.add(e));
     cat.external.forEach((e) => external.add(e));
+    cat.clusterPolicy.forEach((e) => clusterPolicy.add(e));
+    bothLocal ||= svc.internalTrafficPolicy === 'Local' && svc.externalTrafficPolicy === 'Local' && externallyAccessible;
     hasEndpoints ||= cat.hasEndpoints;
   }
   const backends: ModelBackend[] = endpoints.map((e) => ({
@@ -263,6 +267,7 @@ function modelPort(svc: ServiceSpec, a: Allocation, i: number, endpoints: Endpoi
     local: node.nodeName !== '' && e.nodeName === node.nodeName,
     ...(e.nodeName ? { nodeName: e.nodeName } : {}), ...(e.zone ? { zone: e.zone } : {}),
     cluster: cluster.has(e), external: external.has(e),
+    ...(bothLocal ? { clusterPolicy: clusterPolicy.has(e) } : {}),
   }));
   backends.sort(compareBackends);
   return {

@@ -20,6 +20,8 @@ export interface NodeIdentity {
 
 export interface Categorized {
   readonly cluster: ReadonlySet<EndpointRecord>;
+  /** kube-proxy's clusterEndpoints (the Cluster-policy chain's, topology applied); empty when nothing uses them. */
+  readonly clusterPolicy: ReadonlySet<EndpointRecord>;
   readonly external: ReadonlySet<EndpointRecord>;
   readonly hasEndpoints: boolean;
 }
@@ -89,6 +91,7 @@ export function categorizeEndpoints(endpoints: readonly EndpointRecord[], policy
   const localSet = new Set(localEndpoints);
   return {
     cluster: internalLocal ? localSet : clusterSet,
+    clusterPolicy: clusterSet,
     external: !policy.externallyAccessible ? new Set() : externalLocal ? localSet : clusterSet,
     hasEndpoints,
   };

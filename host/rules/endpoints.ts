@@ -31,7 +31,7 @@ export interface PortView {
 
 /**
  * kube-proxy's clusterEndpoints when neither model flag describes them (both policies Local): ready
- * endpoints, else serving-and-terminating ones (KEP-1669). Topology hints are not visible here.
+ * endpoints, else serving-and-terminating ones (KEP-1669), for models built without the clusterPolicy flag.
  */
 function clusterFallback(backends: readonly ModelBackend[]): ModelBackend[] {
   const ready = backends.filter((b) => b.ready);
@@ -51,9 +51,14 @@ export function portView(sp: ModelServicePort, family: IPFamily): PortView | und
   const externalLocal = sp.externalTrafficPolicy === 'Local' && externallyAccessible;
   const inCluster = backends.filter((b) => b.cluster);
   const inExternal = backends.filter((b) => b.external);
-  const clusterEndpoints = !internalLocal ? inCluster : !externalLocal && externallyAccessible ? inExternal : clusterFallback(backends);
+  // Both policies Local: the model marks kube-proxy's clusterEndpoints (topology applied) when it knows them.
+  const bothLocal = backends.some((b) => b.clusterPolicy !== undefined) ? backends.filter((b) => b.clusterPolicy) : clusterFallback(backends);
+  const clusterEndpoints = !internalLocal ? inCluster : !externalLocal && externallyAccessible ? inExternal : bothLocal;
   const localEndpoints = internalLocal ? inCluster : externalLocal ? inExternal : [];
-  const reachable = new Set([...clusterEndpoints, ...localEndpoints]);
+  // kube-proxy's allReachableEndpoints: the cluster endpoints only when something uses them (Cluster
+  // internal policy, or the Service is reachable from outside), the local ones only under a Local policy.
+  const usesCluster = !internalLocal || externallyAccessible;
+  const reachable = new Set([...(usesCluster ? clusterEndpoints : []), ...(internalLocal || externalLocal ? localEndpoints : [])]);
   const hasEndpoints = sp.hasEndpoints && backends.some((b) => b.ready || (b.serving && b.terminating));
   const sourceRanges = sp.loadBalancerSourceRanges.map((c) => c.trim()).filter((c) => familyOf(c.split('/')[0]!) === family);
   return {

@@ -6,7 +6,7 @@ import { backendKey, servicePortKey, type ModelBackend } from '../engine/model.j
 import { cidrContains } from '../engine/address.js';
 import { dispatchable, type PortView } from './endpoints.js';
 import { iptablesEndpointChainOf, iptablesServiceChains } from './names.js';
-import type { RuleOptions } from './options.js';
+import { localhostNodePortsActive, NFACCT_LOCALHOST_NODEPORT_ACCEPTED, type RuleOptions } from './options.js';
 
 /** Rules one Service port adds to the shared top-level chains, and the nat chains it owns. */
 export interface IptablesPortRules {
@@ -60,7 +60,7 @@ function protoMatch(view: PortView): string {
 }
 
 /** Rules for every destination address of the port: ClusterIP, externalIPs, LB IPs, NodePort, health check. */
-function writeEntryRules(v: PortView, names: ReturnType<typeof iptablesServiceChains>, r: IptablesPortRules): void {
+function writeEntryRules(v: PortView, names: ReturnType<typeof iptablesServiceChains>, r: IptablesPortRules, ctx: PortRenderContext): void {
   const spn = servicePortKey(v.sp);
   const proto = protoMatch(v);
   const port = v.sp.port;
@@ -85,7 +85,16 @@ function writeEntryRules(v: PortView, names: ReturnType<typeof iptablesServiceCh
     if (!v.hasExternalEndpoints) r.filterExternalServices.push(`-A KUBE-EXTERNAL-SERVICES ${noEpComment} ${proto} -d ${ip} --dport ${port} -j ${noEpTarget}`);
   }
   if (v.sp.nodePort !== 0) {
-    if (v.hasEndpoints) r.natNodePorts.push(`-A KUBE-NODEPORTS ${comment(spn)} ${proto} --dport ${v.sp.nodePort} -j ${names.ext}`);
+    if (v.hasEndpoints) {
+      // Localhost NodePorts need no rule of their own (the one below matches 127.0.0.1 too): kube-proxy
+      // adds one only to count them, when its nfacct counter exists.
+      if (localhostNodePortsActive(ctx.options) && ctx.options.nfacctCounters.includes(NFACCT_LOCALHOST_NODEPORT_ACCEPTED)) {
+        r.natNodePorts.push(
+          `-A KUBE-NODEPORTS ${comment(spn)} ${proto} -d 127.0.0.0/8 --dport ${v.sp.nodePort} -m nfacct --nfacct-name ${NFACCT_LOCALHOST_NODEPORT_ACCEPTED} -j ${names.ext}`,
+        );
+      }
+      r.natNodePorts.push(`-A KUBE-NODEPORTS ${comment(spn)} ${proto} --dport ${v.sp.nodePort} -j ${names.ext}`);
+    }
     if (!v.hasExternalEndpoints) {
       r.filterExternalServices.push(`-A KUBE-EXTERNAL-SERVICES ${noEpComment} -m addrtype --dst-type LOCAL ${proto} --dport ${v.sp.nodePort} -j ${noEpTarget}`);
     }
@@ -188,7 +197,7 @@ export function renderIptablesPort(v: PortView, ctx: PortRenderContext): Iptable
     natNodePorts: [],
     natChains: new Map(),
   };
-  writeEntryRules(v, names, r);
+  writeEntryRules(v, names, r, ctx);
   const seps = new Map<ModelBackend, string>();
   const namer = iptablesEndpointChainOf(v.sp);
   const sepOf: SepNames = (b) => {

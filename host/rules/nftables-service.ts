@@ -7,7 +7,7 @@ import { servicePortKey, type ModelBackend } from '../engine/model.js';
 import { cidrContains } from '../engine/address.js';
 import { dispatchable, type PortView } from './endpoints.js';
 import { nftEndpointNames, nftServiceChains, type NftServiceChainNames } from './names.js';
-import type { RuleOptions } from './options.js';
+import { masqueradeMark, type RuleOptions } from './options.js';
 
 /** One element of a set or map: its container, its key (what `delete element` needs) and its full text. */
 export interface NftElement {
@@ -41,15 +41,20 @@ function addElement(objs: NftPortObjects, set: string, key: string, value?: stri
   objs.elements.push({ container: set, key, text });
 }
 
-/**
- * The endpoint pick: `numgen random mod N vmap { 0 : goto A , 1 : goto B }` (kube-proxy), with
- * weights as index ranges (`0-2 : goto A`); scheduler `rr` with options.roundRobin uses `numgen inc` (true round robin of
- * new connections: nat chains only see a connection's first packet).
- */
 /** The endpoint chain and affinity set names of one port's endpoints, each computed once per render. */
 type EndpointNames = (b: ModelBackend) => { chain: string; affinitySet: string };
 
-function dispatchRule(v: PortView, endpoints: readonly ModelBackend[], roundRobin: boolean, epNames: EndpointNames): string {
+/** `ip:port`, or `[ip]:port` for IPv6 (Go's net.JoinHostPort, as kube-proxy writes DNAT targets). */
+function hostPort(b: ModelBackend): string {
+  return b.ip.includes(':') ? `[${b.ip}]:${b.port}` : `${b.ip}:${b.port}`;
+}
+
+/**
+ * The `numgen` pick over the endpoints: `numgen random mod N` with one slot per endpoint (kube-proxy),
+ * weights as index ranges (`0-2 : …`), and `numgen inc` for scheduler `rr` with options.roundRobin
+ * (true round robin of new connections: nat chains only see a connection's first packet).
+ */
+function numgenSlots(v: PortView, endpoints: readonly ModelBackend[], roundRobin: boolean, value: (b: ModelBackend) => string): string {
   const list = dispatchable(endpoints).length ? dispatchable(endpoints) : [...endpoints];
   const rr = roundRobin && v.sp.scheduler === 'rr';
   const weighted = !rr && list.some((b) => b.weight !== list[0]!.weight);
@@ -58,31 +63,44 @@ function dispatchRule(v: PortView, endpoints: readonly ModelBackend[], roundRobi
     const span = weighted ? b.weight : 1;
     const slot = span === 1 ? `${next}` : `${next}-${next + span - 1}`;
     next += span;
-    return `${slot} : goto ${epNames(b).chain}`;
+    return `${slot} : ${value(b)}`;
   });
-  const mode = rr ? 'inc' : 'random';
-  return `numgen ${mode} mod ${next} vmap { ${entries.join(' , ')} }`;
+  return `numgen ${rr ? 'inc' : 'random'} mod ${next} ${entries.join(' , ')}`;
 }
 
-function writePolicyChain(v: PortView, endpoints: readonly ModelBackend[], masq: string | undefined, ctx: NftPortContext, epNames: EndpointNames): string[] {
+/**
+ * A policy chain (service- / local-). Without affinity kube-proxy v1.37 DNATs right here
+ * (writeServiceToEndpointDNATs: one endpoint `dnat to`, several `dnat ip addr . port to numgen … map`);
+ * with ClientIP affinity it checks each endpoint's affinity set, then picks an endpoint chain
+ * (writeServiceToEndpointJumps).
+ */
+function writePolicyChain(v: PortView, endpoints: readonly ModelBackend[], ctx: NftPortContext, epNames: EndpointNames): string[] {
   const { ip } = nftFamily(ctx.options);
-  const rules: string[] = masq ? [masq] : [];
-  if (v.sp.sessionAffinity === 'ClientIP') {
-    for (const b of endpoints) {
-      const names = epNames(b);
-      rules.push(`${ip} saddr @${names.affinitySet} goto ${names.chain}`);
-    }
+  const proto = v.sp.protocol.toLowerCase();
+  if (v.sp.sessionAffinity !== 'ClientIP') {
+    if (endpoints.length === 1) return [`meta l4proto ${proto} dnat to ${hostPort(endpoints[0]!)}`];
+    const [numgen, mod, entries] = splitNumgen(numgenSlots(v, endpoints, ctx.options.roundRobin, (b) => `${b.ip} . ${b.port}`));
+    return [`meta l4proto ${proto} dnat ${ip} addr . port to ${numgen} ${mod} map { ${entries} }`];
   }
-  rules.push(dispatchRule(v, endpoints, ctx.options.roundRobin, epNames));
+  const rules = endpoints.map((b) => `${ip} saddr @${epNames(b).affinitySet} goto ${epNames(b).chain}`);
+  const [numgen, mod, entries] = splitNumgen(numgenSlots(v, endpoints, ctx.options.roundRobin, (b) => `goto ${epNames(b).chain}`));
+  rules.push(`${numgen} ${mod} vmap { ${entries} }`);
   return rules;
 }
 
+/** `numgen random mod 3 0 : a , 1 : b` → [`numgen random`, `mod 3`, `0 : a , 1 : b`]. */
+function splitNumgen(text: string): [string, string, string] {
+  const m = /^(numgen \S+) (mod \d+) (.*)$/.exec(text)!;
+  return [m[1]!, m[2]!, m[3]!];
+}
+
 function writeExternalChain(v: PortView, ctx: NftPortContext, ip: string, names: NftServiceChainNames): string[] {
-  if (!v.externalLocal) return ['jump mark-for-masquerade', `goto ${names.service}`];
+  const masq = `mark set mark or ${masqueradeMark(ctx.options)}`;
+  if (!v.externalLocal) return [`${masq} comment "masquerade"`, `goto ${names.service}`];
   const rules: string[] = [];
   const podCIDR = ctx.options.clusterCIDRs[0];
   if (podCIDR) rules.push(`${ip} saddr ${podCIDR} goto ${names.service} comment "short-circuit pod traffic"`);
-  rules.push('fib saddr type local jump mark-for-masquerade comment "masquerade local traffic"');
+  rules.push(`fib saddr type local ${masq} comment "masquerade local traffic"`);
   rules.push(`fib saddr type local goto ${names.service} comment "short-circuit local traffic"`);
   if (v.hasExternalEndpoints) rules.push(`goto ${names.local}`);
   return rules;
@@ -103,16 +121,16 @@ function safeContains(cidr: string, ip: string): boolean {
   }
 }
 
+/** An endpoint chain: only Services with ClientIP affinity have them in kube-proxy v1.37. */
 function writeEndpoint(v: PortView, b: ModelBackend, objs: NftPortObjects, ip: string, addrType: string, epNames: EndpointNames): void {
   const names = epNames(b);
-  const rules = [`${ip} saddr ${b.ip} jump mark-for-masquerade`];
-  if (v.sp.sessionAffinity === 'ClientIP') {
-    objs.sets.set(names.affinitySet, `{ type ${addrType} ; flags dynamic,timeout ; timeout ${v.sp.affinityTimeoutSeconds}s ; }`);
-    rules.push(`update @${names.affinitySet} { ${ip} saddr }`);
-  }
-  const dest = b.ip.includes(':') ? `[${b.ip}]:${b.port}` : `${b.ip}:${b.port}`;
-  rules.push(`meta l4proto ${v.sp.protocol.toLowerCase()} dnat to ${dest}`);
-  objs.chains.set(names.chain, rules);
+  objs.sets.set(names.affinitySet, `{ type ${addrType} ; flags dynamic,timeout ; timeout ${v.sp.affinityTimeoutSeconds}s ; }`);
+  objs.chains.set(names.chain, [`update @${names.affinitySet} { ${ip} saddr }`, `meta l4proto ${v.sp.protocol.toLowerCase()} dnat to ${hostPort(b)}`]);
+}
+
+/** kube-proxy v1.37's nftables proxier has a firewall chain whenever source ranges apply, endpoints or not. */
+function usesFirewallChain(v: PortView): boolean {
+  return v.loadBalancerIPs.length > 0 && v.sourceRanges.length > 0;
 }
 
 /** Map elements that route the port's destinations to its chains, or to drop / reject. */
@@ -129,12 +147,17 @@ function writeElements(v: PortView, objs: NftPortObjects, names: NftServiceChain
     if (v.usesExternalChain) addElement(objs, 'service-ips', `${extIP} . ${proto} . ${port}`, `goto ${names.external}`);
     if (!v.hasExternalEndpoints) addElement(objs, 'no-endpoint-services', `${extIP} . ${proto} . ${port}`, noEpVerdict, spn);
   }
-  if (v.usesFirewallChain) {
+  if (usesFirewallChain(v)) {
     for (const lb of v.loadBalancerIPs) addElement(objs, 'firewall-ips', `${lb} . ${proto} . ${port}`, `goto ${names.firewall}`);
   }
   if (v.sp.nodePort !== 0) {
     if (v.usesExternalChain) addElement(objs, 'service-nodeports', `${proto} . ${v.sp.nodePort}`, `goto ${names.external}`);
     if (!v.hasExternalEndpoints) addElement(objs, 'no-endpoint-nodeports', `${proto} . ${v.sp.nodePort}`, noEpVerdict, spn);
+  }
+  // Hairpin traffic (a local endpoint reaching itself through the Service) is masqueraded by the
+  // masquerading chain's lookup in this set, instead of a rule per endpoint chain.
+  for (const b of v.reachableEndpoints) {
+    if (b.local) addElement(objs, 'hairpin-connections', `${b.ip} . ${b.ip} . ${proto} . ${b.port}`);
   }
 }
 
@@ -143,24 +166,19 @@ export function renderNftPort(v: PortView, ctx: NftPortContext): NftPortObjects 
   const { ip, addrType } = nftFamily(ctx.options);
   const names = nftServiceChains(v.sp);
   const objs: NftPortObjects = { chains: new Map(), sets: new Map(), elements: [] };
-  const o = ctx.options;
   const epMemo = new Map<ModelBackend, { chain: string; affinitySet: string }>();
   const epNames: EndpointNames = (b) => {
     let n = epMemo.get(b);
     if (n === undefined) epMemo.set(b, (n = nftEndpointNames(v.sp, b)));
     return n;
   };
-  const masq =
-    v.hasInternalEndpoints && (o.masqueradeAll || o.clusterCIDRs.length)
-      ? `${ip} daddr ${v.clusterIP} ${o.masqueradeAll ? '' : `${ip} saddr != ${o.clusterCIDRs[0]} `}jump mark-for-masquerade`
-      : undefined;
   const usesCluster = (!v.internalLocal || v.externallyAccessible) && v.clusterEndpoints.length > 0;
   const usesLocal = (v.internalLocal || v.externalLocal) && v.localEndpoints.length > 0;
-  if (usesCluster) objs.chains.set(names.service, writePolicyChain(v, v.clusterEndpoints, v.internalLocal ? undefined : masq, ctx, epNames));
-  if (usesLocal) objs.chains.set(names.local, writePolicyChain(v, v.localEndpoints, v.internalLocal ? masq : undefined, ctx, epNames));
+  if (usesCluster) objs.chains.set(names.service, writePolicyChain(v, v.clusterEndpoints, ctx, epNames));
+  if (usesLocal) objs.chains.set(names.local, writePolicyChain(v, v.localEndpoints, ctx, epNames));
   if (v.usesExternalChain) objs.chains.set(names.external, writeExternalChain(v, ctx, ip, names));
-  if (v.usesFirewallChain) objs.chains.set(names.firewall, writeFirewallChain(v, ctx, ip));
-  for (const b of v.reachableEndpoints) writeEndpoint(v, b, objs, ip, addrType, epNames);
+  if (usesFirewallChain(v)) objs.chains.set(names.firewall, writeFirewallChain(v, ctx, ip));
+  if (v.sp.sessionAffinity === 'ClientIP') for (const b of v.reachableEndpoints) writeEndpoint(v, b, objs, ip, addrType, epNames);
   writeElements(v, objs, names);
   return objs;
 }

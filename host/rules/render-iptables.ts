@@ -9,7 +9,9 @@
 import type { ServiceModel } from '../engine/model.js';
 import { portView } from './endpoints.js';
 import { renderIptablesPort, comment, type IptablesPortRules } from './iptables-service.js';
-import { familyOf, masqueradeMark, ruleOptions, type RuleOptions } from './options.js';
+import {
+  familyOf, localhostNodePortsActive, masqueradeMark, NFACCT_CT_STATE_INVALID_DROPPED, nodePortIPs, ruleOptions, type RuleOptions,
+} from './options.js';
 import { PortRenderCache } from './port-cache.js';
 
 const portCache = new PortRenderCache<IptablesPortRules | undefined>();
@@ -73,6 +75,17 @@ export const IPTABLES_JUMPS: readonly IptablesJump[] = [
   { table: 'nat', from: 'POSTROUTING', to: 'KUBE-POSTROUTING', args: jc('kubernetes postrouting rules') },
 ];
 
+/**
+ * kubelet's firewall chain, which kube-proxy also creates and jumps to (iptablesKubeletJumpChains),
+ * after its own jumps, so these end up first. kube-proxy fills it only for IPv4 localhost NodePorts and
+ * never deletes it (kubelet owns it too): cleanup leaves chain and jumps alone.
+ */
+export const KUBELET_FIREWALL_CHAIN = 'KUBE-FIREWALL';
+export const KUBELET_JUMPS: readonly IptablesJump[] = [
+  { table: 'filter', from: 'INPUT', to: KUBELET_FIREWALL_CHAIN, args: [] },
+  { table: 'filter', from: 'OUTPUT', to: KUBELET_FIREWALL_CHAIN, args: [] },
+];
+
 /** kube-proxy's largeClusterEndpointsThreshold. */
 export const LARGE_CLUSTER_ENDPOINTS = 1000;
 
@@ -80,13 +93,14 @@ const NODEPORTS_COMMENT = comment('kubernetes service nodeports; NOTE: this must
 
 function fixedFilterChains(o: RuleOptions): Map<string, string[]> {
   const mark = masqueradeMark(o);
-  return new Map<string, string[]>([
+  const count = o.nfacctCounters.includes(NFACCT_CT_STATE_INVALID_DROPPED) ? `-m nfacct --nfacct-name ${NFACCT_CT_STATE_INVALID_DROPPED} ` : '';
+  const chains = new Map<string, string[]>([
     ['KUBE-SERVICES', []],
     ['KUBE-EXTERNAL-SERVICES', []],
     [
       'KUBE-FORWARD',
       [
-        '-A KUBE-FORWARD -m conntrack --ctstate INVALID -j DROP',
+        `-A KUBE-FORWARD -m conntrack --ctstate INVALID ${count}-j DROP`,
         `-A KUBE-FORWARD ${comment('kubernetes forwarding rules')} -m mark --mark ${mark}/${mark} -j ACCEPT`,
         `-A KUBE-FORWARD ${comment('kubernetes forwarding conntrack rule')} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
       ],
@@ -94,6 +108,13 @@ function fixedFilterChains(o: RuleOptions): Map<string, string[]> {
     ['KUBE-NODEPORTS', []],
     ['KUBE-PROXY-FIREWALL', []],
   ]);
+  // route_localnet opens 127.0.0.0/8 to the outside; this rule closes it again (kubernetes #90259).
+  if (localhostNodePortsActive(o)) {
+    chains.set(KUBELET_FIREWALL_CHAIN, [
+      `-A ${KUBELET_FIREWALL_CHAIN} ${comment('block incoming localnet connections')} -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP`,
+    ]);
+  }
+  return chains;
 }
 
 function fixedNatChains(o: RuleOptions): Map<string, string[]> {
@@ -106,18 +127,23 @@ function fixedNatChains(o: RuleOptions): Map<string, string[]> {
       [
         `-A KUBE-POSTROUTING -m mark ! --mark ${mark}/${mark} -j RETURN`,
         `-A KUBE-POSTROUTING -j MARK --xor-mark ${mark}`,
-        `-A KUBE-POSTROUTING ${comment('kubernetes service traffic requiring SNAT')} -j MASQUERADE --random-fully`,
+        `-A KUBE-POSTROUTING ${comment('kubernetes service traffic requiring SNAT')} -j MASQUERADE${o.randomFully ? ' --random-fully' : ''}`,
       ],
     ],
     ['KUBE-MARK-MASQ', [`-A KUBE-MARK-MASQ -j MARK --or-mark ${mark}`]],
   ]);
 }
 
-/** The tail of nat KUBE-SERVICES: hand traffic for this node's addresses to KUBE-NODEPORTS. */
+/**
+ * The tail of nat KUBE-SERVICES: hand traffic for the NodePort addresses to KUBE-NODEPORTS. With
+ * `--nodeport-addresses` unset that is every local address, loopback excluded unless localhost
+ * NodePorts are on (never for IPv6); otherwise one rule per matching node IP.
+ */
 function nodePortsTail(nodeIPs: readonly string[], o: RuleOptions): string[] {
-  if (nodeIPs.length) return nodeIPs.map((ip) => `-A KUBE-SERVICES ${NODEPORTS_COMMENT} -d ${ip} -j KUBE-NODEPORTS`);
-  const notLoopback = o.family === 6 ? '::1/128' : '127.0.0.0/8';
-  return [`-A KUBE-SERVICES ${NODEPORTS_COMMENT} -m addrtype --dst-type LOCAL ! -d ${notLoopback} -j KUBE-NODEPORTS`];
+  const ips = nodePortIPs(nodeIPs, o);
+  if (ips) return ips.map((ip) => `-A KUBE-SERVICES ${NODEPORTS_COMMENT} -d ${ip} -j KUBE-NODEPORTS`);
+  const notLoopback = o.family === 6 ? ' ! -d ::1/128' : localhostNodePortsActive(o) ? '' : ' ! -d 127.0.0.0/8';
+  return [`-A KUBE-SERVICES ${NODEPORTS_COMMENT} -m addrtype --dst-type LOCAL${notLoopback} -j KUBE-NODEPORTS`];
 }
 
 /** Drops the per-port render memo (for cold-render benchmarks). */
@@ -228,7 +254,7 @@ function staleChains(prev: IptablesRuleset | undefined, next: IptablesRuleset, t
   if (!prev) return [];
   const diff = table === 'nat' ? portDiff(prev, next) : undefined;
   if (diff) return [...diff.removed.keys()].filter((c) => !diff.added.has(c));
-  return [...prev[table].keys()].filter((c) => !next[table].has(c));
+  return [...prev[table].keys()].filter((c) => !next[table].has(c) && c !== KUBELET_FIREWALL_CHAIN);
 }
 
 /**
@@ -317,7 +343,7 @@ export function iptablesRestorePartial(prev: IptablesRuleset, next: IptablesRule
 
 /** A jump as an iptables-restore line: `-I FROM 1 ... -j TO` (insert) or `-D FROM ... -j TO` (delete). */
 export function jumpRestoreLine(j: IptablesJump, verb: '-I' | '-D'): string {
-  return `${verb} ${j.from}${verb === '-I' ? ' 1' : ''} ${quoteArgs(j.args)} -j ${j.to}`;
+  return `${verb} ${j.from}${verb === '-I' ? ' 1' : ''} ${j.args.length ? `${quoteArgs(j.args)} ` : ''}-j ${j.to}`;
 }
 
 /**
@@ -325,6 +351,7 @@ export function jumpRestoreLine(j: IptablesJump, verb: '-I' | '-D'): string {
  * jumps to j.to with j's comment. (iptables normalises the rest of the match text, so compare just these.)
  */
 export function hasJump(listing: string, j: IptablesJump): boolean {
+  if (!j.args.includes('--comment')) return listing.split('\n').includes(`-A ${j.from} -j ${j.to}`);
   const commentArg = j.args[j.args.indexOf('--comment') + 1]!;
   return listing.split('\n').some((line) => line.startsWith(`-A ${j.from} `) && line.endsWith(` -j ${j.to}`) && line.includes(commentArg));
 }
@@ -332,7 +359,7 @@ export function hasJump(listing: string, j: IptablesJump): boolean {
 /** Human-readable output for `vipwasm rules --mode iptables`: the jumps as comments, then the payload. */
 export function renderIptablesText(model: ServiceModel, options: Partial<RuleOptions> = {}): string {
   const rs = renderIptables(model, options);
-  const jumps = IPTABLES_JUMPS.map((j) => `# -t ${j.table} -I ${j.from} ${quoteArgs(j.args)} -j ${j.to}`);
+  const jumps = [...IPTABLES_JUMPS, ...KUBELET_JUMPS].map((j) => `# -t ${j.table} -I ${j.from} ${j.args.length ? `${quoteArgs(j.args)} ` : ''}-j ${j.to}`);
   const tool = rs.family === 6 ? 'ip6tables-restore' : 'iptables-restore';
   return [`# ${tool} --noflush input; jumps from built-in chains (installed with ${tool.replace('-restore', '')} -I):`, ...jumps, ''].join('\n') + iptablesRestoreFull(rs);
 }

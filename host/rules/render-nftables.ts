@@ -12,7 +12,7 @@ import type { ServiceModel } from '../engine/model.js';
 import { portView } from './endpoints.js';
 import { nftFamily, renderNftPort, type NftPortObjects } from './nftables-service.js';
 import { PortRenderCache } from './port-cache.js';
-import { familyOf, masqueradeMark, ruleOptions, type RuleOptions } from './options.js';
+import { familyOf, masqueradeMark, nodePortIPs, ruleOptions, type RuleOptions } from './options.js';
 
 export interface NftRuleset {
   readonly family: 4 | 6;
@@ -42,19 +42,22 @@ export interface NftRuleset {
 }
 
 /** The sets and maps kube-proxy declares, in declaration order. */
-const ELEMENT_CONTAINERS = ['cluster-ips', 'nodeport-ips', 'firewall-ips', 'no-endpoint-nodeports', 'no-endpoint-services', 'service-ips', 'service-nodeports'];
+const ELEMENT_CONTAINERS = ['hairpin-connections', 'cluster-ips', 'nodeport-ips', 'firewall-ips', 'no-endpoint-nodeports', 'no-endpoint-services', 'service-ips', 'service-nodeports'];
 
-function baseObjects(o: RuleOptions, model: ServiceModel): string[] {
-  const { nodeIPs } = model;
+function baseObjects(o: RuleOptions, nodeIPs: readonly string[], allServiceCIDRs: readonly string[]): string[] {
   const { ip, addrType } = nftFamily(o);
   const T = `${ip} ${o.nftTable}`;
   const mark = masqueradeMark(o);
   const loopback = o.family === 6 ? '::1' : '127.0.0.0/8';
-  const nodePortMatch = nodeIPs.length ? `${ip} daddr @nodeport-ips` : `fib daddr type local ${ip} daddr != ${loopback}`;
+  // No NodePort addresses = kube-proxy's MatchAll: every local address but loopback, and no nodeport-ips set.
+  const matchAll = nodeIPs.length === 0;
+  const nodePortMatch = matchAll ? `fib daddr type local ${ip} daddr != ${loopback}` : `${ip} daddr @nodeport-ips`;
+  const noEndpointNodePortMatch = matchAll ? `${ip} daddr != ${loopback}` : `${ip} daddr @nodeport-ips`;
   const lines = [
     `add table ${T} { comment "rules for kube-proxy" ; }`,
+    `add set ${T} hairpin-connections { type ${addrType} . ${addrType} . inet_proto . inet_service ; comment "service hairpin connections" ; }`,
     `add set ${T} cluster-ips { type ${addrType} ; comment "Active ClusterIPs" ; }`,
-    `add set ${T} nodeport-ips { type ${addrType} ; comment "IPs that accept NodePort traffic" ; }`,
+    ...(matchAll ? [] : [`add set ${T} nodeport-ips { type ${addrType} ; comment "IPs that accept NodePort traffic" ; }`]),
     `add map ${T} firewall-ips { type ${addrType} . inet_proto . inet_service : verdict ; comment "destinations that are subject to LoadBalancerSourceRanges" ; }`,
     `add map ${T} no-endpoint-nodeports { type inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to service nodeports with no endpoints" ; }`,
     `add map ${T} no-endpoint-services { type ${addrType} . inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to services with no endpoints" ; }`,
@@ -67,7 +70,6 @@ function baseObjects(o: RuleOptions, model: ServiceModel): string[] {
     `add chain ${T} filter-input { type filter hook input priority 0 ; }`,
     `add chain ${T} filter-output { type filter hook output priority 0 ; }`,
     `add chain ${T} firewall-check`,
-    `add chain ${T} mark-for-masquerade`,
     `add chain ${T} masquerading`,
     `add chain ${T} nat-output { type nat hook output priority -100 ; }`,
     `add chain ${T} nat-postrouting { type nat hook postrouting priority 100 ; }`,
@@ -80,7 +82,7 @@ function baseObjects(o: RuleOptions, model: ServiceModel): string[] {
   ];
   // The Service CIDRs of this family (ServiceCIDR objects and --service-cluster-ip-range), as
   // kube-proxy's OnServiceCIDRsChanged hands them over.
-  const serviceCIDRs = (model.serviceCIDRs ?? []).filter((c) => familyOf(c.split('/')[0]!) === o.family);
+  const serviceCIDRs = allServiceCIDRs.filter((c) => familyOf(c.split('/')[0]!) === o.family);
   if (serviceCIDRs.length) {
     lines.push(`add rule ${T} cluster-ips-check ${ip} daddr { ${serviceCIDRs.join(', ')} } drop comment "Drop traffic to unallocated ClusterIPs"`);
   }
@@ -94,15 +96,20 @@ function baseObjects(o: RuleOptions, model: ServiceModel): string[] {
     `add rule ${T} filter-output-pre-dnat ct state new jump firewall-check`,
     `add rule ${T} filter-output ct state new jump cluster-ips-check`,
     `add rule ${T} firewall-check ${ip} daddr . meta l4proto . th dport vmap @firewall-ips`,
-    `add rule ${T} mark-for-masquerade mark set mark or ${mark}`,
-    `add rule ${T} masquerading mark and ${mark} == 0 return`,
-    `add rule ${T} masquerading mark set mark xor ${mark}`,
-    `add rule ${T} masquerading masquerade fully-random`,
+    `add rule ${T} masquerading mark and ${mark} != 0 mark set mark xor ${mark} masquerade fully-random`,
+    `add rule ${T} masquerading ct status dnat ${ip} saddr . ${ip} daddr . meta l4proto . th dport @hairpin-connections masquerade fully-random`,
     `add rule ${T} nat-output jump services`,
     `add rule ${T} nat-postrouting jump masquerading`,
     `add rule ${T} nat-prerouting jump services`,
-    `add rule ${T} nodeport-endpoints-check ${nodePortMatch} meta l4proto . th dport vmap @no-endpoint-nodeports`,
+    `add rule ${T} nodeport-endpoints-check ${noEndpointNodePortMatch} meta l4proto . th dport vmap @no-endpoint-nodeports`,
     `add rule ${T} reject-chain reject`,
+  );
+  // ClusterIP masquerading is one rule on the cluster-ips set (kube-proxy v1.37), not one per Service.
+  if (o.masqueradeAll) lines.push(`add rule ${T} services ${ip} daddr @cluster-ips mark set mark or ${mark} comment "masquerade all clusterIP traffic"`);
+  else if (o.clusterCIDRs.length) {
+    lines.push(`add rule ${T} services ${ip} daddr @cluster-ips ${ip} saddr != ${o.clusterCIDRs[0]} mark set mark or ${mark} comment "masquerade clusterIP traffic from outside cluster"`);
+  }
+  lines.push(
     `add rule ${T} services ${ip} daddr . meta l4proto . th dport vmap @service-ips`,
     `add rule ${T} services ${nodePortMatch} meta l4proto . th dport vmap @service-nodeports`,
     `add rule ${T} service-endpoints-check ${ip} daddr . meta l4proto . th dport vmap @no-endpoint-services`,
@@ -123,7 +130,9 @@ export function renderNftables(model: ServiceModel, options: Partial<RuleOptions
   const nodeIPs = model.nodeIPs.filter((ip) => familyOf(ip) === o.family);
   const ports: NftPortObjects[] = [];
   const identities = new Set<string>();
-  const nodeElements = new Map(nodeIPs.map((ip) => [ip, ip]));
+  // kube-proxy's nftables default is `primary` (the node IPs); none, or a match-all list, is every local address.
+  const npIPs = o.nodePortAddresses.length ? (nodePortIPs(model.nodeIPs, o) ?? []) : nodeIPs;
+  const nodeElements = new Map(npIPs.map((ip) => [ip, ip]));
   const context = JSON.stringify({ o, nodeIPs });
   for (const sp of model.servicePorts) {
     identities.add(`${sp.namespace}/${sp.name}:${sp.portName}/${sp.protocol}`);
@@ -141,7 +150,7 @@ export function renderNftables(model: ServiceModel, options: Partial<RuleOptions
     family: o.family,
     table: o.nftTable,
     tableFamily: nftFamily(o).ip,
-    base: baseObjects(o, model),
+    base: baseObjects(o, npIPs, model.serviceCIDRs ?? []),
     ports,
     uniqueNames: identities.size === model.servicePorts.length,
     nodeElements,
@@ -315,7 +324,8 @@ export function nftTransactionPartial(prev: NftRuleset, next: NftRuleset): strin
     nextSets = merged(come, (p) => p.sets);
     changed = { gone, come };
   }
-  for (const [name, spec] of nextSets) if (!prevSets.has(name)) out.push(`add set ${T} ${name} ${spec}`);
+  // A changed spec (an affinity timeout) is re-added: `add set` updates an existing set's timeout, as kube-proxy does.
+  for (const [name, spec] of nextSets) if (prevSets.get(name) !== spec) out.push(`add set ${T} ${name} ${spec}`);
   const rewritten = [...nextChains].filter(([name, rules]) => !sameRules(prevChains.get(name), rules));
   for (const [name] of rewritten) {
     out.push(prevChains.has(name) ? `flush chain ${T} ${name}` : `add chain ${T} ${name}`);

@@ -32,6 +32,10 @@ export interface ProxySettings {
   /** e.g. 127.0.0.1:10249 inside the namespace; omitted: vipwasm serves none, kube-proxy its default. */
   readonly metricsBindAddress?: string;
   readonly minSyncPeriod?: string;
+  /** More node IPs (e.g. the IPv6 one of a dual-stack node), for vipwasm's `--node-ip`. */
+  readonly extraNodeIPs?: readonly string[];
+  /** vipwasm's `--service-cluster-ip-range` (kube-proxy reads the cluster's ServiceCIDRs). */
+  readonly serviceCIDR?: string;
 }
 
 async function sh(cmd: string, args: string[]): Promise<string> {
@@ -43,8 +47,11 @@ export function inNetnsOutput(netns: string, argv: string[]): Promise<string> {
   return sh('ip', ['netns', 'exec', netns, ...argv]);
 }
 
-/** Creates `name` with lo up and a veth "eth0" (its peer inside too) holding `nodeIP`/24, no default route. */
-export async function makeNetns(name: string, nodeIP: string): Promise<void> {
+/**
+ * Creates `name` with lo up and a veth "eth0" (its peer inside too) holding `nodeIP`/24 (and each of
+ * `extraIPs`, /64 for IPv6, without duplicate address detection), no default route.
+ */
+export async function makeNetns(name: string, nodeIP: string, extraIPs: readonly string[] = []): Promise<void> {
   await sh('ip', ['netns', 'add', name]);
   try {
     const x = (...a: string[]) => inNetnsOutput(name, a);
@@ -52,6 +59,7 @@ export async function makeNetns(name: string, nodeIP: string): Promise<void> {
     await x('ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0-peer');
     await x('ip', 'link', 'set', 'eth0-peer', 'up');
     await x('ip', 'addr', 'add', `${nodeIP}/24`, 'dev', 'eth0');
+    for (const ip of extraIPs) await x('ip', 'addr', 'add', `${ip}/${ip.includes(':') ? 64 : 24}`, 'dev', 'eth0', ...(ip.includes(':') ? ['nodad'] : []));
     await x('ip', 'link', 'set', 'eth0', 'up');
   } catch (err) {
     await deleteNetns(name);
@@ -116,7 +124,8 @@ export function startKubeProxy(kubeconfig: string, dir: string, netns: string, s
 export function startVipwasm(kubeconfig: string, netns: string, s: ProxySettings, nodeArgs: readonly string[] = []): ProxyRun {
   return inNetns('vipwasm', netns, [
     process.execPath, ...nodeArgs, join(root, 'bin/vipwasm.js'), 'rules', '--kubeconfig', kubeconfig, '--mode', s.mode, '--watch',
-    '--node-name', s.nodeName, '--node-ip', s.nodeIP, '--cluster-cidr', s.clusterCIDR, '--min-sync-period', s.minSyncPeriod ?? '1s', '--sync-period', '30s',
+    '--node-name', s.nodeName, '--node-ip', [s.nodeIP, ...(s.extraNodeIPs ?? [])].join(','), '--cluster-cidr', s.clusterCIDR,
+    ...(s.serviceCIDR ? ['--service-cluster-ip-range', s.serviceCIDR] : []), '--min-sync-period', s.minSyncPeriod ?? '1s', '--sync-period', '30s',
     ...(s.metricsBindAddress ? ['--metrics-bind-address', s.metricsBindAddress] : []),
   ]);
 }

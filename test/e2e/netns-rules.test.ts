@@ -97,6 +97,22 @@ describe.skipIf(skipReason !== undefined)('exported rules in a real kernel', () 
       expect(blocked!.error).toBe('TIMEOUT');
     });
 
+    it.runIf(mode === 'iptables')('serves a NodePort on 127.0.0.1 from the node (localhost NodePorts: route_localnet, KUBE-FIREWALL, nfacct count)', async () => {
+      const counter = async () => {
+        const r = await net.nodeRunner.run('nfacct', ['get', 'localhost_nps_accepted_pkts']);
+        return r.code === 0 ? Number(/pkts = (\d+)/.exec(r.stdout)?.[1] ?? NaN) : undefined;
+      };
+      const before = await counter();
+      const names = backendsOf(await net.requestFromNode('127.0.0.1', NODE_PORT.web, 3));
+      expect(names.every((n) => BACKENDS.some((b) => b.name === n))).toBe(true);
+      expect((await net.nodeRunner.run('cat', ['/proc/sys/net/ipv4/conf/all/route_localnet'])).stdout.trim()).toBe('1');
+      const filter = (await net.nodeRunner.run('iptables-save', ['-t', 'filter'])).stdout;
+      expect(filter).toMatch(/^-A INPUT -j KUBE-FIREWALL$/m);
+      expect(filter).toMatch(/^-A KUBE-FIREWALL ! -s 127\.0\.0\.0\/8 -d 127\.0\.0\.0\/8 .*-j DROP$/m);
+      // Where the kernel has nfacct (this machine's does), the localhost rule counted the connections' first packets.
+      if (before !== undefined) expect((await counter())! - before).toBeGreaterThanOrEqual(3);
+    });
+
     it('rejects a Service without endpoints at once (refused, not a timeout)', async () => {
       const [outcome] = await net.request(VIP.empty, 80, 1, 3000);
       expect(outcome!.error).toBe('ECONNREFUSED');

@@ -27,7 +27,7 @@ describe('vipwasm rules', () => {
   });
 
   it('prints an nft transaction and ipvsadm-restore input', async () => {
-    expect((await run('-f', hostnames, '--mode', 'nftables', '--node-ip', '10.1.0.5')).stdout).toMatch(/numgen random mod 3 vmap/);
+    expect((await run('-f', hostnames, '--mode', 'nftables', '--node-ip', '10.1.0.5')).stdout).toMatch(/dnat ip addr \. port to numgen random mod 3 map/);
     const ipvs = await run('-f', hostnames, '--mode', 'ipvs', '--node-ip', '10.1.0.5');
     expect(ipvs.stdout).toMatch(/^-A -t \S+:80 -s rr$/m);
   });
@@ -36,7 +36,27 @@ describe('vipwasm rules', () => {
     expect((await run('-f', hostnames, '--mode', 'nftables', '--scheduler', 'rr')).stdout).toMatch(/numgen inc mod 3/);
   });
 
+  it("follows kube-proxy's NodePort addresses: every local address by default, the node IPs with --nodeport-addresses primary", async () => {
+    const tail = /-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" (.*) -j KUBE-NODEPORTS/;
+    const byDefault = await run('-f', hostnames, '--mode', 'iptables', '--node-ip', '10.1.0.5');
+    expect(tail.exec(byDefault.stdout)?.[1]).toBe('-m addrtype --dst-type LOCAL');
+    expect(byDefault.stdout).toMatch(/^-A KUBE-FIREWALL .*-d 127\.0\.0\.0\/8 ! -s 127\.0\.0\.0\/8 .*-j DROP$/m);
+    const primary = await run('-f', hostnames, '--mode', 'iptables', '--node-ip', '10.1.0.5', '--nodeport-addresses', 'primary');
+    expect(tail.exec(primary.stdout)?.[1]).toBe('-d 10.1.0.5');
+    expect(primary.stdout).not.toContain('KUBE-FIREWALL -m comment');
+    const noLocalhost = await run('-f', hostnames, '--mode', 'iptables', '--iptables-localhost-nodeports', 'false');
+    expect(tail.exec(noLocalhost.stdout)?.[1]).toBe('-m addrtype --dst-type LOCAL ! -d 127.0.0.0/8');
+  });
+
   it('exits 2 naming the bad flag', async () => {
+    expect(await run('-f', hostnames, '--mode', 'iptables', '--nodeport-addresses', 'lan')).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--nodeport-addresses: "lan" is not a CIDR or "primary"'),
+    });
+    expect(await run('-f', hostnames, '--mode', 'iptables', '--iptables-localhost-nodeports', 'yes')).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--iptables-localhost-nodeports: "yes" is not true or false'),
+    });
     expect(await run('-f', hostnames)).toMatchObject({ code: 2, stderr: expect.stringContaining('--mode is required') });
     expect(await run('-f', hostnames, '--mode', 'pf')).toMatchObject({ code: 2, stderr: expect.stringContaining('--mode: unknown mode "pf"') });
     expect(await run('-f', hostnames, '--mode', 'iptables', '--cluster-cidr', '10.0.0.0/40')).toMatchObject({

@@ -68,18 +68,22 @@ describe('nftables endpoint dispatch', () => {
   const dispatch = (weights: number[], extra = {}, options = {}) => {
     const backends = weights.map((w, i) => backend(`10.1.0.${i + 1}`, 80, { weight: w }));
     const rs = renderNftables(model([servicePort('ns', 'svc', { clusterIPs: ['10.96.0.1'], backends, ...extra })]), options);
-    return [...rs.chains].find(([n]) => n.startsWith('service-'))![1].find((r) => r.startsWith('numgen'))!;
+    return [...rs.chains].find(([n]) => n.startsWith('service-'))![1].find((r) => r.includes('numgen'))!;
   };
 
-  it('is numgen random mod N with one slot per endpoint when weights are equal', () => {
-    expect(dispatch([1, 1, 1])).toMatch(/^numgen random mod 3 vmap \{ 0 : goto \S+ , 1 : goto \S+ , 2 : goto \S+ \}$/);
+  it('DNATs in the service chain with numgen random mod N, one slot per endpoint, when weights are equal (kube-proxy v1.37)', () => {
+    expect(dispatch([1, 1, 1])).toBe('meta l4proto tcp dnat ip addr . port to numgen random mod 3 map { 0 : 10.1.0.1 . 80 , 1 : 10.1.0.2 . 80 , 2 : 10.1.0.3 . 80 }');
   });
 
   it('gives weighted endpoints ranges of slots and leaves weight 0 out', () => {
-    expect(dispatch([3, 0, 1])).toMatch(/^numgen random mod 4 vmap \{ 0-2 : goto \S+10\.1\.0\.1\/80 , 3 : goto \S+10\.1\.0\.3\/80 \}$/);
+    expect(dispatch([3, 0, 1])).toBe('meta l4proto tcp dnat ip addr . port to numgen random mod 4 map { 0-2 : 10.1.0.1 . 80 , 3 : 10.1.0.3 . 80 }');
+  });
+
+  it('with ClientIP affinity picks an endpoint chain with a verdict map', () => {
+    expect(dispatch([1, 1], { sessionAffinity: 'ClientIP' })).toMatch(/^numgen random mod 2 vmap \{ 0 : goto endpoint-\S+10\.1\.0\.1\/80 , 1 : goto endpoint-\S+10\.1\.0\.2\/80 \}$/);
   });
 
   it('uses numgen inc for rr with roundRobin on', () => {
-    expect(dispatch([1, 1], { scheduler: 'rr' }, { roundRobin: true })).toMatch(/^numgen inc mod 2 /);
+    expect(dispatch([1, 1], { scheduler: 'rr' }, { roundRobin: true })).toMatch(/ to numgen inc mod 2 map /);
   });
 });

@@ -21,7 +21,8 @@ export function model(servicePorts: ModelServicePort[], nodeIPs: string[] = ['19
 /** The six Services of upstream TestOverallIPTablesRules / TestOverallNFTablesRules. */
 export function overallModel(nodeIPs: string[] = []): ServiceModel {
   return model([
-    servicePort('ns1', 'svc1', { clusterIPs: ['172.30.0.41'], backends: [backend('10.180.0.1', 80)] }),
+    // Endpoints on this node as in upstream v1.37 (testNodeName): they make hairpin-connections elements.
+    servicePort('ns1', 'svc1', { clusterIPs: ['172.30.0.41'], backends: [backend('10.180.0.1', 80, { local: true, nodeName: 'test-node' })] }),
     servicePort('ns2', 'svc2', {
       type: 'LoadBalancer',
       clusterIPs: ['172.30.0.42'],
@@ -37,7 +38,7 @@ export function overallModel(nodeIPs: string[] = []): ServiceModel {
       type: 'NodePort',
       clusterIPs: ['172.30.0.43'],
       nodePort: 3003,
-      backends: [backend('10.180.0.3', 80)],
+      backends: [backend('10.180.0.3', 80, { local: true, nodeName: 'test-node' })],
     }),
     servicePort('ns4', 'svc4', {
       type: 'NodePort',
@@ -52,7 +53,7 @@ export function overallModel(nodeIPs: string[] = []): ServiceModel {
       loadBalancerIPs: ['5.6.7.8'],
       loadBalancerSourceRanges: [' 203.0.113.0/25'],
       sessionAffinity: 'ClientIP',
-      backends: [backend('10.180.0.3', 80)],
+      backends: [backend('10.180.0.3', 80, { local: true, nodeName: 'test-node' })],
     }),
     servicePort('ns6', 'svc6', { clusterIPs: ['172.30.0.46'] }),
   ], nodeIPs);

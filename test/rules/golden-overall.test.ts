@@ -7,14 +7,17 @@ import { describe, expect, it } from 'vitest';
 import { iptablesRestoreFull, renderIptables } from '../../host/rules/render-iptables.js';
 import { nftTransactionFull, renderNftables } from '../../host/rules/render-nftables.js';
 import { overallModel } from './fixtures.js';
+import { NFACCT_CT_STATE_INVALID_DROPPED, NFACCT_LOCALHOST_NODEPORT_ACCEPTED } from '../../host/rules/options.js';
 import { sortIPTablesRules, sortNFTablesTransaction } from './normalize.js';
 
 const golden = (name: string) => readFileSync(new URL(`./golden/${name}`, import.meta.url), 'utf8');
 const options = { clusterCIDRs: ['10.0.0.0/8'] };
+/** Upstream's fake iptables proxier has both nfacct counters (newFakeProxier: nfAcctCounters all true). */
+const iptablesOptions = { ...options, nfacctCounters: [NFACCT_CT_STATE_INVALID_DROPPED, NFACCT_LOCALHOST_NODEPORT_ACCEPTED] };
 
 describe('upstream overall golden rulesets', () => {
   it('iptables: matches TestOverallIPTablesRules', () => {
-    const actual = iptablesRestoreFull(renderIptables(overallModel(), options));
+    const actual = iptablesRestoreFull(renderIptables(overallModel(), iptablesOptions));
     expect(sortIPTablesRules(actual)).toBe(sortIPTablesRules(golden('iptables-overall.txt')));
   });
 

@@ -4,7 +4,8 @@
  * sync. Adding a scenario means adding a file under ./scenarios.
  *
  * Sections start with a line `#### <name>`; text before the first section is a free description.
- *   options            YAML: nodeName, nodeIPs, clusterCIDRs, serviceCIDRs, loadBalancerIPPool, family, masqueradeAll, scheduler, roundRobin
+ *   options            YAML: nodeName, nodeIPs, clusterCIDRs, serviceCIDRs, loadBalancerIPPool, family, masqueradeAll, scheduler, roundRobin,
+ *                      nodePortAddresses, localhostNodePorts, nfacctCounters, randomFully
  *   manifests          multi-document YAML (Services, EndpointSlices, Pods, Nodes)
  *   iptables | nftables | ipvs              expected full output
  *   manifests-after    the complete manifests after a change (optional)
@@ -59,6 +60,10 @@ interface ScenarioOptions {
   masqueradeAll?: boolean;
   scheduler?: SchedulerName;
   roundRobin?: boolean;
+  nodePortAddresses?: string[];
+  localhostNodePorts?: boolean;
+  nfacctCounters?: string[];
+  randomFully?: boolean;
 }
 
 export function scenarioOptions(s: Scenario): { rules: Partial<RuleOptions>; model: (manifests: string) => ServiceModel } {
@@ -68,6 +73,10 @@ export function scenarioOptions(s: Scenario): { rules: Partial<RuleOptions>; mod
     clusterCIDRs: o.clusterCIDRs ?? [],
     masqueradeAll: o.masqueradeAll ?? false,
     roundRobin: o.roundRobin ?? false,
+    ...(o.nodePortAddresses ? { nodePortAddresses: o.nodePortAddresses } : {}),
+    ...(o.localhostNodePorts !== undefined ? { localhostNodePorts: o.localhostNodePorts } : {}),
+    ...(o.nfacctCounters ? { nfacctCounters: o.nfacctCounters } : {}),
+    ...(o.randomFully !== undefined ? { randomFully: o.randomFully } : {}),
   };
   const model = (manifests: string) => {
     const objects = parseAllDocuments(manifests).map((d) => d.toJS() as KubeObject).filter((x) => x && typeof x === 'object');

@@ -45,6 +45,8 @@ interface RulesFlags extends SourceFlags {
   netns?: string;
   iptablesBackend?: string;
   metricsBindAddress?: string;
+  nodeportAddresses?: string[];
+  localhostNodeports?: string;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -65,12 +67,20 @@ function parseMode(mode: string | undefined): RuleMode {
   return mode as RuleMode;
 }
 
-function baseRuleOptions(flags: RulesFlags, explicitRoundRobin: boolean): Omit<RuleOptions, 'family'> {
+function baseRuleOptions(flags: RulesFlags, explicitRoundRobin: boolean): Omit<RuleOptions, 'family' | 'nfacctCounters' | 'randomFully'> {
   for (const cidr of flags.clusterCidr ?? []) if (!ipaddr.isValidCIDR(cidr)) throw new UsageError(`--cluster-cidr: "${cidr}" is not a CIDR`);
   const bit = flags.masqueradeBit === undefined ? 14 : Number(flags.masqueradeBit);
   if (!Number.isInteger(bit) || bit < 0 || bit > 31) throw new UsageError(`--iptables-masquerade-bit: "${flags.masqueradeBit}" is not an integer in 0-31`);
-  const o = ruleOptions({ clusterCIDRs: [], masqueradeAll: flags.masqueradeAll ?? false, masqueradeBit: bit, roundRobin: explicitRoundRobin });
-  return { ...o, clusterCIDRs: flags.clusterCidr ?? [] };
+  const nodePortAddresses = flags.nodeportAddresses ?? [];
+  for (const c of nodePortAddresses) {
+    if (c !== 'primary' && !ipaddr.isValidCIDR(c)) throw new UsageError(`--nodeport-addresses: "${c}" is not a CIDR or "primary" (e.g. 192.168.0.0/16)`);
+  }
+  const localhost = flags.localhostNodeports ?? 'true';
+  if (localhost !== 'true' && localhost !== 'false') throw new UsageError(`--iptables-localhost-nodeports: "${localhost}" is not true or false`);
+  const o = ruleOptions({ clusterCIDRs: [], masqueradeAll: flags.masqueradeAll ?? false, masqueradeBit: bit, roundRobin: explicitRoundRobin, localhostNodePorts: localhost === 'true' });
+  // nfacct counters and --random-fully are the machine's: the applier probes them (printing assumes kube-proxy's defaults).
+  const { nfacctCounters: _counters, randomFully: _randomFully, ...rest } = o;
+  return { ...rest, clusterCIDRs: flags.clusterCidr ?? [], nodePortAddresses };
 }
 
 /** The families to render: the flag, else every family the model has ClusterIPs in (IPv4 when none). */
@@ -85,13 +95,13 @@ function familiesOf(model: ServiceModel, flag: string | undefined, serviceRanges
   return out.length ? out : [4];
 }
 
-function render(mode: RuleMode, model: ServiceModel, o: RuleOptions): string {
+function render(mode: RuleMode, model: ServiceModel, o: Partial<RuleOptions>): string {
   return mode === 'iptables' ? renderIptablesText(model, o) : mode === 'nftables' ? renderNftablesText(model, o) : renderIpvsText(model, o);
 }
 
 const IPTABLES_BACKENDS = ['default', 'legacy', 'nft'] as const;
 
-function appliersFor(mode: RuleMode, families: readonly IPFamily[], base: Omit<RuleOptions, 'family'>, flags: RulesFlags): RuleApplier[] {
+function appliersFor(mode: RuleMode, families: readonly IPFamily[], base: ReturnType<typeof baseRuleOptions>, flags: RulesFlags): RuleApplier[] {
   const backend = flags.iptablesBackend ?? 'default';
   if (!(IPTABLES_BACKENDS as readonly string[]).includes(backend))
     throw new UsageError(`--iptables-backend: unknown backend "${backend}" (want ${IPTABLES_BACKENDS.join(', ')})`);
@@ -181,10 +191,12 @@ export function register(program: Command): void {
     .option('--cleanup', 'remove everything this mode installed, then exit')
     .option('--netns <name>', 'apply inside this network namespace (ip netns exec)')
     .option('--metrics-bind-address <host:port>', "with --watch: serve kube-proxy's sync metrics (kubeproxy_*) on /metrics here (kube-proxy uses 127.0.0.1:10249)")
+    .option('--nodeport-addresses <cidrs>', 'NodePorts only on node IPs in these CIDRs, or `primary` (the node IPs); default: every local address (iptables), the node IPs (nftables)', collect)
+    .option('--iptables-localhost-nodeports <bool>', 'iptables, IPv4: NodePorts also on 127.0.0.0/8 (sets route_localnet; KUBE-FIREWALL drops outside traffic to it)', 'true')
     .option('--iptables-backend <backend>', 'which iptables to run: default (the `iptables` command), legacy or nft', 'default');
   addSourceOptions(cmd);
-  cmd.action(async (rawFlags: RulesFlags & { iptablesMasqueradeBit?: string }) => {
-    const flags: RulesFlags = { ...rawFlags, masqueradeBit: rawFlags.iptablesMasqueradeBit };
+  cmd.action(async (rawFlags: RulesFlags & { iptablesMasqueradeBit?: string; iptablesLocalhostNodeports?: string }) => {
+    const flags: RulesFlags = { ...rawFlags, masqueradeBit: rawFlags.iptablesMasqueradeBit, localhostNodeports: rawFlags.iptablesLocalhostNodeports };
     const mode = parseMode(flags.mode);
     // True round robin only when asked for: the model's default scheduler is rr, kube-proxy's dispatch is random.
     const base = baseRuleOptions(flags, cmd.getOptionValueSource('scheduler') === 'cli' && flags.scheduler === 'rr');

@@ -5,11 +5,13 @@
  * the next sync to be full; a missing canary chain (someone flushed the tables) also forces a full sync.
  */
 import type { ServiceModel } from '../../engine/model.js';
-import { ruleOptions } from '../options.js';
+import { localhostNodePortsActive, ruleOptions, type RuleOptions } from '../options.js';
 import {
   CANARY_CHAIN,
   CANARY_TABLES,
   IPTABLES_JUMPS,
+  KUBELET_FIREWALL_CHAIN,
+  KUBELET_JUMPS,
   hasJump,
   iptablesRestoreFull,
   iptablesRestoreFullChunks,
@@ -21,6 +23,7 @@ import {
   type IptablesRuleset,
 } from '../render-iptables.js';
 import { mustRun, ToolError } from './exec.js';
+import { enableRouteLocalnet, ensureNfacctCounters, supportsRandomFully } from './iptables-probes.js';
 import { clearStaleUdp, FULL_SYNC_PERIOD_MS, type ApplierOptions, type RuleApplier, type SyncResult } from './sync-result.js';
 
 /** How often (at most) a sync checks the canary, by default. */
@@ -34,6 +37,8 @@ export class IptablesApplier implements RuleApplier {
   private lastFullSync = 0;
   private lastCanaryCheck = 0;
   private readonly family: 4 | 6;
+  /** What the machine supports (probed on full syncs): nfacct counters, `--random-fully`. */
+  private machine: Pick<RuleOptions, 'nfacctCounters' | 'randomFully'> | undefined;
 
   constructor(private readonly opts: ApplierOptions) {
     this.family = ruleOptions(opts.rules).family;
@@ -67,11 +72,11 @@ export class IptablesApplier implements RuleApplier {
     return r.code === 0;
   }
 
-  /** Which jumps from built-in chains are installed: one `-S CHAIN` listing per built-in chain involved. */
-  private async installedJumps(): Promise<Set<IptablesJump>> {
+  /** Which of `jumps` are installed: one `-S CHAIN` listing per built-in chain involved. */
+  private async installedJumps(jumps: readonly IptablesJump[]): Promise<Set<IptablesJump>> {
     const listings = new Map<string, string>();
     const found = new Set<IptablesJump>();
-    for (const j of IPTABLES_JUMPS) {
+    for (const j of jumps) {
       const key = `${j.table} ${j.from}`;
       if (!listings.has(key)) listings.set(key, (await this.opts.runner.run(this.iptables, ['-w', '-t', j.table, '-S', j.from])).stdout);
       if (hasJump(listings.get(key)!, j)) found.add(j);
@@ -83,23 +88,43 @@ export class IptablesApplier implements RuleApplier {
    * The missing jumps, as `-I` lines for the same restore transaction (kube-proxy installs them with
    * separate iptables calls; in the transaction they appear together with their target chains).
    */
-  private async missingJumpLines(): Promise<ExtraLines> {
-    const have = await this.installedJumps();
-    const missing = IPTABLES_JUMPS.filter((j) => !have.has(j));
+  private async missingJumpLines(next: IptablesRuleset): Promise<ExtraLines> {
+    const all = [...IPTABLES_JUMPS, ...KUBELET_JUMPS];
+    const have = await this.installedJumps(all);
+    const missing = all.filter((j) => !have.has(j));
+    // kubelet's chain is created, never flushed, when this ruleset does not write it (kube-proxy's EnsureChain).
+    if (missing.some((j) => j.to === KUBELET_FIREWALL_CHAIN) && !next.filter.has(KUBELET_FIREWALL_CHAIN)) {
+      await this.opts.runner.run(this.iptables, ['-w', '-t', 'filter', '-N', KUBELET_FIREWALL_CHAIN]);
+    }
     return {
       filter: missing.filter((j) => j.table === 'filter').map((j) => jumpRestoreLine(j, '-I')),
       nat: missing.filter((j) => j.table === 'nat').map((j) => jumpRestoreLine(j, '-I')),
     };
   }
 
+  /**
+   * Probes the machine before a full sync, as kube-proxy does: nfacct counters ensured on every full
+   * sync, `--random-fully` and route_localnet once. Options given explicitly win over probes.
+   */
+  private async probeMachine(): Promise<void> {
+    const given = this.opts.rules ?? {};
+    const first = this.machine === undefined;
+    this.machine = {
+      nfacctCounters: given.nfacctCounters ?? (await ensureNfacctCounters(this.opts.runner)),
+      randomFully: given.randomFully ?? this.machine?.randomFully ?? (await supportsRandomFully(this.opts.runner, this.iptables)),
+    };
+    if (first && localhostNodePortsActive(ruleOptions({ ...given, family: this.family }))) await enableRouteLocalnet(this.opts.runner);
+  }
+
   async sync(model: ServiceModel): Promise<SyncResult> {
     const started = performance.now();
-    const next = renderIptables(model, this.opts.rules);
     let full = this.needFullSync || !this.installed || performance.now() - this.lastFullSync > (this.opts.fullSyncPeriodMs ?? FULL_SYNC_PERIOD_MS);
     if (!full && performance.now() - this.lastCanaryCheck >= (this.opts.canaryCheckIntervalMs ?? CANARY_CHECK_INTERVAL_MS)) {
       this.lastCanaryCheck = performance.now();
       if (!(await this.canaryPresent())) full = true;
     }
+    if (full) await this.probeMachine();
+    const next = renderIptables(model, { ...this.opts.rules, ...this.machine });
     let bytes = 0;
     try {
       // iptables-legacy rewrites the whole table per transaction, so it gets one; iptables-nft gets
@@ -107,8 +132,8 @@ export class IptablesApplier implements RuleApplier {
       const payloads = !full
         ? [iptablesRestorePartial(this.installed!, next)]
         : (await this.isNftBackend())
-          ? iptablesRestoreFullChunks(next, this.installed, await this.missingJumpLines())
-          : [iptablesRestoreFull(next, this.installed, await this.missingJumpLines())];
+          ? iptablesRestoreFullChunks(next, this.installed, await this.missingJumpLines(next))
+          : [iptablesRestoreFull(next, this.installed, await this.missingJumpLines(next))];
       for (const payload of payloads) {
         if (payload) await mustRun(this.opts.runner, `${this.iptables}-restore`, ['-w', '--noflush'], payload);
         bytes += payload.length;
@@ -131,17 +156,18 @@ export class IptablesApplier implements RuleApplier {
 
   /**
    * Removes the jumps, then flushes and deletes every KUBE-* chain in filter, nat and mangle
-   * (kube-proxy's CleanupLeftovers), in one restore transaction.
+   * (kube-proxy's CleanupLeftovers), in one restore transaction; kubelet's KUBE-FIREWALL and its jumps
+   * stay, as kube-proxy leaves them.
    */
   async cleanup(): Promise<void> {
     const run = this.opts.runner;
-    const jumps = await this.installedJumps();
+    const jumps = await this.installedJumps(IPTABLES_JUMPS);
     const tables = new Set<string>(['filter', 'nat', ...CANARY_TABLES]);
     let payload = '';
     for (const table of tables) {
       const saved = await run.run(`${this.iptables}-save`, ['-t', table]);
       if (saved.code !== 0) continue;
-      const chains = [...saved.stdout.matchAll(/^:(KUBE-[^ ]+) /gm)].map((m) => m[1]!);
+      const chains = [...saved.stdout.matchAll(/^:(KUBE-[^ ]+) /gm)].map((m) => m[1]!).filter((c) => c !== KUBELET_FIREWALL_CHAIN);
       const deletes = [...jumps].filter((j) => j.table === table).map((j) => jumpRestoreLine(j, '-D'));
       if (!chains.length && !deletes.length) continue;
       payload += [`*${table}`, ...chains.map((c) => `:${c} - [0:0]`), ...deletes, ...chains.map((c) => `-X ${c}`), 'COMMIT'].join('\n') + '\n';

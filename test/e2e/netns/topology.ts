@@ -135,6 +135,12 @@ export class Topology {
     return JSON.parse(r.stdout) as Outcome[];
   }
 
+  /** `count` sequential connections from the node namespace itself (e.g. to a NodePort on 127.0.0.1). */
+  async requestFromNode(host: string, port: number, count = 1, timeoutMs = 2000): Promise<Outcome[]> {
+    const r = await mustRun(this.host, 'ip', ['netns', 'exec', this.node, process.execPath, join(here, 'client.mjs'), host, `${port}`, `${count}`, `${timeoutMs}`]);
+    return JSON.parse(r.stdout) as Outcome[];
+  }
+
   /** `count` UDP datagrams from one client port (one conntrack flow); the replies, or 'TIMEOUT'. */
   async udp(host: string, port: number, sourcePort: number, count: number): Promise<string[]> {
     const r = await mustRun(this.host, 'ip', ['netns', 'exec', this.client, process.execPath, join(here, 'udp-client.mjs'), host, `${port}`, `${sourcePort}`, `${count}`]);
