@@ -24,8 +24,8 @@ export interface RefFlow {
   /** Backend id `ip:port` within that service port (moved by a host's rebind). */
   backend: string;
   readonly protocol: number;
-  /** Admitted through the external pool (NodePort, externalIP, LB) rather than the cluster one. */
-  readonly external: boolean;
+  /** The virtual service (`vsKey`: destination address and port) it was admitted through. */
+  readonly vs: string;
   /** Counted in activeconns (TCP between the SYN and the first FIN/RST) or inactconns. */
   active: boolean;
   cls: FlowClass;
