@@ -10,7 +10,7 @@
  */
 import { Generation } from './generation';
 import {
-  H_FLAGS, H_LOCAL_INDEX, H_SP, BF_CLUSTER, BF_EXTERNAL, KIND_CLUSTER_IP, KIND_LOAD_BALANCER, MEMBER_POOL,
+  H_LOCAL_INDEX, H_SP, BF_CLUSTER, BF_EXTERNAL, KIND_CLUSTER_IP, KIND_LOAD_BALANCER, MEMBER_POOL,
   PROTO_SCTP, PROTO_TCP, PROTO_UDP, RANGE_WORDS, SP_AFFINITY_MS, SP_BACKEND_COUNT, SP_BACKEND_START,
   SP_RANGE_COUNT, SP_RANGE_START, SPF_AFFINITY, POOL_FAMILY, POOL_FAMILY_END, POOL_FAMILY_START,
   POOL_HAS_ENDPOINTS, POOL_INVERSE, POOL_MEMBER_COUNT, POOL_SET, POOL_W0, SP_POOL_COUNT, SP_POOL_START,
@@ -102,8 +102,9 @@ export function serving(): Generation {
 
 let pending: Generation = current;
 
-function keepAffinity(b: i32): bool {
-  return (pending.hotWord(b, H_FLAGS) & (BF_CLUSTER | BF_EXTERNAL)) != 0;
+/** An affinity entry survives a swap while its backend is still a destination of its pool. */
+function keepAffinity(pool: i32, b: i32): bool {
+  return memberSlotOf(pending, pool, b) >= 0;
 }
 
 /**
@@ -146,7 +147,7 @@ export function loadSnapshot(bytes: StaticArray<u8>): i32 {
   }
   stats.flowsDroppedOnSwap += dropped;
   pending = gen;
-  stats.affinitiesDroppedOnSwap += affinityRemap(remap.spOldToNew, remap.backendOldToNew, keepAffinity);
+  stats.affinitiesDroppedOnSwap += affinityRemap(remap.poolOldToNew, remap.backendOldToNew, keepAffinity);
   setCurrent(gen);
   return SNAP_OK;
 }
@@ -195,7 +196,7 @@ function sourceAllowed(gen: Generation, sp: i32, family: u32, w0: u32, w1: u32, 
 
 /** The member slot of backend `b` in `pool`, or -1 when it is not one of the pool's destinations. */
 // @ts-ignore: decorator
-@inline function memberSlotOf(gen: Generation, pool: i32, b: i32): i32 {
+@inline export function memberSlotOf(gen: Generation, pool: i32, b: i32): i32 {
   const from = <i32>gen.poolWord(pool, POOL_FAMILY_START);
   if (b < from || b >= <i32>gen.poolWord(pool, POOL_FAMILY_END)) return -1;
   return unchecked(gen.memberOf[<i32>gen.poolWord(pool, POOL_INVERSE) + b - from]);
@@ -224,8 +225,9 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spFlags: u32, pro
   let ah: u32 = 0;
   const affinity = (spFlags & SPF_AFFINITY) != 0;
   if (affinity) {
-    ah = affinityHash(sp, sf, s0, s1, s2, s3);
-    a = affinityFind(ah, sp, sf, s0, s1, s2, s3);
+    // Persistence is per virtual service (pool), as the kernel's templates are.
+    ah = affinityHash(pool, sf, s0, s1, s2, s3);
+    a = affinityFind(ah, pool, sf, s0, s1, s2, s3);
     if (a >= 0 && affinityExpired(a, now)) {
       affinityRemove(a);
       stats.affinityExpirations++;
@@ -249,7 +251,7 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spFlags: u32, pro
       store<u32>(affPtr(a), b, 24);
       affinityTouch(a, now);
     } else {
-      affinityInsert(ah, sp, sf, s0, s1, s2, s3, b, gen.spWord(sp, SP_AFFINITY_MS), now);
+      affinityInsert(ah, pool, sf, s0, s1, s2, s3, b, gen.spWord(sp, SP_AFFINITY_MS), now);
     }
   }
   const tcp = proto == PROTO_TCP;
@@ -322,7 +324,7 @@ export function connect(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32,
  * destination is one of the port's addresses, else the first of its addresses of the same set and
  * family; -1 when it has none.
  */
-function poolForDestination(gen: Generation, sp: i32, set: u32, df: u32, d0: u32, d1: u32, d2: u32, d3: u32): i32 {
+export function poolForDestination(gen: Generation, sp: i32, set: u32, df: u32, d0: u32, d1: u32, d2: u32, d3: u32): i32 {
   const start = <i32>gen.spWord(sp, SP_POOL_START);
   const end = start + <i32>gen.spWord(sp, SP_POOL_COUNT);
   let fallback = -1;
@@ -446,7 +448,8 @@ export function rebind(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, 
   gen.count(slot, active, 1);
   store<u32>(p, <u32>slot, 40);
   if ((gen.spFlags(sp) & SPF_AFFINITY) != 0) {
-    const a = affinityFind(affinityHash(sp, sf, s0, s1, s2, s3), sp, sf, s0, s1, s2, s3);
+    const pool = <i32>gen.memberWord(oldSlot, MEMBER_POOL);
+    const a = affinityFind(affinityHash(pool, sf, s0, s1, s2, s3), pool, sf, s0, s1, s2, s3);
     if (a >= 0 && <i32>affinityBackend(a) == old) store<u32>(affPtr(a), <u32>b, 24);
   }
   return true;

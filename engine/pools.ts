@@ -172,6 +172,7 @@ export function buildPools(gen: Generation, old: Generation | null, remap: Remap
   for (let s = 0; s < gen.spCount; s++) addServicePortPools(gen, s);
   for (let p = 0; p < gen.poolCount; p++) {
     const op = old !== null && remap !== null ? oldPoolFor(gen, p, old, remap) : -1;
+    if (op >= 0) unchecked((remap!.poolOldToNew[op] = p));
     const carried = op >= 0 && carryPool(gen, p, old!, op, remap!);
     if (!carried && (gen.poolWord(p, POOL_SCHED) & 0xff) == SCHED_WRR) wrrInitFresh(gen, p);
   }

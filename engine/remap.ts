@@ -17,12 +17,16 @@ export class Remap {
   backendOldToNew: StaticArray<i32>;
   /** Old member slot → new member slot of the same virtual service, or -1 (filled by pools.ts). */
   slotOldToNew: StaticArray<i32>;
+  /** Old pool → new pool of the same virtual service, or -1 (filled by pools.ts). */
+  poolOldToNew: StaticArray<i32>;
 
-  constructor(newSps: i32, oldSps: i32, oldBackends: i32, oldMembers: i32) {
+  constructor(newSps: i32, oldSps: i32, oldBackends: i32, oldMembers: i32, oldPools: i32) {
     this.spNewToOld = new StaticArray<i32>(newSps);
     this.spOldToNew = new StaticArray<i32>(oldSps);
     this.backendOldToNew = new StaticArray<i32>(oldBackends);
     this.slotOldToNew = new StaticArray<i32>(oldMembers);
+    this.poolOldToNew = new StaticArray<i32>(oldPools);
+    for (let i = 0; i < oldPools; i++) unchecked((this.poolOldToNew[i] = -1));
     for (let i = 0; i < newSps; i++) unchecked((this.spNewToOld[i] = -1));
     for (let i = 0; i < oldSps; i++) unchecked((this.spOldToNew[i] = -1));
     for (let i = 0; i < oldBackends; i++) unchecked((this.backendOldToNew[i] = -1));
@@ -57,7 +61,7 @@ function compareBackends(a: Generation, x: i32, b: Generation, y: i32): i32 {
  * (mh's last_weight is per virtual service and carried by pools.ts with the member records.)
  */
 export function computeRemap(old: Generation, gen: Generation): Remap {
-  const remap = new Remap(gen.spCount, old.spCount, old.backendCount, old.memberCount);
+  const remap = new Remap(gen.spCount, old.spCount, old.backendCount, old.memberCount, old.poolCount);
   const byName = new Map<string, i32>();
   for (let s = 0; s < old.spCount; s++) byName.set(servicePortIdentity(old, s), s);
   for (let s = 0; s < gen.spCount; s++) {

@@ -21,7 +21,7 @@ const at = (last: number, weight = 1): BackendSpec => ({ ip: `10.0.0.${last}`, p
 const name = (ip: string): string => `.${ip.split('.').pop()}`;
 
 /** engine.wasm and the reference side by side: every connect answered alike, or the test fails. */
-async function pair(): Promise<{ load(spec: ServicePortSpec): void; connect(to?: Address): string; counters(): string }> {
+async function pair(): Promise<{ load(spec: ServicePortSpec): void; connect(to?: Address, client?: Address): string; counters(): string }> {
   const engine = await loadEngine({ flowCapacity: 1024, affinityCapacity: 64 });
   const reference = new RefEngine({ flowCapacity: 1024, affinityCapacity: 64 });
   let port = 20000;
@@ -33,10 +33,10 @@ async function pair(): Promise<{ load(spec: ServicePortSpec): void; connect(to?:
       engine.load(model);
       reference.load(model);
     },
-    connect(to = CLUSTER_IP) {
+    connect(to = CLUSTER_IP, client = CLIENT) {
       const p = port++;
-      const e = engine.connect(6, CLIENT, p, to, 80, 1_000_000);
-      const r = reference.connect(6, CLIENT, p, to, 80, 1_000_000);
+      const e = engine.connect(6, client, p, to, 80, 1_000_000);
+      const r = reference.connect(6, client, p, to, 80, 1_000_000);
       expect({ verdict: e.verdict, backend: e.backendIndex, detail: e.detail }).toEqual({ verdict: r.verdict, backend: r.backendIndex, detail: r.detail });
       return e.verdict === Verdict.Backend ? name(backends[e.backendIndex]!) : '-';
     },
@@ -130,5 +130,22 @@ describe('per-address state: each service address is its own virtual service', (
     e.load({ scheduler: 'rr', externalIPs: [EXTERNAL_IP.text], backends: [at(1), at(2), at(3)] });
     expect(e.connect(EXTERNAL_IP)).toBe('.1');
     expect(e.connect(CLUSTER_IP)).toBe('.3');
+  });
+});
+
+describe('ClientIP affinity is per service address, as the kernel keeps persistence templates per virtual service', () => {
+  it('rr with affinity: pinned through the clusterIP, scheduled afresh through the externalIP', async () => {
+    const e = await pair();
+    e.load({ scheduler: 'rr', affinitySeconds: 600, externalIPs: [EXTERNAL_IP.text], backends: [at(1), at(2), at(3)] });
+    expect(picks(3, () => e.connect(CLUSTER_IP))).toBe('.1 .1 .1');
+    // Another client takes the externalIP's .1; our client has no template there, so its rr
+    // goes on to .2 (a per-Service pinning would have answered .1).
+    expect(e.connect(EXTERNAL_IP, parseAddress('192.0.2.99'))).toBe('.1');
+    expect(picks(2, () => e.connect(EXTERNAL_IP))).toBe('.2 .2');
+    e.load({ scheduler: 'rr', affinitySeconds: 600, externalIPs: [EXTERNAL_IP.text], backends: [at(2), at(3)] });
+    // .1 left: the clusterIP's template goes and its rr (at .1) moves on to .2; the externalIP's
+    // template (.2) holds.
+    expect(e.connect(CLUSTER_IP)).toBe('.2');
+    expect(e.connect(EXTERNAL_IP)).toBe('.2');
   });
 });

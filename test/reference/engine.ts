@@ -13,8 +13,9 @@
  *   port has endpoints (hasEndpoints) and one of the destination's family is ready, or serving and
  *   terminating (that family proxier's hasAnyEndpoints), else Reject.
  * - connect: an existing flow wins before any matching (via Flow, refreshed; a closed TCP flow
- *   seeing a new SYN is active again), then a live ClientIP affinity entry (per service port)
- *   whose backend is still in the address's list (via Affinity), then the scheduler; the affinity
+ *   seeing a new SYN is active again), then a live ClientIP affinity entry of this address (per
+ *   virtual service, like the kernel's persistence templates) whose backend is still in the
+ *   address's list (via Affinity), then the scheduler; the affinity
  *   entry is then (re)pointed and re-armed. The scheduler sees the counters before the new
  *   connection is counted. No server → Reject (with the scheduler's bucket/slot as detail). A TCP
  *   connection counts as active at once (the SYN moves IPVS to SYN_RECV); UDP and SCTP ones as
@@ -25,8 +26,8 @@
  * - load: each address's virtual service is synced by replaying the exporter's ipvsadm commands
  *   on the previous one (same scheduler), or built afresh (address-services.ts): list order,
  *   rr/wrr state, tables and last_weight are whatever the kernel's hooks make of those commands.
- *   A flow survives while its backend is still in the list of the address it was admitted
- *   through; an affinity entry while its backend is in the port's cluster or external set.
+ *   A flow or affinity entry survives while its backend is still in the list of the address it
+ *   belongs to.
  *   Counters are then those of the surviving flows. `counters()` sums a backend's over addresses.
  * - rebind moves a flow to another backend of the same address's list (else false).
  */
@@ -120,10 +121,8 @@ export class RefEngine {
       this.flowsDroppedOnSwap++;
     }
     for (const [key, entry] of [...this.affinity.entries]) {
-      const port = byKey.get(entry.servicePort);
-      const i = port?.indexOf.get(entry.backend);
-      const b = i === undefined ? undefined : port!.sp.backends[i]!;
-      if (!b || !(b.cluster || b.external)) this.affinity.delete(key);
+      const kept = byKey.get(entry.servicePort)?.vss.get(entry.vs)?.list.some((d) => d.id === entry.backend);
+      if (!kept) this.affinity.delete(key);
     }
   }
 
@@ -219,7 +218,7 @@ export class RefEngine {
     let backend: string | null = null;
     let via: Via = Via.Scheduler;
     let detail = -1;
-    const ak = affinityKey(port.key, src.text);
+    const ak = affinityKey(port.key, m.vs, src.text);
     const withAffinity = sp.sessionAffinity === 'ClientIP';
     let pinned = withAffinity ? this.affinity.get(ak) : undefined;
     if (pinned && isExpired(pinned.lastUsedMs, pinned.timeoutMs, nowMs)) {
@@ -242,7 +241,7 @@ export class RefEngine {
         this.affinity.touch(ak, nowMs);
       } else {
         const timeoutMs = sp.affinityTimeoutSeconds * 1000;
-        const evicted = this.affinity.insert(ak, { servicePort: port.key, backend, timeoutMs, lastUsedMs: nowMs });
+        const evicted = this.affinity.insert(ak, { servicePort: port.key, vs: m.vs, backend, timeoutMs, lastUsedMs: nowMs });
         if (evicted && isExpired(evicted[1].lastUsedMs, evicted[1].timeoutMs, nowMs)) this.affinity.expirations++;
         else if (evicted) this.affinity.evictions++;
       }
@@ -304,7 +303,7 @@ export class RefEngine {
     const dest = this.destOf(flow);
     if (flow.active) dest.active++;
     else dest.inactive++;
-    const ak = affinityKey(port.key, src.text);
+    const ak = affinityKey(port.key, flow.vs, src.text);
     const pinned = port.sp.sessionAffinity === 'ClientIP' ? this.affinity.get(ak) : undefined;
     if (pinned?.backend === old) this.affinity.entries.set(ak, { ...pinned, backend: moved });
     return true;
