@@ -73,11 +73,27 @@ export let decisionKind: i32 = -1;
 let initialized = false;
 
 /**
- * Sets capacities, the random seed and flow timeouts (seconds; 0 keeps the current value), and
- * forgets every flow and affinity entry. Call once before `loadSnapshot` (it is called with
- * defaults otherwise).
+ * Largest flow timeout `init` accepts, in seconds. Timeouts are kept in u32 milliseconds and
+ * compared as i32 differences (state.ts `elapsed`), so ×1000 must stay below 2^31: 3,000,000 s
+ * would read as negative (every flow expired at once) and 5,000,000 s would wrap to about 8 days.
  */
-export function init(flowCap: i32, affinityCap: i32, seed: u32, tcpS: u32, tcpFinS: u32, udpS: u32, sctpS: u32): void {
+// @ts-ignore: decorator
+@inline export const MAX_TIMEOUT_S: u32 = 2_000_000;
+/** `init` status: applied. */
+// @ts-ignore: decorator
+@inline export const INIT_OK: i32 = 0;
+/** `init` status: a timeout above MAX_TIMEOUT_S; nothing was changed. */
+// @ts-ignore: decorator
+@inline export const INIT_BAD_TIMEOUT: i32 = 1;
+
+/**
+ * Sets capacities (clamped to 1..2^24 − 2), the random seed and flow timeouts (seconds, at most
+ * MAX_TIMEOUT_S; 0 keeps the current value), and forgets every flow and affinity entry. Returns
+ * INIT_OK, or INIT_BAD_TIMEOUT with nothing changed. Call once before `loadSnapshot` (it is
+ * called with defaults otherwise).
+ */
+export function init(flowCap: i32, affinityCap: i32, seed: u32, tcpS: u32, tcpFinS: u32, udpS: u32, sctpS: u32): i32 {
+  if (tcpS > MAX_TIMEOUT_S || tcpFinS > MAX_TIMEOUT_S || udpS > MAX_TIMEOUT_S || sctpS > MAX_TIMEOUT_S) return INIT_BAD_TIMEOUT;
   flowsInit(flowCap > 0 ? flowCap : DEFAULT_FLOW_CAPACITY);
   affinityInit(affinityCap > 0 ? affinityCap : DEFAULT_AFFINITY_CAPACITY);
   seedRandom(seed);
@@ -89,6 +105,7 @@ export function init(flowCap: i32, affinityCap: i32, seed: u32, tcpS: u32, tcpFi
   if (udpS) unchecked((timeoutMs[CLASS_UDP] = udpS * 1000));
   if (sctpS) unchecked((timeoutMs[CLASS_SCTP] = sctpS * 1000));
   initialized = true;
+  return INIT_OK;
 }
 
 function ensureInit(): void {
