@@ -1,6 +1,8 @@
 /**
- * The ClientIP affinity table: (service port, client address) → backend, like an IPVS persistence
- * template (reference/ipvs-schedulers.md §8.2) with kube-proxy's timeoutSeconds. Same structure as
+ * The ClientIP affinity table: (pool, client address) → backend, like an IPVS persistence
+ * template (reference/ipvs-schedulers.md §8.2), which is per virtual service: a pool is one service
+ * address (pools.ts), so a client pinned through the clusterIP is not pinned through an externalIP
+ * (issue 17). Timeouts are the service port's timeoutSeconds. Same structure as
  * flows.ts: a preallocated slab, an open-addressing index (backward-shift deletion) and one LRU list.
  * Timeouts differ per service port, so `affinityExpire` walks the whole list (bounded by the
  * capacity) and lookups treat an expired entry as absent.
@@ -8,7 +10,7 @@
  *   entry (AFF_SIZE = 48 bytes):
  *   0    4       8          24        28         32          36     40     44
  *   +----+-------+----------+---------+----------+-----------+------+------+------+
- *   | sp | family| w0..w3   | backend | last used| timeout ms| prev | next | used |
+ *   |pool| family| w0..w3   | backend | last used| timeout ms| prev | next | used |
  *   +----+-------+----------+---------+----------+-----------+------+------+------+
  */
 import { finishNH, nhTerm, tableKey } from './hash';
@@ -63,19 +65,19 @@ export function affinityInit(cap: i32): void {
 
 /** Hash of an affinity key: an NH sum over its six words (as flows.ts flowHash), then finishNH. */
 // @ts-ignore: decorator
-@inline export function affinityHash(sp: u32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32): u32 {
+@inline export function affinityHash(pool: u32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32): u32 {
   return finishNH(
-    nhTerm(w0, tableKey(12), sp, tableKey(13)) +
+    nhTerm(w0, tableKey(12), pool, tableKey(13)) +
     nhTerm(w1, tableKey(14), family, tableKey(15)) +
     nhTerm(w2, tableKey(4), w3, tableKey(9)) +
-    (<u64>(w0 ^ tableKey(10)) << 32 | <u64>(sp ^ tableKey(11))));
+    (<u64>(w0 ^ tableKey(10)) << 32 | <u64>(pool ^ tableKey(11))));
 }
 
 function entryHash(p: usize): u32 {
   return affinityHash(load<u32>(p), load<u32>(p, 4), load<u32>(p, 8), load<u32>(p, 12), load<u32>(p, 16), load<u32>(p, 20));
 }
 
-export function affinityFind(hash: u32, sp: u32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32): i32 {
+export function affinityFind(hash: u32, pool: u32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32): i32 {
   const tag = hash & 0xff000000;
   let i = hash & indexMask;
   while (true) {
@@ -84,7 +86,7 @@ export function affinityFind(hash: u32, sp: u32, family: u32, w0: u32, w1: u32, 
     if ((slot & 0xff000000) == tag) {
       const e = <i32>(slot & 0xffffff) - 1;
       const p = affPtr(e);
-      if (load<u32>(p) == sp && load<u32>(p, 8) == w0 && load<u32>(p, 4) == family && load<u32>(p, 12) == w1 &&
+      if (load<u32>(p) == pool && load<u32>(p, 8) == w0 && load<u32>(p, 4) == family && load<u32>(p, 12) == w1 &&
           load<u32>(p, 16) == w2 && load<u32>(p, 20) == w3) return e;
     }
     i = (i + 1) & indexMask;
@@ -156,7 +158,7 @@ export function affinityRemove(e: i32): void {
 }
 
 /** Inserts a new entry, evicting the least recently used one when full. */
-export function affinityInsert(hash: u32, sp: u32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32, backend: u32, timeout: u32, now: u32): i32 {
+export function affinityInsert(hash: u32, pool: u32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32, backend: u32, timeout: u32, now: u32): i32 {
   if (count >= capacity) {
     const victim = <i32>tail - 1;
     if (affinityExpired(victim, now)) stats.affinityExpirations++;
@@ -166,7 +168,7 @@ export function affinityInsert(hash: u32, sp: u32, family: u32, w0: u32, w1: u32
   const e = <i32>freeHead - 1;
   const p = affPtr(e);
   freeHead = load<u32>(p, 40);
-  store<u32>(p, sp);
+  store<u32>(p, pool);
   store<u32>(p, family, 4);
   store<u32>(p, w0, 8);
   store<u32>(p, w1, 12);
@@ -199,10 +201,11 @@ export function affinityExpire(now: u32): i32 {
 }
 
 /**
- * Snapshot swap: rewrites every entry's service port and backend through the maps (-1 = gone,
- * entry dropped) and rebuilds the index, since the service port is part of the key.
+ * Snapshot swap: rewrites every entry's pool and backend through the maps (-1 = gone, entry
+ * dropped; `keep(pool, backend)` false = dropped too) and rebuilds the index, since the pool is
+ * part of the key.
  */
-export function affinityRemap(spOldToNew: StaticArray<i32>, backendOldToNew: StaticArray<i32>, keep: (b: i32) => bool): i32 {
+export function affinityRemap(poolOldToNew: StaticArray<i32>, backendOldToNew: StaticArray<i32>, keep: (pool: i32, b: i32) => bool): i32 {
   memory.fill(index, 0, (<usize>indexMask + 1) * 4);
   let dropped = 0;
   let cur = head;
@@ -210,11 +213,11 @@ export function affinityRemap(spOldToNew: StaticArray<i32>, backendOldToNew: Sta
     const e = <i32>cur - 1;
     const p = affPtr(e);
     cur = load<u32>(p, 40);
-    const osp = <i32>load<u32>(p);
+    const opool = <i32>load<u32>(p);
     const ob = <i32>load<u32>(p, 24);
-    const nsp = osp < spOldToNew.length ? unchecked(spOldToNew[osp]) : -1;
+    const npool = opool < poolOldToNew.length ? unchecked(poolOldToNew[opool]) : -1;
     const nb = ob < backendOldToNew.length ? unchecked(backendOldToNew[ob]) : -1;
-    if (nsp < 0 || nb < 0 || !keep(nb)) {
+    if (npool < 0 || nb < 0 || !keep(npool, nb)) {
       unlink(e);
       store<u32>(p, 0, 44);
       store<u32>(p, freeHead, 40);
@@ -223,7 +226,7 @@ export function affinityRemap(spOldToNew: StaticArray<i32>, backendOldToNew: Sta
       dropped++;
       continue;
     }
-    store<u32>(p, nsp);
+    store<u32>(p, npool);
     store<u32>(p, nb, 24);
     indexInsert(entryHash(p), e);
   }

@@ -10,23 +10,23 @@
  */
 import { Generation } from './generation';
 import {
-  H_ACTIVE, H_FLAGS, H_INACTIVE, H_LOCAL_INDEX, H_SP, BF_CLUSTER, BF_EXTERNAL, KIND_CLUSTER_IP, KIND_LOAD_BALANCER,
+  H_LOCAL_INDEX, H_SP, BF_CLUSTER, BF_EXTERNAL, KIND_CLUSTER_IP, KIND_LOAD_BALANCER, MEMBER_POOL,
   PROTO_SCTP, PROTO_TCP, PROTO_UDP, RANGE_WORDS, SP_AFFINITY_MS, SP_BACKEND_COUNT, SP_BACKEND_START,
-  SP_CLUSTER_POOL, SP_EXTERNAL_POOL, SP_RANGE_COUNT, SP_RANGE_START, SPF_AFFINITY, POOL_FAMILY_END,
-  POOL_FAMILY_START, POOL_HAS_ENDPOINTS, POOL_MEMBER_COUNT, VERDICT_BACKEND, VERDICT_DROP, VERDICT_PASS,
-  VERDICT_REJECT, VIA_AFFINITY, VIA_FLOW, VIA_NONE, VIA_SCHEDULER,
+  SP_RANGE_COUNT, SP_RANGE_START, SPF_AFFINITY, POOL_FAMILY, POOL_FAMILY_END, POOL_FAMILY_START,
+  POOL_HAS_ENDPOINTS, POOL_INVERSE, POOL_MEMBER_COUNT, POOL_SET, POOL_W0, SP_POOL_COUNT, SP_POOL_START,
+  VERDICT_BACKEND, VERDICT_DROP, VERDICT_PASS, VERDICT_REJECT, VIA_AFFINITY, VIA_FLOW, VIA_NONE, VIA_SCHEDULER,
 } from './layout';
 import { foldAddress, seedTableKey } from './hash';
 import { CLASS_SCTP, CLASS_TCP, CLASS_TCP_FIN, CLASS_UDP, current, setCurrent, stats, timeoutMs, toTick } from './state';
 import { SNAP_OK, decodeSnapshot, validateSnapshot } from './snapshot';
 import { computeRemap } from './remap';
-import { buildPools, familyPoolOffset } from './pools';
+import { buildPools } from './pools';
 import { buildServiceTable, matchService, matchedMeta, matchedPool } from './service-table';
 import { buildNameIndex } from './names';
 import { schedule, schedDetail } from './schedulers/index';
 import { seedRandom } from './schedulers/random';
 import {
-  META_ACTIVE, META_EXTERNAL, flowClass, flowExpired, flowFind, flowHash, flowInsert,
+  META_ACTIVE, flowClass, flowExpired, flowFind, flowHash, flowInsert,
   flowCapacity, flowListHead, flowListNext, flowPtr, flowRemove, flowTouch, flowsExpire, flowsInit,
 } from './flows';
 import {
@@ -73,11 +73,27 @@ export let decisionKind: i32 = -1;
 let initialized = false;
 
 /**
- * Sets capacities, the random seed and flow timeouts (seconds; 0 keeps the current value), and
- * forgets every flow and affinity entry. Call once before `loadSnapshot` (it is called with
- * defaults otherwise).
+ * Largest flow timeout `init` accepts, in seconds. Timeouts are kept in u32 milliseconds and
+ * compared as i32 differences (state.ts `elapsed`), so ×1000 must stay below 2^31: 3,000,000 s
+ * would read as negative (every flow expired at once) and 5,000,000 s would wrap to about 8 days.
  */
-export function init(flowCap: i32, affinityCap: i32, seed: u32, tcpS: u32, tcpFinS: u32, udpS: u32, sctpS: u32): void {
+// @ts-ignore: decorator
+@inline export const MAX_TIMEOUT_S: u32 = 2_000_000;
+/** `init` status: applied. */
+// @ts-ignore: decorator
+@inline export const INIT_OK: i32 = 0;
+/** `init` status: a timeout above MAX_TIMEOUT_S; nothing was changed. */
+// @ts-ignore: decorator
+@inline export const INIT_BAD_TIMEOUT: i32 = 1;
+
+/**
+ * Sets capacities (clamped to 1..2^24 − 2), the random seed and flow timeouts (seconds, at most
+ * MAX_TIMEOUT_S; 0 keeps the current value), and forgets every flow and affinity entry. Returns
+ * INIT_OK, or INIT_BAD_TIMEOUT with nothing changed. Call once before `loadSnapshot` (it is
+ * called with defaults otherwise).
+ */
+export function init(flowCap: i32, affinityCap: i32, seed: u32, tcpS: u32, tcpFinS: u32, udpS: u32, sctpS: u32): i32 {
+  if (tcpS > MAX_TIMEOUT_S || tcpFinS > MAX_TIMEOUT_S || udpS > MAX_TIMEOUT_S || sctpS > MAX_TIMEOUT_S) return INIT_BAD_TIMEOUT;
   flowsInit(flowCap > 0 ? flowCap : DEFAULT_FLOW_CAPACITY);
   affinityInit(affinityCap > 0 ? affinityCap : DEFAULT_AFFINITY_CAPACITY);
   seedRandom(seed);
@@ -89,6 +105,7 @@ export function init(flowCap: i32, affinityCap: i32, seed: u32, tcpS: u32, tcpFi
   if (udpS) unchecked((timeoutMs[CLASS_UDP] = udpS * 1000));
   if (sctpS) unchecked((timeoutMs[CLASS_SCTP] = sctpS * 1000));
   initialized = true;
+  return INIT_OK;
 }
 
 function ensureInit(): void {
@@ -102,8 +119,9 @@ export function serving(): Generation {
 
 let pending: Generation = current;
 
-function keepAffinity(b: i32): bool {
-  return (pending.hotWord(b, H_FLAGS) & (BF_CLUSTER | BF_EXTERNAL)) != 0;
+/** An affinity entry survives a swap while its backend is still a destination of its pool. */
+function keepAffinity(pool: i32, b: i32): bool {
+  return memberSlotOf(pending, pool, b) >= 0;
 }
 
 /**
@@ -132,22 +150,21 @@ export function loadSnapshot(bytes: StaticArray<u8>): i32 {
       cur = flowListNext(e);
       const p = flowPtr(e);
       const meta = load<u32>(p, 36);
-      const ob = <i32>load<u32>(p, 40);
-      const nb = ob < remap.backendOldToNew.length ? unchecked(remap.backendOldToNew[ob]) : -1;
-      const set = (meta & META_EXTERNAL) != 0 ? BF_EXTERNAL : BF_CLUSTER;
-      if (nb < 0 || (gen.hotWord(nb, H_FLAGS) & set) == 0) {
+      const os = <i32>load<u32>(p, 40);
+      // The same destination of the same virtual service (pool-carry.ts), or the flow goes.
+      const ns = os < remap.slotOldToNew.length ? unchecked(remap.slotOldToNew[os]) : -1;
+      if (ns < 0) {
         flowRemove(e);
         dropped++;
         continue;
       }
-      store<u32>(p, nb, 40);
-      const word = (meta & META_ACTIVE) != 0 ? H_ACTIVE : H_INACTIVE;
-      gen.setHotWord(nb, word, gen.hotWord(nb, word) + 1);
+      store<u32>(p, ns, 40);
+      gen.count(ns, (meta & META_ACTIVE) != 0, 1);
     }
   }
   stats.flowsDroppedOnSwap += dropped;
   pending = gen;
-  stats.affinitiesDroppedOnSwap += affinityRemap(remap.spOldToNew, remap.backendOldToNew, keepAffinity);
+  stats.affinitiesDroppedOnSwap += affinityRemap(remap.poolOldToNew, remap.backendOldToNew, keepAffinity);
   setCurrent(gen);
   return SNAP_OK;
 }
@@ -194,6 +211,14 @@ function sourceAllowed(gen: Generation, sp: i32, family: u32, w0: u32, w1: u32, 
   return proto == PROTO_TCP ? CLASS_TCP : proto == PROTO_UDP ? CLASS_UDP : CLASS_SCTP;
 }
 
+/** The member slot of backend `b` in `pool`, or -1 when it is not one of the pool's destinations. */
+// @ts-ignore: decorator
+@inline export function memberSlotOf(gen: Generation, pool: i32, b: i32): i32 {
+  const from = <i32>gen.poolWord(pool, POOL_FAMILY_START);
+  if (b < from || b >= <i32>gen.poolWord(pool, POOL_FAMILY_END)) return -1;
+  return unchecked(gen.memberOf[<i32>gen.poolWord(pool, POOL_INVERSE) + b - from]);
+}
+
 /**
  * A new connection to service port `sp` reached through an address of `kind` (KIND_*), whose flow
  * key `flowHash`/`keyMeta` did not find: source ranges, pools, affinity, scheduling, then the flow
@@ -204,57 +229,52 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spFlags: u32, pro
   if (kind == KIND_LOAD_BALANCER && !sourceAllowed(gen, sp, sf, s0, s1, s2, s3)) {
     return setDecision(VERDICT_DROP, VIA_NONE, sp, -1, -1, kind);
   }
-  const external = kind != KIND_CLUSTER_IP;
-  // `pool` is the destination family's pool (pools.ts): no usable endpoint of that family → Drop
-  // when the family has some ready or serving-terminating endpoint, else Reject (per-family
+  // `pool` is the destination address's own pool (pools.ts): no usable endpoint of its family →
+  // Drop when the family has some ready or serving-terminating endpoint, else Reject (per-family
   // kube-proxy hasAnyEndpoints; the rule is spelled out at pools.ts familyHasEndpoints).
   if (gen.poolWord(pool, POOL_MEMBER_COUNT) == 0) {
     return setDecision(gen.poolWord(pool, POOL_HAS_ENDPOINTS) != 0 ? VERDICT_DROP : VERDICT_REJECT, VIA_NONE, sp, -1, -1, kind);
   }
-  const set = external ? BF_EXTERNAL : BF_CLUSTER;
-  let b = -1;
+  let slot = -1;
   let via = VIA_SCHEDULER;
   let detail = -1;
   let a = -1;
   let ah: u32 = 0;
   const affinity = (spFlags & SPF_AFFINITY) != 0;
   if (affinity) {
-    ah = affinityHash(sp, sf, s0, s1, s2, s3);
-    a = affinityFind(ah, sp, sf, s0, s1, s2, s3);
+    // Persistence is per virtual service (pool), as the kernel's templates are.
+    ah = affinityHash(pool, sf, s0, s1, s2, s3);
+    a = affinityFind(ah, pool, sf, s0, s1, s2, s3);
     if (a >= 0 && affinityExpired(a, now)) {
       affinityRemove(a);
       stats.affinityExpirations++;
       a = -1;
     }
     if (a >= 0) {
-      const pinned = <i32>affinityBackend(a);
-      // Still in the pool: in the set, and of the destination's family (its contiguous range).
-      if ((gen.hotWord(pinned, H_FLAGS) & set) != 0 && pinned >= <i32>gen.poolWord(pool, POOL_FAMILY_START) &&
-          pinned < <i32>gen.poolWord(pool, POOL_FAMILY_END)) {
-        b = pinned;
-        via = VIA_AFFINITY;
-      }
+      // Still a destination of this address's virtual service.
+      slot = memberSlotOf(gen, pool, <i32>affinityBackend(a));
+      if (slot >= 0) via = VIA_AFFINITY;
     }
   }
-  if (b < 0) {
+  if (slot < 0) {
     const k = schedule(gen, pool, foldAddress(sf, s0, s1, s2, s3), ports >>> 16, foldAddress(df, d0, d1, d2, d3));
     detail = schedDetail;
     if (k < 0) return setDecision(VERDICT_REJECT, VIA_NONE, sp, -1, detail, kind);
-    b = gen.member(pool, k);
+    slot = gen.member(pool, k);
   }
+  const b = gen.memberBackend(slot);
   if (affinity) {
     if (a >= 0) {
       store<u32>(affPtr(a), b, 24);
       affinityTouch(a, now);
     } else {
-      affinityInsert(ah, sp, sf, s0, s1, s2, s3, b, gen.spWord(sp, SP_AFFINITY_MS), now);
+      affinityInsert(ah, pool, sf, s0, s1, s2, s3, b, gen.spWord(sp, SP_AFFINITY_MS), now);
     }
   }
   const tcp = proto == PROTO_TCP;
-  flowInsert(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, (tcp ? META_ACTIVE : 0) | (external ? META_EXTERNAL : 0), classFor(proto), b, now);
+  flowInsert(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, tcp ? META_ACTIVE : 0, classFor(proto), slot, now);
   // IPVS binds a new connection as inactive; the client SYN then moves TCP to SYN_RECV (active).
-  const word = tcp ? H_ACTIVE : H_INACTIVE;
-  gen.setHotWord(b, word, gen.hotWord(b, word) + 1);
+  gen.count(slot, tcp, 1);
   return backendDecision(gen, b, via, detail, kind);
 }
 
@@ -300,20 +320,38 @@ export function connect(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32,
   if (e >= 0) {
     const p = flowPtr(e);
     const meta = load<u32>(p, 36);
-    const b = <i32>load<u32>(p, 40);
+    const slot = <i32>load<u32>(p, 40);
     if (proto == PROTO_TCP && (meta & META_ACTIVE) == 0) {
       store<u32>(p, meta | META_ACTIVE, 36);
-      gen.setHotWord(b, H_INACTIVE, gen.hotWord(b, H_INACTIVE) - 1);
-      gen.setHotWord(b, H_ACTIVE, gen.hotWord(b, H_ACTIVE) + 1);
+      gen.count(slot, false, -1);
+      gen.count(slot, true, 1);
       flowTouch(e, now, CLASS_TCP);
     } else {
       flowTouch(e, now, flowClass(meta));
     }
-    return backendDecision(gen, b, VIA_FLOW, -1, -1);
+    return backendDecision(gen, gen.memberBackend(slot), VIA_FLOW, -1, -1);
   }
   const m = matchService(gen, proto, df, d0, d1, d2, d3, dport);
   if (m < 0) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);
   return admit(gen, m >> 2, <u32>m & 3, matchedPool, (matchedMeta >>> 16) & 0xff, proto, keyMeta, h, sf, s0, s1, s2, s3, ports, df, d0, d1, d2, d3, now);
+}
+
+/**
+ * The pool of service port `sp` for a destination: the address's own virtual service when the
+ * destination is one of the port's addresses, else the first of its addresses of the same set and
+ * family; -1 when it has none.
+ */
+export function poolForDestination(gen: Generation, sp: i32, set: u32, df: u32, d0: u32, d1: u32, d2: u32, d3: u32): i32 {
+  const start = <i32>gen.spWord(sp, SP_POOL_START);
+  const end = start + <i32>gen.spWord(sp, SP_POOL_COUNT);
+  let fallback = -1;
+  for (let p = start; p < end; p++) {
+    if (gen.poolWord(p, POOL_FAMILY) != df) continue;
+    if (gen.poolWord(p, POOL_W0) == d0 && gen.poolWord(p, POOL_W0 + 1) == d1 && gen.poolWord(p, POOL_W0 + 2) == d2 &&
+        gen.poolWord(p, POOL_W0 + 3) == d3) return p;
+    if (fallback < 0 && gen.poolWord(p, POOL_SET) == set) fallback = p;
+  }
+  return fallback;
 }
 
 /**
@@ -332,10 +370,11 @@ export function connectToServicePort(sp: i32, kind: u32, proto: u32, sf: u32, s0
   if (e >= 0) {
     const p = flowPtr(e);
     flowTouch(e, now, flowClass(load<u32>(p, 36)));
-    return backendDecision(gen, <i32>load<u32>(p, 40), VIA_FLOW, -1, -1);
+    return backendDecision(gen, gen.memberBackend(<i32>load<u32>(p, 40)), VIA_FLOW, -1, -1);
   }
   const k = kind & 3;
-  const pool = <i32>gen.spWord(sp, k == KIND_CLUSTER_IP ? SP_CLUSTER_POOL : SP_EXTERNAL_POOL) + familyPoolOffset(df);
+  const pool = poolForDestination(gen, sp, k == KIND_CLUSTER_IP ? BF_CLUSTER : BF_EXTERNAL, df, d0, d1, d2, d3);
+  if (pool < 0) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);
   return admit(gen, sp, k, pool, gen.spFlags(sp), proto, keyMeta, h, sf, s0, s1, s2, s3, ports, df, d0, d1, d2, d3, now);
 }
 
@@ -347,7 +386,8 @@ export function lookup(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, 
   if (e < 0) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);
   const p = flowPtr(e);
   flowTouch(e, now, flowClass(load<u32>(p, 36)));
-  return backendDecision(current, <i32>load<u32>(p, 40), VIA_FLOW, -1, -1);
+  const gen = current;
+  return backendDecision(gen, gen.memberBackend(<i32>load<u32>(p, 40)), VIA_FLOW, -1, -1);
 }
 
 /** The TCP handshake completed (or SCTP association up): refresh, count as active. False if no flow. */
@@ -360,10 +400,10 @@ export function established(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: 
   const meta = load<u32>(p, 36);
   if (proto != PROTO_UDP && (meta & META_ACTIVE) == 0) {
     const gen = current;
-    const b = <i32>load<u32>(p, 40);
+    const slot = <i32>load<u32>(p, 40);
     store<u32>(p, meta | META_ACTIVE, 36);
-    gen.setHotWord(b, H_INACTIVE, gen.hotWord(b, H_INACTIVE) - 1);
-    gen.setHotWord(b, H_ACTIVE, gen.hotWord(b, H_ACTIVE) + 1);
+    gen.count(slot, false, -1);
+    gen.count(slot, true, 1);
   }
   flowTouch(e, now, classFor(proto));
   return true;
@@ -386,10 +426,10 @@ export function close(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, s
   const meta = load<u32>(p, 36);
   if ((meta & META_ACTIVE) != 0) {
     const gen = current;
-    const b = <i32>load<u32>(p, 40);
+    const slot = <i32>load<u32>(p, 40);
     store<u32>(p, meta & ~META_ACTIVE, 36);
-    gen.setHotWord(b, H_ACTIVE, gen.hotWord(b, H_ACTIVE) - 1);
-    gen.setHotWord(b, H_INACTIVE, gen.hotWord(b, H_INACTIVE) + 1);
+    gen.count(slot, true, -1);
+    gen.count(slot, false, 1);
   }
   flowTouch(e, now, CLASS_TCP_FIN);
   return true;
@@ -400,7 +440,8 @@ export function close(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, s
  * port instead (a userspace proxy's connect retry, which iptables mode cannot do): the flow, its
  * counters and the client's ClientIP affinity entry now name `k`, so lc/wlc/sed/nq count the
  * connection where it really is and the client sticks to the backend that answered. False if there
- * is no such flow or `k` is not a backend of its service port.
+ * is no such flow, or `k` is not a destination of the virtual service (service address) the flow
+ * was admitted through, which is where its counters live.
  */
 export function rebind(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
   df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32, k: i32, nowMs: f64): bool {
@@ -410,18 +451,22 @@ export function rebind(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, 
   const gen = current;
   const p = flowPtr(e);
   const meta = load<u32>(p, 36);
-  const old = <i32>load<u32>(p, 40);
+  const oldSlot = <i32>load<u32>(p, 40);
+  const old = gen.memberBackend(oldSlot);
   const sp = <i32>gen.hotWord(old, H_SP);
   if (k < 0 || k >= <i32>gen.spWord(sp, SP_BACKEND_COUNT)) return false;
   const b = <i32>gen.spWord(sp, SP_BACKEND_START) + k;
+  const slot = memberSlotOf(gen, <i32>gen.memberWord(oldSlot, MEMBER_POOL), b);
+  if (slot < 0) return false;
   flowTouch(e, now, flowClass(meta));
-  if (b == old) return true;
-  const word = (meta & META_ACTIVE) != 0 ? H_ACTIVE : H_INACTIVE;
-  gen.setHotWord(old, word, gen.hotWord(old, word) - 1);
-  gen.setHotWord(b, word, gen.hotWord(b, word) + 1);
-  store<u32>(p, <u32>b, 40);
+  if (slot == oldSlot) return true;
+  const active = (meta & META_ACTIVE) != 0;
+  gen.count(oldSlot, active, -1);
+  gen.count(slot, active, 1);
+  store<u32>(p, <u32>slot, 40);
   if ((gen.spFlags(sp) & SPF_AFFINITY) != 0) {
-    const a = affinityFind(affinityHash(sp, sf, s0, s1, s2, s3), sp, sf, s0, s1, s2, s3);
+    const pool = <i32>gen.memberWord(oldSlot, MEMBER_POOL);
+    const a = affinityFind(affinityHash(pool, sf, s0, s1, s2, s3), pool, sf, s0, s1, s2, s3);
     if (a >= 0 && <i32>affinityBackend(a) == old) store<u32>(affPtr(a), <u32>b, 24);
   }
   return true;

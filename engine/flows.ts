@@ -1,5 +1,5 @@
 /**
- * The flow table: 5-tuple → backend, like an IPVS connection entry. Preallocated at init with a
+ * The flow table: 5-tuple → member slot (backend), like an IPVS connection entry. Preallocated at init with a
  * fixed capacity (like nf_conntrack_max) in raw linear memory: a slab of entries that never move,
  * plus an open-addressing index (linear probing, backward-shift deletion) at load factor ≤ 3/4.
  * Entries sit on one LRU list per timeout class, most recently used at the head, so expiry pops
@@ -8,17 +8,19 @@
  *   entry (FLOW_SIZE = 56 bytes):
  *   0        16       32      36     40        44     48     52        56
  *   +--------+--------+-------+------+---------+------+------+---------+
- *   | src    | dst    | sport | meta | backend | prev | next | last    |
- *   | w0..w3 | w0..w3 | dport |      | (gen)   | (+1) | (+1) | used ms |
+ *   | src    | dst    | sport | meta | member  | prev | next | last    |
+ *   | w0..w3 | w0..w3 | dport |      | slot    | (+1) | (+1) | used ms |
  *   +--------+--------+-------+------+---------+------+------+---------+
+ *   member slot: the destination of the virtual service (pool) the flow was admitted through,
+ *   in the serving generation (pools.ts), whose counters the flow is counted in
  *   meta: protocol (8) | src v6 (bit 8) | dst v6 (bit 9) | class (bits 10-11) | active (bit 12)
- *         | external pool (bit 13) | in use (bit 31)
+ *         | in use (bit 31)
  *
  *   index slot (u32): 0 = empty, else hash tag (top 8 bits) << 24 | entry + 1
  */
 import { finishNH, nhTerm, tableKey } from './hash';
 import { Generation } from './generation';
-import { H_ACTIVE, H_INACTIVE, H_WORDS } from './layout';
+import { H_ACTIVE, H_INACTIVE, H_WORDS, MEMBER_ACTIVE, MEMBER_BACKEND, MEMBER_INACTIVE, MEMBER_WORDS } from './layout';
 import { current, elapsed, stats, timeoutMs } from './state';
 
 // @ts-ignore: decorator
@@ -30,8 +32,6 @@ import { current, elapsed, stats, timeoutMs } from './state';
 @inline const KEY_META_MASK: u32 = 0x3ff;
 // @ts-ignore: decorator
 @inline export const META_ACTIVE: u32 = 1 << 12;
-// @ts-ignore: decorator
-@inline export const META_EXTERNAL: u32 = 1 << 13;
 // @ts-ignore: decorator
 @inline const META_USED: u32 = 1 << 31;
 
@@ -186,18 +186,21 @@ export function flowTouch(e: i32, now: u32, cls: u32): void {
 }
 
 /**
- * Adjusts the owning backend's counters when an entry's active bit changes or it goes away.
- * Reads the serving generation's hot records through raw pointers: holding `current` in a local
- * would give flowRemove a shadow stack frame (a memory.fill per call) under the incremental runtime.
+ * Releases an entry's count from its member (and the member's backend total) when it goes away.
+ * Reads the serving generation through raw pointers: holding `current` in a local would give
+ * flowRemove a shadow stack frame (a memory.fill per call) under the incremental runtime.
  */
 // @ts-ignore: decorator
-@inline export function uncount(backend: u32, meta: u32): void {
+@inline export function uncount(slot: u32, meta: u32): void {
   const gen = changetype<usize>(current);
-  const word = (meta & META_ACTIVE) != 0 ? H_ACTIVE : H_INACTIVE;
-  if (backend < <u32>load<i32>(gen + offsetof<Generation>('backendCount'))) {
-    const at = load<usize>(gen + offsetof<Generation>('hot')) + ((<usize>backend * H_WORDS + word) << 2);
-    store<u32>(at, load<u32>(at) - 1);
-  }
+  if (slot >= <u32>load<i32>(gen + offsetof<Generation>('memberCount'))) return;
+  const active = (meta & META_ACTIVE) != 0;
+  const members = load<usize>(gen + offsetof<Generation>('members'));
+  const m = members + ((<usize>slot * MEMBER_WORDS + (active ? MEMBER_ACTIVE : MEMBER_INACTIVE)) << 2);
+  store<u32>(m, load<u32>(m) - 1);
+  const backend = load<u32>(members + ((<usize>slot * MEMBER_WORDS + MEMBER_BACKEND) << 2));
+  const h = load<usize>(gen + offsetof<Generation>('hot')) + ((<usize>backend * H_WORDS + (active ? H_ACTIVE : H_INACTIVE)) << 2);
+  store<u32>(h, load<u32>(h) - 1);
 }
 
 /** Removes entry `e`: index slot (backward shift), list, counters; the entry goes to the free list. */
@@ -250,7 +253,7 @@ function oldest(now: u32): i32 {
  * table is full (an expired one counts as an expiration, not an eviction). Returns the entry.
  */
 export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, d0: u32, d1: u32, d2: u32, d3: u32,
-  flags: u32, cls: u32, backend: u32, now: u32): i32 {
+  flags: u32, cls: u32, slot: u32, now: u32): i32 {
   if (count >= capacity) {
     const victim = oldest(now);
     const vp = flowPtr(victim);
@@ -271,7 +274,7 @@ export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s
   store<u32>(p, d3, 28);
   store<u32>(p, ports, 32);
   store<u32>(p, keyMeta | flags | (cls << 10) | META_USED, 36);
-  store<u32>(p, backend, 40);
+  store<u32>(p, slot, 40);
   store<u32>(p, now, 52);
   listPushHead(e, cls);
   let i = hash & indexMask;

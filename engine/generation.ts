@@ -3,7 +3,7 @@
  * built from it. Built completely off the hot path by `decodeSnapshot` (snapshot.ts) and
  * `buildPools` (pools.ts), then swapped in atomically by core.ts. Record layouts: layout.ts.
  */
-import { B_WORDS, H_WORDS, NO_TABLE, POOL_BASE, POOL_WORDS, SP_WORDS, SP_META, SP_PORTS } from './layout';
+import { B_WORDS, H_ACTIVE, H_INACTIVE, H_WORDS, MEMBER_ACTIVE, MEMBER_BACKEND, MEMBER_INACTIVE, MEMBER_WORDS, POOL_MEMBER_START, POOL_WORDS, SP_WORDS, SP_META, SP_PORTS } from './layout';
 
 export class Generation {
   /** Monotonic generation number (1 for the first snapshot loaded). */
@@ -23,10 +23,14 @@ export class Generation {
   hot: StaticArray<u32> = new StaticArray<u32>(0);
   /** loadBalancerSourceRanges records (layout.ts RANGE_WORDS). */
   ranges: StaticArray<u32> = new StaticArray<u32>(0);
-  /** Scheduler pools (layout.ts POOL_*), their members (global backend indexes) and tables. */
+  /** Scheduler pools (layout.ts POOL_*), one per service address; their member records and tables. */
   pools: StaticArray<u32> = new StaticArray<u32>(0);
   poolCount: i32 = 0;
+  /** Member records (layout.ts MEMBER_*), each pool's in kernel list order. */
   members: StaticArray<u32> = new StaticArray<u32>(0);
+  memberCount: i32 = 0;
+  /** Per pool (POOL_INVERSE): backend of the pool's family range → member slot, or -1. */
+  memberOf: StaticArray<i32> = new StaticArray<i32>(0);
   tables: StaticArray<u16> = new StaticArray<u16>(0);
   /** Service match index (service-table.ts): 8 words per slot, `matchMask + 1` slots. */
   match: StaticArray<u32> = new StaticArray<u32>(16 * 8);
@@ -64,10 +68,34 @@ export class Generation {
   @inline setPoolWord(pool: i32, word: i32, value: u32): void {
     unchecked((this.pools[pool * POOL_WORDS + word] = value));
   }
+  /** The member slot of a pool's k-th destination (list order, head first): what schedulers index. */
   // @ts-ignore: decorator
   @inline member(pool: i32, k: i32): i32 {
-    const base = this.poolWord(pool, POOL_BASE);
-    return base != NO_TABLE ? <i32>base + k : <i32>unchecked(this.members[<i32>this.poolWord(pool, 0) + k]);
+    return <i32>this.poolWord(pool, POOL_MEMBER_START) + k;
+  }
+  // @ts-ignore: decorator
+  @inline memberWord(slot: i32, word: i32): u32 {
+    return unchecked(this.members[slot * MEMBER_WORDS + word]);
+  }
+  // @ts-ignore: decorator
+  @inline setMemberWord(slot: i32, word: i32, value: u32): void {
+    unchecked((this.members[slot * MEMBER_WORDS + word] = value));
+  }
+  /**
+   * Adds `delta` to a member's active (or inactive) connections and to its backend's total
+   * (the hot record's, which views report).
+   */
+  // @ts-ignore: decorator
+  @inline count(slot: i32, active: bool, delta: i32): void {
+    const m = slot * MEMBER_WORDS + (active ? MEMBER_ACTIVE : MEMBER_INACTIVE);
+    unchecked((this.members[m] = unchecked(this.members[m]) + <u32>delta));
+    const h = this.memberBackend(slot) * H_WORDS + (active ? H_ACTIVE : H_INACTIVE);
+    unchecked((this.hot[h] = unchecked(this.hot[h]) + <u32>delta));
+  }
+  /** The backend (global index) behind a member slot. */
+  // @ts-ignore: decorator
+  @inline memberBackend(slot: i32): i32 {
+    return <i32>unchecked(this.members[slot * MEMBER_WORDS + MEMBER_BACKEND]);
   }
   // @ts-ignore: decorator
   @inline spProtocol(sp: i32): u32 {

@@ -30,8 +30,9 @@ export function scratch(): usize {
   return SCRATCH;
 }
 
-export function init(flowCap: i32, affinityCap: i32, seed: u32, tcpS: u32, tcpFinS: u32, udpS: u32, sctpS: u32): void {
-  core.init(flowCap, affinityCap, seed, tcpS, tcpFinS, udpS, sctpS);
+/** core.init: INIT_OK (0), or INIT_BAD_TIMEOUT (1) when a timeout exceeds 2,000,000 s (nothing changed). */
+export function init(flowCap: i32, affinityCap: i32, seed: u32, tcpS: u32, tcpFinS: u32, udpS: u32, sctpS: u32): i32 {
+  return core.init(flowCap, affinityCap, seed, tcpS, tcpFinS, udpS, sctpS);
 }
 
 let pendingSnapshot = new StaticArray<u8>(0);

@@ -114,7 +114,7 @@
  *   word  0: protocol (8) | scheduler (8) << 8 | flags (8) << 16 | type (8) << 24
  *   word  1: port (16) | nodePort (16) << 16
  *   word  2: affinity timeout in milliseconds
- *   word  3: cluster pool index          word  4: external pool index
+ *   word  3: first pool (one per service address)   word  4: pool count
  *   word  5: first backend (global idx)  word  6: backend count
  *   word  7: first source range          word  8: source range count
  *   word  9: byte offset of namespace in the snapshot copy
@@ -132,9 +132,9 @@
 // @ts-ignore: decorator
 @inline export const SP_AFFINITY_MS: i32 = 2;
 // @ts-ignore: decorator
-@inline export const SP_CLUSTER_POOL: i32 = 3;
+@inline export const SP_POOL_START: i32 = 3;
 // @ts-ignore: decorator
-@inline export const SP_EXTERNAL_POOL: i32 = 4;
+@inline export const SP_POOL_COUNT: i32 = 4;
 // @ts-ignore: decorator
 @inline export const SP_BACKEND_START: i32 = 5;
 // @ts-ignore: decorator
@@ -161,13 +161,14 @@
  *
  *   word 0: family (4|6)     words 1..4: address words w0..w3 (big-endian word order, as Address)
  *   word 5: port             words 6..11: reserved (the hot fields live in the hot record)
- *   word 12: last non-zero weight (mh)              word 13: fold(address) (dh/sh/mh hashing)
+ *   word 12: the snapshot's weight (mh's last_weight lives in the member record)              word 13: fold(address) (dh/sh/mh hashing)
  *   words 14..15: reserved
  *
  * Hot backend record (`Generation.hot`), H_WORDS u32 words: what a decision reads and writes,
  * kept apart so the scheduler scans and counter updates touch 32 bytes per backend, not 64.
  *
- *   word 0: weight   word 1: flags (BF_*)   word 2: active conns   word 3: inactive conns
+ *   word 0: weight   word 1: flags (BF_*)
+ *   word 2: active conns   word 3: inactive conns (totals over the service port's pools, for views)
  *   word 4: service port   word 5: index within its service port   words 6..7: reserved
  */
 // @ts-ignore: decorator
@@ -198,29 +199,31 @@
 @inline export const B_FOLD: i32 = 13;
 
 /*
- * Scheduler pool record, POOL_WORDS words: one per (distinct endpoint set, IP family) of a service
- * port. kube-proxy runs one proxier per IP family, so traffic of family F is only ever balanced
- * over endpoints of family F. Pools come in pairs, IPv4 then IPv6: the service port's
- * SP_CLUSTER_POOL / SP_EXTERNAL_POOL word names the IPv4 pool, the IPv6 one is the next index.
+ * Scheduler pool record, POOL_WORDS words: one per service address, i.e. per IPVS virtual service
+ * (issue 17): each clusterIP, externalIP and LB ingress IP at the service port, and each node IP
+ * at the nodePort, has its own destination list, rr/wrr state, dh/sh/mh table and counters, as
+ * kube-proxy's IPVS proxier programs the kernel. The members are the service port's backends of
+ * the address's family (kube-proxy runs one proxier per family) in the address's set (cluster for
+ * a clusterIP, external otherwise), in kernel list order (pools.ts: the order contract).
  *
- *   word 0: first member in `members`   word 1: member count
+ *   word 0: first member slot in `members`   word 1: member count
  *   word 2: scheduler (8) | service port flags (8) << 8
  *   word 3: offset of the pool's dh/sh/mh table in `tables` (u16 entries), or 0xffffffff
  *   word 4: rr / wrr position: 0 = list head, k = after member k-1 (the last one chosen)
  *   word 5: wrr cw (i32)   word 6: wrr mw   word 7: wrr di
  *   word 8: owning service port
- *   word 9: which set: BF_CLUSTER, BF_EXTERNAL or both
- *   word 10: first backend when the members are the service port's backends base..base+n-1
- *            (the common case: no indirection through `members`), else NO_TABLE
+ *   word 9: which set: BF_CLUSTER or BF_EXTERNAL
+ *   word 10: the virtual service's port (the service port, or the nodePort)
  *   word 11: first backend of the pool's family in its service port (backends are in engine
  *            order, IPv4 before IPv6, so each family is one contiguous range)
  *   word 12: one past the last backend of that range
  *   word 13: 1 when an empty pool means Drop rather than Reject (see pools.ts), else 0
  *   word 14: IP family (4 or 6)
- *   word 15: reserved (records are 64 bytes)
+ *   words 15..18: the virtual service's address words w0..w3
+ *   word 19: start of the pool's inverse in `memberOf`: backend (word 11 + i) → member slot or -1
  */
 // @ts-ignore: decorator
-@inline export const POOL_WORDS: i32 = 16;
+@inline export const POOL_WORDS: i32 = 20;
 // @ts-ignore: decorator
 @inline export const POOL_MEMBER_START: i32 = 0;
 // @ts-ignore: decorator
@@ -242,7 +245,7 @@
 // @ts-ignore: decorator
 @inline export const POOL_SET: i32 = 9;
 // @ts-ignore: decorator
-@inline export const POOL_BASE: i32 = 10;
+@inline export const POOL_VPORT: i32 = 10;
 // @ts-ignore: decorator
 @inline export const POOL_FAMILY_START: i32 = 11;
 // @ts-ignore: decorator
@@ -251,6 +254,34 @@
 @inline export const POOL_HAS_ENDPOINTS: i32 = 13;
 // @ts-ignore: decorator
 @inline export const POOL_FAMILY: i32 = 14;
+// @ts-ignore: decorator
+@inline export const POOL_W0: i32 = 15;
+// @ts-ignore: decorator
+@inline export const POOL_INVERSE: i32 = 19;
+
+/*
+ * Member record (`Generation.members`), MEMBER_WORDS words: one destination of one pool, i.e. an
+ * `ip_vs_dest` of one virtual service, with its own counters and last_weight. A scheduler scan
+ * reads only these records, contiguous per pool.
+ *
+ *   word 0: backend (global index)   word 1: weight   word 2: active conns   word 3: inactive conns
+ *   word 4: last non-zero weight (mh; the weight given at add time, even 0)   word 5: pool
+ *   words 6..7: reserved (records are 32 bytes)
+ */
+// @ts-ignore: decorator
+@inline export const MEMBER_WORDS: i32 = 8;
+// @ts-ignore: decorator
+@inline export const MEMBER_BACKEND: i32 = 0;
+// @ts-ignore: decorator
+@inline export const MEMBER_WEIGHT: i32 = 1;
+// @ts-ignore: decorator
+@inline export const MEMBER_ACTIVE: i32 = 2;
+// @ts-ignore: decorator
+@inline export const MEMBER_INACTIVE: i32 = 3;
+// @ts-ignore: decorator
+@inline export const MEMBER_LAST_WEIGHT: i32 = 4;
+// @ts-ignore: decorator
+@inline export const MEMBER_POOL: i32 = 5;
 /** No table for this pool. */
 // @ts-ignore: decorator
 @inline export const NO_TABLE: u32 = 0xffffffff;

@@ -1,31 +1,29 @@
 /**
- * Scheduler pools: one per (distinct endpoint set, IP family) of a service port. The sets are the
- * cluster set for ClusterIP traffic and the external set for NodePort / externalIPs / LB ingress
- * (shared when identical); the family split follows kube-proxy, which runs one proxier per IP
- * family (pkg/proxy/metaproxier): traffic to an IPv4 address is only balanced over IPv4
- * endpoints, traffic to an IPv6 address over IPv6 ones. Each pool has its own dh/sh/mh table and
- * rr/wrr state, carried over from the previous generation the way the kernel's hooks would treat
- * the change (reference/ipvs-schedulers.md §3, §4).
+ * Scheduler pools: one per service address, i.e. per IPVS virtual service (issue 17). kube-proxy's
+ * IPVS proxier gives each clusterIP, externalIP and LB ingress IP (at the service port) and each
+ * node IP (at the nodePort) its own virtual service, so each has its own destination list, rr
+ * position, wrr mark, dh/sh/mh table and per-destination counters; a client alternating between a
+ * Service's clusterIP and externalIP advances two rr positions, not one. A pool's members are the
+ * service port's backends of the address's family (kube-proxy runs one proxier per IP family,
+ * pkg/proxy/metaproxier) in the address's set: the cluster set for a clusterIP, the external set
+ * for the others. Members are kept in kernel list order; pool-carry.ts states the order contract
+ * and carries order, state and last_weight from the previous generation.
  */
 import { Generation } from './generation';
 import {
   B_FAMILY, H_FLAGS, H_WEIGHT, BF_CLUSTER, BF_EXTERNAL, BF_READY, BF_SERVING, BF_TERMINATING, HASH_TAB_SIZE,
-  MH_TAB_SIZE, NO_TABLE, POOL_BASE, POOL_CW, POOL_DI, POOL_FAMILY, POOL_FAMILY_END, POOL_FAMILY_START,
-  POOL_HAS_ENDPOINTS, POOL_MEMBER_COUNT, POOL_MEMBER_START, POOL_MW, POOL_POS, POOL_SCHED, POOL_SET, POOL_SP,
-  POOL_TABLE, POOL_WORDS, SCHED_DH, SCHED_MH, SCHED_RR, SCHED_SH, SCHED_WRR, SPF_HAS_ENDPOINTS, SP_BACKEND_COUNT,
-  SP_BACKEND_START, SP_CLUSTER_POOL, SP_EXTERNAL_POOL, SP_WORDS,
+  MEMBER_ACTIVE, MEMBER_BACKEND, MEMBER_INACTIVE, MEMBER_LAST_WEIGHT, MEMBER_POOL, MEMBER_WEIGHT, MEMBER_WORDS,
+  MH_TAB_SIZE, NO_TABLE, POOL_FAMILY, POOL_FAMILY_END, POOL_FAMILY_START, POOL_HAS_ENDPOINTS, POOL_INVERSE,
+  POOL_MEMBER_COUNT, POOL_MEMBER_START, POOL_SCHED, POOL_SET, POOL_SP, POOL_TABLE, POOL_VPORT, POOL_W0,
+  POOL_WORDS, SCHED_DH, SCHED_MH, SCHED_SH, SCHED_WRR, SPF_HAS_ENDPOINTS, SP_ADDR_COUNTS, SP_ADDR_OFFSET,
+  SP_BACKEND_COUNT, SP_BACKEND_START, SP_LB_COUNT, SP_POOL_COUNT, SP_POOL_START, SP_WORDS,
 } from './layout';
 import { Remap } from './remap';
+import { carryPool, oldPoolFor } from './pool-carry';
 import { buildDH } from './schedulers/dh';
 import { buildSH } from './schedulers/sh';
 import { buildMH } from './schedulers/mh';
-import { wrrDestChanged, wrrInitFresh } from './schedulers/wrr';
-
-/** Offset of the IPv6 pool from the IPv4 pool of the same set (pools come in pairs). */
-// @ts-ignore: decorator
-@inline export function familyPoolOffset(family: u32): i32 {
-  return family == 6 ? 1 : 0;
-}
+import { wrrInitFresh } from './schedulers/wrr';
 
 /**
  * Whether an empty pool of this family answers Drop (else Reject). kube-proxy's per-family proxier
@@ -53,44 +51,77 @@ function ipv4End(gen: Generation, sp: i32): i32 {
   return b;
 }
 
-/** One pool: the backends in [from, to) (one family) that are in `set`. Returns the next member slot. */
-function addPool(gen: Generation, sp: i32, set: u32, family: u32, from: i32, to: i32, memberAt: i32): i32 {
+/** Service addresses of `sp`: clusterIPs, externalIPs, LB ingress IPs, and node IPs when it has a nodePort. */
+function addressCount(gen: Generation, sp: i32): i32 {
+  const counts = gen.spWord(sp, SP_ADDR_COUNTS);
+  const nodes = gen.spNodePort(sp) != 0 ? gen.nodeIPCount : 0;
+  return <i32>(counts & 0xffff) + <i32>(counts >>> 16) + <i32>gen.spWord(sp, SP_LB_COUNT) + nodes;
+}
+
+/** Next free entry of `gen.memberOf` while pools are being added. */
+let inverseAt: i32 = 0;
+
+/**
+ * The pool of one service address (`addr`: family, w0..w3 in memory) at port `vport`: the
+ * backends of its family in `set`, in engine order for now, each with fresh counters and
+ * last_weight = weight (what `ipvsadm -a` gives a new destination).
+ */
+function addPool(gen: Generation, sp: i32, set: u32, addr: usize, vport: u32, split: i32): void {
   const pool = gen.poolCount++;
-  let m = memberAt;
+  const family = load<u32>(addr);
+  const start = <i32>gen.spWord(sp, SP_BACKEND_START);
+  const end = start + <i32>gen.spWord(sp, SP_BACKEND_COUNT);
+  const from = family == 6 ? split : start;
+  const to = family == 6 ? end : split;
+  const first = gen.memberCount;
+  let m = first;
   for (let b = from; b < to; b++) {
-    if ((gen.hotWord(b, H_FLAGS) & set) != 0) unchecked((gen.members[m++] = b));
+    if ((gen.hotWord(b, H_FLAGS) & set) == 0) {
+      unchecked((gen.memberOf[inverseAt + b - from] = -1));
+      continue;
+    }
+    const w = gen.hotWord(b, H_WEIGHT);
+    gen.setMemberWord(m, MEMBER_BACKEND, b);
+    gen.setMemberWord(m, MEMBER_WEIGHT, w);
+    gen.setMemberWord(m, MEMBER_ACTIVE, 0);
+    gen.setMemberWord(m, MEMBER_INACTIVE, 0);
+    gen.setMemberWord(m, MEMBER_LAST_WEIGHT, w);
+    gen.setMemberWord(m, MEMBER_POOL, pool);
+    unchecked((gen.memberOf[inverseAt + b - from] = m));
+    m++;
   }
-  const sched = gen.spScheduler(sp);
-  gen.setPoolWord(pool, POOL_MEMBER_START, memberAt);
-  gen.setPoolWord(pool, POOL_MEMBER_COUNT, m - memberAt);
-  gen.setPoolWord(pool, POOL_SCHED, sched | (gen.spFlags(sp) << 8));
+  gen.memberCount = m;
+  gen.setPoolWord(pool, POOL_MEMBER_START, first);
+  gen.setPoolWord(pool, POOL_MEMBER_COUNT, m - first);
+  gen.setPoolWord(pool, POOL_SCHED, gen.spScheduler(sp) | (gen.spFlags(sp) << 8));
   gen.setPoolWord(pool, POOL_TABLE, NO_TABLE);
   gen.setPoolWord(pool, POOL_SP, sp);
   gen.setPoolWord(pool, POOL_SET, set);
-  gen.setPoolWord(pool, POOL_BASE, m - memberAt == to - from ? <u32>from : NO_TABLE);
+  gen.setPoolWord(pool, POOL_VPORT, vport);
   gen.setPoolWord(pool, POOL_FAMILY_START, from);
   gen.setPoolWord(pool, POOL_FAMILY_END, to);
   gen.setPoolWord(pool, POOL_HAS_ENDPOINTS, familyHasEndpoints(gen, sp, from, to) ? 1 : 0);
   gen.setPoolWord(pool, POOL_FAMILY, family);
-  return m;
+  for (let i = 0; i < 4; i++) gen.setPoolWord(pool, POOL_W0 + i, load<u32>(addr + 4 + (<usize>i << 2)));
+  gen.setPoolWord(pool, POOL_INVERSE, inverseAt);
+  inverseAt += to - from;
 }
 
-/** The IPv4 and the IPv6 pool of one set, at indexes poolCount and poolCount + 1. */
-function addPoolPair(gen: Generation, sp: i32, set: u32, split: i32, memberAt: i32): i32 {
-  const start = <i32>gen.spWord(sp, SP_BACKEND_START);
-  const end = start + <i32>gen.spWord(sp, SP_BACKEND_COUNT);
-  const m = addPool(gen, sp, set, 4, start, split, memberAt);
-  return addPool(gen, sp, set, 6, split, end, m);
-}
-
-function sameSet(gen: Generation, sp: i32): bool {
-  const start = <i32>gen.spWord(sp, SP_BACKEND_START);
-  const end = start + <i32>gen.spWord(sp, SP_BACKEND_COUNT);
-  for (let b = start; b < end; b++) {
-    const f = gen.hotWord(b, H_FLAGS);
-    if (((f & BF_CLUSTER) != 0) != ((f & BF_EXTERNAL) != 0)) return false;
+/** The pools of service port `sp`, in the order buildServiceTable walks its addresses. */
+function addServicePortPools(gen: Generation, sp: i32): void {
+  const split = ipv4End(gen, sp);
+  const counts = gen.spWord(sp, SP_ADDR_COUNTS);
+  const external = <i32>(counts >>> 16) + <i32>gen.spWord(sp, SP_LB_COUNT);
+  let addr = changetype<usize>(gen.bytes) + <usize>gen.spWord(sp, SP_ADDR_OFFSET);
+  unchecked((gen.sps[sp * SP_WORDS + SP_POOL_START] = gen.poolCount));
+  for (let i = 0; i < <i32>(counts & 0xffff); i++, addr += 20) addPool(gen, sp, BF_CLUSTER, addr, gen.spPort(sp), split);
+  for (let i = 0; i < external; i++, addr += 20) addPool(gen, sp, BF_EXTERNAL, addr, gen.spPort(sp), split);
+  const nodePort = gen.spNodePort(sp);
+  if (nodePort != 0) {
+    const nodes = changetype<usize>(gen.nodeIPs);
+    for (let i = 0; i < gen.nodeIPCount; i++) addPool(gen, sp, BF_EXTERNAL, nodes + <usize>(i * 20), nodePort, split);
   }
-  return true;
+  unchecked((gen.sps[sp * SP_WORDS + SP_POOL_COUNT] = gen.poolCount - <i32>gen.spWord(sp, SP_POOL_START)));
 }
 
 function tableSize(sched: u32): i32 {
@@ -98,76 +129,8 @@ function tableSize(sched: u32): i32 {
   return sched == SCHED_MH ? MH_TAB_SIZE : 0;
 }
 
-/** The old pool serving the same set and family of the same service port, or -1. */
-function oldPoolFor(gen: Generation, pool: i32, old: Generation | null, remap: Remap | null): i32 {
-  if (old === null || remap === null) return -1;
-  const o = unchecked(remap.spNewToOld[<i32>gen.poolWord(pool, POOL_SP)]);
-  if (o < 0 || old.spScheduler(o) != (gen.poolWord(pool, POOL_SCHED) & 0xff)) return -1;
-  const set = gen.poolWord(pool, POOL_SET);
-  const v4 = <i32>old.spWord(o, (set & BF_CLUSTER) != 0 ? SP_CLUSTER_POOL : SP_EXTERNAL_POOL);
-  return v4 + familyPoolOffset(gen.poolWord(pool, POOL_FAMILY));
-}
-
-/** rr: keep the last chosen server, or its nearest surviving predecessor (ip_vs_rr_del_dest). */
-function carryRR(gen: Generation, pool: i32, old: Generation, oldPool: i32, remap: Remap): void {
-  const n = <i32>gen.poolWord(pool, POOL_MEMBER_COUNT);
-  for (let k = <i32>old.poolWord(oldPool, POOL_POS) - 1; k >= 0; k--) {
-    const nb = unchecked(remap.backendOldToNew[old.member(oldPool, k)]);
-    if (nb < 0) continue;
-    for (let j = 0; j < n; j++) {
-      if (gen.member(pool, j) == nb) {
-        gen.setPoolWord(pool, POOL_POS, j + 1);
-        return;
-      }
-    }
-  }
-  gen.setPoolWord(pool, POOL_POS, 0);
-}
-
-/** wrr: unchanged servers and weights keep the mark; any change applies ip_vs_wrr_dest_changed. */
-function carryWRR(gen: Generation, pool: i32, old: Generation, oldPool: i32, remap: Remap): void {
-  const n = <i32>gen.poolWord(pool, POOL_MEMBER_COUNT);
-  let same = n == <i32>old.poolWord(oldPool, POOL_MEMBER_COUNT);
-  for (let k = 0; same && k < n; k++) {
-    const ob = old.member(oldPool, k);
-    const nb = gen.member(pool, k);
-    same = unchecked(remap.backendOldToNew[ob]) == nb && old.hotWord(ob, H_WEIGHT) == gen.hotWord(nb, H_WEIGHT);
-  }
-  if (same) {
-    gen.setPoolWord(pool, POOL_POS, old.poolWord(oldPool, POOL_POS));
-    gen.setPoolWord(pool, POOL_CW, old.poolWord(oldPool, POOL_CW));
-    gen.setPoolWord(pool, POOL_MW, old.poolWord(oldPool, POOL_MW));
-    gen.setPoolWord(pool, POOL_DI, old.poolWord(oldPool, POOL_DI));
-  } else {
-    wrrDestChanged(gen, pool, <i32>old.poolWord(oldPool, POOL_CW));
-  }
-}
-
-/**
- * Builds every pool, its members, tables and scheduler state. Per service port: the IPv4 and IPv6
- * pool of the cluster set, then (unless both sets hold the same backends) those of the external
- * set; SP_CLUSTER_POOL / SP_EXTERNAL_POOL name the IPv4 pool of each pair.
- */
-export function buildPools(gen: Generation, old: Generation | null, remap: Remap | null): void {
-  gen.pools = new StaticArray<u32>(gen.spCount * 4 * POOL_WORDS);
-  gen.members = new StaticArray<u32>(gen.backendCount * 2);
-  gen.poolCount = 0;
-  let m = 0;
-  for (let s = 0; s < gen.spCount; s++) {
-    const sw = s * SP_WORDS;
-    const split = ipv4End(gen, s);
-    if (sameSet(gen, s)) {
-      const pool = gen.poolCount;
-      m = addPoolPair(gen, s, BF_CLUSTER | BF_EXTERNAL, split, m);
-      unchecked((gen.sps[sw + SP_CLUSTER_POOL] = pool));
-      unchecked((gen.sps[sw + SP_EXTERNAL_POOL] = pool));
-    } else {
-      unchecked((gen.sps[sw + SP_CLUSTER_POOL] = gen.poolCount));
-      m = addPoolPair(gen, s, BF_CLUSTER, split, m);
-      unchecked((gen.sps[sw + SP_EXTERNAL_POOL] = gen.poolCount));
-      m = addPoolPair(gen, s, BF_EXTERNAL, split, m);
-    }
-  }
+/** dh/sh/mh tables, built from each pool's final (carried) member order and weights. */
+function buildTables(gen: Generation): void {
   let tables: i32 = 0;
   for (let p = 0; p < gen.poolCount; p++) {
     const size = tableSize(gen.poolWord(p, POOL_SCHED) & 0xff);
@@ -178,20 +141,40 @@ export function buildPools(gen: Generation, old: Generation | null, remap: Remap
   }
   gen.tables = new StaticArray<u16>(tables);
   for (let p = 0; p < gen.poolCount; p++) {
+    if (gen.poolWord(p, POOL_TABLE) == NO_TABLE) continue;
     const sched = gen.poolWord(p, POOL_SCHED) & 0xff;
-    const hasTable = gen.poolWord(p, POOL_TABLE) != NO_TABLE;
-    if (sched == SCHED_DH && hasTable) buildDH(gen, p);
-    else if (sched == SCHED_SH && hasTable) buildSH(gen, p);
-    else if (sched == SCHED_MH && hasTable) buildMH(gen, p);
-    else if (sched == SCHED_RR || sched == SCHED_WRR) {
-      const op = oldPoolFor(gen, p, old, remap);
-      if (op < 0) {
-        if (sched == SCHED_WRR) wrrInitFresh(gen, p);
-      } else if (sched == SCHED_RR) {
-        carryRR(gen, p, old!, op, remap!);
-      } else {
-        carryWRR(gen, p, old!, op, remap!);
-      }
-    }
+    if (sched == SCHED_DH) buildDH(gen, p);
+    else if (sched == SCHED_SH) buildSH(gen, p);
+    else buildMH(gen, p);
   }
+}
+
+/**
+ * Builds every pool, its members, scheduler state and tables. Pools that existed in `old` (same
+ * service port, address and port) keep their order, rr/wrr state and last_weight as the kernel's
+ * hooks would leave them after the exporter's commands (pool-carry.ts), and fill
+ * `remap.slotOldToNew` so flows keep their member; new pools start as a fresh virtual service.
+ */
+export function buildPools(gen: Generation, old: Generation | null, remap: Remap | null): void {
+  let pools = 0;
+  let slots: i64 = 0;
+  for (let s = 0; s < gen.spCount; s++) {
+    const n = addressCount(gen, s);
+    pools += n;
+    slots += <i64>n * <i64>gen.spWord(s, SP_BACKEND_COUNT);
+  }
+  gen.pools = new StaticArray<u32>(pools * POOL_WORDS);
+  gen.members = new StaticArray<u32>(<i32>slots * MEMBER_WORDS);
+  gen.memberOf = new StaticArray<i32>(<i32>slots);
+  gen.poolCount = 0;
+  gen.memberCount = 0;
+  inverseAt = 0;
+  for (let s = 0; s < gen.spCount; s++) addServicePortPools(gen, s);
+  for (let p = 0; p < gen.poolCount; p++) {
+    const op = old !== null && remap !== null ? oldPoolFor(gen, p, old, remap) : -1;
+    if (op >= 0) unchecked((remap!.poolOldToNew[op] = p));
+    const carried = op >= 0 && carryPool(gen, p, old!, op, remap!);
+    if (!carried && (gen.poolWord(p, POOL_SCHED) & 0xff) == SCHED_WRR) wrrInitFresh(gen, p);
+  }
+  buildTables(gen);
 }

@@ -1,11 +1,12 @@
 /**
  * What carries over from one generation to the next. Service ports are the same when namespace,
  * name, portName and protocol are; backends of a service port are the same when address and port
- * are (the stable backend id of DESIGN.md). Flows, affinity entries, rr/wrr positions and mh's
- * last_weight follow these maps; anything without a counterpart is dropped (kubernetes #19029).
+ * are (the stable backend id of DESIGN.md). Flows, affinity entries and pools (with their order,
+ * rr/wrr state, counters and mh's last_weight) follow these maps; anything without a
+ * counterpart is dropped (kubernetes #19029).
  */
 import { Generation } from './generation';
-import { B_LAST_WEIGHT, B_PORT, B_W0, B_FAMILY, H_WEIGHT, SP_BACKEND_COUNT, SP_BACKEND_START, SP_NAME_LENS, SP_NAME_OFFSET, SP_PORTNAME_LEN } from './layout';
+import { B_PORT, B_W0, B_FAMILY, SP_BACKEND_COUNT, SP_BACKEND_START, SP_NAME_LENS, SP_NAME_OFFSET, SP_PORTNAME_LEN } from './layout';
 
 export class Remap {
   /** New service port → old one, or -1. */
@@ -14,14 +15,22 @@ export class Remap {
   spOldToNew: StaticArray<i32>;
   /** Old backend (global index) → new backend, or -1. */
   backendOldToNew: StaticArray<i32>;
+  /** Old member slot → new member slot of the same virtual service, or -1 (filled by pools.ts). */
+  slotOldToNew: StaticArray<i32>;
+  /** Old pool → new pool of the same virtual service, or -1 (filled by pools.ts). */
+  poolOldToNew: StaticArray<i32>;
 
-  constructor(newSps: i32, oldSps: i32, oldBackends: i32) {
+  constructor(newSps: i32, oldSps: i32, oldBackends: i32, oldMembers: i32, oldPools: i32) {
     this.spNewToOld = new StaticArray<i32>(newSps);
     this.spOldToNew = new StaticArray<i32>(oldSps);
     this.backendOldToNew = new StaticArray<i32>(oldBackends);
+    this.slotOldToNew = new StaticArray<i32>(oldMembers);
+    this.poolOldToNew = new StaticArray<i32>(oldPools);
+    for (let i = 0; i < oldPools; i++) unchecked((this.poolOldToNew[i] = -1));
     for (let i = 0; i < newSps; i++) unchecked((this.spNewToOld[i] = -1));
     for (let i = 0; i < oldSps; i++) unchecked((this.spOldToNew[i] = -1));
     for (let i = 0; i < oldBackends; i++) unchecked((this.backendOldToNew[i] = -1));
+    for (let i = 0; i < oldMembers; i++) unchecked((this.slotOldToNew[i] = -1));
   }
 }
 
@@ -48,11 +57,11 @@ function compareBackends(a: Generation, x: i32, b: Generation, y: i32): i32 {
 }
 
 /**
- * Matches `gen` against `old`, and gives every new backend its last non-zero weight (mh's
- * last_weight: a server quiesced to 0 keeps its old weight, a server added at 0 has none).
+ * Matches `gen` against `old`: service ports by identity, their backends by address and port.
+ * (mh's last_weight is per virtual service and carried by pools.ts with the member records.)
  */
 export function computeRemap(old: Generation, gen: Generation): Remap {
-  const remap = new Remap(gen.spCount, old.spCount, old.backendCount);
+  const remap = new Remap(gen.spCount, old.spCount, old.backendCount, old.memberCount, old.poolCount);
   const byName = new Map<string, i32>();
   for (let s = 0; s < old.spCount; s++) byName.set(servicePortIdentity(old, s), s);
   for (let s = 0; s < gen.spCount; s++) {
@@ -72,7 +81,6 @@ export function computeRemap(old: Generation, gen: Generation): Remap {
       else if (c > 0) j++;
       else {
         unchecked((remap.backendOldToNew[i] = j));
-        if (gen.hotWord(j, H_WEIGHT) == 0) gen.setBackendWord(j, B_LAST_WEIGHT, old.backendWord(i, B_LAST_WEIGHT));
         i++;
         j++;
       }

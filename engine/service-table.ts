@@ -8,8 +8,8 @@
  *   +------+------+------+------+-------------------------------+---------------+------+---------+
  *   |  w0  |  w1  |  w2  |  w3  | meta: proto | v6<<8 | port<<16 | sp << 2 | kind | pool | sp meta |
  *   +------+------+------+------+-------------------------------+---------------+------+---------+
- *   meta 0 = empty slot (every protocol number is non-zero). The slot repeats the pool serving
- *   this kind of address in this address's family and the service port's meta word (SP_META:
+ *   meta 0 = empty slot (every protocol number is non-zero). The slot names the address's own
+ *   pool (its IPVS virtual service, pools.ts) and repeats the service port's meta word (SP_META:
  *   flags), so a new connection reads no service port record on the common path.
  *
  * When two service ports claim the same key (e.g. the same externalIP and port), the first in
@@ -18,10 +18,9 @@
  */
 import { Generation } from './generation';
 import { finishHash, mixWord } from './hash';
-import { familyPoolOffset } from './pools';
 import {
   KIND_CLUSTER_IP, KIND_EXTERNAL_IP, KIND_LOAD_BALANCER, KIND_NODE_PORT, SP_ADDR_COUNTS, SP_ADDR_OFFSET,
-  SP_CLUSTER_POOL, SP_EXTERNAL_POOL, SP_LB_COUNT, SP_META,
+  SP_LB_COUNT, SP_META, SP_POOL_START,
 } from './layout';
 
 // @ts-ignore: decorator
@@ -46,11 +45,9 @@ import {
 export let matchedPool: i32 = -1;
 export let matchedMeta: u32 = 0;
 
-function insertKey(gen: Generation, proto: u32, port: u32, addr: usize, value: u32): void {
+function insertKey(gen: Generation, proto: u32, port: u32, addr: usize, value: u32, pool: u32): void {
   const sp = <i32>(value >>> 2);
   const family = load<u32>(addr);
-  // The pool of this address's family: per-family proxiers, as kube-proxy (pools.ts).
-  const pool = gen.spWord(sp, (value & 3) == KIND_CLUSTER_IP ? SP_CLUSTER_POOL : SP_EXTERNAL_POOL) + <u32>familyPoolOffset(family);
   const spMeta = gen.spWord(sp, SP_META);
   const w0 = load<u32>(addr, 4);
   const w1 = load<u32>(addr, 8);
@@ -107,13 +104,15 @@ export function buildServiceTable(gen: Generation): void {
     const lbIPs = <i32>gen.spWord(s, SP_LB_COUNT);
     let addr = base + <usize>gen.spWord(s, SP_ADDR_OFFSET);
     const v = <u32>s << 2;
-    for (let i = 0; i < clusterIPs; i++, addr += 20) insertKey(gen, proto, port, addr, v | KIND_CLUSTER_IP);
-    for (let i = 0; i < externalIPs; i++, addr += 20) insertKey(gen, proto, port, addr, v | KIND_EXTERNAL_IP);
-    for (let i = 0; i < lbIPs; i++, addr += 20) insertKey(gen, proto, port, addr, v | KIND_LOAD_BALANCER);
+    // Pools follow the same address order (pools.ts addServicePortPools).
+    let pool = gen.spWord(s, SP_POOL_START);
+    for (let i = 0; i < clusterIPs; i++, addr += 20) insertKey(gen, proto, port, addr, v | KIND_CLUSTER_IP, pool++);
+    for (let i = 0; i < externalIPs; i++, addr += 20) insertKey(gen, proto, port, addr, v | KIND_EXTERNAL_IP, pool++);
+    for (let i = 0; i < lbIPs; i++, addr += 20) insertKey(gen, proto, port, addr, v | KIND_LOAD_BALANCER, pool++);
     const nodePort = gen.spNodePort(s);
     if (nodePort != 0) {
       for (let i = 0; i < gen.nodeIPCount; i++) {
-        insertKey(gen, proto, nodePort, nodeBase + <usize>(i * 20), v | KIND_NODE_PORT);
+        insertKey(gen, proto, nodePort, nodeBase + <usize>(i * 20), v | KIND_NODE_PORT, pool++);
       }
     }
   }

@@ -43,7 +43,7 @@
  */
 import { Generation } from './generation';
 import {
-  B_FAMILY, B_FOLD, B_LAST_WEIGHT, B_PORT, B_W0, B_WORDS, H_FLAGS, H_LOCAL_INDEX, H_SP, H_WEIGHT, H_WORDS,
+  B_FAMILY, SPF_AFFINITY, B_FOLD, B_LAST_WEIGHT, B_PORT, B_W0, B_WORDS, H_FLAGS, H_LOCAL_INDEX, H_SP, H_WEIGHT, H_WORDS,
   BF_ALL, PROTO_SCTP, PROTO_TCP, PROTO_UDP, RANGE_WORDS, SCHED_COUNT, SPF_ALL, SP_AFFINITY_MS,
   SP_BACKEND_COUNT, SP_BACKEND_START, SP_META, SP_NAME_LENS, SP_NAME_OFFSET, SP_PORTNAME_LEN,
   SP_PORTS, SP_RANGE_COUNT, SP_ADDR_OFFSET, SP_ADDR_COUNTS, SP_LB_COUNT, SP_RANGE_START, SP_WORDS,
@@ -165,7 +165,9 @@ export function validateSnapshot(base: usize, len: i32): i32 {
     if ((<u32>load<u8>(p, 2) & ~SPF_ALL) != 0) return fail(SNAP_BAD_FLAGS, <i32>off + 2, s);
     if (<u32>load<u8>(p, 3) > 2) return fail(SNAP_BAD_FLAGS, <i32>off + 3, s);
     if (load<u16>(p, 4) == 0) return fail(SNAP_BAD_PORT, <i32>off + 4, s);
-    if (load<u32>(p, 8) > 86400) return fail(SNAP_BAD_FLAGS, <i32>off + 8, s);
+    // ClientIP affinity: timeoutSeconds in the API server's 1..86400; none: 0..86400.
+    const affinityS = load<u32>(p, 8);
+    if (affinityS > 86400 || (affinityS == 0 && (<u32>load<u8>(p, 2) & SPF_AFFINITY) != 0)) return fail(SNAP_BAD_FLAGS, <i32>off + 8, s);
     const addrCount = <i64>load<u16>(p, 12) + <i64>load<u16>(p, 14) + <i64>load<u16>(p, 16);
     const rangeCount = <i64>load<u16>(p, 18);
     const bCount = <i64>load<u32>(p, 20);

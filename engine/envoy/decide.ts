@@ -4,9 +4,10 @@
  * and count. Used by the HTTP and the TCP filter; nothing here allocates.
  */
 import {
-  connect, connectToServicePort, decisionBackend, decisionServicePort, matchDestination, serving,
+  connect, connectToServicePort, decisionBackend, decisionServicePort, matchDestination, poolForDestination, serving,
 } from '../core';
-import { KIND_CLUSTER_IP, PROTO_TCP, SPF_AFFINITY, VERDICT_BACKEND } from '../layout';
+import { BF_CLUSTER, KIND_CLUSTER_IP, PROTO_TCP, SPF_AFFINITY, VERDICT_BACKEND } from '../layout';
+import { matchedPool } from '../service-table';
 import { pickClusterIP, vipFamily, vipW0, vipW1, vipW2, vipW3 } from './engine-view';
 import { metrics } from './metrics';
 import { Root } from './root';
@@ -53,7 +54,7 @@ export function decideByAddress(root: Root, rec: i32, sf: u32, s0: u32, s1: u32,
   if (root.cfg.sharedAffinity) {
     const m = matchDestination(PROTO_TCP, df, d0, d1, d2, d3, dport);
     if (m >= 0 && hasAffinity(m >> 2)) {
-      importSharedAffinity(m >> 2, sf, s0, s1, s2, s3, nowMs);
+      importSharedAffinity(m >> 2, matchedPool, sf, s0, s1, s2, s3, nowMs);
       shared = true;
     }
   }
@@ -76,7 +77,8 @@ export function decideByServicePort(root: Root, rec: i32, sp: i32, sf: u32, s0: 
   const dport = serving().spPort(sp);
   let shared = false;
   if (root.cfg.sharedAffinity && hasAffinity(sp)) {
-    importSharedAffinity(sp, sf, s0, s1, s2, s3, nowMs);
+    const pool = poolForDestination(serving(), sp, BF_CLUSTER, df, d0, d1, d2, d3);
+    if (pool >= 0) importSharedAffinity(sp, pool, sf, s0, s1, s2, s3, nowMs);
     shared = true;
   }
   const v = connectToServicePort(sp, KIND_CLUSTER_IP, PROTO_TCP, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, nowMs);

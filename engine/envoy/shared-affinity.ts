@@ -77,10 +77,11 @@ function buildKey(sp: i32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32): voi
 }
 
 /**
- * Imports the shared pinning of (sp, client) into the engine's affinity table when it is fresh
- * and its backend still belongs to the service port. Sets `imported`.
+ * Imports the shared pinning of (sp, client) into the engine's affinity table, as the entry of
+ * `pool` (the service address the stream goes to), when it is fresh and its backend still belongs
+ * to the service port. Sets `imported`.
  */
-export function importSharedAffinity(sp: i32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, nowMs: f64): void {
+export function importSharedAffinity(sp: i32, pool: i32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, nowMs: f64): void {
   imported = false;
   const timeout = affinityTimeoutMs(sp);
   buildKey(sp, sf, s0, s1, s2, s3);
@@ -95,8 +96,8 @@ export function importSharedAffinity(sp: i32, sf: u32, s0: u32, s1: u32, s2: u32
   returned.release();
   if (b < 0 || nowMs - lastMs >= <f64>timeout) return;
   const now = toTick(nowMs);
-  const h = affinityHash(<u32>sp, sf, s0, s1, s2, s3);
-  let a = affinityFind(h, <u32>sp, sf, s0, s1, s2, s3);
+  const h = affinityHash(<u32>pool, sf, s0, s1, s2, s3);
+  let a = affinityFind(h, <u32>pool, sf, s0, s1, s2, s3);
   if (a >= 0 && affinityExpired(a, now)) {
     affinityRemove(a);
     a = -1;
@@ -106,7 +107,7 @@ export function importSharedAffinity(sp: i32, sf: u32, s0: u32, s1: u32, s2: u32
     store<u32>(affPtr(a), <u32>b, 24);
     affinityTouch(a, now);
   } else {
-    affinityInsert(h, <u32>sp, sf, s0, s1, s2, s3, <u32>b, timeout, now);
+    affinityInsert(h, <u32>pool, sf, s0, s1, s2, s3, <u32>b, timeout, now);
   }
   imported = true;
 }

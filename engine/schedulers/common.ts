@@ -1,10 +1,11 @@
 /**
- * What every scheduler shares: a pool's members in kernel destination-list order (engine order,
- * head first), their weights and connection counters. The engine models no u_threshold/l_threshold,
+ * What every scheduler shares: a pool's members in kernel destination-list order (head first;
+ * pools.ts), their weights and their own connection counters (one `ip_vs_dest` per virtual
+ * service). The accessors take member slots (`Generation.member`). The engine models no u_threshold/l_threshold,
  * so OVERLOAD never sets and "eligible" is just weight > 0 (reference/ipvs-schedulers.md §1.2, §2.4).
  */
 import { Generation } from '../generation';
-import { H_ACTIVE, H_INACTIVE, H_WEIGHT } from '../layout';
+import { MEMBER_ACTIVE, MEMBER_INACTIVE, MEMBER_WEIGHT } from '../layout';
 
 /** Scheduler detail of the last decision: dh/sh bucket or mh slot, -1 otherwise. */
 export let schedDetail: i32 = -1;
@@ -14,19 +15,19 @@ export function setDetail(detail: i32): void {
 }
 
 // @ts-ignore: decorator
-@inline export function weightOf(gen: Generation, b: i32): u32 {
-  return gen.hotWord(b, H_WEIGHT);
+@inline export function weightOf(gen: Generation, slot: i32): u32 {
+  return gen.memberWord(slot, MEMBER_WEIGHT);
 }
 
 // @ts-ignore: decorator
-@inline export function activeOf(gen: Generation, b: i32): u32 {
-  return gen.hotWord(b, H_ACTIVE);
+@inline export function activeOf(gen: Generation, slot: i32): u32 {
+  return gen.memberWord(slot, MEMBER_ACTIVE);
 }
 
 /** `ip_vs_dest_conn_overhead`: (activeconns << 8) + inactconns. */
 // @ts-ignore: decorator
-@inline export function overhead(gen: Generation, b: i32): u32 {
-  return (gen.hotWord(b, H_ACTIVE) << 8) + gen.hotWord(b, H_INACTIVE);
+@inline export function overhead(gen: Generation, slot: i32): u32 {
+  return (gen.memberWord(slot, MEMBER_ACTIVE) << 8) + gen.memberWord(slot, MEMBER_INACTIVE);
 }
 
 /** Greatest common divisor of two positive integers. */

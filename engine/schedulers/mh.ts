@@ -6,7 +6,7 @@
  */
 import { Generation } from '../generation';
 import {
-  B_FOLD, B_LAST_WEIGHT, B_PORT, EMPTY_BUCKET, MH_TAB_BITS, MH_TAB_SIZE, POOL_MEMBER_COUNT, POOL_TABLE,
+  B_FOLD, B_PORT, MEMBER_LAST_WEIGHT, EMPTY_BUCKET, MH_TAB_BITS, MH_TAB_SIZE, POOL_MEMBER_COUNT, POOL_TABLE,
 } from '../layout';
 import { hsiphash1u32 } from '../hash';
 import { gcd, setDetail, weightOf } from './common';
@@ -40,7 +40,7 @@ export function buildMH(gen: Generation, pool: i32): void {
   let g: u32 = 0;
   let maxw: u32 = 0;
   for (let k = 0; k < n; k++) {
-    const lw = gen.backendWord(gen.member(pool, k), B_LAST_WEIGHT);
+    const lw = gen.memberWord(gen.member(pool, k), MEMBER_LAST_WEIGHT);
     if (lw > 0) g = g > 0 ? gcd(lw, g) : lw;
     if (lw > maxw) maxw = lw;
   }
@@ -53,12 +53,13 @@ export function buildMH(gen: Generation, pool: i32): void {
     turns = new StaticArray<u32>(n);
   }
   for (let k = 0; k < n; k++) {
-    const b = gen.member(pool, k);
+    const slot = gen.member(pool, k);
+    const b = gen.memberBackend(slot);
     const v = gen.backendWord(b, B_FOLD);
     const port = gen.backendWord(b, B_PORT);
     unchecked((perm[k] = mhHash(v, port, KEY1, 0) % <u32>MH_TAB_SIZE));
     unchecked((skip[k] = (mhHash(v, port, KEY2, 0) % <u32>(MH_TAB_SIZE - 1)) + 1));
-    const lw = gen.backendWord(b, B_LAST_WEIGHT);
+    const lw = gen.memberWord(slot, MEMBER_LAST_WEIGHT);
     const tr = (lw / g) >> rshift;
     unchecked((turns[k] = tr != 0 ? tr : lw != 0 ? 1 : 0));
   }

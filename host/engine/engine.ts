@@ -17,7 +17,8 @@ export interface EngineExports {
   flowIndexDisplacement(): number;
   affinityIndexDisplacement(): number;
   scratch(): number;
-  init(flowCap: number, affinityCap: number, seed: number, tcpS: number, tcpFinS: number, udpS: number, sctpS: number): void;
+  /** 0 = applied; 1 = a timeout above 2,000,000 s was refused (nothing changed). */
+  init(flowCap: number, affinityCap: number, seed: number, tcpS: number, tcpFinS: number, udpS: number, sctpS: number): number;
   snapshotBuffer(len: number): number;
   loadSnapshot(): number;
   errorOffset(): number;
@@ -91,8 +92,9 @@ export class Engine implements EngineApi {
         throw new Error(`EngineOptions.timeouts.${field}: ${v} is not a whole number of seconds in 1..2000000`);
       }
     }
-    this.ex.init(options.flowCapacity ?? 1 << 20, options.affinityCapacity ?? 1 << 16, (options.seed ?? 1) >>> 0,
+    const status = this.ex.init(options.flowCapacity ?? 1 << 20, options.affinityCapacity ?? 1 << 16, (options.seed ?? 1) >>> 0,
       t.tcp ?? 900, t.tcpFin ?? 120, t.udp ?? 300, t.sctp ?? 900);
+    if (status !== 0) throw new Error(`engine.wasm refused EngineOptions.timeouts (init status ${status})`);
     if (options.hashKey) {
       const k = options.hashKey;
       if (k.length !== 4 || k.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff)) throw new Error('EngineOptions.hashKey: want four 32-bit unsigned words');

@@ -121,9 +121,10 @@ export function encodeSnapshot(model: ServiceModel): Uint8Array {
     const sched = schedulerId(sp.scheduler);
     if (sched < 0) fail(sp, 'scheduler', `"${sp.scheduler}" is not one of ${SCHEDULERS.join(', ')}`);
     if (sp.port < 1 || sp.port > 65535 || !Number.isInteger(sp.port)) fail(sp, 'port', `${sp.port} is not in 1..65535`);
+    // The API server's range for sessionAffinityConfig.clientIP.timeoutSeconds: 0 would pin nothing.
     const timeout = sp.sessionAffinity === 'ClientIP' ? sp.affinityTimeoutSeconds : 0;
-    if (!Number.isInteger(timeout) || timeout < 0 || timeout > 86400) {
-      fail(sp, 'affinityTimeoutSeconds', `${timeout} is not in 0..86400`);
+    if (sp.sessionAffinity === 'ClientIP' && (!Number.isInteger(timeout) || timeout < 1 || timeout > 86400)) {
+      fail(sp, 'affinityTimeoutSeconds', `${timeout} is not in 1..86400 (sessionAffinityConfig.clientIP.timeoutSeconds with ClientIP affinity)`);
     }
     let flags = 0;
     if (sp.schedulerFlags.port) flags |= SPF.schedPort;

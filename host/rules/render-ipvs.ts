@@ -5,8 +5,9 @@
  * on the dummy interface. Pure, browser-safe.
  *
  * Real servers are written in **reverse** engine order: the kernel adds each destination at the head
- * of the service's list (`list_add_rcu` in ip_vs_ctl.c), so the kernel's list ends up in engine order
- * and dh/sh/mh (which build their tables by walking that list) pick the same backend as the engine.
+ * of the service's list (`list_add_rcu` in ip_vs_ctl.c), so a freshly built service lists them in
+ * engine order, as a fresh engine pool does. Later syncs change installed services with
+ * `-d`/`-e`/`-a` only (ipvs-sync.ts), following the order contract of engine/pool-carry.ts.
  */
 import { backendKey, type ModelBackend, type ModelServicePort, type ServiceModel } from '../engine/model.js';
 import { cidrContains } from '../engine/address.js';
@@ -14,10 +15,33 @@ import { portView, type PortView } from './endpoints.js';
 import { ipsetRestore, ipvsIptablesRestore, IPVS_JUMPS, type IpvsSetId } from './ipvs-sets.js';
 import { familyOf, ruleOptions, type RuleOptions } from './options.js';
 
+/** One real server of a virtual service. */
+export interface IpvsRealServer {
+  /** `ip:port` (`[ip6]:port`), as ipvsadm's `-r`. */
+  readonly server: string;
+  readonly ip: string;
+  readonly port: number;
+  readonly weight: number;
+}
+
+/** One virtual service as rendered: its identity, its `-A`/`-E` options and its real servers. */
+export interface IpvsVirtualService {
+  /** `-t 10.96.0.10:80` (protocol flag and address): the service's identity for ipvsadm. */
+  readonly service: string;
+  /** The kernel scheduler's name. */
+  readonly scheduler: string;
+  /** Everything after the identity on `-A` / `-E`: `-s rr -b sh-port -p 60`. */
+  readonly options: string;
+  /** In engine order (address, then port). */
+  readonly servers: readonly IpvsRealServer[];
+}
+
 export interface IpvsRuleset {
   readonly family: 4 | 6;
-  /** `ipvsadm-restore` input. */
+  /** `ipvsadm-restore` input that builds every virtual service from nothing. */
   readonly ipvsadm: string;
+  /** The same virtual services, structured (ipvs-sync.ts diffs them against what is installed). */
+  readonly services: readonly IpvsVirtualService[];
   /** `ipset restore` input. */
   readonly ipset: string;
   /** `iptables-restore --noflush` input. */
@@ -40,22 +64,34 @@ function protoFlag(sp: ModelServicePort): string {
   return sp.protocol === 'TCP' ? '-t' : sp.protocol === 'UDP' ? '-u' : '--sctp-service';
 }
 
-/** `-A` plus `-a` lines for one virtual server. */
-function virtualServer(sp: ModelServicePort, vip: string, port: number, endpoints: readonly ModelBackend[]): string[] {
-  const svc = `${protoFlag(sp)} ${hostPort(vip, port)}`;
+/** One virtual server, structured. */
+function virtualService(sp: ModelServicePort, vip: string, port: number, endpoints: readonly ModelBackend[]): IpvsVirtualService {
   const sched = ipvsScheduler(sp);
   const flags: string[] = [];
   if ((sched === 'sh' || sched === 'mh') && sp.schedulerFlags.port) flags.push(`${sched}-port`);
   if ((sched === 'sh' || sched === 'mh') && sp.schedulerFlags.fallback) flags.push(`${sched}-fallback`);
   const b = flags.length ? ` -b ${flags.join(',')}` : '';
   const p = sp.sessionAffinity === 'ClientIP' ? ` -p ${sp.affinityTimeoutSeconds}` : '';
-  const lines = [`-A ${svc} -s ${sched}${b}${p}`];
-  for (const ep of [...endpoints].reverse()) lines.push(`-a ${svc} -r ${hostPort(ep.ip, ep.port)} -m -w ${ep.weight}`);
-  return lines;
+  return {
+    service: `${protoFlag(sp)} ${hostPort(vip, port)}`,
+    scheduler: sched,
+    options: `-s ${sched}${b}${p}`,
+    servers: endpoints.map((ep) => ({ server: hostPort(ep.ip, ep.port), ip: ep.ip, port: ep.port, weight: ep.weight })),
+  };
+}
+
+/** `-a` for one real server. */
+export function addRealServerLine(vs: Pick<IpvsVirtualService, 'service'>, rs: IpvsRealServer): string {
+  return `-a ${vs.service} -r ${rs.server} -m -w ${rs.weight}`;
+}
+
+/** `-A` plus `-a` lines (reverse engine order) that build one virtual service from nothing. */
+export function createLines(vs: IpvsVirtualService): string[] {
+  return [`-A ${vs.service} ${vs.options}`, ...[...vs.servers].reverse().map((rs) => addRealServerLine(vs, rs))];
 }
 
 interface Accumulator {
-  readonly lines: string[];
+  readonly services: IpvsVirtualService[];
   readonly sets: Map<IpvsSetId, Set<string>>;
   readonly addresses: Set<string>;
   readonly lbNoNodeAccess: string[];
@@ -81,12 +117,12 @@ function renderPort(v: PortView, nodeIPs: readonly string[], acc: Accumulator): 
   for (const b of v.reachableEndpoints) if (b.local) add(acc, 'loopBack', `${b.ip},${proto}:${b.port},${b.ip}`);
   add(acc, 'clusterIP', entry(v.clusterIP!));
   acc.addresses.add(v.clusterIP!);
-  acc.lines.push(...virtualServer(sp, v.clusterIP!, sp.port, internal));
+  acc.services.push(virtualService(sp, v.clusterIP!, sp.port, internal));
   const external = externalEndpoints(v);
   for (const ip of v.externalIPs) {
     add(acc, v.externalLocal ? 'externalIPLocal' : 'externalIP', entry(ip));
     acc.addresses.add(ip);
-    acc.lines.push(...virtualServer(sp, ip, sp.port, external));
+    acc.services.push(virtualService(sp, ip, sp.port, external));
   }
   for (const ip of v.loadBalancerIPs) {
     add(acc, 'loadBalancer', entry(ip));
@@ -99,7 +135,7 @@ function renderPort(v: PortView, nodeIPs: readonly string[], acc: Accumulator): 
       else acc.lbNoNodeAccess.push(`-s ${ip} -m ipvs --vaddr ${ip} --vproto ${proto} --vport ${sp.port}`);
     }
     acc.addresses.add(ip);
-    acc.lines.push(...virtualServer(sp, ip, sp.port, external));
+    acc.services.push(virtualService(sp, ip, sp.port, external));
   }
   if (sp.nodePort !== 0) {
     const P = sp.protocol;
@@ -109,7 +145,7 @@ function renderPort(v: PortView, nodeIPs: readonly string[], acc: Accumulator): 
       add(acc, P === 'TCP' ? 'nodePortTCP' : 'nodePortUDP', `${sp.nodePort}`);
       if (v.externalLocal) add(acc, P === 'TCP' ? 'nodePortLocalTCP' : 'nodePortLocalUDP', `${sp.nodePort}`);
     }
-    for (const n of nodeIPs) acc.lines.push(...virtualServer(sp, n, sp.nodePort, external));
+    for (const n of nodeIPs) acc.services.push(virtualService(sp, n, sp.nodePort, external));
   }
   if (sp.healthCheckNodePort !== 0) add(acc, 'healthCheckNodePort', `${sp.healthCheckNodePort}`);
 }
@@ -126,15 +162,17 @@ function safeContains(cidr: string, ip: string): boolean {
 export function renderIpvs(model: ServiceModel, options: Partial<RuleOptions> = {}): IpvsRuleset {
   const o: RuleOptions = ruleOptions(options);
   const nodeIPs = model.nodeIPs.filter((ip) => familyOf(ip) === o.family);
-  const acc: Accumulator = { lines: [], sets: new Map(), addresses: new Set(), lbNoNodeAccess: [] };
+  const acc: Accumulator = { services: [], sets: new Map(), addresses: new Set(), lbNoNodeAccess: [] };
   for (const sp of model.servicePorts) {
     const v = portView(sp, o.family);
     if (v) renderPort(v, nodeIPs, acc);
   }
   for (const a of acc.addresses) add(acc, 'ipvsIPs', a);
+  const lines = acc.services.flatMap(createLines);
   return {
     family: o.family,
-    ipvsadm: acc.lines.length ? acc.lines.join('\n') + '\n' : '',
+    ipvsadm: lines.length ? lines.join('\n') + '\n' : '',
+    services: acc.services,
     ipset: ipsetRestore(acc.sets, o),
     iptables: ipvsIptablesRestore(acc.sets, o, acc.lbNoNodeAccess),
     addresses: [...acc.addresses],

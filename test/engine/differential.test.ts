@@ -3,8 +3,9 @@
  * destination lists (IPv4 and IPv6, two ports per address), weights including 0, adds / removes /
  * weight changes across snapshot swaps, TCP and UDP connections opened, established, closed and
  * expired, clients of both families, for every scheduler; with ClientIP affinity; with tiny
- * tables so eviction happens; and through every kind of service address, with backends moving
- * in and out of the cluster and external pools. Every answer and every backend's counters are compared after each
+ * tables so eviction happens; through every kind of service address, with backends moving in
+ * and out of the cluster and external pools; and in phases of adds, removals and reweights, where
+ * each address's pool carries its own order and state (issue 17). Every answer and every backend's counters are compared after each
  * step; a failure prints the shrunk scenario and the first differing answer.
  *
  * Run: npx vitest run test/engine/differential.test.ts   (seeded: set FC_SEED to vary runs)
@@ -14,7 +15,7 @@ import { describe, it } from 'vitest';
 import { loadEngine } from '../../host/engine/node.js';
 import type { SchedulerName } from '../../host/engine/model.js';
 import { RefEngine, type RefEngineOptions } from '../reference/engine.js';
-import { arbScenario, play, type Scenario } from '../reference/differential-driver.js';
+import { arbPhasedScenario, arbScenario, play, type Scenario } from '../reference/differential-driver.js';
 
 const SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : 20261122;
 const ALL: SchedulerName[] = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'dh', 'sh', 'mh', 'random'];
@@ -65,6 +66,17 @@ describe('engine.wasm agrees with the reference model', () => {
       await check(arbScenario(scheduler, { entries: true, affinity: true }), runs(scheduler, 20));
     },
   );
+
+  it.each(['rr', 'wrr', 'lc', 'wlc', 'nq', 'dh', 'sh', 'mh', 'random'] as const)(
+    '%s in phases of adds, removals and reweights, through every service address (order contract, per-address state)',
+    async (scheduler) => {
+      await check(arbPhasedScenario(scheduler), runs(scheduler, 40));
+    },
+  );
+
+  it('rr in phases with ClientIP affinity', async () => {
+    await check(arbPhasedScenario('rr', true), 30);
+  });
 
   it('scheduler and flag changes across swaps (rr/wrr state restarts, tables rebuilt)', async () => {
     await check(arbScenario('wrr', { reschedule: true, affinity: true }), 60);

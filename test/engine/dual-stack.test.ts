@@ -116,13 +116,14 @@ describe.each(IMPLS)('dual-stack on %s', (_, make) => {
     const first = connect('10.96.0.50', 80, src);
     expect([first.ip, first.via]).toEqual(['198.18.1.1', Via.Scheduler]);
     expect(connect('10.96.0.50', 80, src).via).toBe(Via.Affinity);
-    // The same client address (as a test can send it) to the IPv6 ClusterIP: the IPv4 backend
-    // it is pinned to is not in that pool, so the scheduler picks an IPv6 one and re-pins.
+    // The same client address (as a test can send it) to the IPv6 ClusterIP: that is another
+    // virtual service with its own persistence (issue 17), so the scheduler picks an IPv6 one.
     const six = connect('fd00:10:96::50', 80, src);
     expect([six.ip, six.via]).toEqual(['fd00:244::1', Via.Scheduler]);
-    // Back to IPv4: the entry now names an IPv6 backend, so IPv4 is scheduled afresh.
+    expect(connect('fd00:10:96::50', 80, src).via).toBe(Via.Affinity);
+    // Back to IPv4: its own entry still pins the IPv4 backend.
     const back = connect('10.96.0.50', 80, src);
-    expect([back.ip.includes(':'), back.via]).toEqual([false, Via.Scheduler]);
+    expect([back.ip, back.via]).toEqual(['198.18.1.1', Via.Affinity]);
   });
 
   it('rejects traffic of a family without any endpoint, and serves the other', async () => {

@@ -43,6 +43,7 @@ const cases: Array<[string, number, () => Uint8Array]> = [
   ['backend count not the sum', 14, () => edit((_, v) => v.setUint32(20, 3, true))],
   ['a record running past the end', 6, () => edit((_, v) => v.setUint32(52, 1000, true))],
   ['bad header size', 16, () => edit((_, v) => v.setUint16(6, 40, true))],
+  ['ClientIP affinity with timeout 0 (issue 10)', 9, () => edit((b, v) => ((b[34] = b[34]! | 4), v.setUint32(40, 0, true)))],
 ];
 
 describe('snapshot validation', () => {
@@ -85,7 +86,8 @@ describe('snapshot encoder errors', () => {
     ['weight out of range', { backends: [backend('10.0.0.1', 80, { weight: 70000 })] }, /backends\[0\]\.weight: 70000 is not an integer in 0\.\.65535/],
     ['backend port 0', { backends: [backend('10.0.0.1', 0)] }, /backends\[0\]\.port: 0 is not in 1\.\.65535/],
     ['bad source range', { loadBalancerSourceRanges: ['10.0.0.0/40'] }, /loadBalancerSourceRanges\[0\]: "10.0.0.0\/40" has a bad prefix length/],
-    ['affinity timeout too long', { sessionAffinity: 'ClientIP', affinityTimeoutSeconds: 90000 }, /affinityTimeoutSeconds: 90000 is not in 0\.\.86400/],
+    ['affinity timeout too long', { sessionAffinity: 'ClientIP', affinityTimeoutSeconds: 90000 }, /affinityTimeoutSeconds: 90000 is not in 1\.\.86400/],
+    ['ClientIP affinity with timeout 0 (issue 10)', { sessionAffinity: 'ClientIP', affinityTimeoutSeconds: 0 }, /affinityTimeoutSeconds: 0 is not in 1\.\.86400/],
   ];
   it.each(bad)('names the field: %s', (_, extra, message) => {
     expect(() => encodeSnapshot(model([servicePort('web', { clusterIPs: ['10.96.0.10'], ...extra })]))).toThrow(message);

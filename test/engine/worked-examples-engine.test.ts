@@ -90,12 +90,21 @@ describe('§9.2 wrr on the engine', () => {
     expect(pick(12)).toBe('CBACCBCBACCB');
   });
   it('cw = mw = 3 (as when the scheduler is bound to existing servers): C C B C B A …', () => {
-    // The engine reaches this state through ip_vs_wrr_dest_changed with cw = 0: a pool whose
-    // servers all had weight 0 gets its weights.
+    // The engine reaches this state the way the kernel does through the exporter's commands:
+    // four picks bring cw down to 1 and wrap it to mw = 3 (C chosen at cw 3); adding a server and
+    // removing it again runs ip_vs_wrr_dest_changed twice, which moves cl to the head and keeps cw.
+    load({ scheduler: 'wrr', backends: cba() });
+    expect(pick(4)).toBe('CBAC');
+    load({ scheduler: 'wrr', backends: [...cba(), { ip: '10.0.0.4', port: 8080, weight: 1 }] });
+    load({ scheduler: 'wrr', backends: cba() });
+    expect(pick(12)).toBe('CCBCBACCBCBA');
+  });
+  it('weights given to a pool whose servers all had weight 0: one `-e` each, cw 0 → 1 → 1 → 1', () => {
+    // -e C 3: di 3, mw 1, cw 0 → 1; -e B 2 and -e A 1: di 1, mw 3, cw 1 stays (ip_vs_wrr_dest_changed).
     load({ scheduler: 'wrr', backends: cba(0, 0, 0) });
     expect(pick(1)).toBe('-');
     load({ scheduler: 'wrr', backends: cba() });
-    expect(pick(12)).toBe('CCBCBACCBCBA');
+    expect(pick(12)).toBe('CBACCBCBACCB');
   });
   it('all weights 0: rejected, no flow created', () => {
     load({ scheduler: 'wrr', backends: cba(0, 0, 0) });

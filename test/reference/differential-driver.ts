@@ -312,3 +312,33 @@ export function play(engine: EngineLike, reference: EngineLike, s: Scenario, sta
   }
   return null;
 }
+
+/**
+ * Scenarios in phases (issue 17): each swap makes one kind of change — only removals, only
+ * weights set (adding the backends that were missing, reweighting the others) or only quiescing —
+ * and is followed by new connections through every kind of service address, so the order and
+ * scheduler state carried into each address's pool decide the picks.
+ */
+export function arbPhasedScenario(scheduler: SchedulerName, affinity = false): fc.Arbitrary<Scenario> {
+  const connect = fc.record({
+    kind: fc.constant('connect' as const),
+    sp: fc.constantFrom(0 as const, 1 as const),
+    client: fc.nat(CLIENTS.length - 1),
+    clientPort: fc.integer({ min: 1024, max: 65535 }),
+    to: fc.constantFrom<Entry>(0, 1, 2, 3),
+  });
+  const edits = (weight: fc.Arbitrary<number | null>): fc.Arbitrary<Op> =>
+    fc
+      .uniqueArray(fc.nat(BACKEND_POOL.length - 1), { minLength: 1, maxLength: 3 })
+      .chain((bs) => fc.tuple(...bs.map(() => weight)).map((ws): Op => ({ kind: 'swap', edits: bs.map((backend, i) => ({ backend, weight: ws[i]! })) })));
+  const change = fc.oneof(edits(fc.constant(null)), edits(fc.integer({ min: 1, max: 5 })), edits(fc.constant(0)));
+  const phase = fc.tuple(change, fc.array(connect, { minLength: 2, maxLength: 8 })).map(([c, conns]) => [c, ...conns]);
+  return fc.record({
+    scheduler: fc.constant(scheduler),
+    flags: fc.constant({ port: false, fallback: false }),
+    affinitySeconds: affinity ? fc.integer({ min: 1, max: 600 }) : fc.constant(undefined),
+    entries: fc.constant(true),
+    backends: arbBackends(5),
+    ops: fc.array(phase, { minLength: 1, maxLength: 6 }).map((phases) => [...Array.from({ length: 3 }, (_, i): Op => ({ kind: 'connect', sp: 1, client: i, clientPort: 2000 + i, to: i as Entry })), ...phases.flat()]),
+  });
+}

@@ -3,75 +3,42 @@
  * top of the reference schedulers and Map-based tables. The differential tests drive it and
  * engine.wasm with the same calls and compare every answer.
  *
- * Rules it follows (issue 2, DESIGN.md, reference/ipvs-schedulers.md):
- * - Match (protocol, destination, port): clusterIPs → the cluster pool; externalIPs, LB ingress
- *   IPs and nodeIPs:nodePort → the external pool; in either case the pool of the destination's IP
- *   family (kube-proxy runs one proxier per family). The first service port in model order wins.
- *   LB ingress traffic from outside loadBalancerSourceRanges → Drop. Empty pool → Drop when the
+ * Rules it follows (issue 2, issue 17, DESIGN.md, reference/ipvs-schedulers.md):
+ * - Match (protocol, destination, port): clusterIPs, externalIPs, LB ingress IPs and
+ *   nodeIPs:nodePort. Each such address is its own IPVS virtual service (address-services.ts): its
+ *   own destination list (the port's backends of the address's family in the cluster set for a
+ *   clusterIP, the external set otherwise), scheduler state and per-destination counters, as
+ *   kube-proxy's IPVS proxier programs the kernel. The first service port in model order wins.
+ *   LB ingress traffic from outside loadBalancerSourceRanges → Drop. Empty list → Drop when the
  *   port has endpoints (hasEndpoints) and one of the destination's family is ready, or serving and
  *   terminating (that family proxier's hasAnyEndpoints), else Reject.
- * - A pool is the port's backends of one family with the `cluster` (or `external`) flag, in model
- *   order, which is the kernel's head-first list. Ports whose cluster and external sets hold the
- *   same backends share one pool per family.
  * - connect: an existing flow wins before any matching (via Flow, refreshed; a closed TCP flow
- *   seeing a new SYN is active again), then a live ClientIP affinity entry whose backend is still
- *   in the pool, so of the destination's family (via Affinity), then the scheduler; the affinity entry is then (re)pointed and
- *   re-armed. The scheduler sees the counters before the new connection is counted. No server →
- *   Reject (with the scheduler's bucket/slot as detail). A TCP connection counts as active at once
- *   (the SYN moves IPVS to SYN_RECV); UDP and SCTP ones as inactive until `established`.
+ *   seeing a new SYN is active again), then a live ClientIP affinity entry of this address (per
+ *   virtual service, like the kernel's persistence templates) whose backend is still in the
+ *   address's list (via Affinity), then the scheduler; the affinity
+ *   entry is then (re)pointed and re-armed. The scheduler sees the counters before the new
+ *   connection is counted. No server → Reject (with the scheduler's bucket/slot as detail). A TCP
+ *   connection counts as active at once (the SYN moves IPVS to SYN_RECV); UDP and SCTP ones as
+ *   inactive until `established`.
  * - Timeouts: active TCP `tcp`, closed TCP `tcpFin`, UDP `udp`, SCTP `sctp`; an entry expires once
  *   now − last use ≥ timeout. Full tables evict the least recently used entry (flows: ties between
  *   timeout classes go to the class listed first in FLOW_CLASSES).
- * - load: counters and mh's last non-zero weight carry over per (service port, backend);
- *   rr/wrr state carries over (carrySchedulerState) when the scheduler is unchanged; otherwise
- *   each pool is built as the exporter builds an ipvs service (created empty, servers added tail
- *   first, so wrr starts in the build-order phase of §9.2). A flow survives while its backend is
- *   still in the pool (cluster or external) it was admitted through; an affinity entry while its
- *   backend is in either pool. Counters are then those of the surviving flows.
+ * - load: each address's virtual service is synced by replaying the exporter's ipvsadm commands
+ *   on the previous one (same scheduler), or built afresh (address-services.ts): list order,
+ *   rr/wrr state, tables and last_weight are whatever the kernel's hooks make of those commands.
+ *   A flow or affinity entry survives while its backend is still in the list of the address it
+ *   belongs to.
+ *   Counters are then those of the surviving flows. `counters()` sums a backend's over addresses.
+ * - rebind moves a flow to another backend of the same address's list (else false).
  */
 import { cidrContains, parseAddress, type Address } from '../../host/engine/address.js';
 import { Verdict, Via, type EngineStats } from '../../host/engine/api.js';
 import { backendKey, PROTOCOL_NUMBER, servicePortKey, type ModelServicePort, type ServiceModel } from '../../host/engine/model.js';
 import type { RefDest } from './dest.js';
 import { affinityKey, BoundedTable, FLOW_CLASSES, flowKey, IPVS_TIMEOUTS, isExpired, type FlowClass, type RefAffinity, type RefFlow, type Timeouts } from './tables.js';
-import { RoundRobin, WeightedRoundRobin } from './round-robin.js';
-import { createScheduler, newDest, RefVirtualService } from './virtual-service.js';
+import type { RefVirtualService } from './virtual-service.js';
+import { syncServices, vsKey } from './address-services.js';
 import { XorShift32 } from './random.js';
-
-/**
- * rr and wrr state across a snapshot swap, as the kernel's hooks would leave it
- * (reference/ipvs-schedulers.md §3, §4):
- * - rr keeps its last chosen server, or else that server's nearest predecessor (in the old list)
- *   that survived: what ip_vs_rr_del_dest does for each deleted server.
- * - wrr keeps its whole mark when the list and weights are unchanged; otherwise
- *   ip_vs_wrr_dest_changed runs once on the new list with the old cw.
- * The table schedulers are rebuilt from the new list (mh with the carried last_weight).
- */
-function carrySchedulerState(svc: RefVirtualService, before: RefVirtualService): void {
-  const byId = (id: string): RefDest | undefined => svc.list.find((d) => d.id === id);
-  if (svc.scheduler instanceof RoundRobin && before.scheduler instanceof RoundRobin) {
-    const oldPos = before.scheduler.position;
-    svc.scheduler.position = null;
-    for (let k = oldPos ? before.list.indexOf(oldPos) : -1; k >= 0; k--) {
-      const d = byId(before.list[k]!.id);
-      if (d) {
-        svc.scheduler.position = d;
-        break;
-      }
-    }
-  } else if (svc.scheduler instanceof WeightedRoundRobin && before.scheduler instanceof WeightedRoundRobin) {
-    const now = svc.scheduler;
-    const was = before.scheduler;
-    const unchanged =
-      svc.list.length === before.list.length && svc.list.every((d, i) => d.id === before.list[i]!.id && d.weight === before.list[i]!.weight);
-    if (unchanged) {
-      Object.assign(now, { cl: was.cl ? byId(was.cl.id)! : null, cw: was.cw, mw: was.mw, di: was.di });
-    } else {
-      now.cw = was.cw;
-      now.updated(svc.list);
-    }
-  }
-}
 
 export interface RefDecision {
   verdict: Verdict;
@@ -90,18 +57,15 @@ interface RefServicePort {
   readonly sp: ModelServicePort;
   readonly index: number;
   readonly key: string;
-  /** Backend id → server (counters live here) and → index in sp.backends. */
-  readonly dests: Map<string, RefDest>;
+  /** Backend id → index in sp.backends. */
   readonly indexOf: Map<string, number>;
-  /** The pools per IP family; the same objects when both sets are equal. Empty pools exist too (wrr state). */
-  readonly cluster: FamilyPools;
-  readonly external: FamilyPools;
+  /** One virtual service per address (vsKey), each with its own servers and counters. */
+  readonly vss: Map<string, RefVirtualService>;
   /** Per family: an empty pool answers Drop (true) or Reject (false). */
   readonly hasEndpoints: Readonly<Record<Family, boolean>>;
 }
 
 type Family = 4 | 6;
-type FamilyPools = Readonly<Record<Family, RefVirtualService>>;
 
 /** The family the engine sees (parseAddress: IPv4-mapped IPv6 counts as IPv4). */
 function familyOf(ip: string): Family {
@@ -142,14 +106,13 @@ export class RefEngine {
 
   load(model: ServiceModel): void {
     const previous = new Map(this.ports.map((p) => [p.key, p]));
-    this.ports = model.servicePorts.map((sp, index) => this.buildPort(sp, index, previous.get(identity(sp))));
+    this.ports = model.servicePorts.map((sp, index) => this.buildPort(sp, index, model.nodeIPs, previous.get(identity(sp))));
     this.model = model;
     this.generation++;
     const byKey = new Map(this.ports.map((p) => [p.key, p]));
     for (const [key, flow] of [...this.flows.entries]) {
-      const port = byKey.get(flow.servicePort);
-      const dest = port?.dests.get(flow.backend);
-      if (port && dest && (flow.external ? port.external : port.cluster)[dest.addr.family].list.includes(dest)) {
+      const dest = byKey.get(flow.servicePort)?.vss.get(flow.vs)?.list.find((d) => d.id === flow.backend);
+      if (dest) {
         if (flow.active) dest.active++;
         else dest.inactive++;
         continue;
@@ -158,61 +121,27 @@ export class RefEngine {
       this.flowsDroppedOnSwap++;
     }
     for (const [key, entry] of [...this.affinity.entries]) {
-      const port = byKey.get(entry.servicePort);
-      const dest = port?.dests.get(entry.backend);
-      if (!port || !dest) {
-        this.affinity.delete(key);
-        continue;
-      }
-      const family = dest.addr.family;
-      if (!(port.cluster[family].list.includes(dest) || port.external[family].list.includes(dest))) this.affinity.delete(key);
+      const kept = byKey.get(entry.servicePort)?.vss.get(entry.vs)?.list.some((d) => d.id === entry.backend);
+      if (!kept) this.affinity.delete(key);
     }
   }
 
-  private buildPort(sp: ModelServicePort, index: number, old: RefServicePort | undefined): RefServicePort {
-    const dests = new Map<string, RefDest>();
-    const indexOf = new Map<string, number>();
-    sp.backends.forEach((b, i) => {
-      // Counters start at zero: load() recounts them from the flows that survive.
-      const d = newDest({ ip: b.ip, port: b.port, weight: b.weight });
-      const before = old?.dests.get(d.id);
-      if (before && b.weight === 0) d.lastWeight = before.lastWeight;
-      dests.set(d.id, d);
-      indexOf.set(d.id, i);
-    });
-    const listOf = (flag: 'cluster' | 'external', family: Family): RefDest[] =>
-      sp.backends.filter((b) => b[flag] && familyOf(b.ip) === family).map((b) => dests.get(backendKey(b))!);
-    const sameScheduler = old?.sp.scheduler === sp.scheduler;
-    const pool = (list: RefDest[], before: RefVirtualService | undefined): RefVirtualService => {
-      const scheduler = createScheduler(sp.scheduler, sp.schedulerFlags, this.rng);
-      // Only wrr's state depends on the build order (§4); the others end the same when bound at once.
-      const svc = sp.scheduler === 'wrr' ? RefVirtualService.addedTailFirst(scheduler, list) : RefVirtualService.boundTo(scheduler, list);
-      if (before && sameScheduler) carrySchedulerState(svc, before);
-      return svc;
-    };
-    const pools = (flag: 'cluster' | 'external'): FamilyPools => ({
-      4: pool(listOf(flag, 4), old?.[flag][4]),
-      6: pool(listOf(flag, 6), old?.[flag][6]),
-    });
-    const same = sp.backends.every((b) => b.cluster === b.external);
-    const cluster = pools('cluster');
-    const external = same ? cluster : pools('external');
+  private buildPort(sp: ModelServicePort, index: number, nodeIPs: readonly string[], old: RefServicePort | undefined): RefServicePort {
+    const indexOf = new Map(sp.backends.map((b, i) => [backendKey(b), i]));
+    const vss = syncServices(sp, nodeIPs, old, this.rng);
     const familyHasEndpoints = (family: Family): boolean =>
       sp.hasEndpoints && sp.backends.some((b) => familyOf(b.ip) === family && (b.ready || (b.serving && b.terminating)));
     const hasEndpoints = { 4: familyHasEndpoints(4), 6: familyHasEndpoints(6) };
-    return { sp, index, key: identity(sp), dests, indexOf, cluster, external, hasEndpoints };
+    return { sp, index, key: identity(sp), indexOf, vss, hasEndpoints };
   }
 
-  private match(protocol: number, dst: Address, dstPort: number): { port: RefServicePort; external: boolean; lb: boolean } | null {
+  private match(protocol: number, dst: Address, dstPort: number): { port: RefServicePort; vs: string; lb: boolean } | null {
+    const vs = vsKey(dst.text, dstPort);
     for (const port of this.ports) {
       const sp = port.sp;
       if (PROTOCOL_NUMBER[sp.protocol] !== protocol) continue;
-      if (sp.port === dstPort && sp.clusterIPs.includes(dst.text)) return { port, external: false, lb: false };
-      if (sp.port === dstPort && sp.externalIPs.includes(dst.text)) return { port, external: true, lb: false };
-      if (sp.port === dstPort && sp.loadBalancerIPs.includes(dst.text)) return { port, external: true, lb: true };
-      if (sp.nodePort !== 0 && sp.nodePort === dstPort && this.model.nodeIPs.includes(dst.text)) {
-        return { port, external: true, lb: false };
-      }
+      const lb = sp.port === dstPort && !sp.clusterIPs.includes(dst.text) && !sp.externalIPs.includes(dst.text) && sp.loadBalancerIPs.includes(dst.text);
+      if (port.vss.has(vs)) return { port, vs, lb };
     }
     return null;
   }
@@ -231,7 +160,7 @@ export class RefEngine {
   }
 
   private destOf(flow: RefFlow): RefDest {
-    return this.portOf(flow).dests.get(flow.backend)!;
+    return this.portOf(flow).vss.get(flow.vs)!.list.find((d) => d.id === flow.backend)!;
   }
 
   /** Remove a flow and release its counter. */
@@ -283,13 +212,13 @@ export class RefEngine {
     if (m.lb && sp.loadBalancerSourceRanges.length && !sp.loadBalancerSourceRanges.some((r) => cidrContains(r, src.text))) {
       return this.decision(port, Verdict.Drop);
     }
-    const pool = (m.external ? port.external : port.cluster)[dst.family];
+    const pool = port.vss.get(m.vs)!;
     if (!pool.list.length) return this.decision(port, port.hasEndpoints[dst.family] ? Verdict.Drop : Verdict.Reject);
 
     let backend: string | null = null;
     let via: Via = Via.Scheduler;
     let detail = -1;
-    const ak = affinityKey(port.key, src.text);
+    const ak = affinityKey(port.key, m.vs, src.text);
     const withAffinity = sp.sessionAffinity === 'ClientIP';
     let pinned = withAffinity ? this.affinity.get(ak) : undefined;
     if (pinned && isExpired(pinned.lastUsedMs, pinned.timeoutMs, nowMs)) {
@@ -312,21 +241,21 @@ export class RefEngine {
         this.affinity.touch(ak, nowMs);
       } else {
         const timeoutMs = sp.affinityTimeoutSeconds * 1000;
-        const evicted = this.affinity.insert(ak, { servicePort: port.key, backend, timeoutMs, lastUsedMs: nowMs });
+        const evicted = this.affinity.insert(ak, { servicePort: port.key, vs: m.vs, backend, timeoutMs, lastUsedMs: nowMs });
         if (evicted && isExpired(evicted[1].lastUsedMs, evicted[1].timeoutMs, nowMs)) this.affinity.expirations++;
         else if (evicted) this.affinity.evictions++;
       }
     }
     const active = protocol === 6;
     const cls: FlowClass = protocol === 6 ? 'tcp' : protocol === 17 ? 'udp' : 'sctp';
-    const evicted = this.flows.insert(fk, { servicePort: port.key, backend, protocol, external: m.external, active, cls, lastUsedMs: nowMs });
+    const evicted = this.flows.insert(fk, { servicePort: port.key, backend, protocol, vs: m.vs, active, cls, lastUsedMs: nowMs });
     if (evicted) {
       // A victim that had already run out counts as an expiration, not an eviction.
       if (isExpired(evicted[1].lastUsedMs, this.timeoutMs(evicted[1].cls), nowMs)) this.flows.expirations++;
       else this.flows.evictions++;
       this.release(evicted[1]);
     }
-    const dest = port.dests.get(backend)!;
+    const dest = pool.list.find((d) => d.id === backend)!;
     if (active) dest.active++;
     else dest.inactive++;
     return this.decision(port, Verdict.Backend, via, backend, detail);
@@ -364,16 +293,17 @@ export class RefEngine {
     const port = this.portOf(flow);
     const target = port.sp.backends[k];
     if (!target) return false;
+    const moved = backendKey(target);
+    if (!port.vss.get(flow.vs)!.list.some((d) => d.id === moved)) return false;
     this.flows.touch(key, nowMs);
     const old = flow.backend;
-    const moved = backendKey(target);
     if (moved === old) return true;
     this.release(flow);
     flow.backend = moved;
     const dest = this.destOf(flow);
     if (flow.active) dest.active++;
     else dest.inactive++;
-    const ak = affinityKey(port.key, src.text);
+    const ak = affinityKey(port.key, flow.vs, src.text);
     const pinned = port.sp.sessionAffinity === 'ClientIP' ? this.affinity.get(ak) : undefined;
     if (pinned?.backend === old) this.affinity.entries.set(ak, { ...pinned, backend: moved });
     return true;
@@ -424,8 +354,15 @@ export class RefEngine {
     const port = this.ports[servicePortIndex];
     if (!port) return [];
     return port.sp.backends.map((b) => {
-      const d = port.dests.get(backendKey(b))!;
-      return { active: d.active, inactive: d.inactive };
+      const id = backendKey(b);
+      let active = 0;
+      let inactive = 0;
+      for (const svc of port.vss.values()) {
+        const d = svc.list.find((x) => x.id === id);
+        active += d?.active ?? 0;
+        inactive += d?.inactive ?? 0;
+      }
+      return { active, inactive };
     });
   }
 }

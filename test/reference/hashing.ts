@@ -39,9 +39,9 @@ export class SourceHashing implements RefScheduler {
   buckets: (RefDest | null)[] = new Array<RefDest | null>(HASH_SIZE).fill(null);
   constructor(
     /** sh-port: add the client's source port to the key. */
-    readonly port: boolean,
+    public port: boolean,
     /** sh-fallback: probe further buckets when the hashed server is unavailable. */
-    readonly fallback: boolean,
+    public fallback: boolean,
   ) {}
 
   private assign(list: readonly RefDest[]): void {
@@ -114,8 +114,8 @@ export class MaglevHashing implements RefScheduler {
   rshift = 0;
   setups: MhSetup[] = [];
   constructor(
-    readonly port: boolean,
-    readonly fallback: boolean,
+    public port: boolean,
+    public fallback: boolean,
   ) {}
 
   private rebuild(list: readonly RefDest[]): void {

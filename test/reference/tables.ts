@@ -24,8 +24,8 @@ export interface RefFlow {
   /** Backend id `ip:port` within that service port (moved by a host's rebind). */
   backend: string;
   readonly protocol: number;
-  /** Admitted through the external pool (NodePort, externalIP, LB) rather than the cluster one. */
-  readonly external: boolean;
+  /** The virtual service (`vsKey`: destination address and port) it was admitted through. */
+  readonly vs: string;
   /** Counted in activeconns (TCP between the SYN and the first FIN/RST) or inactconns. */
   active: boolean;
   cls: FlowClass;
@@ -34,6 +34,8 @@ export interface RefFlow {
 
 export interface RefAffinity {
   readonly servicePort: string;
+  /** The virtual service (service address) it pins for: persistence is per virtual service. */
+  readonly vs: string;
   readonly backend: string;
   readonly timeoutMs: number;
   lastUsedMs: number;
@@ -43,8 +45,8 @@ export function flowKey(protocol: number, src: string, srcPort: number, dst: str
   return `${protocol} ${src} ${srcPort} ${dst} ${dstPort}`;
 }
 
-export function affinityKey(servicePort: string, client: string): string {
-  return `${servicePort} ${client}`;
+export function affinityKey(servicePort: string, vs: string, client: string): string {
+  return `${servicePort} ${vs} ${client}`;
 }
 
 /** An entry has expired once `timeout` ms have passed since its last use (now − last ≥ timeout). */

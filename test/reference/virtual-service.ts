@@ -131,6 +131,14 @@ export class RefVirtualService {
     this.scheduler.updated(this.list, d);
   }
 
+  /** `ipvsadm -E` with the same scheduler: only the service flags change (sh/mh read them per packet). */
+  editFlags(flags: SchedulerFlags): void {
+    if (this.scheduler instanceof SourceHashing || this.scheduler instanceof MaglevHashing) {
+      this.scheduler.port = flags.port;
+      this.scheduler.fallback = flags.fallback;
+    }
+  }
+
   schedule(packet: RefPacket): RefChoice {
     return this.scheduler.schedule(this.list, packet);
   }

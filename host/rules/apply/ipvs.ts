@@ -1,12 +1,20 @@
 /**
  * Applies ipvs mode (node-only): dummy interface and its addresses, ipsets (`ipset restore`), the
- * iptables glue (`iptables-restore --noflush`), and the virtual servers (`ipvsadm -C` then
- * `ipvsadm-restore`, so the real servers are added in the order that gives the kernel engine order).
- * Every sync is full; IPVS mode is golden-tested everywhere and live-tested only where the kernel has IPVS.
+ * iptables glue (`iptables-restore --noflush`), and the virtual servers through `ipvsadm-restore`.
+ *
+ * The first sync, and the first after a failure or `forceFullSync`, is full: this family's
+ * installed virtual services deleted (`ipvsadm -Sn`, then `-D` each), then every one built from nothing (real servers added in reverse engine order, so each
+ * list is in engine order, as a freshly loaded engine's pools are). Every other sync is partial:
+ * only the `-A/-E/-D/-a/-e/-d` commands that change what is installed (ipvs-sync.ts), so the
+ * kernel keeps its rr positions, wrr marks, counters and persistence templates, and its lists
+ * follow the same order contract as the engine's pools (engine/pool-carry.ts, issue 17). No
+ * periodic full sync: flushing would reset the kernel's scheduler state behind the engine's back.
+ * IPVS mode is golden-tested everywhere and live-tested only where the kernel has IPVS.
  */
 import type { ServiceModel } from '../../engine/model.js';
 import { ruleOptions, type RuleOptions } from '../options.js';
 import { renderIpvs } from '../render-ipvs.js';
+import { installedFresh, planIpvsSync, type IpvsInstalled } from '../ipvs-sync.js';
 import { IPVS_JUMPS, IPVS_SETS, setName, type IpvsSetId } from '../ipvs-sets.js';
 import { mustRun, type Runner } from './exec.js';
 import { clearStaleUdp, type ApplierOptions, type RuleApplier, type SyncResult } from './sync-result.js';
@@ -25,13 +33,15 @@ export class IpvsApplier implements RuleApplier {
   readonly mode = 'ipvs' as const;
   private readonly o: RuleOptions;
   private installedModel: ServiceModel | undefined;
+  /** What our commands left in the kernel; undefined = unknown, so the next sync is full. */
+  private installed: IpvsInstalled | undefined;
 
   constructor(private readonly opts: ApplierOptions) {
     this.o = ruleOptions(opts.rules);
   }
 
   forceFullSync(): void {
-    // Every sync is full.
+    this.installed = undefined;
   }
 
   private get iptables(): string {
@@ -62,17 +72,42 @@ export class IpvsApplier implements RuleApplier {
       const args = ['-w', '-t', j.table, '-C', j.from, '-m', 'comment', '--comment', j.comment, '-j', j.to];
       if ((await run.run(this.iptables, args)).code !== 0) await mustRun(run, this.iptables, ['-w', '-t', j.table, '-I', j.from, '1', ...args.slice(5)]);
     }
-    await mustRun(run, 'ipvsadm', ['-C']);
-    if (rs.ipvsadm) await mustRun(run, 'ipvsadm-restore', [], rs.ipvsadm);
+    const before = this.installed;
+    // Until the commands have run, the kernel's state is unknown: a failure makes the next sync full.
+    this.installed = undefined;
+    let ipvsadm: string;
+    if (before === undefined) {
+      ipvsadm = (await this.ownServices()).map((service) => `-D ${service}\n`).join('') + rs.ipvsadm;
+      if (ipvsadm) await mustRun(run, 'ipvsadm-restore', [], ipvsadm);
+      this.installed = installedFresh(rs.services);
+    } else {
+      const plan = planIpvsSync(before, rs.services);
+      ipvsadm = plan.lines.length ? plan.lines.join('\n') + '\n' : '';
+      if (ipvsadm) await mustRun(run, 'ipvsadm-restore', [], ipvsadm);
+      this.installed = plan.installed;
+    }
     const conntrackDeletions = this.opts.conntrackCleanup === false ? 0 : await clearStaleUdp(run, this.installedModel, model, this.o.family);
     this.installedModel = model;
-    const bytes = rs.ipvsadm.length + rs.ipset.length + rs.iptables.length;
-    return { mode: this.mode, full: true, bytes, ms: performance.now() - started, conntrackDeletions };
+    const bytes = ipvsadm.length + rs.ipset.length + rs.iptables.length;
+    return { mode: this.mode, full: before === undefined, bytes, ms: performance.now() - started, conntrackDeletions };
+  }
+
+  /**
+   * The installed virtual services of this applier's family (`ipvsadm -Sn`). A full sync deletes
+   * only these: with dual-stack, the other family's applier shares the kernel's one IPVS table,
+   * so `ipvsadm -C` would wipe its services.
+   */
+  private async ownServices(): Promise<string[]> {
+    const saved = await mustRun(this.opts.runner, 'ipvsadm', ['-Sn']);
+    return [...saved.stdout.matchAll(/^-A (-t|-u|--sctp-service) (\S+)/gm)]
+      .filter((m) => (m[2]!.startsWith('[') ? 6 : 4) === this.o.family)
+      .map((m) => `${m[1]} ${m[2]}`);
   }
 
   async cleanup(): Promise<void> {
     const run = this.opts.runner;
     await run.run('ipvsadm', ['-C']);
+    this.installed = undefined;
     await run.run('ip', ['link', 'del', this.o.ipvsInterface]);
     for (const j of IPVS_JUMPS) await run.run(this.iptables, ['-w', '-t', j.table, '-D', j.from, '-m', 'comment', '--comment', j.comment, '-j', j.to]);
     for (const table of ['nat', 'filter']) {
