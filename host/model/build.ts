@@ -186,7 +186,9 @@ export function buildServiceModel(objects: readonly KubeObject[], options: Model
   });
 
   const previous = opt.store.load();
-  const ipSpace = serviceIPSpace(opt.serviceRanges, serviceCIDRs);
+  // From an API server its ServiceCIDR objects are the whole space (the apiserver made "kubernetes"
+  // from its own --service-cluster-ip-range); the local flag stands in only where there are none.
+  const ipSpace = serviceIPSpace(opt.trustAllocations && serviceCIDRs.length ? [] : opt.serviceRanges, serviceCIDRs);
   const alloc = allocate(services, { serviceRanges: ipSpace.allocatable, validRanges: ipSpace.valid, nodePortRange: opt.nodePortRange, pool: opt.pool, trustAllocations: opt.trustAllocations }, previous);
   diagnostics.push(...alloc.diagnostics);
   if (JSON.stringify(alloc.state) !== JSON.stringify(previous)) opt.store.save(alloc.state);

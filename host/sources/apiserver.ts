@@ -6,7 +6,7 @@
  * reconnect), serving the last state meanwhile and reporting the outage in its diagnostics until a
  * watch of that resource is accepted again. One-shot use (`failFast`) only lists.
  */
-import { CoreV1Api, DiscoveryV1Api, KubeConfig, ListWatch, type KubernetesObject } from '@kubernetes/client-node';
+import { CoreV1Api, DiscoveryV1Api, KubeConfig, ListWatch, NetworkingV1Api, type KubernetesObject } from '@kubernetes/client-node';
 import type { Diagnostic, KubeObject } from '../model/index.js';
 import { ClosableWatch } from './watch.js';
 import { EMPTY_SNAPSHOT, type Source, SourceListeners, type SourceListener, type SourceSnapshot } from './source.js';
@@ -86,6 +86,8 @@ export class ApiServerSource implements Source {
       { kind: 'Service', apiVersion: 'v1', path: '/api/v1/services', synced: false, failures: 0 },
       { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', path: '/apis/discovery.k8s.io/v1/endpointslices', synced: false, failures: 0 },
       { kind: 'Node', apiVersion: 'v1', path: '/api/v1/nodes', synced: false, failures: 0 },
+      // The cluster's Service CIDRs (KEP-1880), as kube-proxy watches them for nftables' cluster-ips-check.
+      { kind: 'ServiceCIDR', apiVersion: 'networking.k8s.io/v1', path: '/apis/networking.k8s.io/v1/servicecidrs', synced: false, failures: 0 },
       ...(options.extraKinds ?? []).map((kind) => ({ kind, apiVersion: 'v1', path: `/api/v1/${kind.toLowerCase()}s`, synced: false, failures: 0 })),
     ];
   }
@@ -101,6 +103,7 @@ export class ApiServerSource implements Source {
   async start(): Promise<SourceSnapshot> {
     const core = this.kc.makeApiClient(CoreV1Api);
     const disc = this.kc.makeApiClient(DiscoveryV1Api);
+    const net = this.kc.makeApiClient(NetworkingV1Api);
     const nodeSelector = this.options.nodeName ? `metadata.name=${this.options.nodeName}` : undefined;
     const lists: Record<string, () => Promise<{ items: KubernetesObject[]; metadata?: { resourceVersion?: string } }>> = {
       Service: () => core.listServiceForAllNamespaces(),
@@ -108,6 +111,7 @@ export class ApiServerSource implements Source {
       Node: () => core.listNode(nodeSelector ? { fieldSelector: nodeSelector } : {}),
       Pod: () => core.listPodForAllNamespaces(),
       Namespace: () => core.listNamespace(),
+      ServiceCIDR: () => net.listServiceCIDR(),
     };
     if (this.options.failFast) return this.listOnce(lists);
     for (const r of this.resources) {
@@ -235,12 +239,12 @@ export class ApiServerSource implements Source {
     // Unchanged informer objects map to the same plain objects, so identity compares them.
     const same = prev.objects.length === objects.length && objects.every((o, i) => o === prev.objects[i]);
     const sameDiag = JSON.stringify(prev.diagnostics) === JSON.stringify(diagnostics);
-    if (same && sameDiag && prev !== EMPTY_SNAPSHOT) return;
+    // A resource whose list ends after a debounced publish (an empty one adds no object) still
+    // turns the source healthy: health is part of what a snapshot says.
+    const healthy = !diagnostics.some((d) => d.severity === 'error') && this.resources.every((r) => r.synced);
+    if (same && sameDiag && healthy === prev.healthy && prev !== EMPTY_SNAPSHOT) return;
     const first = prev === EMPTY_SNAPSHOT;
-    this.snapshot = {
-      objects: same ? prev.objects : objects, diagnostics, revision: same ? prev.revision : prev.revision + 1,
-      healthy: !diagnostics.some((d) => d.severity === 'error') && this.resources.every((r) => r.synced),
-    };
+    this.snapshot = { objects: same ? prev.objects : objects, diagnostics, revision: same ? prev.revision : prev.revision + 1, healthy };
     if (!first) this.listeners.emit(this.snapshot);
   }
 

@@ -20,6 +20,9 @@ import { ApiServerSource, loadKubeConfig } from '../../host/sources/apiserver.js
 import type { SourceSnapshot } from '../../host/sources/source.js';
 import { FakeApiServer } from './fake-apiserver.js';
 
+/** The resources the source lists and watches: Services, EndpointSlices, Nodes and ServiceCIDRs. */
+const WATCHED = 4;
+
 const service = (name: string, clusterIP: string) => ({
   apiVersion: 'v1', kind: 'Service',
   metadata: { name, namespace: 'default' },
@@ -82,14 +85,14 @@ describe('ApiServerSource', () => {
     expect(first.healthy).toBe(true);
     expect(first.objects.map((o) => `${o.kind}/${o.metadata?.name}`).sort()).toEqual(['EndpointSlice/web-1', 'Node/node-1', 'Service/web']);
     expect(summary(first)).toBe('nodeIPs=192.168.0.2 default/web:http=10.244.1.1:8080,10.244.2.1:8080');
-    await until(source!, 'three watches', () => api.watchCount === 3);
+    await until(source!, 'every watch', () => api.watchCount === WATCHED);
     expect(api.requests.filter((r) => r.includes('watch=true')).every((r) => /resourceVersion=104/.test(r) && r.includes('allowWatchBookmarks=true'))).toBe(true);
     expect(api.requests.some((r) => r.startsWith('GET /api/v1/nodes?') && r.includes('fieldSelector=metadata.name%3Dnode-1'))).toBe(true);
   });
 
   it('a BOOKMARK changes nothing; the re-watch after a clean end starts from its resourceVersion, without relisting', async () => {
     await open().start();
-    await until(source!, 'watches', () => api.watchCount === 3);
+    await until(source!, 'watches', () => api.watchCount === WATCHED);
     const seen = api.requests.length;
     const revision = source!.current.revision;
     api.bookmark();
@@ -97,17 +100,17 @@ describe('ApiServerSource', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(source!.current.revision).toBe(revision); // a BOOKMARK changes no object
     api.endWatches(); // a clean end after the BOOKMARK, as the API server's watch timeout does
-    await until(source!, 'rewatch', () => api.watchCount === 3 && api.requests.slice(seen).filter((r) => r.includes('watch=true')).length >= 3);
+    await until(source!, 'rewatch', () => api.watchCount === WATCHED && api.requests.slice(seen).filter((r) => r.includes('watch=true')).length >= WATCHED);
     const after = api.requests.slice(seen);
     expect(after.filter((r) => !r.includes('watch=true'))).toEqual([]);
     const rewatches = after.filter((r) => r.includes('watch=true'));
-    expect(rewatches.length).toBeGreaterThanOrEqual(3);
+    expect(rewatches.length).toBeGreaterThanOrEqual(WATCHED);
     for (const r of rewatches) expect(r).toContain(`resourceVersion=${bookmarkRV}`);
   });
 
   it('backs off on errors: the retry delay doubles up to its maximum, the error is reported, then it recovers', async () => {
     await open().start();
-    await until(source!, 'watches', () => api.watchCount === 3);
+    await until(source!, 'watches', () => api.watchCount === WATCHED);
     const messages: string[] = [];
     source!.subscribe((s) => {
       const d = s.diagnostics.find((x) => x.field === '/api/v1/services');
@@ -127,7 +130,7 @@ describe('ApiServerSource', () => {
 
   it('relists after an ERROR 410 event, picking up changes whose events were compacted away', async () => {
     await open().start();
-    await until(source!, 'watches', () => api.watchCount === 3);
+    await until(source!, 'watches', () => api.watchCount === WATCHED);
     api.applySilently(slice('web', ['10.244.9.9']));
     api.deleteSilently('Node', 'node-1');
     api.applySilently(node('node-1', '192.168.0.9'));

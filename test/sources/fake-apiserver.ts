@@ -56,6 +56,7 @@ export class FakeApiServer {
       ['Service', 'v1', '/api/v1/services'],
       ['EndpointSlice', 'discovery.k8s.io/v1', '/apis/discovery.k8s.io/v1/endpointslices'],
       ['Node', 'v1', '/api/v1/nodes'],
+      ['ServiceCIDR', 'networking.k8s.io/v1', '/apis/networking.k8s.io/v1/servicecidrs'],
     ] as const) {
       this.resources.set(path, { kind, apiVersion, path, objects: new Map() });
     }
