@@ -166,10 +166,9 @@ export class ApiServerSource implements Source {
   }
 
   /**
-   * A watch of `r` was accepted: it is followed again, so its outage report goes and its backoff
-   * starts over. Not on a successful list alone: a ClusterRole without `watch` lets every list
-   * through and refuses every watch, and resetting there would relist once a second, forever,
-   * while the report flickered on and off.
+   * A watch of `r` was accepted (the watch says so as the API server answers 200): it is followed
+   * again, so its outage report goes and its backoff starts over. Not on a successful list alone:
+   * a ClusterRole without `watch` lets the list through and then refuses the watch.
    */
   private recovered(r: Resource | undefined): void {
     if (!r || this.closed || (!r.error && r.failures === 0)) return;
