@@ -42,7 +42,10 @@ interface Resource {
   /** The one list of a one-shot source (failFast), which has no informer. */
   items?: KubernetesObject[];
   synced: boolean;
+  /** The outage report: the last failure and what is done about it. */
   error?: string;
+  /** The last failure alone (errorDetail), for the message when start() gives up. */
+  lastFailure?: string;
   failures: number;
   retry?: ReturnType<typeof setTimeout>;
 }
@@ -128,7 +131,8 @@ export class ApiServerSource implements Source {
     const outcome = await Promise.race([synced, timedOut]);
     clearTimeout(timeout);
     if (outcome === 'timeout') {
-      const why = this.resources.filter((r) => !r.synced).map((r) => `${r.kind}s: ${r.error ?? 'no answer'}`).join('; ');
+      // There is no last state to serve yet: name each resource's failure without the retry plan.
+      const why = this.resources.filter((r) => !r.synced).map((r) => `${r.kind}s: ${r.lastFailure ?? 'no answer'}`).join('; ');
       await this.close();
       throw new Error(`API server ${this.kc.getCurrentCluster()?.server}: not synced after ${timeoutMs} ms (${why})`);
     }
@@ -183,6 +187,7 @@ export class ApiServerSource implements Source {
     r.failures++;
     const base = this.options.backoffBaseMs ?? 1000;
     const delay = Math.min(base * 2 ** (r.failures - 1), this.options.backoffMaxMs ?? 30000);
+    r.lastFailure = detail;
     r.error = `${detail}; retrying in ${delay} ms, serving the last state`;
     clearTimeout(r.retry);
     r.retry = setTimeout(() => void this.run(r), delay);
