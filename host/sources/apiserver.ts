@@ -47,7 +47,10 @@ interface Resource {
   /** The one list of a one-shot source (failFast), which has no informer. */
   items?: KubernetesObject[];
   synced: boolean;
+  /** The outage report: the last failure and what is done about it. */
   error?: string;
+  /** The last failure alone (errorDetail), for the message when start() gives up. */
+  lastFailure?: string;
   failures: number;
   retry?: ReturnType<typeof setTimeout>;
 }
@@ -140,7 +143,8 @@ export class ApiServerSource implements Source {
     const outcome = await Promise.race([synced, timedOut]);
     clearTimeout(timeout);
     if (outcome === 'timeout') {
-      const why = this.resources.filter((r) => !r.synced).map((r) => `${r.kind}s: ${r.error ?? 'no answer'}`).join('; ');
+      // There is no last state to serve yet: name each resource's failure without the retry plan.
+      const why = this.resources.filter((r) => !r.synced).map((r) => `${r.kind}s: ${r.lastFailure ?? 'no answer'}`).join('; ');
       await this.close();
       throw new Error(`API server ${this.kc.getCurrentCluster()?.server}: not synced after ${timeoutMs} ms (${why})`);
     }
@@ -178,10 +182,9 @@ export class ApiServerSource implements Source {
   }
 
   /**
-   * A watch of `r` was accepted: it is followed again, so its outage report goes and its backoff
-   * starts over. Not on a successful list alone: a ClusterRole without `watch` lets every list
-   * through and refuses every watch, and resetting there would relist once a second, forever,
-   * while the report flickered on and off.
+   * A watch of `r` was accepted (the watch says so as the API server answers 200): it is followed
+   * again, so its outage report goes and its backoff starts over. Not on a successful list alone:
+   * a ClusterRole without `watch` lets the list through and then refuses the watch.
    */
   private recovered(r: Resource | undefined): void {
     if (!r || this.closed || (!r.error && r.failures === 0)) return;
@@ -196,6 +199,7 @@ export class ApiServerSource implements Source {
     r.failures++;
     const base = this.options.backoffBaseMs ?? 1000;
     const delay = Math.min(base * 2 ** (r.failures - 1), this.options.backoffMaxMs ?? 30000);
+    r.lastFailure = detail;
     r.error = `${detail}; retrying in ${delay} ms, serving the last state`;
     clearTimeout(r.retry);
     r.retry = setTimeout(() => void this.run(r), delay);

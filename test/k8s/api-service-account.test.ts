@@ -116,7 +116,7 @@ describe.skipIf(skip !== undefined)('as the ServiceAccount of deploy/rbac.yaml',
       const forbidden = `endpointslices.discovery.k8s.io is forbidden: User "${USER}" cannot watch resource "endpointslices" in API group "discovery.k8s.io" at the cluster scope`;
       const refused = (ms: number) => `error: API server ${api.cluster.server}: /apis/discovery.k8s.io/v1/endpointslices: HTTP 403: ${forbidden}; retrying in ${ms} ms, serving the last state`;
       await serve.waitFor(new RegExp(`^${escape(refused(1000))}$`));
-      // Each retry lists fine and is refused the watch again: the delay must still grow.
+      // Each retry is refused the watch again: the delay grows, the reason stays.
       await serve.waitFor(new RegExp(`^${escape(refused(2000))}$`), 0, 15_000);
       expect(serve.lines.some((l) => /^\s+at /.test(l))).toBe(false);
       expect((await fetch(`http://127.0.0.1:${port}/snapshot`)).status).toBe(200);

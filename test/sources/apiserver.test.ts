@@ -153,7 +153,10 @@ describe('ApiServerSource', () => {
     const port = api.port;
     await api.stop();
     const s = new ApiServerSource({ kubeConfig: api.kubeConfig(), backoffBaseMs: 20, backoffMaxMs: 50, startTimeoutMs: 300 });
-    await expect(s.start()).rejects.toThrow(`API server http://127.0.0.1:${port}: not synced after 300 ms`);
+    const refused = `connect ECONNREFUSED 127.0.0.1:${port}`;
+    await expect(s.start()).rejects.toThrow(
+      `API server http://127.0.0.1:${port}: not synced after 300 ms (Services: ${refused}; EndpointSlices: ${refused}; Nodes: ${refused})`,
+    );
     await api.start(port);
   });
 
