@@ -121,9 +121,10 @@ function answerInZone(zone: ClusterZone, owner: string, name: string, type: stri
     const txt: Answer = { type: 'TXT', name: owner, ttl: DNS_VERSION_TTL, class: 'IN', data: [DNS_SCHEMA_VERSION] };
     return type === 'TXT' ? ok(zone, [txt]) : negative(zone, zone.domain, 'NOERROR');
   }
-  if (name === `ns.dns.${zone.domain}` && (type === 'A' || type === 'AAAA')) {
+  if (name === `ns.dns.${zone.domain}`) {
+    // The apex NS target: this server's addresses (CoreDNS: its local IPs).
     const items: ZoneItem[] = zone.serverAddresses.map((ip) => ({ kind: 'address', ip, target: name, port: null }));
-    return ok(zone, addresses(zone, owner, items, type === 'AAAA'));
+    return type === 'A' || type === 'AAAA' ? ok(zone, addresses(zone, owner, items, type === 'AAAA')) : negative(zone, zone.domain, 'NOERROR');
   }
   if (name === zone.domain && type === 'SOA') return ok(zone, [soa(zone, zone.domain)]);
   if (name === zone.domain && type === 'NS') {

@@ -18,9 +18,14 @@ export const MAX_UDP_PAYLOAD = 1232;
 const RCODE_NUMBER: Record<Rcode, number> = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 };
 
 export interface ResponderOptions {
-  readonly upstreams: readonly Upstream[];
+  upstreams: readonly Upstream[];
   readonly upstreamTimeoutMs?: number;
+  /** Forwarded queries in flight at most; more get SERVFAIL (each holds a socket). Default 1024. */
+  readonly maxForwards?: number;
 }
+
+/** Default ResponderOptions.maxForwards. */
+export const MAX_FORWARDS = 1024;
 
 export type Transport = 'udp' | 'tcp';
 
@@ -92,8 +97,9 @@ async function chase(o: ResponderOptions, name: string, type: RecordType): Promi
 export class Responder {
   /** The zone answers come from; replaced whole on every model update. */
   zone: ClusterZone;
+  private forwarding = 0;
 
-  constructor(zone: ClusterZone, private readonly options: ResponderOptions) {
+  constructor(zone: ClusterZone, readonly options: ResponderOptions) {
     this.zone = zone;
   }
 
@@ -118,10 +124,14 @@ export class Responder {
       if (this.options.upstreams.length === 0) {
         return reply(request, a.fallback ?? { rcode: 'REFUSED', answers: [], authorities: [], additionals: [] }, a.fallback !== undefined, transport);
       }
+      if (this.forwarding >= (this.options.maxForwards ?? MAX_FORWARDS)) return reply(request, { rcode: 'SERVFAIL', answers: [], authorities: [], additionals: [] }, false, transport);
+      this.forwarding++;
       try {
         return await forwardQuery(this.options.upstreams, query, transport, this.options.upstreamTimeoutMs);
       } catch {
         return reply(request, { rcode: 'SERVFAIL', answers: [], authorities: [], additionals: [] }, false, transport);
+      } finally {
+        this.forwarding--;
       }
     }
     if (a.chase && this.options.upstreams.length > 0) {

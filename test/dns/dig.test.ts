@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServingDns, serveDns } from '../../host/dns/serve.js';
 import { MemoryAllocationStore } from '../../host/model/index.js';
 import { FileSource } from '../../host/sources/files.js';
+import { freePort } from '../../scripts/k8s/cluster.js';
 import { ModelFeed } from '../../host/sources/model-feed.js';
 import { HAVE_DIG, dig } from './dig.js';
 import { type TestUpstream, startUpstream } from './upstream-server.js';
@@ -139,6 +140,23 @@ describe.skipIf(!HAVE_DIG)('cluster DNS with dig', () => {
     expect(ext.answer).toEqual(['db.shop.svc.cluster.local. 30 IN CNAME db.example.test.']);
     const unknownPtr = await dig(bare.address, ['-x', '192.0.2.1']);
     expect(unknownPtr.status).toBe('NXDOMAIN');
+  });
+
+  it('leaves itself out of its upstreams (no forwarding loop) and caps forwards in flight', async () => {
+    const port = await freePort();
+    const zone = { clusterDomain: 'cluster.local', ttl: 30, podRecords: 'insecure' as const };
+    const looped = await serveDns(feed, feed.latest!.result, { host: HOST, port, zone, upstreams: [{ host: HOST, port }, { host: upstream.host, port: upstream.port }] });
+    try {
+      expect((await dig(looped.address, ['www.example.test', 'A'])).answer).toEqual(['www.example.test. 60 IN A 192.0.2.80']);
+    } finally {
+      await looped.stop();
+    }
+    const capped = await serveDns(feed, feed.latest!.result, { host: HOST, port: 0, zone, upstreams: [{ host: upstream.host, port: upstream.port }], maxForwards: 0 });
+    try {
+      expect((await dig(capped.address, ['www.example.test', 'A'])).status).toBe('SERVFAIL');
+    } finally {
+      await capped.stop();
+    }
   });
 
   it('follows the model live: a changed ClusterIP and a new pod are answered without a restart', async () => {
