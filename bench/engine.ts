@@ -9,7 +9,10 @@
  * - `memory-floor dependent-read` / `independent-read`: one random read into as many bytes as the
  *   flow table holds (bench/memory-floor.ts), the machine's floor for any decision over that table;
  * - `bytes-per-flow` (`bytes`), `heap-growth 10M decisions` (`bytes`: Wasm linear memory growth,
- *   `jsHeapBytes`: JS heap growth after a forced GC) over decisions that each evict the oldest flow.
+ *   `jsHeapBytes`: JS heap growth after a forced GC) over decisions that each evict the oldest flow;
+ * - `hash-flood connect|lookup <tuples>`: attacker-chosen tuples (one client × many ports; many
+ *   clients in one /64) against random ones, 32k flows, with `ratio` to random (bench/hash-flood.ts;
+ *   issue 10 wants ≤ 1.5).
  * nsPerOp is the median over tinybench samples of a batch of BATCH calls, divided by BATCH, timed
  * with the process's CPU time (see cpuClock).
  *
@@ -23,6 +26,7 @@ import { SCHEDULERS, type ModelServicePort, type SchedulerName, type ServiceMode
 import { encodeSnapshot, resealSnapshot, schedulerId } from '../host/engine/snapshot.js';
 import { memoryFloor } from './memory-floor.js';
 import { cpuClock, report } from './report.js';
+import { hashFloodRows } from './hash-flood.js';
 
 const ENDPOINTS = 10;
 const PREFILL = 1_000_000;
@@ -32,7 +36,7 @@ const CAPACITY = 1 << 22;
 const TCP = 6;
 
 /** `bytes`: bytes per flow entry, or Wasm memory growth; `jsHeapBytes`: JS heap growth after GC (noise level is a few KB). */
-type Row = { case: string; services: number; endpoints: number; flows: number; nsPerOp: number; bytes?: number; jsHeapBytes?: number };
+type Row = { case: string; services: number; endpoints: number; flows: number; nsPerOp: number; bytes?: number; jsHeapBytes?: number; ratio?: number };
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -244,6 +248,7 @@ export async function run(args: string[]): Promise<void> {
     rows.push({ case: `heap-growth ${decisions / 1e6}M decisions`, services: n, endpoints: ENDPOINTS, flows: engine.stats().flows, nsPerOp: round(elapsed / decisions), bytes: wasmGrowth, jsHeapBytes: jsGrowth });
     console.log(`heap growth over ${decisions} decisions: wasm ${engine.stats().memoryBytes - wasmBefore} B, js heap ${process.memoryUsage().heapUsed - heapBefore} B`);
   }
+  rows.push(...(await hashFloodRows()));
   report('engine', rows);
 }
 

@@ -157,10 +157,40 @@ export function affinityRemove(e: i32): void {
   return elapsed(now, load<u32>(p, 28), load<u32>(p, 32));
 }
 
-/** Inserts a new entry, evicting the least recently used one when full. */
+/**
+ * How many least recently used entries a full table looks at for an expired one before it
+ * evicts a live entry. Timeouts differ per service port, so the LRU tail is not always the one
+ * that ran out first; a bounded look keeps the insert O(1).
+ */
+// @ts-ignore: decorator
+@inline export const AFFINITY_EVICT_SCAN: i32 = 8;
+
+/**
+ * The entry a full table gives up (issue 10): among the AFFINITY_EVICT_SCAN least recently used,
+ * the one furthest past its own service port's timeout (ties: the less recently used); when none
+ * of them has expired, the least recently used.
+ */
+function evictionVictim(now: u32): i32 {
+  let best = -1;
+  let bestOver: i32 = 0;
+  let cur = tail;
+  for (let k = 0; k < AFFINITY_EVICT_SCAN && cur != 0; k++) {
+    const e = <i32>cur - 1;
+    const p = affPtr(e);
+    const over = <i32>(now - load<u32>(p, 28)) - <i32>load<u32>(p, 32);
+    if (over >= 0 && (best < 0 || over > bestOver)) {
+      best = e;
+      bestOver = over;
+    }
+    cur = load<u32>(p, 36);
+  }
+  return best >= 0 ? best : <i32>tail - 1;
+}
+
+/** Inserts a new entry, evicting one (evictionVictim) when full. */
 export function affinityInsert(hash: u32, pool: u32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32, backend: u32, timeout: u32, now: u32): i32 {
   if (count >= capacity) {
-    const victim = <i32>tail - 1;
+    const victim = evictionVictim(now);
     if (affinityExpired(victim, now)) stats.affinityExpirations++;
     else stats.affinityEvictions++;
     affinityRemove(victim);

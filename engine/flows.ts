@@ -3,7 +3,7 @@
  * fixed capacity (like nf_conntrack_max) in raw linear memory: a slab of entries that never move,
  * plus an open-addressing index (linear probing, backward-shift deletion) at load factor ≤ 3/4.
  * Entries sit on one LRU list per timeout class, most recently used at the head, so expiry pops
- * expired tails in O(expired) and eviction takes the least recently used tail in O(1).
+ * expired tails in O(expired) and eviction takes an expired tail, else the least recently used one, in O(1).
  *
  *   entry (FLOW_SIZE = 56 bytes):
  *   0        16       32      36     40        44     48     52        56
@@ -232,34 +232,47 @@ export function flowRemove(e: i32): void {
   count--;
 }
 
-/** The oldest entry over all class lists (smallest age), or -1 when empty. */
-function oldest(now: u32): i32 {
-  let best = -1;
-  let bestAge: i32 = -1;
+/**
+ * The entry a full table gives up (issue 10): an expired one first, as IPVS's
+ * ip_vs_random_dropentry and conntrack's early drop prefer dead entries — the class tail furthest
+ * past its class timeout (each class list is in last-use order under one timeout, so its tail is
+ * its most overdue entry) — else the least recently used tail. Ties go to the lower class.
+ * -1 when empty.
+ */
+function victim(now: u32): i32 {
+  let expired = -1;
+  let expiredOver: i32 = 0;
+  let lru = -1;
+  let lruAge: i32 = -1;
   for (let c = 0; c < 4; c++) {
     const t = tailOf(c);
     if (t == 0) continue;
     const age = <i32>(now - load<u32>(flowPtr(<i32>t - 1), 52));
-    if (best < 0 || age > bestAge) {
-      best = <i32>t - 1;
-      bestAge = age;
+    const over = age - <i32>unchecked(timeoutMs[c]);
+    if (over >= 0 && (expired < 0 || over > expiredOver)) {
+      expired = <i32>t - 1;
+      expiredOver = over;
+    }
+    if (lru < 0 || age > lruAge) {
+      lru = <i32>t - 1;
+      lruAge = age;
     }
   }
-  return best;
+  return expired >= 0 ? expired : lru;
 }
 
 /**
- * Inserts a key that `flowFind` did not find, evicting the least recently used entry when the
- * table is full (an expired one counts as an expiration, not an eviction). Returns the entry.
+ * Inserts a key that `flowFind` did not find, evicting one entry (`victim`) when the table is full
+ * (an expired one counts as an expiration, not an eviction). Returns the entry.
  */
 export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, d0: u32, d1: u32, d2: u32, d3: u32,
   flags: u32, cls: u32, slot: u32, now: u32): i32 {
   if (count >= capacity) {
-    const victim = oldest(now);
-    const vp = flowPtr(victim);
+    const v = victim(now);
+    const vp = flowPtr(v);
     if (elapsed(now, load<u32>(vp, 52), unchecked(timeoutMs[flowClass(load<u32>(vp, 36))]))) stats.flowExpirations++;
     else stats.flowEvictions++;
-    flowRemove(victim);
+    flowRemove(v);
   }
   const e = <i32>freeHead - 1;
   const p = flowPtr(e);

@@ -23,6 +23,12 @@ export interface DataPathOptions {
   udpMaxSessions: number;
   /** Idle timeout for TCP connections (ms), 0 = none. Default 0 (the engine's tcp timeout governs the flow only). */
   tcpIdleTimeoutMs: number;
+  /**
+   * Traffic on an open TCP connection refreshes its engine flow at most this often (ms), as IPVS
+   * re-arms a connection's timer on every packet: a connection still carrying data stays counted
+   * for lc/wlc/sed/nq past the tcp timeout (issue 10). Default 10 000, far below the 900 s timeout.
+   */
+  flowRefreshMs: number;
 }
 
 export const DEFAULT_DATA_PATH_OPTIONS: DataPathOptions = {
@@ -32,6 +38,7 @@ export const DEFAULT_DATA_PATH_OPTIONS: DataPathOptions = {
   udpQueueLimit: 64,
   udpMaxSessions: 16_384,
   tcpIdleTimeoutMs: 0,
+  flowRefreshMs: 10_000,
 };
 
 /**

@@ -48,17 +48,19 @@ type Handle = { useUserBuffer?: (buf: Uint8Array) => void; reading?: boolean };
 
 /**
  * Copies `from` into `to` until `from` ends, then ends `to` (half-close). `from` may be paused
- * (e.g. accepted with pauseOnConnect): pumping resumes it.
+ * (e.g. accepted with pauseOnConnect): pumping resumes it. `onTraffic` runs for every read
+ * (keep it cheap: it is on the byte path).
  */
-export function pump(from: net.Socket, to: net.Socket): void {
+export function pump(from: net.Socket, to: net.Socket, onTraffic?: () => void): void {
   let carried = 0;
   const onData = (chunk: Buffer): void => {
+    onTraffic?.();
     if (!to.write(chunk)) {
       from.pause();
       return;
     }
     carried += chunk.length;
-    if (carried > BULK_THRESHOLD && from.readableLength === 0) switchToUserBuffer(from, to, onData);
+    if (carried > BULK_THRESHOLD && from.readableLength === 0) switchToUserBuffer(from, to, onData, onTraffic);
   };
   from.on('data', onData);
   to.on('drain', () => from.resume());
@@ -66,7 +68,7 @@ export function pump(from: net.Socket, to: net.Socket): void {
   from.resume();
 }
 
-function switchToUserBuffer(from: net.Socket, to: net.Socket, onData: (chunk: Buffer) => void): void {
+function switchToUserBuffer(from: net.Socket, to: net.Socket, onData: (chunk: Buffer) => void, onTraffic?: () => void): void {
   const handle = (from as unknown as { _handle: Handle | null })._handle;
   if (!slots || !handle || typeof handle.useUserBuffer !== 'function') return;
   const buffer = Buffer.allocUnsafeSlow(BULK_BUFFER);
@@ -78,6 +80,7 @@ function switchToUserBuffer(from: net.Socket, to: net.Socket, onData: (chunk: Bu
     }
   };
   const onRead = (n: number, buf: Buffer): boolean => {
+    onTraffic?.();
     to.write(buf.subarray(0, n), written);
     // Written through to the kernel already: the buffer is free for the next read.
     if (to.writableLength === 0) return true;

@@ -4,7 +4,9 @@
  * before the backend answers), then pump bytes both ways with backpressure and half-close.
  *
  * Engine events follow IPVS: `connect` on accept (the SYN), `established` when the backend
- * answered, `close` when both directions are done, so lc/wlc/sed/nq count real connections.
+ * answered, a `lookup` refresh while data flows (throttled to `flowRefreshMs`, as IPVS re-arms
+ * its timer per packet), `close` when both directions are done, so lc/wlc/sed/nq count real
+ * connections, long-lived ones included.
  */
 import net from 'node:net';
 import type { Address } from '../engine/address.js';
@@ -34,6 +36,8 @@ export class TcpProxyConnection {
   private hasFlow = false;
   private clientClosed = false;
   private upstreamClosed = true;
+  /** When traffic last refreshed the engine flow (ctx.now() ms). */
+  private refreshedAt = 0;
 
   constructor(
     private readonly ctx: DataPathContext,
@@ -107,13 +111,23 @@ export class TcpProxyConnection {
       client.setTimeout(idle);
       client.on('timeout', () => this.abort());
     }
-    ctx.engine.established(TCP, this.src, this.srcPort, listener.address, listener.port, ctx.now());
+    this.refreshedAt = ctx.now();
+    ctx.engine.established(TCP, this.src, this.srcPort, listener.address, listener.port, this.refreshedAt);
     if (this.clientClosed) {
       up.destroy();
       return;
     }
-    pump(client, up);
-    pump(up, client);
+    pump(client, up, this.onTraffic);
+    pump(up, client, this.onTraffic);
+  };
+
+  /** Data moved: refresh the engine flow, at most every `flowRefreshMs`. */
+  private readonly onTraffic = (): void => {
+    const { ctx, listener } = this;
+    const now = ctx.now();
+    if (now - this.refreshedAt < ctx.options.flowRefreshMs) return;
+    this.refreshedAt = now;
+    ctx.engine.lookup(TCP, this.src, this.srcPort, listener.address, listener.port, now);
   };
 
   private readonly onUpstreamTimeout = (): void => {

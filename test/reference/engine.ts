@@ -21,8 +21,10 @@
  *   connection counts as active at once (the SYN moves IPVS to SYN_RECV); UDP and SCTP ones as
  *   inactive until `established`.
  * - Timeouts: active TCP `tcp`, closed TCP `tcpFin`, UDP `udp`, SCTP `sctp`; an entry expires once
- *   now − last use ≥ timeout. Full tables evict the least recently used entry (flows: ties between
- *   timeout classes go to the class listed first in FLOW_CLASSES).
+ *   now − last use ≥ timeout. A full flow table evicts the entry furthest past its timeout, else the
+ *   least recently used (ties between timeout classes go to the class listed first in
+ *   FLOW_CLASSES); a full affinity table does the same among its AFFINITY_EVICT_SCAN least
+ *   recently used entries (issue 10).
  * - load: each address's virtual service is synced by replaying the exporter's ipvsadm commands
  *   on the previous one (same scheduler), or built afresh (address-services.ts): list order,
  *   rr/wrr state, tables and last_weight are whatever the kernel's hooks make of those commands.
@@ -85,6 +87,9 @@ function identity(sp: ModelServicePort): string {
   return `${servicePortKey(sp)}/${sp.protocol}`;
 }
 
+/** engine/affinity.ts AFFINITY_EVICT_SCAN: how many LRU entries a full affinity table looks at for an expired one. */
+const AFFINITY_EVICT_SCAN = 8;
+
 const PASS: RefDecision = { verdict: Verdict.Pass, via: Via.None, servicePortIndex: -1, backendIndex: -1, detail: -1 };
 
 export class RefEngine {
@@ -99,8 +104,15 @@ export class RefEngine {
 
   constructor(options: RefEngineOptions = {}) {
     this.rng = new XorShift32(options.seed ?? 1);
-    this.flows = new BoundedTable<RefFlow>(options.flowCapacity ?? 1 << 20, (f) => [f.lastUsedMs, FLOW_CLASSES.indexOf(f.cls)]);
-    this.affinity = new BoundedTable<RefAffinity>(options.affinityCapacity ?? 1 << 16);
+    this.flows = new BoundedTable<RefFlow>(options.flowCapacity ?? 1 << 20, (f, now) => {
+      const over = now - f.lastUsedMs - this.timeoutMs(f.cls);
+      return over >= 0 ? [0, -over, FLOW_CLASSES.indexOf(f.cls)] : [1, f.lastUsedMs, FLOW_CLASSES.indexOf(f.cls)];
+    });
+    this.affinity = new BoundedTable<RefAffinity>(
+      options.affinityCapacity ?? 1 << 16,
+      (a, now) => (now - a.lastUsedMs >= a.timeoutMs ? [0, -(now - a.lastUsedMs - a.timeoutMs)] : [1]),
+      AFFINITY_EVICT_SCAN,
+    );
     this.timeouts = { ...IPVS_TIMEOUTS, ...options.timeouts };
   }
 
@@ -241,14 +253,14 @@ export class RefEngine {
         this.affinity.touch(ak, nowMs);
       } else {
         const timeoutMs = sp.affinityTimeoutSeconds * 1000;
-        const evicted = this.affinity.insert(ak, { servicePort: port.key, vs: m.vs, backend, timeoutMs, lastUsedMs: nowMs });
+        const evicted = this.affinity.insert(ak, { servicePort: port.key, vs: m.vs, backend, timeoutMs, lastUsedMs: nowMs }, nowMs);
         if (evicted && isExpired(evicted[1].lastUsedMs, evicted[1].timeoutMs, nowMs)) this.affinity.expirations++;
         else if (evicted) this.affinity.evictions++;
       }
     }
     const active = protocol === 6;
     const cls: FlowClass = protocol === 6 ? 'tcp' : protocol === 17 ? 'udp' : 'sctp';
-    const evicted = this.flows.insert(fk, { servicePort: port.key, backend, protocol, vs: m.vs, active, cls, lastUsedMs: nowMs });
+    const evicted = this.flows.insert(fk, { servicePort: port.key, backend, protocol, vs: m.vs, active, cls, lastUsedMs: nowMs }, nowMs);
     if (evicted) {
       // A victim that had already run out counts as an expiration, not an eviction.
       if (isExpired(evicted[1].lastUsedMs, this.timeoutMs(evicted[1].cls), nowMs)) this.flows.expirations++;

@@ -56,8 +56,8 @@ export function isExpired(lastUsedMs: number, timeoutMs: number, nowMs: number):
 
 /**
  * A bounded table keyed by string. Inserting a new key at capacity evicts a victim chosen by
- * `rank` (smallest wins; equal ranks go to the least recently used) and returns it so the caller
- * can release its counters.
+ * `rank` among the `scan` least recently used entries (smallest rank wins; equal ranks go to the
+ * least recently used) and returns it so the caller can release its counters.
  */
 export class BoundedTable<V extends { lastUsedMs: number }> {
   readonly entries = new Map<string, V>();
@@ -65,7 +65,8 @@ export class BoundedTable<V extends { lastUsedMs: number }> {
   expirations = 0;
   constructor(
     readonly capacity: number,
-    private readonly rank: (v: V) => number[] = (v) => [v.lastUsedMs],
+    private readonly rank: (v: V, nowMs: number) => number[] = (v) => [v.lastUsedMs],
+    private readonly scan = Infinity,
   ) {}
 
   get size(): number {
@@ -83,11 +84,13 @@ export class BoundedTable<V extends { lastUsedMs: number }> {
     this.entries.set(key, v);
   }
   /** Insert a new key (most recently used); returns [victim key, victim] when one had to go. */
-  insert(key: string, value: V): [string, V] | undefined {
+  insert(key: string, value: V, nowMs: number): [string, V] | undefined {
     let victim: [string, V] | undefined;
     if (this.entries.size >= this.capacity) {
+      let seen = 0;
       for (const entry of this.entries) {
-        if (!victim || lexLess(this.rank(entry[1]), this.rank(victim[1]))) victim = entry;
+        if (seen++ >= this.scan) break;
+        if (!victim || lexLess(this.rank(entry[1], nowMs), this.rank(victim[1], nowMs))) victim = entry;
       }
       this.entries.delete(victim![0]);
     }
