@@ -16,7 +16,7 @@ import { buildServiceModel, type KubeObject } from '../../host/model/index.js';
 import { createApplier, type RuleApplier } from '../../host/rules/apply/index.js';
 import type { ServiceModel } from '../../host/engine/model.js';
 import {
-  BACKEND_PORT, BACKENDS, NODE_IP, NODE_IP6, POD_CIDR, POD_CIDR6, Topology, netnsUnavailableReason, type Outcome,
+  BACKEND_PORT, BACKENDS, NODE_IP, NODE_IP6, POD_CIDR, POD_CIDR6, Topology, backendsOf, netnsUnavailableReason, seenSources, type Outcome,
 } from './netns/topology.js';
 
 const skipReason = netnsUnavailableReason();
@@ -70,17 +70,10 @@ function modelOf(objs: KubeObject[]): ServiceModel {
   return result.model;
 }
 
-function backendsOf(outcomes: Outcome[]): Set<string> {
-  return new Set(
-    outcomes.map((o) => {
-      if (!o.ok) throw new Error(`connection failed: ${o.error} after ${o.ms} ms`);
-      return o.ok.split(' ')[0]!;
-    }),
-  );
-}
-
+/** The set of backends that answered; throws on a failed connection. */
+const backendSet = (outcomes: Outcome[]): Set<string> => new Set(backendsOf(outcomes));
 /** The source address a backend saw, from "<backend> <address>". */
-const seen = (o: Outcome): string => o.ok?.split(' ')[1] ?? `error:${o.error}`;
+const seen = (o: Outcome): string => seenSources([o])[0]!;
 
 describe.skipIf(skipReason !== undefined)('dual-stack Services with IPv6 in a real kernel', () => {
   const net = new Topology();
@@ -119,7 +112,7 @@ describe.skipIf(skipReason !== undefined)('dual-stack Services with IPv6 in a re
 
     it('carries IPv6 ClusterIP traffic to every backend, masqueraded from outside the pod network', async () => {
       const outcomes = await net.request(VIP.dual6, 80, 30);
-      expect(backendsOf(outcomes)).toEqual(new Set(['b1', 'b2', 'b3']));
+      expect(backendSet(outcomes)).toEqual(new Set(['b1', 'b2', 'b3']));
       // The client is outside POD_CIDR6: kube-proxy masquerades to the node's address on the backend's link.
       for (const o of outcomes) {
         const b = BACKENDS.find((x) => x.name === o.ok!.split(' ')[0])!;
@@ -128,8 +121,8 @@ describe.skipIf(skipReason !== undefined)('dual-stack Services with IPv6 in a re
     });
 
     it('serves the NodePort on the node IPv6 address and the IPv4 ClusterIP of the same Service', async () => {
-      expect(backendsOf(await net.request(NODE_IP6, NODE_PORT, 30))).toEqual(new Set(['b1', 'b2', 'b3']));
-      expect(backendsOf(await net.request(VIP.dual4, 80, 30))).toEqual(new Set(['b1', 'b2', 'b3']));
+      expect(backendSet(await net.request(NODE_IP6, NODE_PORT, 30))).toEqual(new Set(['b1', 'b2', 'b3']));
+      expect(backendSet(await net.request(VIP.dual4, 80, 30))).toEqual(new Set(['b1', 'b2', 'b3']));
     });
 
     it('answers IPv6 UDP through a SingleStack IPv6 Service', async () => {
@@ -143,7 +136,7 @@ describe.skipIf(skipReason !== undefined)('dual-stack Services with IPv6 in a re
     it('rejects the family without endpoints and serves the other (per-family categorisation)', async () => {
       const [v6] = await net.request(VIP.half6, 80, 1);
       expect(v6!.error).toBe('ECONNREFUSED');
-      expect(backendsOf(await net.request(VIP.half4, 80, 10)).size).toBeGreaterThan(0);
+      expect(backendSet(await net.request(VIP.half4, 80, 10)).size).toBeGreaterThan(0);
     });
 
     it('drops IPv6 endpoints on update, and IPv6 clients are refused while IPv4 ones are still served', async () => {
@@ -151,9 +144,9 @@ describe.skipIf(skipReason !== undefined)('dual-stack Services with IPv6 in a re
       for (const a of appliers) await a.sync(modelOf(v4only));
       const [v6] = await net.request(VIP.dual6, 80, 1);
       expect(v6!.error).toBe('ECONNREFUSED');
-      expect(backendsOf(await net.request(VIP.dual4, 80, 10)).size).toBeGreaterThan(0);
+      expect(backendSet(await net.request(VIP.dual4, 80, 10)).size).toBeGreaterThan(0);
       for (const a of appliers) await a.sync(model);
-      expect(backendsOf(await net.request(VIP.dual6, 80, 10)).size).toBeGreaterThan(0);
+      expect(backendSet(await net.request(VIP.dual6, 80, 10)).size).toBeGreaterThan(0);
     });
   });
 
@@ -191,11 +184,11 @@ describe.skipIf(skipReason !== undefined)('dual-stack Services with IPv6 in a re
 
     it('proxies IPv6 ClusterIP and NodePort connections to IPv6 backends, and IPv4 beside them', async () => {
       const v6 = await net.request(VIP.dual6, 80, 30);
-      expect(backendsOf(v6)).toEqual(new Set(['b1', 'b2', 'b3']));
+      expect(backendSet(v6)).toEqual(new Set(['b1', 'b2', 'b3']));
       // A userspace proxy connects from the node: backends see the node's own IPv6 address on their link.
       for (const o of v6) expect(seen(o)).toBe(BACKENDS.find((b) => b.name === o.ok!.split(' ')[0])!.gateway6);
-      expect(backendsOf(await net.request(NODE_IP6, NODE_PORT, 10)).size).toBeGreaterThan(0);
-      expect(backendsOf(await net.request(VIP.dual4, 80, 10)).size).toBeGreaterThan(0);
+      expect(backendSet(await net.request(NODE_IP6, NODE_PORT, 10)).size).toBeGreaterThan(0);
+      expect(backendSet(await net.request(VIP.dual4, 80, 10)).size).toBeGreaterThan(0);
     });
 
     it('answers IPv6 UDP and refuses the family without endpoints', async () => {
@@ -204,7 +197,7 @@ describe.skipIf(skipReason !== undefined)('dual-stack Services with IPv6 in a re
       // A userspace proxy has accepted before it decides: its reject is a reset (host/forwarder/README.md).
       const [half6] = await net.request(VIP.half6, 80, 1);
       expect(half6!.error).toBe('ECONNRESET');
-      expect(backendsOf(await net.request(VIP.half4, 80, 5)).size).toBeGreaterThan(0);
+      expect(backendSet(await net.request(VIP.half4, 80, 5)).size).toBeGreaterThan(0);
     });
   });
 });

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApplier, ipvsUnavailableReason, localRunner, type RuleApplier } from '../../host/rules/apply/index.js';
 import type { ServiceModel } from '../../host/engine/model.js';
-import { BACKENDS, CLIENT_IP, NODE_IP, POD_CIDR, Topology, netnsUnavailableReason, type Outcome } from './netns/topology.js';
+import { BACKENDS, CLIENT_IP, NODE_IP, POD_CIDR, Topology, backendsOf, netnsUnavailableReason, seenSources, type Outcome } from './netns/topology.js';
 import { baseServices, LB_ALLOWED_IP, LB_BLOCKED_IP, modelOf, NODE_PORT, VIP } from './netns/manifests.js';
 
 const skipReason = netnsUnavailableReason();
@@ -19,17 +19,6 @@ if (skipReason) console.warn(`[netns-rules] skipped: ${skipReason}`);
  * With 600 connections a split that is off by one 1/(n−i) step (1/3, 2/9, 4/9) still scores ≈ 44.
  */
 const CHI2_DF2_P1E6 = 27.631;
-
-function backendsOf(outcomes: Outcome[]): string[] {
-  return outcomes.map((o) => {
-    if (!o.ok) throw new Error(`connection failed: ${o.error} after ${o.ms} ms`);
-    return o.ok.split(' ')[0]!;
-  });
-}
-
-function seenSources(outcomes: Outcome[]): string[] {
-  return outcomes.map((o) => o.ok?.split(' ')[1] ?? `error:${o.error}`);
-}
 
 describe.skipIf(skipReason !== undefined)('exported rules in a real kernel', () => {
   const net = new Topology();

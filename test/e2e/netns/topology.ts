@@ -43,6 +43,19 @@ export interface Outcome {
   readonly ms: number;
 }
 
+/** The backend that answered each connection ("b1"…); throws on the first that failed. */
+export function backendsOf(outcomes: Outcome[]): string[] {
+  return outcomes.map((o) => {
+    if (!o.ok) throw new Error(`connection failed: ${o.error} after ${o.ms} ms`);
+    return o.ok.split(' ')[0]!;
+  });
+}
+
+/** The source address each backend saw (`error:<code>` for a failed connection). */
+export function seenSources(outcomes: Outcome[]): string[] {
+  return outcomes.map((o) => o.ok?.split(' ')[1] ?? `error:${o.error}`);
+}
+
 /** Why kernel tests cannot run here, or undefined. */
 export function netnsUnavailableReason(): string | undefined {
   if (process.getuid?.() !== 0) return 'not root (network namespaces need CAP_NET_ADMIN)';
