@@ -5,7 +5,9 @@
  * prints them) — a one-shot verb exits 1, a watching verb keeps serving and retrying — rather
  * than hanging or printing a stack trace.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeKubeconfig } from '../../scripts/k8s/cluster.js';
 import { until } from '../../scripts/k8s/proxies.js';
@@ -23,17 +25,17 @@ function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** The ClusterRole of deploy/rbac.yaml with `verb` removed from `resource`. */
+/** The ClusterRole of deploy/rbac.yaml with `verb` removed from `resource` (every other rule as shipped). */
 function roleWithout(resource: 'nodes' | 'endpointslices', verb: string): object {
-  const verbs = (r: string) => ['list', 'watch', 'get'].filter((v) => !(r === resource && v === verb));
-  return {
-    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'vipwasm' },
-    rules: [
-      { apiGroups: [''], resources: ['services'], verbs: verbs('services') },
-      { apiGroups: [''], resources: ['nodes'], verbs: verbs('nodes') },
-      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: verbs('endpointslices') },
-    ],
-  };
+  const role = parseAllDocuments(readFileSync(rbacFile, 'utf8')).map((d) => d.toJS() as { kind: string; rules?: { resources: string[]; verbs: string[] }[] }).find((o) => o.kind === 'ClusterRole')!;
+  // A rule that also names other resources is split, so only `resource` loses the verb.
+  const rules = role.rules!.flatMap((r) => {
+    if (!r.resources.includes(resource)) return [r];
+    const others = r.resources.filter((x) => x !== resource);
+    const without = { ...r, resources: [resource], verbs: r.verbs.filter((v) => v !== verb) };
+    return others.length ? [{ ...r, resources: others }, without] : [without];
+  });
+  return { ...role, rules };
 }
 
 describe.skipIf(skip !== undefined)('as the ServiceAccount of deploy/rbac.yaml', () => {

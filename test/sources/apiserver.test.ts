@@ -155,7 +155,7 @@ describe('ApiServerSource', () => {
     const s = new ApiServerSource({ kubeConfig: api.kubeConfig(), backoffBaseMs: 20, backoffMaxMs: 50, startTimeoutMs: 300 });
     const refused = `connect ECONNREFUSED 127.0.0.1:${port}`;
     await expect(s.start()).rejects.toThrow(
-      `API server http://127.0.0.1:${port}: not synced after 300 ms (Services: ${refused}; EndpointSlices: ${refused}; Nodes: ${refused})`,
+      `API server http://127.0.0.1:${port}: not synced after 300 ms (Services: ${refused}; EndpointSlices: ${refused}; Nodes: ${refused}; ServiceCIDRs: ${refused})`,
     );
     await api.start(port);
   });
