@@ -260,7 +260,9 @@ export class ApiServerSource implements Source {
   private plain(o: object, r: Resource): KubeObject {
     let plain = this.plainObjects.get(o);
     if (plain === undefined) {
-      plain = JSON.parse(JSON.stringify(o)) as KubeObject;
+      // managedFields (server-side apply bookkeeping) is often the larger half of an object and
+      // nothing here reads it: leave it out of the copy every consumer keeps.
+      plain = JSON.parse(JSON.stringify(o), (key, value: unknown) => (key === 'managedFields' ? undefined : value)) as KubeObject;
       plain.kind = r.kind;
       plain.apiVersion = r.apiVersion;
       sortKeys.set(plain, `${plain.kind}/${plain.metadata?.namespace ?? ''}/${plain.metadata?.name ?? ''}`);

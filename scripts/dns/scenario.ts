@@ -34,13 +34,14 @@ function prng(seed: number): () => number {
   };
 }
 
-export function generateScenario(seed: number, servicesPerNamespace = 4, namespaces = ['dns-a', 'dns-b', 'dns-c']): Scenario {
+/** `podOffset` keeps pod IPs of scenarios applied to one cluster apart. */
+export function generateScenario(seed: number, servicesPerNamespace = 4, namespaces = ['dns-a', 'dns-b', 'dns-c'], podOffset = 0): Scenario {
   const rnd = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const objects: object[] = [{ apiVersion: 'v1', kind: 'Node', metadata: { name: 'dns-node' } }];
   const pods: ScenarioPod[] = [];
   const services: Scenario['services'][number][] = [];
-  let podN = 0;
+  let podN = podOffset;
   for (const ns of namespaces) {
     objects.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
     for (let i = 0; i < servicesPerNamespace; i++) {
@@ -87,7 +88,7 @@ export function generateScenario(seed: number, servicesPerNamespace = 4, namespa
 
 /** Creates the objects and reports the pods' status as kubelet would. */
 export async function applyScenario(cluster: Cluster, s: Scenario): Promise<void> {
-  await cluster.kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: s.objects }));
+  await cluster.apply(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: s.objects }));
   for (const p of s.pods) await cluster.setPodStatus(p.namespace, p.name, { ips: [p.ip], ready: p.ready });
 }
 

@@ -120,5 +120,13 @@ describe.skipIf(skip !== undefined)('cluster DNS compared with the real CoreDNS'
     const second = await settle(runs, scenarioQuestions(flipped, await allocatedClusterIPs(cluster)), flipped);
     report('step 2', second);
     expect(second.unexplained).toEqual([]);
-  }, 240_000);
+
+    // A second, larger scenario in new namespaces, created while both servers run.
+    const more = generateScenario(7, 8, ['dns-d', 'dns-e', 'dns-f', 'dns-g'], 1000);
+    await applyScenario(cluster, more);
+    const third = await settle(runs, scenarioQuestions(more, await allocatedClusterIPs(cluster)), more);
+    report('step 3', third);
+    expect(third.unexplained).toEqual([]);
+    expect(third.matched).toBeGreaterThan(third.total * 0.8);
+  }, 300_000);
 });
