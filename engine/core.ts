@@ -17,7 +17,7 @@ import {
   VERDICT_BACKEND, VERDICT_DROP, VERDICT_PASS, VERDICT_REJECT, VIA_AFFINITY, VIA_FLOW, VIA_NONE, VIA_SCHEDULER,
 } from './layout';
 import { foldAddress, seedTableKey } from './hash';
-import { CLASS_SCTP, CLASS_TCP, CLASS_TCP_FIN, CLASS_UDP, current, setCurrent, stats, timeoutMs, toTick } from './state';
+import { CLASS_SCTP, CLASS_TCP, CLASS_TCP_FIN, CLASS_TCP_SYN, CLASS_UDP, FLOW_CLASS_COUNT, current, setCurrent, stats, timeoutMs, toTick } from './state';
 import { SNAP_OK, decodeSnapshot, validateSnapshot } from './snapshot';
 import { computeRemap } from './remap';
 import { buildPools } from './pools';
@@ -88,12 +88,13 @@ let initialized = false;
 
 /**
  * Sets capacities (clamped to 1..2^24 − 2), the random seed and flow timeouts (seconds, at most
- * MAX_TIMEOUT_S; 0 keeps the current value), and forgets every flow and affinity entry. Returns
- * INIT_OK, or INIT_BAD_TIMEOUT with nothing changed. Call once before `loadSnapshot` (it is
- * called with defaults otherwise).
+ * MAX_TIMEOUT_S; 0 keeps the current value; `synS` is the not-yet-established TCP timeout, IPVS
+ * SYN_RECV 60 s), and forgets every flow and affinity entry. Returns INIT_OK, or
+ * INIT_BAD_TIMEOUT with nothing changed. Call once before `loadSnapshot` (it is called with
+ * defaults otherwise).
  */
-export function init(flowCap: i32, affinityCap: i32, seed: u32, tcpS: u32, tcpFinS: u32, udpS: u32, sctpS: u32): i32 {
-  if (tcpS > MAX_TIMEOUT_S || tcpFinS > MAX_TIMEOUT_S || udpS > MAX_TIMEOUT_S || sctpS > MAX_TIMEOUT_S) return INIT_BAD_TIMEOUT;
+export function init(flowCap: i32, affinityCap: i32, seed: u32, tcpS: u32, tcpFinS: u32, udpS: u32, sctpS: u32, synS: u32): i32 {
+  if (tcpS > MAX_TIMEOUT_S || tcpFinS > MAX_TIMEOUT_S || udpS > MAX_TIMEOUT_S || sctpS > MAX_TIMEOUT_S || synS > MAX_TIMEOUT_S) return INIT_BAD_TIMEOUT;
   flowsInit(flowCap > 0 ? flowCap : DEFAULT_FLOW_CAPACITY);
   affinityInit(affinityCap > 0 ? affinityCap : DEFAULT_AFFINITY_CAPACITY);
   seedRandom(seed);
@@ -104,12 +105,13 @@ export function init(flowCap: i32, affinityCap: i32, seed: u32, tcpS: u32, tcpFi
   if (tcpFinS) unchecked((timeoutMs[CLASS_TCP_FIN] = tcpFinS * 1000));
   if (udpS) unchecked((timeoutMs[CLASS_UDP] = udpS * 1000));
   if (sctpS) unchecked((timeoutMs[CLASS_SCTP] = sctpS * 1000));
+  if (synS) unchecked((timeoutMs[CLASS_TCP_SYN] = synS * 1000));
   initialized = true;
   return INIT_OK;
 }
 
 function ensureInit(): void {
-  if (!initialized) init(0, 0, 1, 0, 0, 0, 0);
+  if (!initialized) init(0, 0, 1, 0, 0, 0, 0, 0);
 }
 
 /** The serving generation (read-only use). */
@@ -143,7 +145,7 @@ export function loadSnapshot(bytes: StaticArray<u8>): i32 {
   gen.id = old.id + 1;
   // Nothing can fail from here on: carry the tables over.
   let dropped = 0;
-  for (let c: u32 = 0; c < 4; c++) {
+  for (let c: u32 = 0; c < <u32>FLOW_CLASS_COUNT; c++) {
     let cur = flowListHead(c);
     while (cur != 0) {
       const e = <i32>cur - 1;
@@ -272,8 +274,9 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spFlags: u32, pro
     }
   }
   const tcp = proto == PROTO_TCP;
-  flowInsert(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, tcp ? META_ACTIVE : 0, classFor(proto), slot, now);
-  // IPVS binds a new connection as inactive; the client SYN then moves TCP to SYN_RECV (active).
+  // IPVS binds a new connection as inactive; the client SYN then moves TCP to SYN_RECV: active
+  // (v4.7+), with SYN_RECV's short timeout until `established`.
+  flowInsert(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, tcp ? META_ACTIVE : 0, tcp ? CLASS_TCP_SYN : classFor(proto), slot, now);
   gen.count(slot, tcp, 1);
   return backendDecision(gen, b, via, detail, kind);
 }
@@ -306,7 +309,7 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spFlags: u32, pro
 
 /**
  * A new connection (TCP SYN, first UDP datagram, SCTP INIT): an existing flow wins (refreshed; a
- * closed TCP flow seeing a new SYN becomes active again, as TIME_WAIT + SYN → SYN_RECV); otherwise
+ * closed TCP flow seeing a new SYN becomes active and SYN_RECV again, as TIME_WAIT + SYN); otherwise
  * match the service port and admit. Returns the verdict; details in `decision*`.
  */
 export function connect(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
@@ -325,7 +328,7 @@ export function connect(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32,
       store<u32>(p, meta | META_ACTIVE, 36);
       gen.count(slot, false, -1);
       gen.count(slot, true, 1);
-      flowTouch(e, now, CLASS_TCP);
+      flowTouch(e, now, CLASS_TCP_SYN);
     } else {
       flowTouch(e, now, flowClass(meta));
     }

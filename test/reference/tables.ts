@@ -5,17 +5,21 @@
  * so iteration order is least recently used first, which is what eviction needs.
  */
 
-/** IPVS timeouts, seconds (reference/ipvs-schedulers.md §8.1): tcp = ESTABLISHED, tcpFin = FIN_WAIT. */
+/**
+ * IPVS timeouts, seconds (reference/ipvs-schedulers.md §8.1): tcp = ESTABLISHED, tcpFin =
+ * FIN_WAIT, tcpSyn = SYN_RECV (a TCP connection not yet established).
+ */
 export interface Timeouts {
   readonly tcp: number;
   readonly tcpFin: number;
   readonly udp: number;
   readonly sctp: number;
+  readonly tcpSyn: number;
 }
-export const IPVS_TIMEOUTS: Timeouts = { tcp: 900, tcpFin: 120, udp: 300, sctp: 900 };
+export const IPVS_TIMEOUTS: Timeouts = { tcp: 900, tcpFin: 120, udp: 300, sctp: 900, tcpSyn: 60 };
 
 /** A flow's timeout class; the order is the tie-break among equally old eviction candidates. */
-export const FLOW_CLASSES = ['tcp', 'tcpFin', 'udp', 'sctp'] as const;
+export const FLOW_CLASSES = ['tcp', 'tcpFin', 'udp', 'sctp', 'tcpSyn'] as const;
 export type FlowClass = (typeof FLOW_CLASSES)[number];
 
 export interface RefFlow {
