@@ -88,9 +88,6 @@ function identity(sp: ModelServicePort): string {
   return `${servicePortKey(sp)}/${sp.protocol}`;
 }
 
-/** engine/affinity.ts AFFINITY_EVICT_SCAN: how many LRU entries a full affinity table looks at for an expired one. */
-const AFFINITY_EVICT_SCAN = 8;
-
 const PASS: RefDecision = { verdict: Verdict.Pass, via: Via.None, servicePortIndex: -1, backendIndex: -1, detail: -1 };
 
 export class RefEngine {
@@ -111,10 +108,8 @@ export class RefEngine {
       if (over >= 0) return [0, -over, cls];
       return f.cls === 'tcpSyn' ? [1, f.lastUsedMs, cls] : [2, f.lastUsedMs, cls];
     });
-    this.affinity = new BoundedTable<RefAffinity>(
-      options.affinityCapacity ?? 1 << 16,
-      (a, now) => (now - a.lastUsedMs >= a.timeoutMs ? [0, -(now - a.lastUsedMs - a.timeoutMs)] : [1]),
-      AFFINITY_EVICT_SCAN,
+    this.affinity = new BoundedTable<RefAffinity>(options.affinityCapacity ?? 1 << 16, (a, now) =>
+      now - a.lastUsedMs >= a.timeoutMs ? [0, -(now - a.lastUsedMs - a.timeoutMs)] : [1],
     );
     this.timeouts = { ...IPVS_TIMEOUTS, ...options.timeouts };
   }

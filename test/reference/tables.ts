@@ -60,8 +60,8 @@ export function isExpired(lastUsedMs: number, timeoutMs: number, nowMs: number):
 
 /**
  * A bounded table keyed by string. Inserting a new key at capacity evicts a victim chosen by
- * `rank` among the `scan` least recently used entries (smallest rank wins; equal ranks go to the
- * least recently used) and returns it so the caller can release its counters.
+ * `rank` (smallest wins; equal ranks go to the least recently used) and returns it so the caller
+ * can release its counters.
  */
 export class BoundedTable<V extends { lastUsedMs: number }> {
   readonly entries = new Map<string, V>();
@@ -70,7 +70,6 @@ export class BoundedTable<V extends { lastUsedMs: number }> {
   constructor(
     readonly capacity: number,
     private readonly rank: (v: V, nowMs: number) => number[] = (v) => [v.lastUsedMs],
-    private readonly scan = Infinity,
   ) {}
 
   get size(): number {
@@ -91,9 +90,7 @@ export class BoundedTable<V extends { lastUsedMs: number }> {
   insert(key: string, value: V, nowMs: number): [string, V] | undefined {
     let victim: [string, V] | undefined;
     if (this.entries.size >= this.capacity) {
-      let seen = 0;
       for (const entry of this.entries) {
-        if (seen++ >= this.scan) break;
         if (!victim || lexLess(this.rank(entry[1], nowMs), this.rank(victim[1], nowMs))) victim = entry;
       }
       this.entries.delete(victim![0]);
