@@ -2,22 +2,48 @@
  * The ClientIP affinity table: (pool, client address) → backend, like an IPVS persistence
  * template (reference/ipvs-schedulers.md §8.2), which is per virtual service: a pool is one service
  * address (pools.ts), so a client pinned through the clusterIP is not pinned through an externalIP
- * (issue 17). Timeouts are the service port's timeoutSeconds. Same structure as
- * flows.ts: a preallocated slab, an open-addressing index (backward-shift deletion) and one LRU list.
- * Timeouts differ per service port, so `affinityExpire` walks the whole list (bounded by the
- * capacity) and lookups treat an expired entry as absent.
+ * (issue 17). Timeouts are the service port's timeoutSeconds. Same structure as flows.ts: a
+ * preallocated slab and an open-addressing index (backward-shift deletion), with one LRU list per
+ * distinct timeout (up to AFFINITY_TIMEOUT_LISTS, then one mixed overflow list), so expiry pops
+ * expired tails in O(expired) (issue 10) and a full table finds its most overdue entry among the
+ * list tails. A touch sequence number orders entries across lists (least recently used = oldest
+ * sequence). Lookups treat an expired entry as absent.
  *
- *   entry (AFF_SIZE = 48 bytes):
- *   0    4       8          24        28         32          36     40     44
- *   +----+-------+----------+---------+----------+-----------+------+------+------+
- *   |pool| family| w0..w3   | backend | last used| timeout ms| prev | next | used |
- *   +----+-------+----------+---------+----------+-----------+------+------+------+
+ *   entry (AFF_SIZE = 56 bytes):
+ *   0    4       8          24        28         32          36     40     44       48    52
+ *   +----+-------+----------+---------+----------+-----------+------+------+--------+-----+------+
+ *   |pool| family| w0..w3   | backend | last used| timeout ms| prev | next | list+1 | seq | resv |
+ *   +----+-------+----------+---------+----------+-----------+------+------+--------+-----+------+
+ *   list+1: 0 = free entry
  */
 import { finishNH, nhTerm, tableKey } from './hash';
 import { elapsed, stats } from './state';
 
 // @ts-ignore: decorator
-@inline const AFF_SIZE: usize = 48;
+@inline const AFF_SIZE: usize = 56;
+/** LRU lists with one timeout each; more distinct live timeouts share the overflow list. */
+// @ts-ignore: decorator
+@inline export const AFFINITY_TIMEOUT_LISTS: i32 = 16;
+/** The mixed-timeout list: expired entries are found by walking it. */
+// @ts-ignore: decorator
+@inline const OVERFLOW_LIST: i32 = AFFINITY_TIMEOUT_LISTS;
+// @ts-ignore: decorator
+@inline const LISTS: i32 = AFFINITY_TIMEOUT_LISTS + 1;
+/** Per list: head and tail (entry + 1; 0 = empty) and timeout in ms (0 = list free), static memory. */
+const LIST_HEAD: usize = memory.data(4 * LISTS, 4);
+const LIST_TAIL: usize = memory.data(4 * LISTS, 4);
+const LIST_TIMEOUT: usize = memory.data(4 * LISTS, 4);
+/** Touch sequence: larger = more recently used (compared wrap-safe). */
+let seq: u32 = 0;
+
+// @ts-ignore: decorator
+@inline function listWord(base: usize, l: i32): u32 {
+  return load<u32>(base + (<usize>l << 2));
+}
+// @ts-ignore: decorator
+@inline function setListWord(base: usize, l: i32, v: u32): void {
+  store<u32>(base + (<usize>l << 2), v);
+}
 // @ts-ignore: decorator
 @inline export const MAX_AFFINITY_CAPACITY: i32 = (1 << 24) - 2;
 
@@ -27,8 +53,6 @@ let indexMask: u32 = 0;
 let capacity: i32 = 0;
 let count: i32 = 0;
 let freeHead: u32 = 0;
-let head: u32 = 0;
-let tail: u32 = 0;
 
 // @ts-ignore: decorator
 @inline export function affPtr(e: i32): usize {
@@ -59,8 +83,23 @@ export function affinityInit(cap: i32): void {
   for (let e = 0; e < cap; e++) store<u32>(affPtr(e), e + 2 <= cap ? <u32>(e + 2) : 0, 40);
   freeHead = 1;
   count = 0;
-  head = 0;
-  tail = 0;
+  memory.fill(LIST_HEAD, 0, 4 * LISTS);
+  memory.fill(LIST_TAIL, 0, 4 * LISTS);
+  memory.fill(LIST_TIMEOUT, 0, 4 * LISTS);
+  seq = 0;
+}
+
+/** The list for entries of this timeout: its own, a free one claimed for it, or the overflow list. */
+function listFor(timeout: u32): i32 {
+  let free = -1;
+  for (let l = 0; l < AFFINITY_TIMEOUT_LISTS; l++) {
+    const t = listWord(LIST_TIMEOUT, l);
+    if (t == timeout) return l;
+    if (t == 0 && free < 0) free = l;
+  }
+  if (free < 0) return OVERFLOW_LIST;
+  setListWord(LIST_TIMEOUT, free, timeout);
+  return free;
 }
 
 /** Hash of an affinity key: an NH sum over its six words (as flows.ts flowHash), then finishNH. */
@@ -93,23 +132,30 @@ export function affinityFind(hash: u32, pool: u32, family: u32, w0: u32, w1: u32
   }
 }
 
+/** Unlinks `e` from its list; a timeout list left empty is freed for another timeout. */
 function unlink(e: i32): void {
   const p = affPtr(e);
+  const l = <i32>load<u32>(p, 44) - 1;
   const prev = load<u32>(p, 36);
   const next = load<u32>(p, 40);
   if (prev != 0) store<u32>(affPtr(<i32>prev - 1), next, 40);
-  else head = next;
+  else setListWord(LIST_HEAD, l, next);
   if (next != 0) store<u32>(affPtr(<i32>next - 1), prev, 36);
-  else tail = prev;
+  else setListWord(LIST_TAIL, l, prev);
+  if (listWord(LIST_HEAD, l) == 0 && l != OVERFLOW_LIST) setListWord(LIST_TIMEOUT, l, 0);
 }
 
-function pushHead(e: i32): void {
+/** Puts `e` at the head of list `l`, as the most recently used (next sequence number). */
+function pushHead(e: i32, l: i32): void {
   const p = affPtr(e);
+  const head = listWord(LIST_HEAD, l);
+  store<u32>(p, <u32>(l + 1), 44);
+  store<u32>(p, ++seq, 48);
   store<u32>(p, 0, 36);
   store<u32>(p, head, 40);
   if (head != 0) store<u32>(affPtr(<i32>head - 1), <u32>(e + 1), 36);
-  else tail = <u32>(e + 1);
-  head = <u32>(e + 1);
+  else setListWord(LIST_TAIL, l, <u32>(e + 1));
+  setListWord(LIST_HEAD, l, <u32>(e + 1));
 }
 
 function indexInsert(hash: u32, e: i32): void {
@@ -118,12 +164,17 @@ function indexInsert(hash: u32, e: i32): void {
   store<u32>(index + (<usize>i << 2), (hash & 0xff000000) | <u32>(e + 1));
 }
 
-/** Re-arms an entry (a new connection used it): last used = now, to the list head. */
+/** Re-arms an entry (a new connection used it): last used = now, to its list's head. */
 export function affinityTouch(e: i32, now: u32): void {
-  store<u32>(affPtr(e), now, 28);
-  if (head == <u32>(e + 1)) return;
+  const p = affPtr(e);
+  store<u32>(p, now, 28);
+  const l = <i32>load<u32>(p, 44) - 1;
+  if (listWord(LIST_HEAD, l) == <u32>(e + 1)) {
+    store<u32>(p, ++seq, 48);
+    return;
+  }
   unlink(e);
-  pushHead(e);
+  pushHead(e, l);
 }
 
 export function affinityRemove(e: i32): void {
@@ -157,34 +208,35 @@ export function affinityRemove(e: i32): void {
   return elapsed(now, load<u32>(p, 28), load<u32>(p, 32));
 }
 
-/**
- * How many least recently used entries a full table looks at for an expired one before it
- * evicts a live entry. Timeouts differ per service port, so the LRU tail is not always the one
- * that ran out first; a bounded look keeps the insert O(1).
- */
+/** Whether sequence `a` is older (less recently used) than `b`, wrap-safe. */
 // @ts-ignore: decorator
-@inline export const AFFINITY_EVICT_SCAN: i32 = 8;
+@inline function olderSeq(a: u32, b: u32): bool {
+  return <i32>(a - b) < 0;
+}
 
 /**
- * The entry a full table gives up (issue 10): among the AFFINITY_EVICT_SCAN least recently used,
- * the one furthest past its own service port's timeout (ties: the less recently used); when none
- * of them has expired, the least recently used.
+ * The entry a full table gives up (issue 10): the one furthest past its own service port's
+ * timeout (each timeout list's tail is its most overdue entry; ties: the less recently used),
+ * else the least recently used (the oldest sequence among the list tails).
  */
 function evictionVictim(now: u32): i32 {
   let best = -1;
   let bestOver: i32 = 0;
-  let cur = tail;
-  for (let k = 0; k < AFFINITY_EVICT_SCAN && cur != 0; k++) {
-    const e = <i32>cur - 1;
+  let lru = -1;
+  for (let l = 0; l < LISTS; l++) {
+    const t = listWord(LIST_TAIL, l);
+    if (t == 0) continue;
+    const e = <i32>t - 1;
     const p = affPtr(e);
+    const s = load<u32>(p, 48);
     const over = <i32>(now - load<u32>(p, 28)) - <i32>load<u32>(p, 32);
-    if (over >= 0 && (best < 0 || over > bestOver)) {
+    if (over >= 0 && (best < 0 || over > bestOver || (over == bestOver && olderSeq(s, load<u32>(affPtr(best), 48))))) {
       best = e;
       bestOver = over;
     }
-    cur = load<u32>(p, 36);
+    if (lru < 0 || olderSeq(s, load<u32>(affPtr(lru), 48))) lru = e;
   }
-  return best >= 0 ? best : <i32>tail - 1;
+  return best >= 0 ? best : lru;
 }
 
 /** Inserts a new entry, evicting one (evictionVictim) when full. */
@@ -207,17 +259,28 @@ export function affinityInsert(hash: u32, pool: u32, family: u32, w0: u32, w1: u
   store<u32>(p, backend, 24);
   store<u32>(p, now, 28);
   store<u32>(p, timeout, 32);
-  store<u32>(p, 1, 44);
-  pushHead(e);
+  pushHead(e, listFor(timeout));
   indexInsert(hash, e);
   count++;
   return e;
 }
 
-/** Removes every expired entry; returns how many. O(entries). */
+/**
+ * Removes every expired entry; returns how many. O(expired) per timeout list (each pops its
+ * expired tail), plus a walk of the overflow list when more than AFFINITY_TIMEOUT_LISTS distinct
+ * timeouts are live.
+ */
 export function affinityExpire(now: u32): i32 {
   let removed = 0;
-  let cur = head;
+  for (let l = 0; l < AFFINITY_TIMEOUT_LISTS; l++) {
+    let t = listWord(LIST_TAIL, l);
+    while (t != 0 && affinityExpired(<i32>t - 1, now)) {
+      affinityRemove(<i32>t - 1);
+      removed++;
+      t = listWord(LIST_TAIL, l);
+    }
+  }
+  let cur = listWord(LIST_HEAD, OVERFLOW_LIST);
   while (cur != 0) {
     const e = <i32>cur - 1;
     cur = load<u32>(affPtr(e), 40);
@@ -238,7 +301,13 @@ export function affinityExpire(now: u32): i32 {
 export function affinityRemap(poolOldToNew: StaticArray<i32>, backendOldToNew: StaticArray<i32>, keep: (pool: i32, b: i32) => bool): i32 {
   memory.fill(index, 0, (<usize>indexMask + 1) * 4);
   let dropped = 0;
-  let cur = head;
+  for (let l = 0; l < LISTS; l++) dropped += remapList(l, poolOldToNew, backendOldToNew, keep);
+  return dropped;
+}
+
+function remapList(l: i32, poolOldToNew: StaticArray<i32>, backendOldToNew: StaticArray<i32>, keep: (pool: i32, b: i32) => bool): i32 {
+  let dropped = 0;
+  let cur = listWord(LIST_HEAD, l);
   while (cur != 0) {
     const e = <i32>cur - 1;
     const p = affPtr(e);

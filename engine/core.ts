@@ -11,40 +11,32 @@
 import { Generation } from './generation';
 import {
   H_LOCAL_INDEX, H_SP, BF_CLUSTER, BF_EXTERNAL, KIND_CLUSTER_IP, KIND_LOAD_BALANCER, MEMBER_POOL,
-  PROTO_SCTP, PROTO_TCP, PROTO_UDP, RANGE_WORDS, SP_AFFINITY_MS, SP_BACKEND_COUNT, SP_BACKEND_START,
-  SP_RANGE_COUNT, SP_RANGE_START, SPF_AFFINITY, POOL_FAMILY, POOL_FAMILY_END, POOL_FAMILY_START,
+  PROTO_SCTP, PROTO_TCP, PROTO_UDP, SP_AFFINITY_MS, SP_BACKEND_COUNT, SP_BACKEND_START, SPF_AFFINITY, POOL_FAMILY, POOL_FAMILY_END, POOL_FAMILY_START,
   POOL_HAS_ENDPOINTS, POOL_INVERSE, POOL_MEMBER_COUNT, POOL_SET, POOL_W0, SP_POOL_COUNT, SP_POOL_START,
   VERDICT_BACKEND, VERDICT_DROP, VERDICT_PASS, VERDICT_REJECT, VIA_AFFINITY, VIA_FLOW, VIA_NONE, VIA_SCHEDULER,
 } from './layout';
-import { foldAddress, seedTableKey } from './hash';
-import { CLASS_SCTP, CLASS_TCP, CLASS_TCP_FIN, CLASS_UDP, current, setCurrent, stats, timeoutMs, toTick } from './state';
+import { foldAddress } from './hash';
+import { CLASS_SCTP, CLASS_TCP, CLASS_TCP_FIN, CLASS_TCP_SYN, CLASS_UDP, FLOW_CLASS_COUNT, current, setCurrent, stats, toTick } from './state';
 import { SNAP_OK, decodeSnapshot, validateSnapshot } from './snapshot';
 import { computeRemap } from './remap';
 import { buildPools } from './pools';
-import { buildServiceTable, matchService, matchedMeta, matchedPool } from './service-table';
+import { buildServiceTable, matchService, matchedMeta, matchedPool, sourceAllowed } from './service-table';
 import { buildNameIndex } from './names';
 import { schedule, schedDetail } from './schedulers/index';
-import { seedRandom } from './schedulers/random';
 import {
   META_ACTIVE, flowClass, flowExpired, flowFind, flowHash, flowInsert,
-  flowCapacity, flowListHead, flowListNext, flowPtr, flowRemove, flowTouch, flowsExpire, flowsInit,
+  flowListHead, flowListNext, flowPtr, flowRemove, flowTouch, flowsExpire,
 } from './flows';
 import {
-  affinityBackend, affinityCapacity, affinityExpire, affinityExpired, affinityFind, affinityHash,
-  affinityInit, affinityInsert, affinityRemap, affinityRemove, affinityTouch, affPtr,
+  affinityBackend, affinityExpire, affinityExpired, affinityFind, affinityHash, affinityInsert, affinityRemap, affinityRemove, affinityTouch, affPtr,
 } from './affinity';
 
 export { SNAP_OK } from './snapshot';
 export { snapshotErrorOffset, snapshotErrorServicePort } from './snapshot';
 export { stats } from './state';
 export * from './views';
-
-/** Default flow capacity (like nf_conntrack_max). */
-// @ts-ignore: decorator
-@inline export const DEFAULT_FLOW_CAPACITY: i32 = 1 << 20;
-/** Default affinity capacity. */
-// @ts-ignore: decorator
-@inline export const DEFAULT_AFFINITY_CAPACITY: i32 = 1 << 16;
+export { DEFAULT_AFFINITY_CAPACITY, DEFAULT_FLOW_CAPACITY, INIT_BAD_TIMEOUT, INIT_OK, MAX_TIMEOUT_S, init, seedTables } from './init';
+import { ensureInit } from './init';
 
 // ---- the last decision ---------------------------------------------------------------------------
 /** Verdict (layout.ts VERDICT_*). */
@@ -57,60 +49,8 @@ export let decisionServicePort: i32 = -1;
 export let decisionBackend: i32 = -1;
 /** dh/sh bucket or mh slot used, -1 otherwise. */
 export let decisionDetail: i32 = -1;
-/**
- * Keys the flow and affinity table hashes with 128 bits from the host (e.g. crypto random), and
- * forgets every flow and affinity entry (their stored hashes no longer hold).
- */
-export function seedTables(a: u32, b: u32, c: u32, d: u32): void {
-  seedTableKey(a, b, c, d);
-  flowsInit(flowCapacity());
-  affinityInit(affinityCapacity());
-}
-
 /** Kind of address matched (KIND_*), -1 when unknown (flow hits, Pass). */
 export let decisionKind: i32 = -1;
-
-let initialized = false;
-
-/**
- * Largest flow timeout `init` accepts, in seconds. Timeouts are kept in u32 milliseconds and
- * compared as i32 differences (state.ts `elapsed`), so ×1000 must stay below 2^31: 3,000,000 s
- * would read as negative (every flow expired at once) and 5,000,000 s would wrap to about 8 days.
- */
-// @ts-ignore: decorator
-@inline export const MAX_TIMEOUT_S: u32 = 2_000_000;
-/** `init` status: applied. */
-// @ts-ignore: decorator
-@inline export const INIT_OK: i32 = 0;
-/** `init` status: a timeout above MAX_TIMEOUT_S; nothing was changed. */
-// @ts-ignore: decorator
-@inline export const INIT_BAD_TIMEOUT: i32 = 1;
-
-/**
- * Sets capacities (clamped to 1..2^24 − 2), the random seed and flow timeouts (seconds, at most
- * MAX_TIMEOUT_S; 0 keeps the current value), and forgets every flow and affinity entry. Returns
- * INIT_OK, or INIT_BAD_TIMEOUT with nothing changed. Call once before `loadSnapshot` (it is
- * called with defaults otherwise).
- */
-export function init(flowCap: i32, affinityCap: i32, seed: u32, tcpS: u32, tcpFinS: u32, udpS: u32, sctpS: u32): i32 {
-  if (tcpS > MAX_TIMEOUT_S || tcpFinS > MAX_TIMEOUT_S || udpS > MAX_TIMEOUT_S || sctpS > MAX_TIMEOUT_S) return INIT_BAD_TIMEOUT;
-  flowsInit(flowCap > 0 ? flowCap : DEFAULT_FLOW_CAPACITY);
-  affinityInit(affinityCap > 0 ? affinityCap : DEFAULT_AFFINITY_CAPACITY);
-  seedRandom(seed);
-  // A deterministic key from the seed; hosts that face untrusted clients call seedTables with
-  // real randomness right after init.
-  seedTableKey(seed, 0x5eed7ab1, ~seed, 0x0c0ffee5);
-  if (tcpS) unchecked((timeoutMs[CLASS_TCP] = tcpS * 1000));
-  if (tcpFinS) unchecked((timeoutMs[CLASS_TCP_FIN] = tcpFinS * 1000));
-  if (udpS) unchecked((timeoutMs[CLASS_UDP] = udpS * 1000));
-  if (sctpS) unchecked((timeoutMs[CLASS_SCTP] = sctpS * 1000));
-  initialized = true;
-  return INIT_OK;
-}
-
-function ensureInit(): void {
-  if (!initialized) init(0, 0, 1, 0, 0, 0, 0);
-}
 
 /** The serving generation (read-only use). */
 export function serving(): Generation {
@@ -143,7 +83,7 @@ export function loadSnapshot(bytes: StaticArray<u8>): i32 {
   gen.id = old.id + 1;
   // Nothing can fail from here on: carry the tables over.
   let dropped = 0;
-  for (let c: u32 = 0; c < 4; c++) {
+  for (let c: u32 = 0; c < <u32>FLOW_CLASS_COUNT; c++) {
     let cur = flowListHead(c);
     while (cur != 0) {
       const e = <i32>cur - 1;
@@ -183,27 +123,6 @@ export function loadSnapshot(bytes: StaticArray<u8>): i32 {
 // @ts-ignore: decorator
 @inline function backendDecision(gen: Generation, b: i32, via: i32, detail: i32, kind: i32): i32 {
   return setDecision(VERDICT_BACKEND, via, <i32>gen.hotWord(b, H_SP), <i32>gen.hotWord(b, H_LOCAL_INDEX), detail, kind);
-}
-
-/** Whether the source lies in one of the service port's loadBalancerSourceRanges. */
-function sourceAllowed(gen: Generation, sp: i32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32): bool {
-  const n = <i32>gen.spWord(sp, SP_RANGE_COUNT);
-  if (n == 0) return true;
-  const start = <i32>gen.spWord(sp, SP_RANGE_START);
-  for (let r = start; r < start + n; r++) {
-    const at = r * RANGE_WORDS;
-    if (unchecked(gen.ranges[at]) != family) continue;
-    let bits = <i32>unchecked(gen.ranges[at + 5]);
-    let ok = true;
-    for (let i = 0; i < 4 && bits > 0 && ok; i++) {
-      const word = i == 0 ? w0 : i == 1 ? w1 : i == 2 ? w2 : w3;
-      const mask: u32 = bits >= 32 ? 0xffffffff : ~(<u32>0xffffffff >>> <u32>bits);
-      ok = (word & mask) == (unchecked(gen.ranges[at + 1 + i]) & mask);
-      bits -= 32;
-    }
-    if (ok) return true;
-  }
-  return false;
 }
 
 // @ts-ignore: decorator
@@ -272,8 +191,9 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spFlags: u32, pro
     }
   }
   const tcp = proto == PROTO_TCP;
-  flowInsert(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, tcp ? META_ACTIVE : 0, classFor(proto), slot, now);
-  // IPVS binds a new connection as inactive; the client SYN then moves TCP to SYN_RECV (active).
+  // IPVS binds a new connection as inactive; the client SYN then moves TCP to SYN_RECV: active
+  // (v4.7+), with SYN_RECV's short timeout until `established`.
+  flowInsert(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, tcp ? META_ACTIVE : 0, tcp ? CLASS_TCP_SYN : classFor(proto), slot, now);
   gen.count(slot, tcp, 1);
   return backendDecision(gen, b, via, detail, kind);
 }
@@ -306,7 +226,7 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spFlags: u32, pro
 
 /**
  * A new connection (TCP SYN, first UDP datagram, SCTP INIT): an existing flow wins (refreshed; a
- * closed TCP flow seeing a new SYN becomes active again, as TIME_WAIT + SYN → SYN_RECV); otherwise
+ * closed TCP flow seeing a new SYN becomes active and SYN_RECV again, as TIME_WAIT + SYN); otherwise
  * match the service port and admit. Returns the verdict; details in `decision*`.
  */
 export function connect(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
@@ -325,7 +245,7 @@ export function connect(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32,
       store<u32>(p, meta | META_ACTIVE, 36);
       gen.count(slot, false, -1);
       gen.count(slot, true, 1);
-      flowTouch(e, now, CLASS_TCP);
+      flowTouch(e, now, CLASS_TCP_SYN);
     } else {
       flowTouch(e, now, flowClass(meta));
     }

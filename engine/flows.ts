@@ -13,7 +13,7 @@
  *   +--------+--------+-------+------+---------+------+------+---------+
  *   member slot: the destination of the virtual service (pool) the flow was admitted through,
  *   in the serving generation (pools.ts), whose counters the flow is counted in
- *   meta: protocol (8) | src v6 (bit 8) | dst v6 (bit 9) | class (bits 10-11) | active (bit 12)
+ *   meta: protocol (8) | src v6 (bit 8) | dst v6 (bit 9) | class (bits 10-12) | active (bit 13)
  *         | in use (bit 31)
  *
  *   index slot (u32): 0 = empty, else hash tag (top 8 bits) << 24 | entry + 1
@@ -21,7 +21,7 @@
 import { finishNH, nhTerm, tableKey } from './hash';
 import { Generation } from './generation';
 import { H_ACTIVE, H_INACTIVE, H_WORDS, MEMBER_ACTIVE, MEMBER_BACKEND, MEMBER_INACTIVE, MEMBER_WORDS } from './layout';
-import { current, elapsed, stats, timeoutMs } from './state';
+import { CLASS_TCP_SYN, FLOW_CLASS_COUNT, current, elapsed, stats, timeoutMs } from './state';
 
 // @ts-ignore: decorator
 @inline export const FLOW_SIZE: usize = 56;
@@ -31,7 +31,7 @@ import { current, elapsed, stats, timeoutMs } from './state';
 // @ts-ignore: decorator
 @inline const KEY_META_MASK: u32 = 0x3ff;
 // @ts-ignore: decorator
-@inline export const META_ACTIVE: u32 = 1 << 12;
+@inline export const META_ACTIVE: u32 = 1 << 13;
 // @ts-ignore: decorator
 @inline const META_USED: u32 = 1 << 31;
 
@@ -46,8 +46,8 @@ let freeHead: u32 = 0;
  * LRU list heads and tails per class (entry + 1; 0 = empty), 4 u32 each in static memory: a
  * managed StaticArray here would cost every caller a shadow stack frame.
  */
-const HEADS: usize = memory.data(16, 4);
-const TAILS: usize = memory.data(16, 4);
+const HEADS: usize = memory.data(4 * FLOW_CLASS_COUNT, 4);
+const TAILS: usize = memory.data(4 * FLOW_CLASS_COUNT, 4);
 // @ts-ignore: decorator
 @inline function headOf(cls: u32): u32 {
   return load<u32>(HEADS + (<usize>cls << 2));
@@ -100,7 +100,7 @@ export function flowsInit(cap: i32): void {
   for (let e = 0; e < cap; e++) store<u32>(flowPtr(e), e + 2 <= cap ? <u32>(e + 2) : 0, 48);
   freeHead = 1;
   count = 0;
-  for (let c = 0; c < 4; c++) {
+  for (let c = 0; c < FLOW_CLASS_COUNT; c++) {
     setHead(c, 0);
     setTail(c, 0);
   }
@@ -170,7 +170,7 @@ function listPushHead(e: i32, cls: u32): void {
 
 // @ts-ignore: decorator
 @inline export function flowClass(meta: u32): u32 {
-  return (meta >>> 10) & 3;
+  return (meta >>> 10) & 7;
 }
 
 /** Refreshes an entry: last used = now, moved to the head of (possibly another) class list. */
@@ -181,7 +181,7 @@ export function flowTouch(e: i32, now: u32, cls: u32): void {
   store<u32>(p, now, 52);
   if (old == cls && headOf(cls) == <u32>(e + 1)) return;
   listUnlink(e, old);
-  store<u32>(p, (meta & ~(<u32>3 << 10)) | (cls << 10), 36);
+  store<u32>(p, (meta & ~(<u32>7 << 10)) | (cls << 10), 36);
   listPushHead(e, cls);
 }
 
@@ -233,10 +233,11 @@ export function flowRemove(e: i32): void {
 }
 
 /**
- * The entry a full table gives up (issue 10): an expired one first, as IPVS's
- * ip_vs_random_dropentry and conntrack's early drop prefer dead entries — the class tail furthest
- * past its class timeout (each class list is in last-use order under one timeout, so its tail is
- * its most overdue entry) — else the least recently used tail. Ties go to the lower class.
+ * The entry a full table gives up (issue 10), as IPVS's ip_vs_random_dropentry and conntrack's
+ * early drop choose: an expired one first — the class tail furthest past its class timeout (each
+ * class list is in last-use order under one timeout, so its tail is its most overdue entry) —
+ * then the least recently used embryonic (SYN_RECV) one, so a SYN flood cannot push out
+ * established connections, then the least recently used tail. Ties go to the lower class.
  * -1 when empty.
  */
 function victim(now: u32): i32 {
@@ -244,7 +245,7 @@ function victim(now: u32): i32 {
   let expiredOver: i32 = 0;
   let lru = -1;
   let lruAge: i32 = -1;
-  for (let c = 0; c < 4; c++) {
+  for (let c = 0; c < FLOW_CLASS_COUNT; c++) {
     const t = tailOf(c);
     if (t == 0) continue;
     const age = <i32>(now - load<u32>(flowPtr(<i32>t - 1), 52));
@@ -258,7 +259,9 @@ function victim(now: u32): i32 {
       lruAge = age;
     }
   }
-  return expired >= 0 ? expired : lru;
+  if (expired >= 0) return expired;
+  const syn = tailOf(CLASS_TCP_SYN);
+  return syn != 0 ? <i32>syn - 1 : lru;
 }
 
 /**
@@ -307,7 +310,7 @@ export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s
 /** Removes every expired entry (tails of each class list); returns how many. */
 export function flowsExpire(now: u32): i32 {
   let removed = 0;
-  for (let c: u32 = 0; c < 4; c++) {
+  for (let c: u32 = 0; c < <u32>FLOW_CLASS_COUNT; c++) {
     const span = unchecked(timeoutMs[c]);
     while (true) {
       const t = tailOf(c);

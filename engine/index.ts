@@ -21,7 +21,7 @@ import { snapshotErrorOffset, snapshotErrorServicePort } from './snapshot';
 
 /** ABI version: bumped when exports or the scratch layout change. */
 export function abiVersion(): u32 {
-  return 2;
+  return 3;
 }
 
 const SCRATCH = memory.data(512, 16);
@@ -31,8 +31,8 @@ export function scratch(): usize {
 }
 
 /** core.init: INIT_OK (0), or INIT_BAD_TIMEOUT (1) when a timeout exceeds 2,000,000 s (nothing changed). */
-export function init(flowCap: i32, affinityCap: i32, seed: u32, tcpS: u32, tcpFinS: u32, udpS: u32, sctpS: u32): i32 {
-  return core.init(flowCap, affinityCap, seed, tcpS, tcpFinS, udpS, sctpS);
+export function init(flowCap: i32, affinityCap: i32, seed: u32, tcpS: u32, tcpFinS: u32, udpS: u32, sctpS: u32, synS: u32): i32 {
+  return core.init(flowCap, affinityCap, seed, tcpS, tcpFinS, udpS, sctpS, synS);
 }
 
 let pendingSnapshot = new StaticArray<u8>(0);

@@ -20,7 +20,7 @@ import { Generation } from './generation';
 import { finishHash, mixWord } from './hash';
 import {
   KIND_CLUSTER_IP, KIND_EXTERNAL_IP, KIND_LOAD_BALANCER, KIND_NODE_PORT, SP_ADDR_COUNTS, SP_ADDR_OFFSET,
-  SP_LB_COUNT, SP_META, SP_POOL_START,
+  RANGE_WORDS, SP_LB_COUNT, SP_META, SP_POOL_START, SP_RANGE_COUNT, SP_RANGE_START,
 } from './layout';
 
 // @ts-ignore: decorator
@@ -140,3 +140,25 @@ export function buildServiceTable(gen: Generation): void {
     i = (i + 1) & mask;
   }
 }
+
+/** Whether the source lies in one of the service port's loadBalancerSourceRanges. */
+export function sourceAllowed(gen: Generation, sp: i32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32): bool {
+  const n = <i32>gen.spWord(sp, SP_RANGE_COUNT);
+  if (n == 0) return true;
+  const start = <i32>gen.spWord(sp, SP_RANGE_START);
+  for (let r = start; r < start + n; r++) {
+    const at = r * RANGE_WORDS;
+    if (unchecked(gen.ranges[at]) != family) continue;
+    let bits = <i32>unchecked(gen.ranges[at + 5]);
+    let ok = true;
+    for (let i = 0; i < 4 && bits > 0 && ok; i++) {
+      const word = i == 0 ? w0 : i == 1 ? w1 : i == 2 ? w2 : w3;
+      const mask: u32 = bits >= 32 ? 0xffffffff : ~(<u32>0xffffffff >>> <u32>bits);
+      ok = (word & mask) == (unchecked(gen.ranges[at + 1 + i]) & mask);
+      bits -= 32;
+    }
+    if (ok) return true;
+  }
+  return false;
+}
+

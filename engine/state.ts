@@ -11,11 +11,20 @@ export function setCurrent(gen: Generation): void {
   current = gen;
 }
 
-/** Flow idle timeouts per class, milliseconds (IPVS: tcp 900 s, tcpfin 120 s, udp 300 s; sctp 900 s). */
+/**
+ * Flow idle timeouts per class, milliseconds (IPVS: tcp 900 s, tcpfin 120 s, udp 300 s; sctp
+ * 900 s; SYN_RECV 60 s). The class number is also the tie-break among equally old eviction
+ * candidates (lower first).
+ */
 export const CLASS_TCP: u32 = 0;
 export const CLASS_TCP_FIN: u32 = 1;
 export const CLASS_UDP: u32 = 2;
 export const CLASS_SCTP: u32 = 3;
+/** A TCP connection not yet established (IPVS SYN_RECV): short timeout, first to go when full. */
+export const CLASS_TCP_SYN: u32 = 4;
+/** Number of flow classes (each has its own LRU list). */
+// @ts-ignore: decorator
+@inline export const FLOW_CLASS_COUNT: i32 = 5;
 /**
  * Four u32 words in static memory, indexed like a StaticArray (`timeoutMs[c]`, `unchecked(...)`).
  * Unmanaged on purpose: a managed global read on the hot path makes every caller keep a shadow
@@ -40,7 +49,7 @@ export class ClassTimeouts {
     store<u32>(changetype<usize>(this) + (<usize>c << 2), value);
   }
 }
-export const timeoutMs = changetype<ClassTimeouts>(memory.data<u32>([900_000, 120_000, 300_000, 900_000]));
+export const timeoutMs = changetype<ClassTimeouts>(memory.data<u32>([900_000, 120_000, 300_000, 900_000, 60_000]));
 
 /** Counters reported by stats(). Unmanaged (static memory) for the same reason as ClassTimeouts. */
 @unmanaged

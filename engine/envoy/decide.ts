@@ -4,7 +4,7 @@
  * and count. Used by the HTTP and the TCP filter; nothing here allocates.
  */
 import {
-  connect, connectToServicePort, decisionBackend, decisionServicePort, matchDestination, poolForDestination, serving,
+  connect, connectToServicePort, decisionBackend, decisionServicePort, established, matchDestination, poolForDestination, serving,
 } from '../core';
 import { BF_CLUSTER, KIND_CLUSTER_IP, PROTO_TCP, SPF_AFFINITY, VERDICT_BACKEND } from '../layout';
 import { matchedPool } from '../service-table';
@@ -37,6 +37,9 @@ function remember(rec: i32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: 
 function finish(root: Root, rec: i32, verdict: i32, shared: bool, nowMs: f64,
   sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32, df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32): i32 {
   if (verdict != VERDICT_BACKEND) return verdict;
+  // The downstream handshake is complete by the time Envoy runs the filter (Envoy owns the
+  // upstream one): the flow leaves SYN_RECV's short timeout at once.
+  established(PROTO_TCP, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, nowMs);
   remember(rec, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport);
   metrics.count(metrics.decisions);
   metrics.countServicePort(decisionServicePort);

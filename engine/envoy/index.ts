@@ -66,7 +66,7 @@ export function proxy_on_configure(rootId: u32, size: u32): bool {
     metricsDefined = true;
   }
   if (!engineReady) {
-    init(cfg.flowCapacity, cfg.affinityCapacity, cfg.seed, 0, 0, 0, 0);
+    init(cfg.flowCapacity, cfg.affinityCapacity, cfg.seed, 0, 0, 0, 0, 0);
     engineReady = true;
   }
   const snapshot = cfg.snapshot;

@@ -57,8 +57,11 @@ export interface EngineOptions {
    * Default: derived from `seed` (deterministic, for tests and simulations).
    */
   hashKey?: readonly [number, number, number, number];
-  /** Flow idle timeouts in seconds (IPVS defaults: tcp 900, tcpfin 120, udp 300; sctp 900). */
-  timeouts?: { tcp?: number; tcpFin?: number; udp?: number; sctp?: number };
+  /**
+   * Flow idle timeouts in seconds (IPVS defaults: tcp 900, tcpfin 120, udp 300; sctp 900;
+   * tcpSyn 60, a TCP connection not yet `established`, IPVS SYN_RECV).
+   */
+  timeouts?: { tcp?: number; tcpFin?: number; udp?: number; sctp?: number; tcpSyn?: number };
 }
 
 export interface EngineStats {

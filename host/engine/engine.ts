@@ -18,7 +18,7 @@ export interface EngineExports {
   affinityIndexDisplacement(): number;
   scratch(): number;
   /** 0 = applied; 1 = a timeout above 2,000,000 s was refused (nothing changed). */
-  init(flowCap: number, affinityCap: number, seed: number, tcpS: number, tcpFinS: number, udpS: number, sctpS: number): number;
+  init(flowCap: number, affinityCap: number, seed: number, tcpS: number, tcpFinS: number, udpS: number, sctpS: number, synS: number): number;
   snapshotBuffer(len: number): number;
   loadSnapshot(): number;
   errorOffset(): number;
@@ -35,7 +35,7 @@ export interface EngineExports {
 }
 
 /** The ABI version this wrapper speaks (engine/index.ts abiVersion). */
-export const ENGINE_ABI_VERSION = 2;
+export const ENGINE_ABI_VERSION = 3;
 
 const EMPTY_MODEL: ServiceModel = { nodeIPs: [], servicePorts: [] };
 
@@ -93,7 +93,7 @@ export class Engine implements EngineApi {
       }
     }
     const status = this.ex.init(options.flowCapacity ?? 1 << 20, options.affinityCapacity ?? 1 << 16, (options.seed ?? 1) >>> 0,
-      t.tcp ?? 900, t.tcpFin ?? 120, t.udp ?? 300, t.sctp ?? 900);
+      t.tcp ?? 900, t.tcpFin ?? 120, t.udp ?? 300, t.sctp ?? 900, t.tcpSyn ?? 60);
     if (status !== 0) throw new Error(`engine.wasm refused EngineOptions.timeouts (init status ${status})`);
     if (options.hashKey) {
       const k = options.hashKey;

@@ -18,7 +18,7 @@ const raw = (engine: Engine) => (engine as unknown as { ex: { init(...a: number[
 
 async function engineAfterInit(tcpS: number): Promise<{ engine: Engine; status: number }> {
   const engine = await loadEngine({ flowCapacity: 64 });
-  const status = raw(engine).init(64, 64, 1, tcpS, 0, 0, 0);
+  const status = raw(engine).init(64, 64, 1, tcpS, 0, 0, 0, 0);
   engine.load(model([servicePort('web', { clusterIPs: ['10.96.0.10'], backends: abc([1, 1, 1]) })]));
   return { engine, status };
 }
@@ -32,6 +32,7 @@ describe('init validates flow timeouts inside the engine', () => {
     const { engine, status } = await engineAfterInit(tcpS);
     expect(status).toBe(1);
     engine.connect(TCP, C, 1, VIP, 80, 0);
+    engine.established(TCP, C, 1, VIP, 80, 0);
     expect(engine.lookup(TCP, C, 1, VIP, 80, 899 * S).verdict).toBe(Verdict.Backend);
     expect(engine.lookup(TCP, C, 1, VIP, 80, 1798 * S).verdict).toBe(Verdict.Backend);
     expect(engine.lookup(TCP, C, 1, VIP, 80, 2698 * S).verdict).toBe(Verdict.Pass);
@@ -41,6 +42,7 @@ describe('init validates flow timeouts inside the engine', () => {
     const { engine, status } = await engineAfterInit(2_000_000);
     expect(status).toBe(0);
     engine.connect(TCP, C, 1, VIP, 80, 0);
+    engine.established(TCP, C, 1, VIP, 80, 0);
     expect(engine.lookup(TCP, C, 1, VIP, 80, 1_999_999 * S).verdict).toBe(Verdict.Backend);
     expect(engine.expire(3_999_999 * S)).toBe(1);
   });

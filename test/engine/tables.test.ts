@@ -18,6 +18,8 @@ describe('flow timeouts and expiry', () => {
     const c = ip('172.16.0.1');
     engine.connect(TCP, c, 1, VIP, 80, 0);
     engine.connect(TCP, c, 2, VIP, 80, 0);
+    engine.established(TCP, c, 1, VIP, 80, 0);
+    engine.established(TCP, c, 2, VIP, 80, 0);
     expect(engine.lookup(TCP, c, 1, VIP, 80, 600 * S).verdict).toBe(Verdict.Backend); // refresh flow 1
     expect(engine.expire(900 * S - 1)).toBe(0);
     expect(engine.expire(900 * S)).toBe(1); // flow 2
@@ -76,7 +78,9 @@ describe('capacity', () => {
     const c = ip('172.16.0.1');
     engine.connect(UDP, c, 1, ip('10.96.0.53'), 53, 0);
     engine.connect(TCP, c, 2, VIP, 80, 100 * S);
+    engine.established(TCP, c, 2, VIP, 80, 100 * S);
     engine.connect(TCP, c, 3, VIP, 80, 200 * S); // evicts the UDP flow (oldest)
+    engine.established(TCP, c, 3, VIP, 80, 200 * S);
     expect(engine.lookup(UDP, c, 1, ip('10.96.0.53'), 53, 200 * S).verdict).toBe(Verdict.Pass);
     engine.connect(TCP, c, 4, VIP, 80, 1001 * S); // flow 2 idle 901 s: expired, not evicted
     const st = engine.stats();
@@ -177,6 +181,8 @@ describe('ClientIP affinity', () => {
     ]));
     engine.connect(TCP, ip('172.16.0.1'), 1, VIP, 80, 0);
     engine.connect(TCP, ip('172.16.0.1'), 2, ip('10.96.0.11'), 80, 0);
+    engine.established(TCP, ip('172.16.0.1'), 1, VIP, 80, 0);
+    engine.established(TCP, ip('172.16.0.1'), 2, ip('10.96.0.11'), 80, 0);
     expect(engine.expire(10 * S)).toBe(1);
     expect(engine.stats().affinities).toBe(1);
     expect(engine.expire(100 * S)).toBe(1);

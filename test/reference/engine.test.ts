@@ -31,6 +31,7 @@ describe('reference engine', () => {
     const ref = new RefEngine();
     ref.load(model());
     ref.connect(6, client(1), 1000, VIP, 80, 0);
+    ref.established(6, client(1), 1000, VIP, 80, 0);
     expect(ref.lookup(6, client(1), 1000, VIP, 80, 800_000)).toMatchObject({ via: Via.Flow, backendIndex: 0 });
     expect(ref.expire(1_600_000)).toBe(0);
     expect(ref.expire(1_700_000)).toBe(1);

@@ -21,9 +21,10 @@
  *   connection counts as active at once (the SYN moves IPVS to SYN_RECV); UDP and SCTP ones as
  *   inactive until `established`.
  * - Timeouts: active TCP `tcp`, closed TCP `tcpFin`, UDP `udp`, SCTP `sctp`; an entry expires once
- *   now − last use ≥ timeout. A full flow table evicts the entry furthest past its timeout, else the
- *   least recently used (ties between timeout classes go to the class listed first in
- *   FLOW_CLASSES); a full affinity table does the same among its AFFINITY_EVICT_SCAN least
+ *   now − last use ≥ timeout; a TCP connection is `tcpSyn` (IPVS SYN_RECV, 60 s) until
+ *   `established`. A full flow table evicts the entry furthest past its timeout, else the least
+ *   recently used `tcpSyn` one, else the least recently used (ties between timeout classes go to
+ *   the class listed first in FLOW_CLASSES); a full affinity table does the same among its AFFINITY_EVICT_SCAN least
  *   recently used entries (issue 10).
  * - load: each address's virtual service is synced by replaying the exporter's ipvsadm commands
  *   on the previous one (same scheduler), or built afresh (address-services.ts): list order,
@@ -87,9 +88,6 @@ function identity(sp: ModelServicePort): string {
   return `${servicePortKey(sp)}/${sp.protocol}`;
 }
 
-/** engine/affinity.ts AFFINITY_EVICT_SCAN: how many LRU entries a full affinity table looks at for an expired one. */
-const AFFINITY_EVICT_SCAN = 8;
-
 const PASS: RefDecision = { verdict: Verdict.Pass, via: Via.None, servicePortIndex: -1, backendIndex: -1, detail: -1 };
 
 export class RefEngine {
@@ -106,12 +104,12 @@ export class RefEngine {
     this.rng = new XorShift32(options.seed ?? 1);
     this.flows = new BoundedTable<RefFlow>(options.flowCapacity ?? 1 << 20, (f, now) => {
       const over = now - f.lastUsedMs - this.timeoutMs(f.cls);
-      return over >= 0 ? [0, -over, FLOW_CLASSES.indexOf(f.cls)] : [1, f.lastUsedMs, FLOW_CLASSES.indexOf(f.cls)];
+      const cls = FLOW_CLASSES.indexOf(f.cls);
+      if (over >= 0) return [0, -over, cls];
+      return f.cls === 'tcpSyn' ? [1, f.lastUsedMs, cls] : [2, f.lastUsedMs, cls];
     });
-    this.affinity = new BoundedTable<RefAffinity>(
-      options.affinityCapacity ?? 1 << 16,
-      (a, now) => (now - a.lastUsedMs >= a.timeoutMs ? [0, -(now - a.lastUsedMs - a.timeoutMs)] : [1]),
-      AFFINITY_EVICT_SCAN,
+    this.affinity = new BoundedTable<RefAffinity>(options.affinityCapacity ?? 1 << 16, (a, now) =>
+      now - a.lastUsedMs >= a.timeoutMs ? [0, -(now - a.lastUsedMs - a.timeoutMs)] : [1],
     );
     this.timeouts = { ...IPVS_TIMEOUTS, ...options.timeouts };
   }
@@ -212,7 +210,7 @@ export class RefEngine {
     if (flow) {
       if (protocol === 6 && !flow.active) {
         this.setActive(flow, true);
-        flow.cls = 'tcp';
+        flow.cls = 'tcpSyn';
       }
       this.flows.touch(fk, nowMs);
       return this.decision(this.portOf(flow), Verdict.Backend, Via.Flow, flow.backend);
@@ -259,7 +257,7 @@ export class RefEngine {
       }
     }
     const active = protocol === 6;
-    const cls: FlowClass = protocol === 6 ? 'tcp' : protocol === 17 ? 'udp' : 'sctp';
+    const cls: FlowClass = protocol === 6 ? 'tcpSyn' : protocol === 17 ? 'udp' : 'sctp';
     const evicted = this.flows.insert(fk, { servicePort: port.key, backend, protocol, vs: m.vs, active, cls, lastUsedMs: nowMs }, nowMs);
     if (evicted) {
       // A victim that had already run out counts as an expiration, not an eviction.

@@ -5,17 +5,21 @@
  * so iteration order is least recently used first, which is what eviction needs.
  */
 
-/** IPVS timeouts, seconds (reference/ipvs-schedulers.md §8.1): tcp = ESTABLISHED, tcpFin = FIN_WAIT. */
+/**
+ * IPVS timeouts, seconds (reference/ipvs-schedulers.md §8.1): tcp = ESTABLISHED, tcpFin =
+ * FIN_WAIT, tcpSyn = SYN_RECV (a TCP connection not yet established).
+ */
 export interface Timeouts {
   readonly tcp: number;
   readonly tcpFin: number;
   readonly udp: number;
   readonly sctp: number;
+  readonly tcpSyn: number;
 }
-export const IPVS_TIMEOUTS: Timeouts = { tcp: 900, tcpFin: 120, udp: 300, sctp: 900 };
+export const IPVS_TIMEOUTS: Timeouts = { tcp: 900, tcpFin: 120, udp: 300, sctp: 900, tcpSyn: 60 };
 
 /** A flow's timeout class; the order is the tie-break among equally old eviction candidates. */
-export const FLOW_CLASSES = ['tcp', 'tcpFin', 'udp', 'sctp'] as const;
+export const FLOW_CLASSES = ['tcp', 'tcpFin', 'udp', 'sctp', 'tcpSyn'] as const;
 export type FlowClass = (typeof FLOW_CLASSES)[number];
 
 export interface RefFlow {
@@ -56,8 +60,8 @@ export function isExpired(lastUsedMs: number, timeoutMs: number, nowMs: number):
 
 /**
  * A bounded table keyed by string. Inserting a new key at capacity evicts a victim chosen by
- * `rank` among the `scan` least recently used entries (smallest rank wins; equal ranks go to the
- * least recently used) and returns it so the caller can release its counters.
+ * `rank` (smallest wins; equal ranks go to the least recently used) and returns it so the caller
+ * can release its counters.
  */
 export class BoundedTable<V extends { lastUsedMs: number }> {
   readonly entries = new Map<string, V>();
@@ -66,7 +70,6 @@ export class BoundedTable<V extends { lastUsedMs: number }> {
   constructor(
     readonly capacity: number,
     private readonly rank: (v: V, nowMs: number) => number[] = (v) => [v.lastUsedMs],
-    private readonly scan = Infinity,
   ) {}
 
   get size(): number {
@@ -87,9 +90,7 @@ export class BoundedTable<V extends { lastUsedMs: number }> {
   insert(key: string, value: V, nowMs: number): [string, V] | undefined {
     let victim: [string, V] | undefined;
     if (this.entries.size >= this.capacity) {
-      let seen = 0;
       for (const entry of this.entries) {
-        if (seen++ >= this.scan) break;
         if (!victim || lexLess(this.rank(entry[1], nowMs), this.rank(victim[1], nowMs))) victim = entry;
       }
       this.entries.delete(victim![0]);
