@@ -3,7 +3,7 @@
  * once: two processes on the host (reaching the API server through one relay the test can cut)
  * install kube-proxy's rules into a network namespace of their own each (--netns). What they serve
  * is read back from the kernel — iptables-save: the KUBE-SEP DNAT destinations the web
- * ClusterIP:port's KUBE-SVC chain jumps to; nft: the endpoint chains its service chain goes to —
+ * ClusterIP:port's KUBE-SVC chain jumps to; nft: the endpoints its service chain DNATs to —
  * and the two modes must agree.
  */
 import { execFileSync } from 'node:child_process';
@@ -34,7 +34,13 @@ export function servedByNftables(table: string, clusterIP: string, port: number)
   const service = new RegExp(`${clusterIP.replaceAll('.', '\\.')} \\. tcp \\. ${port} : goto ([^\\s,}]+)`).exec(table)?.[1];
   if (!service) return [];
   const chain = table.split(/\n\s*chain /).find((c) => c.startsWith(`${service} {`)) ?? '';
-  return [...chain.matchAll(/goto endpoint-\S+?__([\d.]+)\/\d+/g)].map((m) => m[1]!);
+  // kube-proxy v1.37: with affinity the service chain goes to endpoint chains; without, it DNATs
+  // itself through a numgen map of `ip . port` (nft lists `dnat ip to numgen … map { 0 : ip . port, … }`).
+  const viaChains = [...chain.matchAll(/goto endpoint-\S+?__([\d.]+)\/\d+/g)].map((m) => m[1]!);
+  const viaMap = [...(/dnat ip (?:addr \. port )?to .*? map \{([^}]*)\}/.exec(chain)?.[1] ?? '').matchAll(/: ([\d.]+) \. \d+/g)].map((m) => m[1]!);
+  // One endpoint: nft lists a plain `dnat to ip:port`.
+  const direct = [...chain.matchAll(/dnat to ([\d.]+):\d+/g)].map((m) => m[1]!);
+  return [...viaChains, ...viaMap, ...direct];
 }
 
 describeFollowing('rules --watch --kubeconfig follows a real API server', true, async (api) => {
