@@ -82,6 +82,8 @@ export interface EngineStats {
   flowsDroppedOnSwap: number;
   /** Affinity entries dropped on snapshot swap because their backend went away or left the pool. */
   affinitiesDroppedOnSwap: number;
+  /** New connections served but not tracked because their flow-index probe chain was full (issue 10). */
+  flowsUntracked: number;
   /** Bytes of Wasm linear memory. */
   memoryBytes: number;
 }
