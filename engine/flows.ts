@@ -18,7 +18,7 @@
  *
  *   index slot (u32): 0 = empty, else hash tag (top 8 bits) << 24 | entry + 1
  */
-import { finishNH, nhTerm, tableKey } from './hash';
+import { MAX_PROBE, finishNH, nhTerm, tableKey } from './hash';
 import { Generation } from './generation';
 import { H_ACTIVE, H_INACTIVE, H_WORDS, MEMBER_ACTIVE, MEMBER_BACKEND, MEMBER_INACTIVE, MEMBER_WORDS } from './layout';
 import { CLASS_TCP_SYN, FLOW_CLASS_COUNT, current, elapsed, stats, timeoutMs } from './state';
@@ -126,14 +126,6 @@ function entryHash(p: usize): u32 {
   return flowHash(load<u32>(p, 36) & KEY_META_MASK, load<u32>(p), load<u32>(p, 4), load<u32>(p, 8), load<u32>(p, 12),
     load<u32>(p, 32), load<u32>(p, 16), load<u32>(p, 20), load<u32>(p, 24), load<u32>(p, 28));
 }
-
-/**
- * Longest probe from a key's home slot (issue 10). With the keyed hash at load ≤ 3/4 chains this
- * long do not occur by chance; `flowInsert` refuses a key whose chain would exceed it, so no entry
- * sits further from home and a lookup stops after MAX_PROBE + 1 slots whatever the tuples.
- */
-// @ts-ignore: decorator
-@inline export const MAX_PROBE: u32 = 128;
 
 /** The entry holding this key, or -1. `hash` is flowHash of the same key. At most MAX_PROBE + 1 slots. */
 // @ts-ignore: decorator

@@ -84,6 +84,8 @@ export interface EngineStats {
   affinitiesDroppedOnSwap: number;
   /** New connections served but not tracked because their flow-index probe chain was full (issue 10). */
   flowsUntracked: number;
+  /** ClientIP pinnings not kept because their affinity-index probe chain was full (issue 10). */
+  affinitiesUntracked: number;
   /** Bytes of Wasm linear memory. */
   memoryBytes: number;
 }

@@ -230,6 +230,7 @@ export class Engine implements EngineApi {
       affinitiesDroppedOnSwap: f[12]!,
       memoryBytes: f[13]!,
       flowsUntracked: f[15]!,
+      affinitiesUntracked: f[16]!,
     };
   }
 

@@ -1,5 +1,5 @@
 /**
- * Issue 10: probe chains in the flow index are bounded. The test knows the table key (a fixed
+ * Issue 10: probe chains in the flow and affinity indexes are bounded. The test knows the table key (a fixed
  * host key) and recomputes the engine's keyed flow hash (engine/hash.ts: splitmix64 key schedule,
  * NH terms, finishNH) in BigInt, so it can pick 400 tuples whose home slots fall in the same 8 of
  * 8192 slots — what an attacker who learned the key could do. Without a bound they form one
@@ -51,6 +51,17 @@ function flowHash(s0: number, sport: number, d0: number, dport: number): number 
   return Number(x >> 32n);
 }
 
+/** engine/affinity.ts affinityHash for an IPv4 client of pool `pool`. */
+function affinityHash(pool: number, w0: number): number {
+  let x = nh(w0, K[12]!, pool, K[13]!) + nh(0, K[14]!, 4, K[15]!) + nh(0, K[4]!, 0, K[9]!);
+  x = (x + ((BigInt((w0 ^ K[10]!) >>> 0) << 32n) | BigInt((pool ^ K[11]!) >>> 0))) & M64;
+  x ^= x >> 29n;
+  x = (x * 0xbf58476d1ce4e5b9n) & M64;
+  x ^= x >> 32n;
+  x = (x * 0x94d049bb133111ebn) & M64;
+  return Number(x >> 32n);
+}
+
 const VIP = ip('10.96.0.10');
 const word = (a: string): number => a.split('.').reduce((w, o) => ((w << 8) | Number(o)) >>> 0, 0);
 
@@ -78,5 +89,25 @@ describe('bounded probe chains in the flow index', () => {
     // Tracked ones are found; untracked ones are not counted as connections.
     expect(engine.lookup(TCP, ip(aimed[0]![0]), aimed[0]![1], VIP, 80, 1).verdict).toBe(Verdict.Backend);
     expect(engine.counters(0).reduce((n, x) => n + x.active, 0)).toBe(st.flows);
+  });
+});
+
+describe('bounded probe chains in the affinity index', () => {
+  it('400 clients aimed at 8 home slots: at most 136 pinned, the rest served unpinned', async () => {
+    const engine = await loadEngine({ flowCapacity: 1 << 16, affinityCapacity: 4096, hashKey: KEY });
+    engine.load(model([servicePort('web', { clusterIPs: ['10.96.0.10'], sessionAffinity: 'ClientIP', backends: abc([1, 1, 1]) })]));
+    const aimed: string[] = [];
+    for (let c = 0; aimed.length < 400; c++) {
+      const client = `10.${(c >> 16) & 255}.${(c >> 8) & 255}.${c & 255}`;
+      // Pool 0: the only service port's clusterIP.
+      if ((affinityHash(0, word(client)) & 8191) < 8) aimed.push(client);
+    }
+    for (const client of aimed.slice(0, 100)) engine.connect(TCP, ip(client), 1, VIP, 80, 0);
+    expect(engine.tableDisplacement().affinity).toBeGreaterThan(4000);
+    for (const client of aimed.slice(100)) expect(engine.connect(TCP, ip(client), 1, VIP, 80, 0).verdict).toBe(Verdict.Backend);
+    const st = engine.stats();
+    expect(st.affinities).toBeLessThanOrEqual(136);
+    expect(st.affinitiesUntracked).toBe(400 - st.affinities);
+    expect(engine.tableDisplacement().affinity).toBeLessThan(136 * 128);
   });
 });
