@@ -16,7 +16,7 @@
  *   +----+-------+----------+---------+----------+-----------+------+------+--------+-----+------+
  *   list+1: 0 = free entry
  */
-import { finishNH, nhTerm, tableKey } from './hash';
+import { MAX_PROBE, finishNH, nhTerm, tableKey } from './hash';
 import { elapsed, stats } from './state';
 
 // @ts-ignore: decorator
@@ -113,13 +113,18 @@ function listFor(timeout: u32): i32 {
 }
 
 function entryHash(p: usize): u32 {
-  return affinityHash(load<u32>(p), load<u32>(p, 4), load<u32>(p, 8), load<u32>(p, 12), load<u32>(p, 16), load<u32>(p, 20));
+  return entryHashWith(p, load<u32>(p));
+}
+
+/** An entry's hash were its pool `pool` (a swap renumbers pools). */
+function entryHashWith(p: usize, pool: u32): u32 {
+  return affinityHash(pool, load<u32>(p, 4), load<u32>(p, 8), load<u32>(p, 12), load<u32>(p, 16), load<u32>(p, 20));
 }
 
 export function affinityFind(hash: u32, pool: u32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32): i32 {
   const tag = hash & 0xff000000;
   let i = hash & indexMask;
-  while (true) {
+  for (let n: u32 = 0; n <= MAX_PROBE; n++) {
     const slot = load<u32>(index + (<usize>i << 2));
     if (slot == 0) return -1;
     if ((slot & 0xff000000) == tag) {
@@ -130,6 +135,17 @@ export function affinityFind(hash: u32, pool: u32, family: u32, w0: u32, w1: u32
     }
     i = (i + 1) & indexMask;
   }
+  return -1;
+}
+
+/** Whether a key with this hash would land within MAX_PROBE slots of its home slot. */
+function probeFits(hash: u32): bool {
+  let i = hash & indexMask;
+  for (let n: u32 = 0; n <= MAX_PROBE; n++) {
+    if (load<u32>(index + (<usize>i << 2)) == 0) return true;
+    i = (i + 1) & indexMask;
+  }
+  return false;
 }
 
 /** Unlinks `e` from its list; a timeout list left empty is freed for another timeout. */
@@ -239,8 +255,15 @@ function evictionVictim(now: u32): i32 {
   return best >= 0 ? best : lru;
 }
 
-/** Inserts a new entry, evicting one (evictionVictim) when full. */
+/**
+ * Inserts a new entry, evicting one (evictionVictim) when full. Returns it, or -1 when the key's
+ * probe chain is already MAX_PROBE long: the client is not pinned (counted in affinitiesUntracked).
+ */
 export function affinityInsert(hash: u32, pool: u32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32, backend: u32, timeout: u32, now: u32): i32 {
+  if (!probeFits(hash)) {
+    stats.affinitiesUntracked++;
+    return -1;
+  }
   if (count >= capacity) {
     const victim = evictionVictim(now);
     if (affinityExpired(victim, now)) stats.affinityExpirations++;
@@ -316,7 +339,7 @@ function remapList(l: i32, poolOldToNew: StaticArray<i32>, backendOldToNew: Stat
     const ob = <i32>load<u32>(p, 24);
     const npool = opool < poolOldToNew.length ? unchecked(poolOldToNew[opool]) : -1;
     const nb = ob < backendOldToNew.length ? unchecked(backendOldToNew[ob]) : -1;
-    if (npool < 0 || nb < 0 || !keep(npool, nb)) {
+    if (npool < 0 || nb < 0 || !keep(npool, nb) || !probeFits(entryHashWith(p, npool))) {
       unlink(e);
       store<u32>(p, 0, 44);
       store<u32>(p, freeHead, 40);

@@ -193,8 +193,10 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spFlags: u32, pro
   const tcp = proto == PROTO_TCP;
   // IPVS binds a new connection as inactive; the client SYN then moves TCP to SYN_RECV: active
   // (v4.7+), with SYN_RECV's short timeout until `established`.
-  flowInsert(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, tcp ? META_ACTIVE : 0, tcp ? CLASS_TCP_SYN : classFor(proto), slot, now);
-  gen.count(slot, tcp, 1);
+  // An untracked connection (its probe chain is full) is served but not counted.
+  if (flowInsert(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, tcp ? META_ACTIVE : 0, tcp ? CLASS_TCP_SYN : classFor(proto), slot, now) >= 0) {
+    gen.count(slot, tcp, 1);
+  }
   return backendDecision(gen, b, via, detail, kind);
 }
 

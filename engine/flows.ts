@@ -18,7 +18,7 @@
  *
  *   index slot (u32): 0 = empty, else hash tag (top 8 bits) << 24 | entry + 1
  */
-import { finishNH, nhTerm, tableKey } from './hash';
+import { MAX_PROBE, finishNH, nhTerm, tableKey } from './hash';
 import { Generation } from './generation';
 import { H_ACTIVE, H_INACTIVE, H_WORDS, MEMBER_ACTIVE, MEMBER_BACKEND, MEMBER_INACTIVE, MEMBER_WORDS } from './layout';
 import { CLASS_TCP_SYN, FLOW_CLASS_COUNT, current, elapsed, stats, timeoutMs } from './state';
@@ -127,12 +127,12 @@ function entryHash(p: usize): u32 {
     load<u32>(p, 32), load<u32>(p, 16), load<u32>(p, 20), load<u32>(p, 24), load<u32>(p, 28));
 }
 
-/** The entry holding this key, or -1. `hash` is flowHash of the same key. */
+/** The entry holding this key, or -1. `hash` is flowHash of the same key. At most MAX_PROBE + 1 slots. */
 // @ts-ignore: decorator
 @inline export function flowFind(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, d0: u32, d1: u32, d2: u32, d3: u32): i32 {
   const tag = hash & 0xff000000;
   let i = hash & indexMask;
-  while (true) {
+  for (let n: u32 = 0; n <= MAX_PROBE; n++) {
     const slot = load<u32>(index + (<usize>i << 2));
     if (slot == 0) return -1;
     if ((slot & 0xff000000) == tag) {
@@ -146,6 +146,17 @@ function entryHash(p: usize): u32 {
     }
     i = (i + 1) & indexMask;
   }
+  return -1;
+}
+
+/** Whether a new key with this hash would land within MAX_PROBE slots of its home slot. */
+function probeFits(hash: u32): bool {
+  let i = hash & indexMask;
+  for (let n: u32 = 0; n <= MAX_PROBE; n++) {
+    if (load<u32>(index + (<usize>i << 2)) == 0) return true;
+    i = (i + 1) & indexMask;
+  }
+  return false;
 }
 
 function listUnlink(e: i32, cls: u32): void {
@@ -266,10 +277,16 @@ function victim(now: u32): i32 {
 
 /**
  * Inserts a key that `flowFind` did not find, evicting one entry (`victim`) when the table is full
- * (an expired one counts as an expiration, not an eviction). Returns the entry.
+ * (an expired one counts as an expiration, not an eviction). Returns the entry, or -1 when the
+ * key's probe chain is already MAX_PROBE long: the key is not tracked (nothing changes; counted in
+ * `flowsUntracked`).
  */
 export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, d0: u32, d1: u32, d2: u32, d3: u32,
   flags: u32, cls: u32, slot: u32, now: u32): i32 {
+  if (!probeFits(hash)) {
+    stats.flowsUntracked++;
+    return -1;
+  }
   if (count >= capacity) {
     const v = victim(now);
     const vp = flowPtr(v);

@@ -135,3 +135,12 @@ export function seedTableKey(a: u32, b: u32, c: u32, d: u32): void {
   x *= 0x94d049bb133111eb;
   return <u32>(x >>> 32);
 }
+
+/**
+ * Longest probe from a key's home slot in the flow and affinity indexes (issue 10). With the keyed
+ * hash at load ≤ 3/4 chains this long do not occur by chance; the tables refuse a key whose chain
+ * would exceed it, so no entry sits further from home and a lookup stops after MAX_PROBE + 1
+ * slots whatever the tuples.
+ */
+// @ts-ignore: decorator
+@inline export const MAX_PROBE: u32 = 128;

@@ -137,6 +137,8 @@ export function fillStats(): void {
   store<f64>(p, <f64>st.affinitiesDroppedOnSwap, 96);
   store<f64>(p, <f64>(<u64>memory.size() << 16), 104);
   store<f64>(p, <f64>core.flowBytes(), 112);
+  store<f64>(p, <f64>st.flowsUntracked, 120);
+  store<f64>(p, <f64>st.affinitiesUntracked, 128);
 }
 
 /** Service port by name for hosts that route by DNS name: UTF-8 of namespace then name in the snapshot buffer region. */

@@ -60,6 +60,10 @@ export class Stats {
   affinityExpirations: u64 = 0;
   flowsDroppedOnSwap: u64 = 0;
   affinitiesDroppedOnSwap: u64 = 0;
+  /** New connections served but not tracked: their probe chain was MAX_PROBE long (flows.ts). */
+  flowsUntracked: u64 = 0;
+  /** New ClientIP pinnings not kept: their probe chain was MAX_PROBE long (affinity.ts). */
+  affinitiesUntracked: u64 = 0;
 }
 export const stats = changetype<Stats>(memory.data(offsetof<Stats>(), 8));
 

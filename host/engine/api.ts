@@ -82,6 +82,10 @@ export interface EngineStats {
   flowsDroppedOnSwap: number;
   /** Affinity entries dropped on snapshot swap because their backend went away or left the pool. */
   affinitiesDroppedOnSwap: number;
+  /** New connections served but not tracked because their flow-index probe chain was full (issue 10). */
+  flowsUntracked: number;
+  /** ClientIP pinnings not kept because their affinity-index probe chain was full (issue 10). */
+  affinitiesUntracked: number;
   /** Bytes of Wasm linear memory. */
   memoryBytes: number;
 }

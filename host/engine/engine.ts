@@ -229,6 +229,8 @@ export class Engine implements EngineApi {
       flowsDroppedOnSwap: f[11]!,
       affinitiesDroppedOnSwap: f[12]!,
       memoryBytes: f[13]!,
+      flowsUntracked: f[15]!,
+      affinitiesUntracked: f[16]!,
     };
   }
 
