@@ -176,7 +176,9 @@ export function explainConnect(engine: EngineApi, c: ExplainConnection): Explain
   }
   if (verdict === 'backend') tracer.add('verdict', `→ ${backend} (via ${via})`);
   else if (verdict === 'pass') tracer.add('verdict', 'pass: not a Service address, the packet goes on unchanged');
-  else if (!tracer.steps.some((s) => s.step === 'verdict')) tracer.add('verdict', verdict === 'drop' ? 'dropped' : 'rejected: no destination can take it');
+  else if (!tracer.steps.some((s) => s.step === 'verdict')) {
+    tracer.add('verdict', verdict === 'drop' ? 'dropped: the source is outside loadBalancerSourceRanges' : 'rejected: the scheduler found no destination with weight > 0');
+  }
   return {
     from: hostPort(c.src, c.srcPort),
     to: hostPort(c.dst, c.dstPort),

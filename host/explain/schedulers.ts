@@ -33,7 +33,8 @@ const hex = (n: number): string => `0x${(n >>> 0).toString(16).padStart(8, '0')}
 function rr(p: PoolState, x: SchedulerInput): SchedulerArithmetic {
   const n = p.members.length;
   let j = p.position >= n ? 0 : p.position;
-  const lines = [`rr position ${p.position} (${p.position === 0 ? 'list head' : `after list position ${p.position - 1}, chosen last`}); scan starts at list position ${j} of ${n}`];
+  const where = p.position === 0 ? 'list head' : `after list position ${p.position - 1}, chosen last${p.position >= n ? ': past the end, wraps to the head' : ''}`;
+  const lines = [`rr position ${p.position} (${where}); scan starts at list position ${j} of ${n}`];
   for (let i = 0; i < n; i++) {
     const m = p.members[j]!;
     if (m.weight > 0) {
@@ -197,6 +198,7 @@ function random(p: PoolState, x: SchedulerInput): SchedulerArithmetic {
   for (let k = 0; k < p.members.length; k++) {
     const w = p.members[k]!.weight;
     if (r < w) return { pick: k, detail: -1, lines: [...lines, `r ${r} < weight ${w} of list position ${k} ${x.label(k)} → picked`] };
+    lines.push(`r ${r} ≥ weight ${w} of list position ${k} ${x.label(k)}: r = ${r} − ${w} = ${r - w}`);
     r -= w;
   }
   return { pick: -1, detail: -1, lines };
