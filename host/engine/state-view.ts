@@ -104,7 +104,10 @@ export interface AffinityEntry {
 const CLASSES = ['tcp', 'tcpfin', 'udp', 'sctp'] as const;
 
 export class EngineStateView {
-  constructor(private readonly ex: StateViewExports) {}
+  /** Throws when engine.wasm predates these views (a stale build), instead of failing mid-trace. */
+  constructor(private readonly ex: StateViewExports) {
+    if (typeof ex.explainMatch !== 'function') throw new Error('engine.wasm has no explain views (engine/explain-views.ts): rebuild (npm run build)');
+  }
 
   /** The service port, address kind and pool a destination matches, or null (Pass). */
   match(protocol: number, dst: Address, dstPort: number): PoolMatch | null {
