@@ -75,7 +75,7 @@ class Tracer {
     }
     const sp = this.port(m.servicePortIndex);
     this.add('match', `${to} is the ${KIND_WORDS[m.kind]} of ${servicePortKey(sp)}`, [
-      `${m.kind === 'nodePort' ? `${c.dst.text} is one of this node's IPs and ${c.dstPort} is the port's nodePort` : `${c.dst.text}:${c.dstPort} is a ${KIND_WORDS[m.kind]} at port ${sp.port}`}; virtual service (pool) ${m.pool}`,
+      `${m.kind === 'nodePort' ? `${c.dst.text} is one of this node's IPs and ${c.dstPort} is the port's nodePort` : `${hostPort(c.dst, c.dstPort)} is a ${KIND_WORDS[m.kind]} at port ${sp.port}`}; virtual service (pool) ${m.pool}`,
     ]);
     return m;
   }

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Address } from '../../engine/address.js';
 import { loadEngine } from '../../engine/node.js';
+import { clientAddress } from '../../browser/simulate.js';
 import { type ExplainRequest, explainSequence, formatTraces } from '../../explain/index.js';
 import { UsageError } from '../errors.js';
 import { reportDiagnostics } from '../report-diagnostics.js';
@@ -79,7 +80,7 @@ export function register(program: Command): void {
     .command('explain')
     .description('trace one decision (or a sequence) through the engine: match, policy, endpoints, flow/affinity, scheduler arithmetic, verdict')
     .requiredOption('--to <ip:port[/proto]>', 'Service address (clusterIP, nodeIP:nodePort, external or LB IP), or namespace/name[:port]')
-    .option('--from <ip[:port]>', 'client address (and source port); repeat for a sequence (default 198.18.0.1)', collect)
+    .option('--from <ip[:port]>', 'client address (and source port); repeat for a sequence (default 198.18.0.1, or 2001:db8:c::1 for IPv6)', collect)
     .option('--replay <file>', 'JSON array of {"from": "ip[:port]", "atMs"?: n, "close"?: bool}: a sequence of connections')
     .option('--node <name>', "this node's name (same as --node-name): endpoints on it are local")
     .option('-o, --output <format>', 'json');
@@ -89,12 +90,14 @@ export function register(program: Command): void {
     if (flags.from !== undefined && flags.replay !== undefined) throw new UsageError('use either --from or --replay, not both');
     if (flags.node !== undefined && flags.nodeName !== undefined && flags.node !== flags.nodeName) throw new UsageError('--node and --node-name disagree');
     const settings = resolveSourceOptions({ ...flags, ...(flags.node !== undefined ? { nodeName: flags.node } : {}) }, { forceScheduler: true });
-    const steps = flags.replay !== undefined
+    const given = flags.replay !== undefined
       ? readReplay(flags.replay)
-      : (flags.from ?? ['198.18.0.1']).map((f) => ({ client: makeClients(f, 1)[0]! }));
+      : flags.from?.map((f) => ({ client: makeClients(f, 1)[0]! }));
     const { result, diagnostics } = await loadModelOnce(settings);
     const code = reportDiagnostics(diagnostics);
     const target = parseTarget(flags.to, result);
+    // Without --from: one simulated client of the target's family, as simulate's first.
+    const steps = given ?? [{ client: { address: clientAddress(0, target.address.family) } }];
     const requests = explainRequests(steps, target);
     const engine = await loadEngine({ seed: 1 });
     engine.load(result.model);
