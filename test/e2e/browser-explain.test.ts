@@ -4,7 +4,7 @@
  * it names the same backend, scheduler and scheduler arithmetic as `vipwasm explain` in Node for
  * the same manifests and the same sequence of clients.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -13,6 +13,7 @@ import { clientAddress } from '../../host/browser/simulate.js';
 import { chromiumUnavailable } from './browser/chromium.js';
 import { closePlayground, formInput, openPlayground, simulatedAfter, simulatedCount, type OpenPlayground } from './browser/page.js';
 import { runCli } from '../cli/run-cli.js';
+import { repoRoot } from './browser/playground-build.js';
 
 const skip = chromiumUnavailable();
 const tmp = mkdtempSync(join(tmpdir(), 'vipwasm-browser-explain-'));
@@ -105,6 +106,8 @@ describe.skipIf(skip !== null)(`playground explain in Chromium${skip ? ` (skippe
       expect(shown.scheduler).toBe(last.scheduler);
       expect(shown.schedulerLines).toEqual(last.steps.find((s) => s.step === 'scheduler')!.lines);
       expect(shown.schedulerLines.length).toBeGreaterThan(1);
+      mkdirSync(join(repoRoot, 'test-artifacts'), { recursive: true });
+      await page.locator('#explain-trace').screenshot({ path: join(repoRoot, 'test-artifacts', `playground-explain-${scheduler}.png`) });
     });
   }
 });
