@@ -158,3 +158,6 @@ export function affinityIndexDisplacement(): f64 {
 export function flowIndexDisplacement(): f64 {
   return <f64>flows.flowIndexDisplacement();
 }
+
+/** Read-only views for `vipwasm explain` (issue 13); off the per-packet path. */
+export * from './explain-views';

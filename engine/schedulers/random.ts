@@ -35,3 +35,8 @@ export function scheduleRandom(gen: Generation, pool: i32): i32 {
   }
   return -1;
 }
+
+/** The stream's current state, for explain (engine/explain-views.ts): the next draw starts from it. */
+export function randomState(): u32 {
+  return state;
+}

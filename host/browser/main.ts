@@ -12,6 +12,8 @@ import { renderEndpoints, renderServices } from './services-view.js';
 import { NO_NODE, analyzeManifests, type Analysis } from './scenario.js';
 import { simulate, simulationEngineOptions, validateSimulationInput, type SimulationInput, type SimulationResult } from './simulate.js';
 import { SimulatorView } from './simulator-view.js';
+import { ExplainView } from './explain-view.js';
+import { explainSimulatedDecision } from './explain-decision.js';
 import { RulesView } from './rules-view.js';
 import { parseTargetValue, targetOptions } from './targets.js';
 import { decodeState, encodeState, type PlaygroundState } from './url-state.js';
@@ -27,6 +29,8 @@ let analysis: Analysis | null = null;
 let wasm: WebAssembly.Module | null = null;
 let wasmBytes = 0;
 let lastResult: SimulationResult | null = null;
+/** The input of lastResult, to replay for an explain trace. */
+let lastInput: SimulationInput | null = null;
 
 const status = byId('engine-status');
 const exampleSelect = byId<HTMLSelectElement>('example');
@@ -35,10 +39,30 @@ const targetSelect = byId<HTMLSelectElement>('target');
 const form = byId<HTMLFormElement>('sim-form');
 const simError = byId('sim-error');
 const editor = new ManifestEditor(byId('manifests'), byId('gutter'), byId<HTMLUListElement>('diagnostics'), byId('diagnostic-count'));
+const explainView = new ExplainView();
 const simView = new SimulatorView((step) => {
   state.step = step;
   saveState();
+  void explainStep(step);
 });
+
+/** Shows the explain trace of decision `step` of the last run, on a fresh engine (host/explain). */
+let explains = 0;
+async function explainStep(step: number): Promise<void> {
+  const token = ++explains;
+  const input = lastInput;
+  const result = lastResult;
+  if (!wasm || !analysis || !input || !result || step >= result.decisions.length) return explainView.clear();
+  const request = result.decisions[step]!.request;
+  try {
+    const engine = await loadEngineFromBytes(wasm, simulationEngineOptions(input));
+    if (token !== explains) return; // a newer run or step meanwhile
+    explainView.show(explainSimulatedDecision(engine, analysis.model, input, request), request);
+  } catch (err) {
+    explainView.error(err instanceof Error ? err.message : String(err));
+  }
+  document.body.dataset['explained'] = String(Number(document.body.dataset['explained'] ?? '0') + 1);
+}
 let rulesView: RulesView;
 
 function setStatus(text: string, kind: 'ok' | 'bad' | ''): void {
@@ -132,6 +156,7 @@ async function runSimulation(resetStep: boolean): Promise<void> {
   const target = parseTargetValue(state.target);
   if (!target) {
     lastResult = null;
+    explainView.clear();
     const errors = analysis.diagnostics.filter((d) => d.severity === 'error').length;
     simView.clear(
       errors
@@ -158,10 +183,13 @@ async function runSimulation(resetStep: boolean): Promise<void> {
     const engine = await loadEngineFromBytes(wasm, simulationEngineOptions(input));
     if (run !== runs) return; // a newer run started meanwhile
     lastResult = simulate(engine, analysis.model, input);
+    lastInput = input;
     simView.show(lastResult, state.step, performance.now() - started);
+    void explainStep(Math.max(0, Math.min(state.step, lastResult.decisions.length - 1)));
     document.body.dataset['simulated'] = String(Number(document.body.dataset['simulated'] ?? '0') + 1);
   } catch (err) {
     lastResult = null;
+    explainView.clear();
     simError.textContent = err instanceof Error ? err.message : String(err);
     simError.hidden = false;
     simView.clear('The simulation did not run.');

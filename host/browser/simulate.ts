@@ -47,8 +47,8 @@ export function simulationEngineOptions(input: Pick<SimulationInput, 'clients' |
 const EPHEMERAL_LOW = 32_768;
 const EPHEMERAL_HIGH = 60_999;
 /** Simulated time: the first request at START_MS, one request every STEP_MS (as `vipwasm simulate`). */
-const START_MS = 1_000_000;
-const STEP_MS = 1;
+export const START_MS = 1_000_000;
+export const STEP_MS = 1;
 
 export interface SimulationTarget {
   /** The address the clients connect to: a clusterIP, node IP (with a nodePort), external or LB IP. */

@@ -23,6 +23,12 @@ export class SimulatorView {
     byId('step-next').addEventListener('click', () => this.go(this.step + 1));
     byId('step-last').addEventListener('click', () => this.go(Number.MAX_SAFE_INTEGER));
     this.stepInput.addEventListener('change', () => this.go(Number(this.stepInput.value) - 1));
+    // Clicking a decision steps to it (and the page shows its explain trace).
+    this.decisions.addEventListener('click', (e) => {
+      const row = (e.target as HTMLElement).closest('tbody tr');
+      const rows = this.decisions.tBodies[0]?.rows;
+      if (row && rows) this.go(Array.from(rows).indexOf(row as HTMLTableRowElement));
+    });
     this.decisions.addEventListener('keydown', (e) => {
       if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
         e.preventDefault();

@@ -15,9 +15,10 @@ import { register as serve } from './commands/serve.js';
 import { register as diagnose } from './commands/diagnose.js';
 import { register as dns } from './commands/dns.js';
 import { register as env } from './commands/env.js';
+import { register as explain } from './commands/explain.js';
 
 /** Verb registrations, one per file in ./commands. */
-const verbs: Array<(program: Command) => void> = [playground, get, forward, demo, rules, simulate, envoyConfig, serve, diagnose, dns, env];
+const verbs: Array<(program: Command) => void> = [playground, get, forward, demo, rules, simulate, envoyConfig, serve, diagnose, dns, env, explain];
 
 export async function main(argv: string[]): Promise<number> {
   const program = new Command('vipwasm')

@@ -8,6 +8,7 @@
  */
 import type { Address } from './address.js';
 import type { ModelBackend, ModelServicePort, ServiceModel } from './model.js';
+import type { EngineStateView } from './state-view.js';
 
 /** What the engine decided for a connection or packet. Numbers are the engine's result codes. */
 export const Verdict = {
@@ -134,4 +135,6 @@ export interface EngineApi {
   /** Per-backend counters of the serving generation, indexed like the model. */
   counters(servicePortIndex: number): { active: number; inactive: number }[];
   stats(): EngineStats;
+  /** Read-only view of the state the next decision reads (host/engine/state-view.ts), for explain. */
+  stateView(): EngineStateView;
 }

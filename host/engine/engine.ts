@@ -8,6 +8,7 @@ import type { Address } from './address.js';
 import { SnapshotError, Verdict, Via, type Decision, type EngineApi, type EngineOptions, type EngineStats } from './api.js';
 import type { ModelBackend, ModelServicePort, ServiceModel } from './model.js';
 import { SNAPSHOT_ERRORS, encodeSnapshot } from './snapshot.js';
+import { EngineStateView, type StateViewExports } from './state-view.js';
 
 /** The exports of engine.wasm this wrapper uses. */
 export interface EngineExports {
@@ -237,6 +238,11 @@ export class Engine implements EngineApi {
   /** Affinity entries dropped on swaps (their backend left): `stats().affinitiesDroppedOnSwap`. */
   affinitiesDroppedOnSwap(): number {
     return this.stats().affinitiesDroppedOnSwap;
+  }
+
+  /** Read-only view of the decision state (pools, counters, flow and affinity entries), for explain. */
+  stateView(): EngineStateView {
+    return new EngineStateView(this.ex as unknown as StateViewExports);
   }
 
   /** Bytes the flow table occupies (slab + index), for the bytes-per-flow benchmark. */

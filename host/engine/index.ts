@@ -9,3 +9,4 @@ export { Engine, ENGINE_ABI_VERSION, randomHashKey, type EngineExports } from '.
 export { encodeSnapshot, resealSnapshot, schedulerId, SNAPSHOT_ERRORS, SNAPSHOT_MAGIC, SNAPSHOT_VERSION } from './snapshot.js';
 export { loadEngine, engineModule, engineWasmPath } from './node.js';
 export { loadEngineFromBytes } from './browser.js';
+export { EngineStateView, tickAge, type AddressKind, type PoolMatch, type PoolMember, type PoolState, type FlowEntry, type AffinityEntry } from './state-view.js';
