@@ -91,7 +91,7 @@ export interface FlowEntry {
   readonly backendIndex: number;
   readonly lastUsedMs: number;
   readonly timeoutMs: number;
-  readonly timeoutClass: 'tcp' | 'tcpfin' | 'udp' | 'sctp';
+  readonly timeoutClass: 'tcp' | 'tcpfin' | 'udp' | 'sctp' | 'tcpsyn';
 }
 
 /** A ClientIP affinity entry (IPVS persistence template). */
@@ -101,7 +101,8 @@ export interface AffinityEntry {
   readonly timeoutMs: number;
 }
 
-const CLASSES = ['tcp', 'tcpfin', 'udp', 'sctp'] as const;
+/** The engine's flow timeout classes by number (engine/state.ts CLASS_*): tcpsyn is a connection not yet established (IPVS SYN_RECV). */
+const CLASSES = ['tcp', 'tcpfin', 'udp', 'sctp', 'tcpsyn'] as const;
 
 export class EngineStateView {
   /** Throws when engine.wasm predates these views (a stale build), instead of failing mid-trace. */
@@ -172,7 +173,7 @@ export class EngineStateView {
       backendIndex: ex.explainFlowBackend(e),
       lastUsedMs: ex.explainFlowLastUsed(e) >>> 0,
       timeoutMs: ex.explainFlowTimeout(e) >>> 0,
-      timeoutClass: CLASSES[ex.explainFlowClass(e) & 3]!,
+      timeoutClass: CLASSES[ex.explainFlowClass(e)]!,
     };
   }
 
