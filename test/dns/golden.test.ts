@@ -15,22 +15,12 @@ import { parse as parseYaml } from 'yaml';
 import { answerQuestion } from '../../host/dns/answer.js';
 import { ClusterZone, type PodRecordMode } from '../../host/dns/zone.js';
 import { type KubeObject, type ModelOptions, buildServiceModel, formatDiagnostic } from '../../host/model/index.js';
-import { parseManifestText } from '../../host/sources/files.js';
 import { parseScenario, section, serializeScenario, setSection, steps } from '../golden/scenario.js';
+import { applyStep } from '../golden/scenario-objects.js';
 import { renderAnswer } from './render.js';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'scenarios');
 const update = process.env['UPDATE_GOLDEN'] === '1';
-
-function identity(o: KubeObject): string {
-  return `${o.kind}/${o.metadata?.namespace ?? 'default'}/${o.metadata?.name ?? ''}`;
-}
-
-function manifests(name: string, text: string): KubeObject[] {
-  const r = parseManifestText(name, text);
-  if (r.errors.length) throw new Error(`${name}: ${r.errors.map(formatDiagnostic).join('; ')}`);
-  return r.objects;
-}
 
 describe('DNS golden scenarios', () => {
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.txtar')).sort()) {
@@ -42,15 +32,7 @@ describe('DNS golden scenarios', () => {
       let objects: KubeObject[] = [];
       const mismatches: string[] = [];
       for (const n of steps(scenario)) {
-        const input = section(scenario, `${n}/input.yaml`);
-        if (input !== undefined) objects = manifests(`${n}/input.yaml`, input);
-        for (const o of manifests(`${n}/apply.yaml`, section(scenario, `${n}/apply.yaml`) ?? '')) {
-          const i = objects.findIndex((x) => identity(x) === identity(o));
-          if (i >= 0) objects[i] = o;
-          else objects.push(o);
-        }
-        const gone = new Set(manifests(`${n}/delete.yaml`, section(scenario, `${n}/delete.yaml`) ?? '').map(identity));
-        objects = objects.filter((o) => !gone.has(identity(o)));
+        objects = applyStep(scenario, n, objects);
         const { discovery, diagnostics } = buildServiceModel(objects, options);
         const errors = diagnostics.filter((d) => d.severity === 'error').map((d) => `error: ${formatDiagnostic(d)}\n`).join('');
         const zone = new ClusterZone(discovery, { clusterDomain, ttl, podRecords, serverAddresses: ['127.0.0.53'] }, 1);

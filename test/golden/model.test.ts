@@ -13,24 +13,14 @@ import {
   type AllocationStore, type KubeObject, type ModelOptions, MemoryAllocationStore, ServiceChangeTracker, buildServiceModel,
   dumpServiceModel, formatDiagnostic, formatEndpointsTable, formatServicesTable,
 } from '../../host/model/index.js';
-import { parseManifestText } from '../../host/sources/files.js';
 import { FileAllocationStore } from '../../host/sources/allocation-file.js';
 import { parseScenario, section, serializeScenario, setSection, steps } from './scenario.js';
+import { applyStep } from './scenario-objects.js';
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'scenarios');
 const update = process.env['UPDATE_GOLDEN'] === '1';
 const tempDirs: string[] = [];
 afterAll(() => tempDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-function identity(o: KubeObject): string {
-  return `${o.kind}/${o.metadata?.namespace ?? 'default'}/${o.metadata?.name ?? ''}`;
-}
-
-function manifests(name: string, text: string): KubeObject[] {
-  const r = parseManifestText(name, text);
-  if (r.errors.length) throw new Error(`${name}: ${r.errors.map(formatDiagnostic).join('; ')}`);
-  return r.objects;
-}
 
 describe('golden scenarios', () => {
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.txtar')).sort()) {
@@ -46,21 +36,7 @@ describe('golden scenarios', () => {
       let objects: KubeObject[] = [];
       const mismatches: string[] = [];
       for (const n of steps(scenario)) {
-        const input = section(scenario, `${n}/input.yaml`);
-        if (input !== undefined) objects = manifests(`${n}/input.yaml`, input);
-        const apply = section(scenario, `${n}/apply.yaml`);
-        if (apply !== undefined) {
-          for (const o of manifests(`${n}/apply.yaml`, apply)) {
-            const i = objects.findIndex((x) => identity(x) === identity(o));
-            if (i >= 0) objects[i] = o;
-            else objects.push(o);
-          }
-        }
-        const del = section(scenario, `${n}/delete.yaml`);
-        if (del !== undefined) {
-          const gone = new Set(manifests(`${n}/delete.yaml`, del).map(identity));
-          objects = objects.filter((o) => !gone.has(identity(o)));
-        }
+        objects = applyStep(scenario, n, objects);
         // A FileAllocationStore reopened per step is a restart; the memory store is one process.
         const store: AllocationStore = stateDirPath ? new FileAllocationStore(stateDirPath) : memory;
         const result = buildServiceModel(objects, { ...options, allocationStore: store });
