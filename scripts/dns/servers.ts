@@ -37,6 +37,19 @@ function track(name: DnsRun['name'], child: ChildProcess, port: number): DnsRun 
   return { name, child, server: { host: '127.0.0.1', port }, log: () => log };
 }
 
+/**
+ * Waits until `run` answers over UDP and over TCP (the comparison asks over TCP): a server that
+ * says it is ready may still be opening one of its sockets on a busy machine.
+ */
+async function answersOnBoth(run: DnsRun): Promise<void> {
+  for (const transport of ['udp', 'tcp'] as const) {
+    await until(`${run.name} answers over ${transport}`, async () => {
+      if (run.child.exitCode !== null) throw new Error(`${run.name} exited ${run.child.exitCode}`);
+      return queryDns(run.server, 'dns-version.cluster.local', 'TXT', transport).then(() => true, () => false);
+    }, 30_000);
+  }
+}
+
 /** CoreDNS authoritative for cluster.local and the reverse zones, reading the API via `kubeconfig`. */
 export async function startCoreDNS(kubeconfig: string, dir: string): Promise<DnsRun> {
   const port = await freePort();
@@ -58,6 +71,7 @@ export async function startCoreDNS(kubeconfig: string, dir: string): Promise<Dns
   try {
     await until('coredns ready', async () => child.exitCode !== null || (await fetch(`http://127.0.0.1:${ready}/ready`).then((r) => r.ok, () => false)), 60_000);
     if (child.exitCode !== null) throw new Error(`coredns exited ${child.exitCode}`);
+    await answersOnBoth(run);
   } catch (err) {
     await stopProcess(child);
     throw new Error(`${(err as Error).message}; its log: ${run.log()}`);
@@ -74,8 +88,8 @@ export async function startVipwasmDns(kubeconfig: string, nodeArgs: readonly str
   try {
     await until('vipwasm dns serving', async () => run.log().includes('vipwasm dns: serving') || child.exitCode !== null, 60_000);
     if (child.exitCode !== null) throw new Error(`vipwasm dns exited ${child.exitCode}`);
-    // Serving starts after the first full list; one answered query shows the socket is up.
-    await queryDns(run.server, 'dns-version.cluster.local', 'TXT', 'udp');
+    // Serving starts after the first full list; answered queries show both sockets are up.
+    await answersOnBoth(run);
   } catch (err) {
     await stopProcess(child);
     throw new Error(`${(err as Error).message}; its log: ${run.log()}`);
