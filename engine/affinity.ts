@@ -16,7 +16,7 @@
  *   +----+-------+----------+---------+----------+-----------+------+------+--------+-----+------+
  *   list+1: 0 = free entry
  */
-import { MAX_PROBE, finishNH, nhTerm, tableKey } from './hash';
+import { MAX_PROBE, finishNH, nhTerm, probeFits, tableKey } from './hash';
 import { elapsed, stats } from './state';
 
 // @ts-ignore: decorator
@@ -138,16 +138,6 @@ export function affinityFind(hash: u32, pool: u32, family: u32, w0: u32, w1: u32
   return -1;
 }
 
-/** Whether a key with this hash would land within MAX_PROBE slots of its home slot. */
-function probeFits(hash: u32): bool {
-  let i = hash & indexMask;
-  for (let n: u32 = 0; n <= MAX_PROBE; n++) {
-    if (load<u32>(index + (<usize>i << 2)) == 0) return true;
-    i = (i + 1) & indexMask;
-  }
-  return false;
-}
-
 /** Unlinks `e` from its list; a timeout list left empty is freed for another timeout. */
 function unlink(e: i32): void {
   const p = affPtr(e);
@@ -260,7 +250,7 @@ function evictionVictim(now: u32): i32 {
  * probe chain is already MAX_PROBE long: the client is not pinned (counted in affinitiesUntracked).
  */
 export function affinityInsert(hash: u32, pool: u32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32, backend: u32, timeout: u32, now: u32): i32 {
-  if (!probeFits(hash)) {
+  if (!probeFits(index, indexMask, hash)) {
     stats.affinitiesUntracked++;
     return -1;
   }
@@ -339,7 +329,7 @@ function remapList(l: i32, poolOldToNew: StaticArray<i32>, backendOldToNew: Stat
     const ob = <i32>load<u32>(p, 24);
     const npool = opool < poolOldToNew.length ? unchecked(poolOldToNew[opool]) : -1;
     const nb = ob < backendOldToNew.length ? unchecked(backendOldToNew[ob]) : -1;
-    if (npool < 0 || nb < 0 || !keep(npool, nb) || !probeFits(entryHashWith(p, npool))) {
+    if (npool < 0 || nb < 0 || !keep(npool, nb) || !probeFits(index, indexMask, entryHashWith(p, npool))) {
       unlink(e);
       store<u32>(p, 0, 44);
       store<u32>(p, freeHead, 40);

@@ -18,7 +18,7 @@
  *
  *   index slot (u32): 0 = empty, else hash tag (top 8 bits) << 24 | entry + 1
  */
-import { MAX_PROBE, finishNH, nhTerm, tableKey } from './hash';
+import { MAX_PROBE, finishNH, nhTerm, probeFits, tableKey } from './hash';
 import { Generation } from './generation';
 import { H_ACTIVE, H_INACTIVE, H_WORDS, MEMBER_ACTIVE, MEMBER_BACKEND, MEMBER_INACTIVE, MEMBER_WORDS } from './layout';
 import { CLASS_TCP_SYN, FLOW_CLASS_COUNT, current, elapsed, stats, timeoutMs } from './state';
@@ -149,16 +149,6 @@ function entryHash(p: usize): u32 {
   return -1;
 }
 
-/** Whether a new key with this hash would land within MAX_PROBE slots of its home slot. */
-function probeFits(hash: u32): bool {
-  let i = hash & indexMask;
-  for (let n: u32 = 0; n <= MAX_PROBE; n++) {
-    if (load<u32>(index + (<usize>i << 2)) == 0) return true;
-    i = (i + 1) & indexMask;
-  }
-  return false;
-}
-
 function listUnlink(e: i32, cls: u32): void {
   const p = flowPtr(e);
   const prev = load<u32>(p, 44);
@@ -283,7 +273,7 @@ function victim(now: u32): i32 {
  */
 export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, d0: u32, d1: u32, d2: u32, d3: u32,
   flags: u32, cls: u32, slot: u32, now: u32): i32 {
-  if (!probeFits(hash)) {
+  if (!probeFits(index, indexMask, hash)) {
     stats.flowsUntracked++;
     return -1;
   }

@@ -144,3 +144,16 @@ export function seedTableKey(a: u32, b: u32, c: u32, d: u32): void {
  */
 // @ts-ignore: decorator
 @inline export const MAX_PROBE: u32 = 128;
+
+/**
+ * Whether a new key with this hash would land within MAX_PROBE slots of its home slot in an
+ * open-addressing index of u32 slots (0 = empty), as the flow and affinity tables keep theirs.
+ */
+export function probeFits(index: usize, mask: u32, hash: u32): bool {
+  let i = hash & mask;
+  for (let n: u32 = 0; n <= MAX_PROBE; n++) {
+    if (load<u32>(index + (<usize>i << 2)) == 0) return true;
+    i = (i + 1) & mask;
+  }
+  return false;
+}
