@@ -16,15 +16,5 @@ if ! command -v go >/dev/null 2>&1; then
   exit 0
 fi
 grep -q "github.com/coredns/coredns $COREDNS_VERSION" "$MODULE/go.mod" || { echo "setup:coredns: $MODULE/go.mod does not require coredns $COREDNS_VERSION" >&2; exit 1; }
-mkdir -p "$DIR"
-stamp=$(cat "$MODULE/go.mod" "$MODULE/go.sum" "$MODULE/main.go" | sha256sum | cut -c1-16)
-if [ -x "$DIR/coredns" ] && [ "$(cat "$DIR/coredns.stamp" 2>/dev/null)" = "$stamp" ]; then
-  echo "setup:coredns: coredns $COREDNS_VERSION is cached ($DIR/coredns)"
-  exit 0
-fi
-echo "setup:coredns: building coredns $COREDNS_VERSION from the Go module proxy (a few minutes the first time)"
-start=$SECONDS
-(cd "$MODULE" && GOFLAGS="-trimpath -buildvcs=false" go build -ldflags='-s -w' -o "$DIR/coredns.tmp" .)
-mv "$DIR/coredns.tmp" "$DIR/coredns"
-echo "$stamp" > "$DIR/coredns.stamp"
-echo "setup:coredns: built coredns $COREDNS_VERSION in $((SECONDS - start)) s: $DIR/coredns"
+. scripts/go-cached-build.sh
+go_cached_build setup:coredns "$MODULE" . "$DIR/coredns" "$MODULE/go.mod" "$MODULE/go.sum" "$MODULE/main.go"

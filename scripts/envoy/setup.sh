@@ -14,15 +14,5 @@ if ! command -v go >/dev/null 2>&1; then
   echo "setup:envoy: Go not found on PATH; the envoy.yaml checks against Envoy's API will skip (they need $BIN/envoycheck)"
   exit 0
 fi
-mkdir -p "$BIN"
-stamp=$(cat "$SRC"/go.mod "$SRC"/go.sum "$SRC"/*.go | sha256sum | cut -c1-16)
-if [ -x "$BIN/envoycheck" ] && [ "$(cat "$BIN/envoycheck.stamp" 2>/dev/null)" = "$stamp" ]; then
-  echo "setup:envoy: envoycheck is cached ($BIN/envoycheck)"
-  exit 0
-fi
-echo "setup:envoy: building envoycheck from go-control-plane (about a minute the first time)"
-start=$SECONDS
-(cd "$SRC" && GOFLAGS="-trimpath -buildvcs=false" go build -ldflags='-s -w' -o "$BIN/envoycheck.tmp.$$" .)
-mv "$BIN/envoycheck.tmp.$$" "$BIN/envoycheck"
-echo "$stamp" > "$BIN/envoycheck.stamp"
-echo "setup:envoy: built envoycheck in $((SECONDS - start)) s ($BIN/envoycheck)"
+. scripts/go-cached-build.sh
+go_cached_build setup:envoy "$SRC" . "$BIN/envoycheck" "$SRC"/go.mod "$SRC"/go.sum "$SRC"/*.go

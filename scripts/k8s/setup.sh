@@ -15,24 +15,11 @@ if ! command -v go >/dev/null 2>&1; then
   echo "setup:k8s: Go not found on PATH; the real-Kubernetes suites will skip (they need $BIN)"
   exit 0
 fi
-mkdir -p "$BIN"
-export GOFLAGS="-trimpath -buildvcs=false"
+. scripts/go-cached-build.sh
 
+# A binary is reused when it was built from the same wrapper module (go.mod and go.sum).
 build() { # build <module dir> <binary name> <package>
-  local dir=$1 name=$2 pkg=$3
-  # A binary is reused when it was built from the same wrapper module (go.mod and go.sum).
-  local stamp
-  stamp=$(cat "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -c1-16)
-  if [ -x "$BIN/$name" ] && [ "$(cat "$BIN/$name.stamp" 2>/dev/null)" = "$stamp" ]; then
-    echo "setup:k8s: $name is cached ($BIN/$name)"
-    return
-  fi
-  echo "setup:k8s: building $name from $pkg (a few minutes the first time)"
-  local start=$SECONDS
-  (cd "$dir" && go build -ldflags='-s -w' -o "$BIN/$name.tmp" "$pkg")
-  mv "$BIN/$name.tmp" "$BIN/$name"
-  echo "$stamp" > "$BIN/$name.stamp"
-  echo "setup:k8s: built $name in $((SECONDS - start)) s"
+  go_cached_build setup:k8s "$1" "$3" "$BIN/$2" "$1/go.mod" "$1/go.sum"
 }
 
 build tools/go/etcd etcd vipwasm.dev/tools/etcd
