@@ -6,5 +6,5 @@
 export * from './engine/index.js';
 export * from './model/index.js';
 export * from './sources/files.js';
-export * from './sources/apiserver.js';
+export * from './sources/api-source.js';
 export * from './sources/source.js';

@@ -14,6 +14,7 @@ import { SCHEDULERS, type SchedulerName } from '../engine/model.js';
 import { type Diagnostic, type KubeObject, type ModelOptions, type ModelResult, buildServiceModel, resolveModelOptions } from '../model/index.js';
 import { FileAllocationStore } from '../sources/allocation-file.js';
 import { FileSource, loadManifests } from '../sources/files.js';
+import { loadInformers } from '../sources/api-source.js';
 import type { Source } from '../sources/source.js';
 import { UsageError } from './errors.js';
 
@@ -98,7 +99,7 @@ export function resolveSourceOptions(flags: SourceFlags, opts: { forceScheduler?
 /** A watching source for the settings: FileSource for -f, ApiServerSource for --kubeconfig / in-cluster. */
 export async function createSource(s: SourceSettings, opts: { watch?: boolean; extraKinds?: readonly ('Pod' | 'Namespace')[] } = {}): Promise<Source> {
   if (s.kubeconfig === undefined) return new FileSource(s.paths, { watch: opts.watch ?? true });
-  const { ApiServerSource } = await import('../sources/apiserver.js');
+  const { ApiServerSource } = await loadInformers();
   const nodeName = s.modelOptions.nodeName;
   try {
     // Loading once (get, simulate): fail at the first error, as kubectl does, instead of retrying.

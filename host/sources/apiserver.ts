@@ -8,8 +8,11 @@
  */
 import { CoreV1Api, DiscoveryV1Api, KubeConfig, ListWatch, NetworkingV1Api, type KubernetesObject } from '@kubernetes/client-node';
 import type { Diagnostic, KubeObject } from '../model/index.js';
+import { errorDetail } from './api-errors.js';
 import { ClosableWatch } from './watch.js';
 import { EMPTY_SNAPSHOT, type Source, SourceListeners, type SourceListener, type SourceSnapshot } from './source.js';
+
+export { errorDetail };
 
 export interface ApiServerSourceOptions {
   /** Path to a kubeconfig; omitted = in-cluster config (service account), else the default loading rules. */
@@ -281,33 +284,6 @@ export class ApiServerSource implements Source {
       await r.informer?.stop();
     }
   }
-}
-
-/**
- * One line for an informer error: `HTTP 403: <the Status message>` for an error status (a failed
- * watch carries `statusCode`; a failed list is the client's ApiException with `code`, the response
- * body, and for codes the API declares a description such as "Unauthorized"), else the network
- * error (`connect ECONNREFUSED …`).
- */
-export function errorDetail(err: unknown): string {
-  const e = err as { message?: string; statusCode?: unknown; code?: unknown; body?: unknown; cause?: { message?: string } } | undefined;
-  const status = typeof e?.statusCode === 'number' ? e.statusCode : typeof e?.code === 'number' ? e.code : undefined;
-  if (status !== undefined) {
-    let body = e?.body;
-    if (typeof body === 'string') {
-      try {
-        body = JSON.parse(body);
-      } catch {
-        // not JSON: no message to show
-      }
-    }
-    let message = typeof body === 'object' && body !== null ? (body as { message?: unknown }).message : undefined;
-    // Without a Status body, the client's own description of a known code ("Message: Unauthorized").
-    const described = /\nMessage: (.*)/.exec(e?.message ?? '')?.[1];
-    if (typeof message !== 'string' || !message) message = described && described !== 'Unknown API Status Code!' ? described : undefined;
-    return message ? `HTTP ${status}: ${message}` : `HTTP ${status}`;
-  }
-  return e?.cause?.message ?? e?.message ?? String(err);
 }
 
 /** `kind/namespace/name` of each plain object, computed once (see ApiServerSource#plain). */

@@ -34,10 +34,14 @@ function mustRun(cmd: string, args: string[], cwd: string, timeout?: number): st
   return r.stdout;
 }
 
-/** undici 8 (from @kubernetes/client-node 2) needs Node ≥ 22.19; on older Node a consumer pins undici 7 as README says. */
-function needsUndiciOverride(): boolean {
+/**
+ * undici 8 (from @kubernetes/client-node 2) throws on import under Node < 22.19. The consumer here
+ * does NOT pin undici 7: everything but the API-server source must work without it, and that
+ * source must say what to do.
+ */
+function clientNodeLoads(): boolean {
   const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
-  return major < 22 || (major === 22 && minor < 19);
+  return major > 22 || (major === 22 && minor >= 19);
 }
 
 let tarball = '';
@@ -55,7 +59,6 @@ beforeAll(() => {
     name: 'consumer', private: true, type: 'module',
     dependencies: { vipwasm: `file:${tarball}` },
     devDependencies: { '@types/node': pkg.devDependencies['@types/node'] },
-    ...(needsUndiciOverride() ? { overrides: { undici: '^7.16.0' } } : {}),
   }, null, 2));
   // TypeScript's default lib for the target (it includes DOM, whose WebAssembly types the API uses).
   writeFileSync(join(consumer, 'tsconfig.json'), JSON.stringify({
@@ -87,6 +90,9 @@ describe('the packed vipwasm package in a fresh project', () => {
     expect(new Set(node)).toEqual(new Set(['198.18.1.1:8080', '198.18.1.2:8080']));
     expect(out['browser']).toEqual(node);
     expect(out['filterExports']).toEqual(expect.arrayContaining(['proxy_abi_version_0_2_1', 'proxy_on_request_headers', 'proxy_on_new_connection']));
+    expect(out['apiError']).toMatch(clientNodeLoads()
+      ? /^cannot load kubeconfig \/nonexistent\/kubeconfig: /
+      : /^the API-server source needs Node >=22\.19(\.\d+)? for the undici of @kubernetes\/client-node, this is v20\.[\s\S]*"overrides": \{ "undici": "\^7\.16\.0" \}/);
   });
 
   it('runs the vipwasm bin', () => {
@@ -94,6 +100,15 @@ describe('the packed vipwasm package in a fresh project', () => {
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^web\s+ClusterIP\s+10\.96\.0\.10\s+<none>\s+80\/TCP$/m);
+  });
+
+  it('runs the vipwasm bin on an API server only where client-node loads, and says what it needs elsewhere', () => {
+    const r = run(join(consumer, 'node_modules/.bin/vipwasm'), ['get', 'services', '--kubeconfig', '/nonexistent/kubeconfig'], consumer);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).not.toMatch(/TypeError|\n\s+at /);
+    expect(r.stderr).toMatch(clientNodeLoads()
+      ? /^error: cannot load kubeconfig \/nonexistent\/kubeconfig: /
+      : /^error: the API-server source needs Node >=22\.19(\.\d+)? for the undici of @kubernetes\/client-node, this is v20\./);
   });
 
   it('bundles the browser entry for a browser, with no node: module in it', async () => {

@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { diagnose, formatFinding } from '../../diagnose/index.js';
 import type { KubeObject } from '../../model/index.js';
+import { loadInformers } from '../../sources/api-source.js';
 import { UsageError } from '../errors.js';
 import { type SourceFlags, addSourceOptions, loadModelOnce, resolveSourceOptions } from '../source-options.js';
 
@@ -25,8 +26,8 @@ function serviceKey(arg: string): string {
  * the API source does not watch them). Without permission the Pod checks are skipped, and said so.
  */
 async function listPods(kubeconfig: string): Promise<KubeObject[] | undefined> {
+  const { errorDetail, loadKubeConfig } = await loadInformers();
   const { CoreV1Api } = await import('@kubernetes/client-node');
-  const { errorDetail, loadKubeConfig } = await import('../../sources/apiserver.js');
   try {
     const kc = loadKubeConfig(kubeconfig || undefined);
     const list = await kc.makeApiClient(CoreV1Api).listPodForAllNamespaces();

@@ -3,7 +3,7 @@
 // through the package's `exports`. Prints what it saw as JSON for the test to check.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { buildServiceModel, loadManifests, parseAddress, PROTOCOL_NUMBER, Verdict, type ServiceModel } from 'vipwasm';
+import { ApiServerSource, buildServiceModel, loadManifests, parseAddress, PROTOCOL_NUMBER, Verdict, type ServiceModel } from 'vipwasm';
 import { loadEngine, type EngineApi } from 'vipwasm/engine';
 import { loadEngineFromBytes } from 'vipwasm/browser';
 
@@ -35,6 +35,9 @@ const browser = await loadEngineFromBytes(engineWasm, { flowCapacity: 1024 });
 browser.load(model);
 const filter = await WebAssembly.compile(await readFile(fileURLToPath(import.meta.resolve('vipwasm/envoy-filter.wasm'))));
 
+// The API-server source loads @kubernetes/client-node only on start(): a missing kubeconfig is its error.
+const apiError = await new ApiServerSource({ kubeconfig: '/nonexistent/kubeconfig' }).start().then(() => 'started', (e: Error) => e.message);
+
 const ports = [40001, 40002, 40003, 40004];
 console.log(JSON.stringify({
   diagnostics: diagnostics.length,
@@ -42,4 +45,5 @@ console.log(JSON.stringify({
   node: ports.map((p) => backendFor(node, model, p)),
   browser: ports.map((p) => backendFor(browser, model, p)),
   filterExports: WebAssembly.Module.exports(filter).map((e) => e.name),
+  apiError,
 }));
