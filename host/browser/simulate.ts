@@ -8,6 +8,7 @@
  */
 import { parseAddress, type Address } from '../engine/address.js';
 import { Verdict, Via, type EngineApi, type EngineOptions } from '../engine/api.js';
+import { completeConnection } from '../engine/handshake.js';
 import {
   PROTOCOL_NUMBER,
   backendKey,
@@ -266,7 +267,7 @@ export function simulate(engine: EngineApi, model: ServiceModel, input: Simulati
         reason: reasonFor(d.verdict, d.via, sp, d.detail),
       });
     }
-    if (input.close && d.verdict === Verdict.Backend) engine.close(proto, src, srcPort, dst, input.target.port, now);
+    completeConnection(engine, d, proto, src, srcPort, dst, input.target.port, now, input.close);
   }
 
   const sp = matched >= 0 ? engine.model.servicePorts[matched]! : null;

@@ -2,7 +2,8 @@
  * A sequence of connections explained one after another on one engine, so each step sees the
  * flows, affinity entries, counters and scheduler positions the earlier ones left (as `simulate`).
  */
-import type { EngineApi } from '../engine/api.js';
+import { type EngineApi, Verdict } from '../engine/api.js';
+import { completeConnection } from '../engine/handshake.js';
 import { PROTOCOL_NUMBER } from '../engine/model.js';
 import { explainConnect } from './explain.js';
 import type { ExplainConnection, ExplainTrace } from './trace.js';
@@ -15,7 +16,8 @@ export interface ExplainRequest extends ExplainConnection {
 export function explainSequence(engine: EngineApi, requests: readonly ExplainRequest[]): ExplainTrace[] {
   return requests.map((r) => {
     const trace = explainConnect(engine, r);
-    if (r.close && trace.verdict === 'backend') engine.close(PROTOCOL_NUMBER[r.protocol], r.src, r.srcPort, r.dst, r.dstPort, r.nowMs);
+    const verdict = trace.verdict === 'backend' ? Verdict.Backend : Verdict.Pass;
+    completeConnection(engine, { verdict }, PROTOCOL_NUMBER[r.protocol], r.src, r.srcPort, r.dst, r.dstPort, r.nowMs, r.close ?? false);
     return trace;
   });
 }

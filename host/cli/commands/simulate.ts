@@ -7,6 +7,7 @@
 import type { Command } from 'commander';
 import { type Address, parseAddress } from '../../engine/address.js';
 import { Verdict } from '../../engine/api.js';
+import { completeConnection } from '../../engine/handshake.js';
 import { type ModelServicePort, PROTOCOL_NUMBER, type Protocol, backendKey, servicePortKey } from '../../engine/model.js';
 import { loadEngine } from '../../engine/node.js';
 import type { ModelResult } from '../../model/index.js';
@@ -118,7 +119,7 @@ export async function simulate(result: ModelResult, target: Target, clients: Cli
     if (d.verdict === Verdict.Backend && d.backend) {
       decisions.push({ client, backend: backendKey(d.backend), result: 'backend' });
     } else decisions.push({ client, backend: null, result: d.verdict === Verdict.Reject ? 'reject' : 'drop' });
-    if (closeEach) engine.close(proto, c.address, sport, target.address, target.port, now);
+    completeConnection(engine, d, proto, c.address, sport, target.address, target.port, now, closeEach);
   }
   // Each IP family is balanced over its own endpoints only (kube-proxy runs a proxier per family).
   const sameFamily = (ip: string): boolean => ip.includes(':') === (target.address.family === 6);
