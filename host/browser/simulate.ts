@@ -169,14 +169,19 @@ export function validateSimulationInput(input: SimulationInput): void {
 export function sourcePorts(seed: number, clients = 1): (request: number) => number {
   const span = EPHEMERAL_HIGH - EPHEMERAL_LOW + 1;
   if (seed === 0) return (r) => EPHEMERAL_LOW + (Math.floor(r / clients) % span);
+  const next = mulberry32(seed);
+  return () => EPHEMERAL_LOW + (next() % span);
+}
+
+/** mulberry32: a small, well-mixed seeded PRNG of u32 values (also the DNS comparison's scenarios). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const r = (t ^ (t >>> 14)) >>> 0;
-    return EPHEMERAL_LOW + (r % span);
+    return (t ^ (t >>> 14)) >>> 0;
   };
 }
 

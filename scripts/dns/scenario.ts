@@ -5,6 +5,7 @@
  * ExternalName Services (targets outside and inside the zone), plus the questions to ask about
  * them: every name the specification defines and the negative cases around them.
  */
+import { mulberry32 } from '../../host/browser/simulate.js';
 import type { Cluster } from '../k8s/cluster.js';
 
 export interface ScenarioPod {
@@ -22,16 +23,10 @@ export interface Scenario {
   readonly services: readonly { namespace: string; name: string; kind: 'ClusterIP' | 'Headless' | 'ExternalName'; ports: { name: string; protocol: string }[] }[];
 }
 
-/** mulberry32: a small seeded PRNG. */
+/** Uniform in [0, 1) from mulberry32 (the playground's source-port PRNG). */
 function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(seed);
+  return () => next() / 4294967296;
 }
 
 /** `podOffset` keeps pod IPs of scenarios applied to one cluster apart. */
