@@ -12,3 +12,17 @@ export function reportDiagnostics(diagnostics: readonly Diagnostic[], stderr: No
   }
   return code;
 }
+
+/**
+ * For commands that follow a source: reports the diagnostics only when they differ from the last
+ * report, so an update that leaves them as they were (a Pod change, an endpoint change) stays quiet.
+ */
+export function changedDiagnosticsReporter(stderr: NodeJS.WritableStream = process.stderr): (diagnostics: readonly Diagnostic[]) => void {
+  let last: string | undefined;
+  return (diagnostics) => {
+    const text = diagnostics.map(formatDiagnostic).join('\n');
+    if (text === last) return;
+    last = text;
+    reportDiagnostics(diagnostics, stderr);
+  };
+}

@@ -26,7 +26,7 @@ import { renderIpvsText } from '../../rules/render-ipvs.js';
 import { renderNftablesText } from '../../rules/render-nftables.js';
 import { TriggerTimes } from '../../metrics/trigger-times.js';
 import { UsageError } from '../errors.js';
-import { reportDiagnostics } from '../report-diagnostics.js';
+import { changedDiagnosticsReporter, reportDiagnostics } from '../report-diagnostics.js';
 import { type SourceFlags, addSourceOptions, createSource, loadModelOnce, resolveSourceOptions } from '../source-options.js';
 
 const MODES: readonly RuleMode[] = ['iptables', 'nftables', 'ipvs'];
@@ -154,11 +154,12 @@ async function watch(plain: RuleApplier[], families: readonly IPFamily[], settin
   // that matters to nobody never wakes the sync loop.
   const feed = new ModelFeed(await createSource(settings), settings.modelOptions);
   const first = await feed.start();
-  reportDiagnostics([...first.sourceDiagnostics, ...first.result.diagnostics]);
+  const report = changedDiagnosticsReporter();
+  report([...first.sourceDiagnostics, ...first.result.diagnostics]);
   loop.update(first.result.model);
   feed.subscribe(
     (u) => {
-      reportDiagnostics([...u.sourceDiagnostics, ...u.result.diagnostics]);
+      report([...u.sourceDiagnostics, ...u.result.diagnostics]);
       if (isEmpty(u.changes)) return;
       if (served) triggers.observe(u.snapshot.objects, u.changes.changed);
       served?.metrics.queued(u.changes, familyLabels);

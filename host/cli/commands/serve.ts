@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { SnapshotServer } from '../../envoy/snapshot-server.js';
 import { ModelFeed } from '../../sources/model-feed.js';
 import { UsageError } from '../errors.js';
-import { reportDiagnostics } from '../report-diagnostics.js';
+import { changedDiagnosticsReporter } from '../report-diagnostics.js';
 import { type SourceFlags, addSourceOptions, createSource, resolveSourceOptions } from '../source-options.js';
 
 export function parseListen(text: string): { host: string; port: number } {
@@ -30,10 +30,11 @@ export function register(program: Command): void {
     const feed = new ModelFeed(source, settings.modelOptions);
     const server = new SnapshotServer();
     const first = await feed.start();
-    reportDiagnostics([...first.sourceDiagnostics, ...first.result.diagnostics]);
+    const report = changedDiagnosticsReporter();
+    report([...first.sourceDiagnostics, ...first.result.diagnostics]);
     let snap = server.publish(first.result.model);
     feed.subscribe((u) => {
-      reportDiagnostics([...u.sourceDiagnostics, ...u.result.diagnostics]);
+      report([...u.sourceDiagnostics, ...u.result.diagnostics]);
       const next = server.publish(u.result.model);
       if (next.version !== snap.version) process.stderr.write(`snapshot version ${next.version} (${u.result.model.servicePorts.length} service ports)\n`);
       snap = next;
