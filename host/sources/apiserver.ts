@@ -48,7 +48,7 @@ interface Resource {
   readonly path: string;
   informer?: ListWatch<KubernetesObject>;
   /** The one list of a one-shot source (failFast), which has no informer. */
-  items?: KubernetesObject[];
+  items?: KubeObject[];
   synced: boolean;
   /** The outage report: the last failure and what is done about it. */
   error?: string;
@@ -78,8 +78,6 @@ export class ApiServerSource implements Source {
   private readonly resources: Resource[];
   private snapshot: SourceSnapshot = EMPTY_SNAPSHOT;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  /** Plain objects by informer object (see plain()). */
-  private readonly plainObjects = new WeakMap<object, KubeObject>();
   private closed = false;
   private started = false;
   private syncWaiters: (() => void)[] = [];
@@ -87,7 +85,11 @@ export class ApiServerSource implements Source {
 
   constructor(private readonly options: ApiServerSourceOptions = {}) {
     this.kc = options.kubeConfig ?? loadKubeConfig(options.kubeconfig);
-    this.watch = new ClosableWatch(this.kc, (path) => this.recovered(this.resources.find((r) => r.path === path)));
+    this.watch = new ClosableWatch(
+      this.kc,
+      (path) => this.recovered(this.resources.find((r) => r.path === path)),
+      (path, o) => slim(o, this.resources.find((r) => r.path === path)!),
+    );
     this.resources = [
       { kind: 'Service', apiVersion: 'v1', path: '/api/v1/services', synced: false, failures: 0 },
       { kind: 'EndpointSlice', apiVersion: 'discovery.k8s.io/v1', path: '/apis/discovery.k8s.io/v1/endpointslices', synced: false, failures: 0 },
@@ -122,7 +124,9 @@ export class ApiServerSource implements Source {
     if (this.options.failFast) return this.listOnce(lists);
     for (const r of this.resources) {
       const listFn = async () => {
-        const list = await lists[r.kind]!();
+        const typed = await lists[r.kind]!();
+        // The informer caches what this returns: the slim form, not the client's typed objects.
+        const list = { ...typed, items: typed.items.map((o) => slim(o, r)) };
         // Listed, but not yet recovered: that takes an accepted watch too (see recovered()).
         r.synced = true;
         this.schedule();
@@ -164,7 +168,7 @@ export class ApiServerSource implements Source {
   private async listOnce(lists: Record<string, () => Promise<{ items: KubernetesObject[] }>>): Promise<SourceSnapshot> {
     await Promise.all(this.resources.map(async (r) => {
       try {
-        r.items = (await lists[r.kind]!()).items;
+        r.items = (await lists[r.kind]!()).items.map((o) => slim(o, r));
         r.synced = true;
       } catch (e) {
         throw new Error(`API server ${this.kc.getCurrentCluster()?.server}: ${r.path}: ${errorDetail(e)}`);
@@ -225,7 +229,7 @@ export class ApiServerSource implements Source {
     if (this.closed) return;
     const objects: KubeObject[] = [];
     for (const r of this.resources) {
-      for (const o of r.informer?.list() ?? r.items ?? []) objects.push(this.plain(o, r));
+      for (const o of r.informer?.list() ?? r.items ?? []) objects.push(o as KubeObject);
     }
     objects.sort((a, b) => {
       const x = sortKey(a);
@@ -243,7 +247,7 @@ export class ApiServerSource implements Source {
       });
     }
     const prev = this.snapshot;
-    // Unchanged informer objects map to the same plain objects, so identity compares them.
+    // The informer keeps an unchanged object and replaces a changed one, so identity compares them.
     const same = prev.objects.length === objects.length && objects.every((o, i) => o === prev.objects[i]);
     const sameDiag = JSON.stringify(prev.diagnostics) === JSON.stringify(diagnostics);
     // A resource whose list ends after a debounced publish (an empty one adds no object) still
@@ -253,25 +257,6 @@ export class ApiServerSource implements Source {
     const first = prev === EMPTY_SNAPSHOT;
     this.snapshot = { objects: same ? prev.objects : objects, diagnostics, revision: same ? prev.revision : prev.revision + 1, healthy };
     if (!first) this.listeners.emit(this.snapshot);
-  }
-
-  /**
-   * The plain JSON form (with kind) of an informer object. List items come typed (Dates, no kind);
-   * watch events come raw. The informer cache replaces an object on every change and keeps it
-   * otherwise, so the form is computed once per object version, not once per publish.
-   */
-  private plain(o: object, r: Resource): KubeObject {
-    let plain = this.plainObjects.get(o);
-    if (plain === undefined) {
-      // managedFields (server-side apply bookkeeping) is often the larger half of an object and
-      // nothing here reads it: leave it out of the copy every consumer keeps.
-      plain = JSON.parse(JSON.stringify(o), (key, value: unknown) => (key === 'managedFields' ? undefined : value)) as KubeObject;
-      plain.kind = r.kind;
-      plain.apiVersion = r.apiVersion;
-      sortKeys.set(plain, `${plain.kind}/${plain.metadata?.namespace ?? ''}/${plain.metadata?.name ?? ''}`);
-      this.plainObjects.set(o, plain);
-    }
-    return plain;
   }
 
   async close(): Promise<void> {
@@ -286,8 +271,34 @@ export class ApiServerSource implements Source {
   }
 }
 
-/** `kind/namespace/name` of each plain object, computed once (see ApiServerSource#plain). */
+/** `kind/namespace/name` of each slim object, computed once (see slim()). */
 const sortKeys = new WeakMap<KubeObject, string>();
+
+/** What nothing here reads and objects carry in bulk: server-side apply's and kubectl apply's bookkeeping. */
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * The form the informers cache and every consumer shares (no copy per publish): plain JSON with
+ * kind and apiVersion, without managedFields or kubectl's last-applied annotation, which are
+ * often most of an object's size (the memory a large cluster costs). List items come typed from
+ * the client (Dates, no kind) and are copied once; watch events come as parsed JSON and are
+ * trimmed in place.
+ */
+function slim(o: object, r: Pick<Resource, 'kind' | 'apiVersion'>): KubeObject {
+  const plain = (o.constructor === Object ? o : JSON.parse(JSON.stringify(o))) as KubeObject & { metadata?: { managedFields?: unknown; annotations?: Record<string, string> } };
+  const meta = plain.metadata;
+  if (meta) {
+    delete meta.managedFields;
+    if (meta.annotations && LAST_APPLIED in meta.annotations) {
+      delete meta.annotations[LAST_APPLIED];
+      if (Object.keys(meta.annotations).length === 0) delete meta.annotations;
+    }
+  }
+  plain.kind = r.kind;
+  plain.apiVersion = r.apiVersion;
+  sortKeys.set(plain, `${plain.kind}/${plain.metadata?.namespace ?? ''}/${plain.metadata?.name ?? ''}`);
+  return plain;
+}
 
 function sortKey(o: KubeObject): string {
   return sortKeys.get(o)!;

@@ -6,6 +6,7 @@
 import {
   type Diagnostic, type ModelOptions, type ModelResult, type ServiceChanges, ServiceChangeTracker, buildServiceModel, isEmpty,
 } from '../model/index.js';
+import { createHash } from 'node:crypto';
 import type { Source, SourceSnapshot } from './source.js';
 
 export interface ModelUpdate {
@@ -16,15 +17,24 @@ export interface ModelUpdate {
   readonly snapshot: SourceSnapshot;
 }
 
+export type LatestModel = Omit<ModelUpdate, 'changes'>;
+
 export class ModelFeed {
   private readonly tracker = new ServiceChangeTracker();
   private readonly listeners = new Map<(u: ModelUpdate) => void, ((err: Error) => void) | undefined>();
   private unsubscribe: (() => void) | undefined;
   private lastRevision = -1;
   private lastDiagnostics = '';
-  /** What consumers see besides the model: the `get` views and every diagnostic. */
+  /**
+   * What consumers see besides the model (the `get` views and every diagnostic), as a digest: the
+   * JSON itself is tens of MB at 10k Services, and only equality matters.
+   */
   private lastViews = '';
-  latest: ModelUpdate | undefined;
+  /**
+   * The last update without its `changes`, whose `previous` model would otherwise stay alive
+   * (a second model's worth of memory) until the next update.
+   */
+  latest: LatestModel | undefined;
 
   constructor(
     readonly source: Source,
@@ -65,13 +75,13 @@ export class ModelFeed {
     this.lastDiagnostics = diagKey;
     const result = objectsChanged || !this.latest ? buildServiceModel(snapshot.objects, this.options) : this.latest.result;
     const changes = this.tracker.update(result);
-    const views = JSON.stringify([result.services, result.discovery, result.diagnostics, snapshot.diagnostics]);
+    const views = createHash('sha256').update(JSON.stringify([result.services, result.discovery, result.diagnostics, snapshot.diagnostics])).digest('base64');
     // A no-op: objects changed in ways nothing downstream sees (an ignored kind, a Pod label no
     // selector uses, a reformatted file), or the same problems again.
     if (this.latest && isEmpty(changes) && views === this.lastViews) return undefined;
     this.lastViews = views;
-    this.latest = { result, changes, sourceDiagnostics: snapshot.diagnostics, snapshot };
-    return this.latest;
+    this.latest = { result, sourceDiagnostics: snapshot.diagnostics, snapshot };
+    return { ...this.latest, changes };
   }
 
   async close(): Promise<void> {

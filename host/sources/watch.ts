@@ -44,8 +44,16 @@ export class ClosableWatch extends Watch {
   private closed = false;
   private readonly open = new Set<AbortController>();
 
-  /** `opened` is told each time a watch of `path` is accepted (HTTP 200): the resource is being followed again. */
-  constructor(config: KubeConfig, private readonly opened: (path: string) => void = () => undefined) {
+  /**
+   * `opened` is told each time a watch of `path` is accepted (HTTP 200): the resource is being
+   * followed again. `transform` reshapes each ADDED/MODIFIED/DELETED object before the informer
+   * caches it (as client-go's informer transforms do: kube-proxy strips managedFields there).
+   */
+  constructor(
+    config: KubeConfig,
+    private readonly opened: (path: string) => void = () => undefined,
+    private readonly transform: (path: string, object: object) => object = (_path, object) => object,
+  ) {
     super(config);
   }
 
@@ -100,6 +108,8 @@ export class ClosableWatch extends Watch {
         } catch {
           return; // not an event: the library ignores it too
         }
+        const changed = event.type === 'ADDED' || event.type === 'MODIFIED' || event.type === 'DELETED';
+        if (changed && typeof event.object === 'object' && event.object !== null) event.object = this.transform(path, event.object);
         callback(event.type, event.object, event);
       });
       // readline re-emits the body's errors (an abort among them): unhandled, they would crash the process.

@@ -23,7 +23,9 @@ interface GenService {
   publishNotReady: boolean;
 }
 
-const portsArb = fc.uniqueArray(fc.record({ name: label, protocol: fc.constantFrom('TCP' as const, 'UDP' as const), port: fc.integer({ min: 1, max: 65535 }) }), { minLength: 1, maxLength: 3, selector: (p) => p.name });
+/** Valid Service ports: names unique, and (port, protocol) unique too, as the API server requires. */
+const portsArb = fc.uniqueArray(fc.record({ name: label, protocol: fc.constantFrom('TCP' as const, 'UDP' as const), port: fc.integer({ min: 1, max: 65535 }) }), { minLength: 1, maxLength: 3, selector: (p) => p.name })
+  .filter((ports) => new Set(ports.map((p) => `${p.port}/${p.protocol}`)).size === ports.length);
 const serviceArb: fc.Arbitrary<GenService> = fc.record({
   kind: fc.constantFrom('ClusterIP' as const, 'Headless' as const, 'ExternalName' as const),
   name: label, namespace: fc.constantFrom('default', 'shop', 'kube-system', 'a1'),

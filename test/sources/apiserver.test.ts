@@ -141,6 +141,32 @@ describe('ApiServerSource', () => {
     expect(source!.current.healthy).toBe(true);
   });
 
+  it('keeps objects slim, from the list and from watch events: no managedFields, no last-applied annotation, other annotations kept', async () => {
+    const bookkeeping = (o: ReturnType<typeof service>, annotations: Record<string, string>) => ({
+      ...o,
+      metadata: {
+        ...o.metadata, creationTimestamp: '2026-12-07T00:00:00Z', annotations,
+        managedFields: [{ manager: 'kubectl', operation: 'Apply', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { 'f:ports': {} } } }],
+      },
+    });
+    const lastApplied = { 'kubectl.kubernetes.io/last-applied-configuration': '{"apiVersion":"v1","kind":"Service"}' };
+    api.applySilently(bookkeeping(service('web', '10.96.0.10'), { ...lastApplied, 'example.com/keep': 'yes' }));
+    const first = await open().start();
+    const listed = first.objects.find((o) => o.kind === 'Service')!;
+    expect(listed.metadata).not.toHaveProperty('managedFields');
+    expect(listed.metadata?.annotations).toEqual({ 'example.com/keep': 'yes' });
+    // Plain JSON, as from a file: the typed client's Date is a string again, and kind is set.
+    expect(Date.parse(listed.metadata?.['creationTimestamp'] as string)).toBe(Date.parse('2026-12-07T00:00:00Z'));
+    expect(listed.apiVersion).toBe('v1');
+    await until(source!, 'watches', () => api.watchCount === WATCHED);
+    api.apply(bookkeeping(service('api', '10.96.0.11'), lastApplied));
+    const watched = await until(source!, 'the watched Service', (s) => s.objects.some((o) => o.metadata?.name === 'api'));
+    const api1 = watched.objects.find((o) => o.metadata?.name === 'api')!;
+    expect(api1.metadata).not.toHaveProperty('managedFields');
+    expect(api1.metadata).not.toHaveProperty('annotations');
+    expect(api1.kind).toBe('Service');
+  });
+
   it('close() leaves no watch open, even one still connecting when it was called', async () => {
     // Close right as start() resolves: the watches are being opened at that moment.
     await open().start();
