@@ -36,6 +36,10 @@ export interface ProxySettings {
   readonly extraNodeIPs?: readonly string[];
   /** vipwasm's `--service-cluster-ip-range` (kube-proxy reads the cluster's ServiceCIDRs). */
   readonly serviceCIDR?: string;
+  /** `--masquerade-all` / masqueradeAll: SNAT every packet to a ClusterIP. */
+  readonly masqueradeAll?: boolean;
+  /** `--nodeport-addresses` / nodePortAddresses: NodePorts only on node addresses in these CIDRs. */
+  readonly nodePortAddresses?: readonly string[];
 }
 
 async function sh(cmd: string, args: string[]): Promise<string> {
@@ -110,8 +114,9 @@ export function startKubeProxy(kubeconfig: string, dir: string, netns: string, s
       mode: s.mode,
       hostnameOverride: s.nodeName,
       clusterCIDR: s.clusterCIDR,
-      iptables: { minSyncPeriod, syncPeriod: '30s' },
-      nftables: { minSyncPeriod, syncPeriod: '30s' },
+      iptables: { minSyncPeriod, syncPeriod: '30s', masqueradeAll: s.masqueradeAll ?? false },
+      nftables: { minSyncPeriod, syncPeriod: '30s', masqueradeAll: s.masqueradeAll ?? false },
+      ...(s.nodePortAddresses ? { nodePortAddresses: s.nodePortAddresses } : {}),
       conntrack: { maxPerCore: 0 },
       metricsBindAddress: s.metricsBindAddress ?? '127.0.0.1:10249',
       healthzBindAddress: '127.0.0.1:10256',
@@ -127,6 +132,8 @@ export function startVipwasm(kubeconfig: string, netns: string, s: ProxySettings
     '--node-name', s.nodeName, '--node-ip', [s.nodeIP, ...(s.extraNodeIPs ?? [])].join(','), '--cluster-cidr', s.clusterCIDR,
     ...(s.serviceCIDR ? ['--service-cluster-ip-range', s.serviceCIDR] : []), '--min-sync-period', s.minSyncPeriod ?? '1s', '--sync-period', '30s',
     ...(s.metricsBindAddress ? ['--metrics-bind-address', s.metricsBindAddress] : []),
+    ...(s.masqueradeAll ? ['--masquerade-all'] : []),
+    ...(s.nodePortAddresses ? ['--nodeport-addresses', s.nodePortAddresses.join(',')] : []),
   ]);
 }
 

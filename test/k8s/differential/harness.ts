@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from '../../../scripts/k8s/cluster.js';
 import {
-  deleteNetns, inNetnsOutput, makeNetns, type ProxyMode, type ProxyRun, relayKubeconfig, startKubeProxy, startVipwasm, stopProcess, until,
+  deleteNetns, inNetnsOutput, makeNetns, type ProxyMode, type ProxyRun, type ProxySettings, relayKubeconfig, startKubeProxy, startVipwasm, stopProcess, until,
 } from '../../../scripts/k8s/proxies.js';
 import { ApiClient, pool } from './api.js';
 import { compareDumps, type Comparison, type Dump, normalizeIptables, normalizeNftables } from './dump.js';
@@ -21,6 +21,9 @@ import { NODE_IPS, type Scenario, THIS_NODE } from './scenarios.js';
 const SERVICE_CIDR = '10.96.0.0/12,fd00:10:96::/108';
 const CLUSTER_CIDR = '198.19.0.0/16,fd00:19::/48';
 const MARKER_NS = 'dt-marker';
+
+/** Proxy flags a suite varies: both proxies get the same. */
+export type ProxyOptions = Pick<ProxySettings, 'masqueradeAll' | 'nodePortAddresses'>;
 
 export interface RoundResult {
   readonly comparison: Comparison;
@@ -41,12 +44,14 @@ export class Differential {
     readonly mode: ProxyMode,
     private readonly dir: string,
     readonly cluster: Cluster,
+    private readonly options: ProxyOptions,
   ) {}
 
-  static async start(mode: ProxyMode): Promise<Differential> {
+  /** `options`: the flags both proxies get besides the harness's own (kube-proxy's defaults when empty). */
+  static async start(mode: ProxyMode, options: ProxyOptions = {}): Promise<Differential> {
     const dir = mkdtempSync(join(tmpdir(), `vipwasm-diff-${mode}-`));
     const cluster = await Cluster.start({ dir: join(dir, 'cluster') });
-    const d = new Differential(mode, dir, cluster);
+    const d = new Differential(mode, dir, cluster, options);
     try {
       await d.boot();
     } catch (err) {
@@ -60,14 +65,14 @@ export class Differential {
     this.api = new ApiClient(this.cluster);
     await this.cluster.kubectl(['create', '-f', '-'], JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...nodes(), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: MARKER_NS } }] }));
     for (const which of ['kp', 'vw'] as const) {
-      const name = `vw-diff-${process.pid}-${this.mode.slice(0, 3)}-${which}`;
+      const name = `vw-diff-${process.pid}-${this.mode.slice(0, 3)}${Object.keys(this.options).length ? '-opt' : ''}-${which}`;
       await makeNetns(name, NODE_IPS[0], NODE_IPS.slice(1));
       this.netns.push(name);
       const relay = await relayKubeconfig(this.cluster, this.dir, name);
       this.relays.push(...relay.relays);
       const settings = {
         mode: this.mode, nodeName: THIS_NODE, nodeIP: NODE_IPS[0], extraNodeIPs: NODE_IPS.slice(1), clusterCIDR: CLUSTER_CIDR,
-        serviceCIDR: SERVICE_CIDR, minSyncPeriod: '1s', metricsBindAddress: '127.0.0.1:10249',
+        serviceCIDR: SERVICE_CIDR, minSyncPeriod: '1s', metricsBindAddress: '127.0.0.1:10249', ...this.options,
       };
       this.runs.push(which === 'kp' ? startKubeProxy(relay.kubeconfig, this.dir, name, settings) : startVipwasm(relay.kubeconfig, name, settings));
     }
@@ -207,6 +212,11 @@ export class Differential {
     }
     const matched = namespaces.filter((ns) => !comparison.differing.has(ns));
     return { comparison, compared: namespaces, matched };
+  }
+
+  /** The real kube-proxy's raw dumps (IPv4, IPv6), e.g. to check that a flag took effect there. */
+  kubeProxyDumps(): Promise<[string, string]> {
+    return this.rawDumps(this.netns[0]!);
   }
 
   /** Whether the kernel of the kube-proxy namespace has nfacct (kube-proxy's counters exist there). */

@@ -8,10 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { k8sToolchain } from '../../../scripts/k8s/cluster.js';
 import type { ProxyMode } from '../../../scripts/k8s/proxies.js';
 import type { Comparison } from './dump.js';
-import { Differential, type RoundResult } from './harness.js';
+import { Differential, type ProxyOptions, type RoundResult } from './harness.js';
 import { describeScenario, generateScenarios, type Scenario, updateScenario } from './scenarios.js';
 
-const SCENARIOS = Number(process.env['VIPWASM_DIFF_SCENARIOS'] ?? 200);
+const DEFAULT_SCENARIOS = Number(process.env['VIPWASM_DIFF_SCENARIOS'] ?? 200);
 const SEED = Number(process.env['VIPWASM_DIFF_SEED'] ?? Date.now() % 1_000_000);
 
 /** Why the suite cannot run here, or undefined. */
@@ -37,51 +37,67 @@ function explain(mode: ProxyMode, round: number, r: RoundResult, byNamespace: Re
 }
 
 /** Rounds 2 and 3: a third of the scenarios updated, a tenth deleted, a tenth new. */
-function nextRound(live: Map<number, Scenario>, round: number, firstNew: number): { live: Scenario[]; deleted: Scenario[] } {
+function nextRound(live: Map<number, Scenario>, round: number, firstNew: number, scenarios: number): { live: Scenario[]; deleted: Scenario[] } {
   const all = [...live.values()];
   const deleted = all.filter((s) => (s.index + round) % 10 === 0);
   const updated = all.filter((s) => (s.index + round) % 3 === 0 && !deleted.includes(s)).map((s) => updateScenario(s, SEED + round));
-  const added = generateScenarios(SEED + round * 101, Math.ceil(SCENARIOS / 10), firstNew);
+  const added = generateScenarios(SEED + round * 101, Math.ceil(scenarios / 10), firstNew);
   return { live: [...updated, ...added], deleted };
 }
 
-export function differentialSuite(mode: ProxyMode): void {
-  const skip = differentialSkipReason();
-  if (skip) console.log(`kube-proxy differential (${mode}) skipped: ${skip}`);
+export interface SuiteVariant {
+  /** Flags both proxies get (kube-proxy's defaults when omitted). */
+  readonly options?: ProxyOptions;
+  /** Scenarios in round 1 (default VIPWASM_DIFF_SCENARIOS, 200). */
+  readonly scenarios?: number;
+  /**
+   * Proof that the options took effect in the real kube-proxy (its raw IPv4 and IPv6 dumps after
+   * round 1): equal rules alone would also pass if both proxies ignored a flag. Returns what is missing.
+   */
+  readonly evidence?: (mode: ProxyMode, ip4: string, ip6: string) => string | undefined;
+}
 
-  describe.skipIf(skip !== undefined)(`differential conformance vs the real kube-proxy, ${mode} mode`, () => {
+export function differentialSuite(mode: ProxyMode, variant: SuiteVariant = {}): void {
+  const skip = differentialSkipReason();
+  const scenarios = variant.scenarios ?? DEFAULT_SCENARIOS;
+  const flags = Object.entries(variant.options ?? {}).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`).join(' ');
+  const label = flags ? `${mode} mode with ${flags}` : `${mode} mode`;
+  if (skip) console.log(`kube-proxy differential (${label}) skipped: ${skip}`);
+
+  describe.skipIf(skip !== undefined)(`differential conformance vs the real kube-proxy, ${label}`, () => {
     let diff: Differential;
     beforeAll(async () => {
-      diff = await Differential.start(mode);
+      diff = await Differential.start(mode, variant.options);
     }, 180_000);
     afterAll(async () => {
       await diff?.stop();
     }, 60_000);
 
-    it(`installs the same rules as kube-proxy for ${SCENARIOS}+ generated scenarios, over creates, updates and deletes`, async () => {
+    it(`installs the same rules as kube-proxy for ${scenarios}+ generated scenarios, over creates, updates and deletes`, async () => {
       const live = new Map<number, Scenario>();
-      let next = SCENARIOS;
+      let next = scenarios;
       let matched = 0;
       let total = 0;
       const failures: string[] = [];
       for (let round = 1; round <= 3; round++) {
-        const step = round === 1 ? { live: generateScenarios(SEED, SCENARIOS), deleted: [] } : nextRound(live, round, next);
-        if (round > 1) next += Math.ceil(SCENARIOS / 10);
+        const step = round === 1 ? { live: generateScenarios(SEED, scenarios), deleted: [] } : nextRound(live, round, next, scenarios);
+        if (round > 1) next += Math.ceil(scenarios / 10);
         const previous = new Map(live);
         await diff.applyRound(step.live, previous, step.deleted);
         for (const s of step.deleted) live.delete(s.index);
         for (const s of step.live) live.set(s.index, s);
         const namespaces = [...[...live.values()].map((s) => s.namespace), ...step.deleted.map((s) => s.namespace)];
         const r = await diff.compare(namespaces);
+        if (round === 1 && variant.evidence) expect(variant.evidence(mode, ...(await diff.kubeProxyDumps())), 'the options took effect in kube-proxy').toBeUndefined();
         matched += r.matched.length;
         total += r.compared.length;
-        console.log(`kube-proxy differential ${mode} round ${round}: ${r.matched.length}/${r.compared.length} scenarios matched (seed ${SEED})`);
+        console.log(`kube-proxy differential ${label} round ${round}: ${r.matched.length}/${r.compared.length} scenarios matched (seed ${SEED})`);
         const byNamespace = new Map([...live.values(), ...step.deleted].map((s) => [s.namespace, s]));
         if (r.comparison.differing.size) failures.push(explain(mode, round, r, byNamespace));
       }
       // Which nfacct case this machine is: kube-proxy's iptables proxier creates its counters where the kernel can.
       const nfacct = mode === 'iptables' ? `; kube-proxy's nfacct counters ${(await diff.nfacctCounters()).includes('=') ? 'exist here (rules with -m nfacct compared)' : 'could not be created here'}` : '';
-      console.log(`kube-proxy differential ${mode}: ${matched}/${total} scenario states matched (seed ${SEED})${nfacct}`);
+      console.log(`kube-proxy differential ${label}: ${matched}/${total} scenario states matched (seed ${SEED})${nfacct}`);
       expect(failures.join('\n\n')).toBe('');
       expect(matched).toBe(total);
     }, 900_000);
