@@ -86,3 +86,65 @@ export function planIpvsSync(installed: IpvsInstalled, services: readonly IpvsVi
   }
   return { lines, installed: next };
 }
+
+/**
+ * What the kernel holds for the virtual services of one family, from `ipvsadm -Sn`: each
+ * service's scheduler and its real servers with their weights. As sets: ipvsadm sorts its output
+ * unless told --nosort, so the order of the lines is not the kernel's list order.
+ */
+export interface SavedVirtualService {
+  readonly scheduler: string;
+  /** `ip:port` (`[ip6]:port`) → weight. */
+  readonly servers: ReadonlyMap<string, number>;
+}
+
+export function parseIpvsSave(text: string, family: 4 | 6): Map<string, SavedVirtualService> {
+  const saved = new Map<string, { scheduler: string; servers: Map<string, number> }>();
+  for (const m of text.matchAll(/^-([Aa]) (-t|-u|--sctp-service) (\S+)(.*)$/gm)) {
+    const service = `${m[2]} ${m[3]}`;
+    if ((m[3]!.startsWith('[') ? 6 : 4) !== family) continue;
+    const rest = m[4]!;
+    if (m[1] === 'A') {
+      saved.set(service, { scheduler: /(?:^| )-s (\S+)/.exec(rest)?.[1] ?? '', servers: new Map() });
+    } else {
+      const server = /(?:^| )-r (\S+)/.exec(rest)?.[1];
+      if (server) saved.get(service)?.servers.set(server, Number(/(?:^| )-w (\d+)/.exec(rest)?.[1] ?? 1));
+    }
+  }
+  return saved;
+}
+
+export interface IpvsDrift {
+  /** Installed services the kernel no longer holds as we left them (scheduler or servers changed, or gone). */
+  readonly changed: readonly string[];
+  /** Services of this family in the kernel that we did not install. */
+  readonly foreign: readonly string[];
+}
+
+/**
+ * How the kernel differs from what our commands left (`installed`): changes made behind our back,
+ * by an administrator or another tool, that the next sync must undo as kube-proxy's does.
+ */
+export function ipvsDrift(installed: IpvsInstalled, saved: ReadonlyMap<string, SavedVirtualService>): IpvsDrift {
+  const changed: string[] = [];
+  for (const [service, vs] of installed) {
+    const now = saved.get(service);
+    const same = now !== undefined && now.scheduler === vs.scheduler && now.servers.size === vs.servers.length &&
+      vs.servers.every((rs) => now.servers.get(rs.server) === rs.weight);
+    if (!same) changed.push(service);
+  }
+  const foreign = [...saved.keys()].filter((service) => !installed.has(service));
+  return { changed, foreign };
+}
+
+/**
+ * Undoes `drift`: `-D` for each changed service the kernel still holds and each foreign one,
+ * and the installed state without the changed services, so that planIpvsSync rebuilds them from
+ * nothing (their lists in engine order again; their scheduler state was lost with the change).
+ */
+export function repairIpvsDrift(installed: IpvsInstalled, saved: ReadonlyMap<string, unknown>, drift: IpvsDrift): { lines: string[]; installed: IpvsInstalled } {
+  const lines = [...drift.changed.filter((service) => saved.has(service)), ...drift.foreign].map((service) => `-D ${service}`);
+  const kept = new Map(installed);
+  for (const service of drift.changed) kept.delete(service);
+  return { lines, installed: kept };
+}

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parseAddress } from '../../host/engine/address.js';
 import { servicePortKey, type ModelServicePort, type SchedulerName, type ServiceModel } from '../../host/engine/model.js';
 import { IpvsApplier } from '../../host/rules/apply/ipvs.js';
-import { installedFresh, planIpvsSync } from '../../host/rules/ipvs-sync.js';
+import { installedFresh, parseIpvsSave, planIpvsSync } from '../../host/rules/ipvs-sync.js';
 import { renderIpvs } from '../../host/rules/render-ipvs.js';
 import { syncServices } from '../reference/address-services.js';
 import { arbBackends, arbOp, BACKEND_POOL, CLIENTS, scenarioModel, type Op } from '../reference/differential-driver.js';
@@ -63,7 +63,12 @@ describe('IpvsApplier: full sync first, then partial syncs that keep the kernel 
   it('first sync rebuilds its family; later ones send only the changes; a failure makes the next one full', async () => {
     const kernel = new KernelIpvs();
     const calls: string[] = [];
-    const applier = new IpvsApplier({ runner: kernelRunner(kernel, calls), conntrackCleanup: false });
+    const inner = kernelRunner(kernel, calls);
+    let refuse = false;
+    const runner: typeof inner = {
+      run: async (cmd, args, input) => (refuse && cmd === 'ipvsadm-restore' ? ((refuse = false), { code: 1, stdout: '', stderr: 'Memory allocation problem' }) : inner.run(cmd, args, input)),
+    };
+    const applier = new IpvsApplier({ runner, conntrackCleanup: false });
     // A leftover of this family is deleted; the other family's service is not touched.
     kernel.restore('-A -t 10.96.0.99:80 -s rr\n-A -t [fd00::99]:80 -s rr\n');
     const first = await applier.sync(rrModel(at(1), at(3), at(5)));
@@ -73,16 +78,73 @@ describe('IpvsApplier: full sync first, then partial syncs that keep the kernel 
     svc.schedule({ client: CLIENTS[0]!, clientPort: 1, vip: parseAddress('10.96.0.10') });
     calls.length = 0;
     const second = await applier.sync(rrModel(at(1), at(2), at(3), at(5)));
-    expect([second.full, calls.includes('ipvsadm -Sn')]).toEqual([false, false]);
+    // Partial: the kernel is read (drift check), and only the one -a is sent.
+    expect([second.full, calls.includes('ipvsadm -Sn'), second.repaired]).toEqual([false, true, undefined]);
     expect(second.bytes).toBeLessThan(first.bytes);
     // The same kernel object, its rr position kept: .3 .5 .2 .1 as in issue 17.
     expect(kernel.services.get('-t 10.96.0.10:80')).toBe(svc);
     const picks = Array.from({ length: 4 }, () => svc.schedule({ client: CLIENTS[0]!, clientPort: 1, vip: parseAddress('10.96.0.10') }).dest!.id);
     expect(picks).toEqual(['10.0.0.3:8080', '10.0.0.5:8080', '10.0.0.2:8080', '10.0.0.1:8080']);
-    kernel.run('-D -t 10.96.0.10:80');
-    await expect(applier.sync(rrModel(at(1), at(2)))).rejects.toThrow(/no such service/);
+    refuse = true;
+    await expect(applier.sync(rrModel(at(1), at(2)))).rejects.toThrow(/Memory allocation problem/);
     expect((await applier.sync(rrModel(at(1), at(2)))).full).toBe(true);
     expect(order(kernel.services.get('-t 10.96.0.10:80'))).toBe('10.0.0.1:8080 10.0.0.2:8080');
+  });
+});
+
+describe('parseIpvsSave', () => {
+  it("reads ipvsadm -Sn's lines (sorted, with persistence, flags, UDP, IPv6) per family, as sets", () => {
+    const text = [
+      '-A -t 10.96.0.10:80 -s rr -p 10800',
+      '-a -t 10.96.0.10:80 -r 10.0.0.1:8080 -m -w 1',
+      '-a -t 10.96.0.10:80 -r 10.0.0.2:8080 -m -w 3 -x 0 -y 0',
+      '-A -u 10.96.0.10:53 -s sh -b sh-port,sh-fallback',
+      '-a -u 10.96.0.10:53 -r 10.0.0.9:53 -m -w 0',
+      '-A -t [fd00::10]:80 -s wrr',
+      '-a -t [fd00::10]:80 -r [fd00::1]:8080 -m -w 2',
+    ].join('\n') + '\n';
+    const four = parseIpvsSave(text, 4);
+    expect([...four.keys()]).toEqual(['-t 10.96.0.10:80', '-u 10.96.0.10:53']);
+    expect(four.get('-t 10.96.0.10:80')).toEqual({ scheduler: 'rr', servers: new Map([['10.0.0.1:8080', 1], ['10.0.0.2:8080', 3]]) });
+    expect(four.get('-u 10.96.0.10:53')).toEqual({ scheduler: 'sh', servers: new Map([['10.0.0.9:53', 0]]) });
+    expect(parseIpvsSave(text, 6)).toEqual(new Map([['-t [fd00::10]:80', { scheduler: 'wrr', servers: new Map([['[fd00::1]:8080', 2]]) }]]));
+  });
+});
+
+describe('IpvsApplier: each partial sync puts right what was changed behind its back, and only that', () => {
+  it('rebuilds a service whose real servers or scheduler were edited, restores a deleted one, deletes a foreign one; the rest keep their state', async () => {
+    const kernel = new KernelIpvs();
+    const calls: string[] = [];
+    const applier = new IpvsApplier({ runner: kernelRunner(kernel, calls), conntrackCleanup: false });
+    const model = serviceModel([
+      servicePort({ scheduler: 'rr', backends: [at(1), at(2), at(3)] }),
+      servicePort({ name: 'edited', clusterIPs: ['10.96.0.11'], scheduler: 'rr', backends: [at(4), at(5)] }),
+      servicePort({ name: 'rescheduled', clusterIPs: ['10.96.0.12'], scheduler: 'rr', backends: [at(6)] }),
+      servicePort({ name: 'deleted', clusterIPs: ['10.96.0.13'], scheduler: 'rr', backends: [at(7)] }),
+    ]);
+    await applier.sync(model);
+    const untouched = kernel.services.get('-t 10.96.0.10:80')!;
+    untouched.schedule({ client: CLIENTS[0]!, clientPort: 1, vip: parseAddress('10.96.0.10') });
+    // An administrator: a weight edited, a real server removed, a scheduler swapped, a service deleted, one added.
+    kernel.restore([
+      '-e -t 10.96.0.11:80 -r 10.0.0.4:8080 -m -w 5', '-d -t 10.96.0.11:80 -r 10.0.0.5:8080',
+      '-D -t 10.96.0.12:80', '-A -t 10.96.0.12:80 -s wrr', '-a -t 10.96.0.12:80 -r 10.0.0.6:8080 -m -w 1',
+      '-D -t 10.96.0.13:80', '-A -t 10.96.0.99:80 -s rr', '-A -t [fd00::99]:80 -s rr',
+    ].join('\n'));
+    calls.length = 0;
+    const r = await applier.sync(model);
+    expect([r.full, r.repaired]).toEqual([false, 4]);
+    expect([...kernel.services.keys()].sort()).toEqual(['-t 10.96.0.10:80', '-t 10.96.0.11:80', '-t 10.96.0.12:80', '-t 10.96.0.13:80', '-t [fd00::99]:80']);
+    expect(kernel.save()).toContain('-A -t 10.96.0.12:80 -s rr\n');
+    expect(order(kernel.services.get('-t 10.96.0.11:80'))).toBe('10.0.0.4:8080 10.0.0.5:8080');
+    expect(kernel.save()).toContain('-a -t 10.96.0.11:80 -r 10.0.0.4:8080 -m -w 1\n');
+    // The service nobody touched is the same kernel object, its rr position kept.
+    expect(kernel.services.get('-t 10.96.0.10:80')).toBe(untouched);
+    expect(untouched.schedule({ client: CLIENTS[0]!, clientPort: 1, vip: parseAddress('10.96.0.10') }).dest!.id).toBe('10.0.0.2:8080');
+    // Nothing changed since: the next sync sends nothing.
+    calls.length = 0;
+    const quiet = await applier.sync(model);
+    expect([quiet.repaired, calls.some((c) => c.startsWith('ipvsadm-restore'))]).toEqual([undefined, false]);
   });
 });
 

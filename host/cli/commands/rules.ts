@@ -147,7 +147,7 @@ async function watch(plain: RuleApplier[], families: readonly IPFamily[], settin
   const loop = new SyncLoop(appliers, {
     minSyncPeriodMs,
     syncPeriodMs,
-    onSynced: (r) => process.stderr.write(`synced ${r.mode}: ${r.full ? 'full' : 'partial'}, ${r.bytes} bytes, ${r.ms.toFixed(1)} ms\n`),
+    onSynced: (r) => process.stderr.write(`synced ${r.mode}: ${r.full ? 'full' : 'partial'}, ${r.bytes} bytes, ${r.ms.toFixed(1)} ms${r.repaired ? `; rebuilt ${r.repaired} virtual service(s) changed outside vipwasm` : ''}\n`),
     onError: (err) => process.stderr.write(`error: ${err.message}\n`),
   });
   // The feed drops updates that change no service port (kube-proxy's change tracker), so an edit

@@ -9,12 +9,15 @@
  * kernel keeps its rr positions, wrr marks, counters and persistence templates, and its lists
  * follow the same order contract as the engine's pools (engine/pool-carry.ts, issue 17). No
  * periodic full sync: flushing would reset the kernel's scheduler state behind the engine's back.
+ * Instead every partial sync first reads the kernel (`ipvsadm -Sn`, as kube-proxy reads it over
+ * netlink on each sync) and rebuilds only the virtual services changed behind its back, and
+ * deletes this family's services it did not install; untouched services keep their state.
  * IPVS mode is golden-tested everywhere and live-tested only where the kernel has IPVS.
  */
 import type { ServiceModel } from '../../engine/model.js';
 import { ruleOptions, type RuleOptions } from '../options.js';
 import { renderIpvs } from '../render-ipvs.js';
-import { installedFresh, planIpvsSync, type IpvsInstalled } from '../ipvs-sync.js';
+import { installedFresh, ipvsDrift, parseIpvsSave, planIpvsSync, repairIpvsDrift, type IpvsInstalled } from '../ipvs-sync.js';
 import { IPVS_JUMPS, IPVS_SETS, setName, type IpvsSetId } from '../ipvs-sets.js';
 import { mustRun, type Runner } from './exec.js';
 import { clearStaleUdp, type ApplierOptions, type RuleApplier, type SyncResult } from './sync-result.js';
@@ -76,20 +79,26 @@ export class IpvsApplier implements RuleApplier {
     // Until the commands have run, the kernel's state is unknown: a failure makes the next sync full.
     this.installed = undefined;
     let ipvsadm: string;
+    let repaired = 0;
     if (before === undefined) {
       ipvsadm = (await this.ownServices()).map((service) => `-D ${service}\n`).join('') + rs.ipvsadm;
       if (ipvsadm) await mustRun(run, 'ipvsadm-restore', [], ipvsadm);
       this.installed = installedFresh(rs.services);
     } else {
-      const plan = planIpvsSync(before, rs.services);
-      ipvsadm = plan.lines.length ? plan.lines.join('\n') + '\n' : '';
+      const saved = parseIpvsSave((await mustRun(run, 'ipvsadm', ['-Sn'])).stdout, this.o.family);
+      const drift = ipvsDrift(before, saved);
+      const repair = repairIpvsDrift(before, saved, drift);
+      const plan = planIpvsSync(repair.installed, rs.services);
+      const lines = [...repair.lines, ...plan.lines];
+      ipvsadm = lines.length ? lines.join('\n') + '\n' : '';
       if (ipvsadm) await mustRun(run, 'ipvsadm-restore', [], ipvsadm);
       this.installed = plan.installed;
+      repaired = drift.changed.length + drift.foreign.length;
     }
     const conntrackDeletions = this.opts.conntrackCleanup === false ? 0 : await clearStaleUdp(run, this.installedModel, model, this.o.family);
     this.installedModel = model;
     const bytes = ipvsadm.length + rs.ipset.length + rs.iptables.length;
-    return { mode: this.mode, full: before === undefined, bytes, ms: performance.now() - started, conntrackDeletions };
+    return { mode: this.mode, full: before === undefined, bytes, ms: performance.now() - started, conntrackDeletions, ...(repaired ? { repaired } : {}) };
   }
 
   /**

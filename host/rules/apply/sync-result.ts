@@ -16,6 +16,8 @@ export interface SyncResult {
   readonly ms: number;
   /** `conntrack -D` invocations made for stale UDP entries. */
   readonly conntrackDeletions: number;
+  /** ipvs: virtual services found changed behind this applier's back (or not its own) and put right. */
+  readonly repaired?: number;
 }
 
 export interface RuleApplier {
