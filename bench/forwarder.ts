@@ -28,7 +28,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { report } from './report.js';
 import {
@@ -97,8 +97,12 @@ async function bulkPhase(only: readonly Target[], s: Settings, rows: Row[]): Pro
   }
 }
 
-/** Phase 2: new connections, every proxy running, targets interleaved per case and round. */
-async function connPhase(only: readonly Target[], s: Settings, rows: Row[]): Promise<void> {
+/**
+ * Phase 2: new connections, every proxy running, targets interleaved per case and round. Returns
+ * the 1-minute load average at the start of each round (a busy machine shows there first).
+ */
+async function connPhase(only: readonly Target[], s: Settings, rows: Row[]): Promise<number[]> {
+  const loads: number[] = [];
   const proxies = new Map<Target, ChildProcess | undefined>();
   try {
     for (const t of only) proxies.set(t, await startProxy(t, s));
@@ -111,7 +115,8 @@ async function connPhase(only: readonly Target[], s: Settings, rows: Row[]): Pro
     };
     for (let round = 0; round < s.rounds; round++) {
       const order = only.map((_, i) => only[(i + round) % only.length]!);
-      console.log(`== new connections, round ${round + 1}/${s.rounds} (${order.join(', ')}; load ${loadavg()[0]!.toFixed(1)})`);
+      loads.push(Math.round(loadavg()[0]! * 10) / 10);
+      console.log(`== new connections, round ${round + 1}/${s.rounds} (${order.join(', ')}; load ${loads.at(-1)} on ${availableParallelism()} CPUs)`);
       for (const conns of [32, 1, 4]) {
         for (const t of order) {
           const pid = proxies.get(t)?.pid;
@@ -138,6 +143,7 @@ async function connPhase(only: readonly Target[], s: Settings, rows: Row[]): Pro
   } finally {
     for (const p of proxies.values()) await stop(p);
   }
+  return loads;
 }
 
 function flag(args: string[], name: string): string | undefined {
@@ -160,6 +166,7 @@ export async function run(args: string[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'vipwasm-bench-'));
   const settings: Settings = { seconds, rounds, dir, cpuProf: flag(args, '--cpu-prof') };
   const rows: Row[] = [];
+  let loads: number[] = [];
   const onSignal = (): void => {
     for (const c of children) c.kill('SIGKILL');
     process.exit(130);
@@ -173,14 +180,16 @@ export async function run(args: string[]): Promise<void> {
     const nginx = start('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], 'nginx');
     await waitPort(HTTP_BACKENDS[0]!, 8080, 'nginx');
     if (phases.includes('bulk')) await bulkPhase(only, settings, rows);
-    if (phases.includes('conn')) await connPhase(only, settings, rows);
+    if (phases.includes('conn')) loads = await connPhase(only, settings, rows);
     await stop(nginx);
   } finally {
     await Promise.all([...children].map((c) => stop(c)));
     process.removeListener('SIGINT', onSignal);
     rmSync(dir, { recursive: true, force: true });
   }
-  rows.push(...verdictRows(rows));
+  rows.push(...verdictRows(rows, loads));
   report('forwarder', rows);
   printRatios(rows);
+  const busy = loads.filter((l) => l > availableParallelism());
+  if (busy.length) console.log(`\nnote: load average above the CPU count in ${busy.length} of ${loads.length} rounds (${loads.join(', ')}): other work shared the CPUs; repeat on a quieter machine before quoting`);
 }

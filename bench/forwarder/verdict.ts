@@ -67,14 +67,17 @@ export function ratio(rows: readonly Row[], c: string, a: Target, b: Target): { 
   return { value: ra.value / rb.value };
 }
 
-/** One verdict row per goal (target `vipwasm`, unit ×), for the JSON and the table. */
-export function verdictRows(rows: readonly Row[]): Row[] {
+/**
+ * One verdict row per goal (target `vipwasm`, unit ×), for the JSON and the table; `loads` (the
+ * load average at each round's start) goes with them, so a reader can tell a busy run.
+ */
+export function verdictRows(rows: readonly Row[], loads: readonly number[] = []): Row[] {
   const out: Row[] = [];
   for (const g of GOALS) {
     const r = ratio(rows, g.case, 'vipwasm', 'node-pipe');
     if (!r) continue;
     const met = g.higherIsBetter ? r.value >= g.bound : r.value <= g.bound;
-    out.push({ case: `goal: ${g.case} ÷ node-pipe`, target: 'vipwasm', value: round3(r.value), unit: '×', goal: `${g.higherIsBetter ? '≥' : '≤'} ${g.bound}`, met, runs: r.runs });
+    out.push({ case: `goal: ${g.case} ÷ node-pipe`, target: 'vipwasm', value: round3(r.value), unit: '×', goal: `${g.higherIsBetter ? '≥' : '≤'} ${g.bound}`, met, runs: r.runs, load: [...loads] });
   }
   return out;
 }
