@@ -82,7 +82,8 @@ export class TcpProxyConnection implements ConnectDeadline {
     else this.pm.viaScheduler++;
     this.pm.connections++;
     this.pm.active++;
-    this.connectTo(d.backendIndex, d.backend!.ip, d.backend!.port);
+    const b = this.sp.backends[d.backendIndex]!; // (d.backend would look the port up again)
+    this.connectTo(d.backendIndex, b.ip, b.port);
   }
 
   /** Ends the connection at once (drain grace period over, or forwarder closed). */
@@ -99,7 +100,8 @@ export class TcpProxyConnection implements ConnectDeadline {
     const up = net.connect({ host: ip, port, allowHalfOpen: true, noDelay: true });
     this.upstream = up;
     this.ctx.connectDeadlines.add(this);
-    up.once('connect', this.onUpstreamConnect);
+    // 'connect' comes once per socket: `on` spares the once-wrapper allocations per connection.
+    up.on('connect', this.onUpstreamConnect);
     up.on('error', this.onUpstreamError);
     up.on('close', this.onUpstreamClose);
   }
