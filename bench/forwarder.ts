@@ -1,261 +1,149 @@
 /**
  * `npm run bench -- forwarder`: the Node forwarder against HAProxy (TCP mode, one process, one
- * thread) and against direct connections, same backends, same run, loopback only.
+ * thread), against a bare Node pipe proxy and against direct connections, same backends, same run,
+ * loopback only.
  *
  * Backends: iperf3 (bulk throughput, 1 and 8 streams) and Debian nginx (small HTTP answers) on
- * 127.246.0.x. Clients: iperf3 and wrk. Cases:
- *   - tcp bulk 1 stream / 8 streams (Gbit/s)
- *   - http new connections/s: wrk, `Connection: close`, 32 connections (each request a new TCP
- *     connection through the proxy)
- *   - http p50 / p99 latency (ms): wrk, `Connection: close`, 1 connection (the latency a proxy adds
- *     on an idle path) and 4 connections (a closed loop: saturates a proxy that is CPU-bound)
- *   - proxy CPU per GB and per connection, from /proc/<pid>/stat
- *   - http keep-alive requests/s: wrk, 32 persistent connections
- * Targets: direct, haproxy, node-pipe (bench/node-pipe-proxy.mjs: net.Server + pipe, no engine,
- * the floor any Node proxy stands on), vipwasm.
- * Options: `--seconds=N` per measurement (default 4), `--only=vipwasm,haproxy,direct,node-pipe`,
+ * 127.246.0.x. Clients: iperf3 and wrk (one thread). Targets: direct, haproxy, node-pipe
+ * (bench/node-pipe-proxy.mjs: net.Server + net.connect + pipe, no engine, the floor any Node proxy
+ * stands on) and vipwasm (the bundled CLI, `vipwasm forward`).
+ *
+ * Two phases:
+ *   1. per target in turn (iperf3's server is restarted per target): tcp bulk 1 / 8 streams
+ *      (Gbit/s, proxy CPU per GB) and http keep-alive requests/s (wrk c=32);
+ *   2. new connections, interleaved: every proxy runs at once on its own address, each gets a 1 s
+ *      warm-up, then `--rounds` rounds; in each round every case (wrk `Connection: close`: c=32
+ *      for connections/s and proxy CPU per connection, c=1 for the latency a proxy adds on an idle
+ *      path, c=4 for a closed loop that saturates a CPU-bound proxy) runs once per target, targets
+ *      in an order rotated per round. Values are per-round medians; ratios are medians of per-round
+ *      ratios (vipwasm and node-pipe measured seconds apart, never minutes).
+ * Fairness: node-pipe and vipwasm listen the same way (net.Server, backlog 4096, allowHalfOpen,
+ * noDelay) and connect the same way (net.connect, noDelay), run on the same Node with the same
+ * (empty) NODE_OPTIONS, and see the same wrk runs.
+ * Options: `--seconds=N` per measurement (default 4), `--rounds=N` (default 3),
+ * `--only=vipwasm,haproxy,direct,node-pipe`, `--phases=bulk,conn` (default both),
  * `--cpu-prof=DIR` (runs the forwarder with node --cpu-prof, profiles written to DIR).
- * Writes rows {case, target, value, unit} to bench/results/forwarder.json and prints ratios.
+ * Writes rows {case, target, value, unit, runs?} plus one `goal:` row per issue-14 target (ratio,
+ * goal, met) to bench/results/forwarder.json, and prints ratios and verdicts.
  */
-import { spawn, execFile } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { report } from './report.js';
+import {
+  ENDPOINTS, HTTP_BACKENDS, IPERF_BACKEND, TARGETS, bundleCli, children, cpuSeconds, exec, haproxyConfig, iperf, manifests,
+  nginxConfig, root, start, stop, waitForListen, waitPort, wrk, type Target,
+} from './forwarder/rig.js';
+import { CASES, median, printRatios, verdictRows, type Row } from './forwarder/verdict.js';
 
-const exec = promisify(execFile);
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-
-/** `node-pipe`: bench/node-pipe-proxy.mjs, a bare Node pipe proxy (Node's own floor for a proxy). */
-type Target = 'vipwasm' | 'haproxy' | 'direct' | 'node-pipe';
-interface Row extends Record<string, unknown> {
-  case: string;
-  target: Target;
-  value: number;
-  unit: string;
+interface Settings {
+  readonly seconds: number;
+  readonly rounds: number;
+  readonly dir: string;
+  readonly cpuProf: string | undefined;
 }
 
-const IPERF_BACKEND = '127.246.0.10';
-const HTTP_BACKENDS = ['127.246.0.1', '127.246.0.2', '127.246.0.3'];
-const ENDPOINTS: Record<Target, { iperf: [string, number]; http: [string, number] }> = {
-  direct: { iperf: [IPERF_BACKEND, 5201], http: [HTTP_BACKENDS[0]!, 8080] },
-  haproxy: { iperf: ['127.97.201.1', 5201], http: ['127.97.201.2', 8080] },
-  vipwasm: { iperf: ['127.97.200.1', 5201], http: ['127.97.200.2', 8080] },
-  'node-pipe': { iperf: ['127.97.202.1', 5201], http: ['127.97.202.2', 8080] },
-};
-
-const children = new Set<ChildProcess>();
-
-function start(cmd: string, args: string[], name: string, env: NodeJS.ProcessEnv = process.env): ChildProcess {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-  children.add(child);
-  let err = '';
-  child.stderr?.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-2000)));
-  child.stdout?.resume();
-  child.on('exit', (code, sig) => {
-    children.delete(child);
-    if (code && code !== 0) console.error(`${name} exited with ${code ?? sig}: ${err}`);
-  });
-  return child;
+function record(rows: Row[], target: Target, c: string, value: number, unit: string, runs?: number[]): void {
+  if (!Number.isFinite(value)) return;
+  rows.push({ case: c, target, value: Math.round(value * 1000) / 1000, unit, ...(runs ? { runs: runs.map((v) => Math.round(v * 1000) / 1000) } : {}) });
+  console.log(`  ${target.padEnd(9)} ${c.padEnd(40)} ${value.toFixed(3)} ${unit}${runs ? `  [${runs.map((v) => v.toFixed(3)).join(' ')}]` : ''}`);
 }
 
-async function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const done = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-  await done;
-  clearTimeout(t);
-}
-
-/** Waits until ip:port accepts a TCP connection (bounded). */
-async function waitPort(ip: string, port: number, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((res) => {
-      const s = net.connect({ host: ip, port });
-      s.once('connect', () => {
-        s.destroy();
-        res(true);
-      });
-      s.once('error', () => res(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 100));
+/** Starts a target's proxy process (none for `direct`). */
+async function startProxy(target: Target, s: Settings): Promise<ChildProcess | undefined> {
+  const quietNode = { ...process.env, NODE_OPTIONS: '' };
+  if (target === 'haproxy') return start('haproxy', ['-f', join(s.dir, 'haproxy.cfg'), '-db'], 'haproxy');
+  if (target === 'node-pipe') {
+    const [iIP, iPort] = ENDPOINTS['node-pipe'].iperf;
+    const [hIP, hPort] = ENDPOINTS['node-pipe'].http;
+    return start(process.execPath, [join(root, 'bench', 'node-pipe-proxy.mjs'), `${iIP}:${iPort}=${IPERF_BACKEND}:5201`,
+      `${hIP}:${hPort}=${HTTP_BACKENDS.map((ip) => `${ip}:8080`).join(',')}`], 'node-pipe proxy', quietNode);
   }
-  throw new Error(`${what} did not start listening on ${ip}:${port} within ${timeoutMs} ms`);
-}
-
-/** Waits until something listens on ip:port without connecting to it (reads `ss`; bounded). */
-async function waitForListen(ip: string, port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const { stdout } = await exec('ss', ['-Hltn', `src ${ip}:${port}`]).catch(() => ({ stdout: '' }));
-    if (stdout.trim()) return;
-    await new Promise((r) => setTimeout(r, 50));
+  if (target === 'vipwasm') {
+    const node = [...(s.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', resolve(s.cpuProf)] : []), await bundleCli()];
+    return start(process.execPath, [...node, 'forward', '-f', join(s.dir, 'manifests'), '--service-cluster-ip-range', '127.97.0.0/16',
+      '--node-name', 'bench-node', '--node-ip', '127.0.0.1', '--metrics-bind-address', 'off', '--healthz-bind-address', 'off', '--log-level', 'warn', '--shutdown-grace', '1s'], 'vipwasm forward',
+      quietNode);
   }
-  throw new Error(`nothing listens on ${ip}:${port} after ${timeoutMs} ms`);
+  return undefined;
 }
 
-function nginxConfig(dir: string): string {
-  const temps = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `  ${t}_temp_path ${dir}/${t};`).join('\n');
-  return `worker_processes 1;
-master_process off;
-daemon off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/nginx-error.log warn;
-events { worker_connections 8192; }
-http {
-  access_log off;
-${temps}
-  keepalive_requests 1000000;
-  server {
-${HTTP_BACKENDS.map((ip) => `    listen ${ip}:8080 backlog=4096;`).join('\n')}
-    location / { return 200 "ok\\n"; }
+/** Phase 1: bulk throughput and keep-alive requests/s, one target at a time. */
+async function bulkPhase(only: readonly Target[], s: Settings, rows: Row[]): Promise<void> {
+  for (const target of only) {
+    console.log(`== bulk: ${target}`);
+    const proxy = await startProxy(target, s);
+    // iperf3 -s gives up on a control connection that closes without a test (a port probe),
+    // so it is started fresh per target and only the HTTP port is probed through the proxy.
+    const iperfServer = start('iperf3', ['-s', '-B', IPERF_BACKEND, '-p', '5201'], 'iperf3 -s');
+    try {
+      await waitForListen(IPERF_BACKEND, 5201);
+      if (target !== 'direct') await waitPort(ENDPOINTS[target].http[0], 8080, target);
+      const [iIP, iPort] = ENDPOINTS[target].iperf;
+      for (const streams of [1, 8]) {
+        const cpu0 = cpuSeconds(proxy?.pid);
+        const r = await iperf(iIP, iPort, streams, s.seconds);
+        const name = `tcp bulk ${streams} stream${streams > 1 ? 's' : ''}`;
+        record(rows, target, name, r.gbps, 'Gbit/s');
+        record(rows, target, `${name}: proxy CPU per GB`, ((cpuSeconds(proxy?.pid) - cpu0) * 1000) / (r.bytes / 1e9), 'ms/GB');
+      }
+      const [hIP, hPort] = ENDPOINTS[target].http;
+      record(rows, target, 'http keep-alive requests/s (c=32)', (await wrk(hIP, hPort, 32, s.seconds, false)).rps, 'req/s');
+    } finally {
+      await stop(proxy);
+      await stop(iperfServer);
+    }
   }
 }
-`;
-}
 
-function haproxyConfig(): string {
-  const [iIP, iPort] = ENDPOINTS.haproxy.iperf;
-  const [hIP, hPort] = ENDPOINTS.haproxy.http;
-  return `global
-  nbthread 1
-  maxconn 8000
-defaults
-  mode tcp
-  timeout connect 2s
-  timeout client 60s
-  timeout server 60s
-frontend iperf
-  bind ${iIP}:${iPort}
-  default_backend iperf
-backend iperf
-  server s0 ${IPERF_BACKEND}:5201
-frontend http
-  bind ${hIP}:${hPort} backlog 4096
-  default_backend http
-backend http
-  balance roundrobin
-${HTTP_BACKENDS.map((ip, i) => `  server s${i} ${ip}:8080`).join('\n')}
-`;
-}
-
-/** The same backends as Kubernetes objects: two Services with fixed ClusterIPs, Pods as endpoints. */
-function manifests(): string {
-  const pod = (name: string, app: string, ip: string, port: number): string => `apiVersion: v1
-kind: Pod
-metadata: { name: ${name}, namespace: bench, labels: { app: ${app} } }
-spec: { nodeName: bench-node, containers: [{ name: c, image: x, ports: [{ containerPort: ${port} }] }] }
-status: { phase: Running, podIP: ${ip}, podIPs: [{ ip: ${ip} }], conditions: [{ type: Ready, status: "True" }] }
-`;
-  const svc = (name: string, ip: string, port: number): string => `apiVersion: v1
-kind: Service
-metadata: { name: ${name}, namespace: bench }
-spec: { clusterIP: ${ip}, selector: { app: ${name} }, ports: [{ protocol: TCP, port: ${port}, targetPort: ${port} }] }
-`;
-  return [
-    svc('iperf', ENDPOINTS.vipwasm.iperf[0], 5201),
-    svc('http', ENDPOINTS.vipwasm.http[0], 8080),
-    pod('iperf-0', 'iperf', IPERF_BACKEND, 5201),
-    ...HTTP_BACKENDS.map((ip, i) => pod(`http-${i}`, 'http', ip, 8080)),
-  ].join('---\n');
-}
-
-async function iperf(ip: string, port: number, streams: number, seconds: number): Promise<{ gbps: number; bytes: number }> {
-  const { stdout } = await exec('iperf3', ['-c', ip, '-p', String(port), '-t', String(seconds), '-P', String(streams), '-J'], { timeout: (seconds + 20) * 1000, maxBuffer: 1 << 24 });
-  const j = JSON.parse(stdout) as { end: { sum_received: { bits_per_second: number; bytes: number } } };
-  return { gbps: j.end.sum_received.bits_per_second / 1e9, bytes: j.end.sum_received.bytes };
-}
-
-/** CPU seconds (user + system) a process has used so far, from /proc (Linux clock ticks of 10 ms). */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
+/**
+ * Phase 2: new connections, every proxy running, targets interleaved per case and round. Returns
+ * the 1-minute load average at the start of each round (a busy machine shows there first).
+ */
+async function connPhase(only: readonly Target[], s: Settings, rows: Row[]): Promise<number[]> {
+  const loads: number[] = [];
+  const proxies = new Map<Target, ChildProcess | undefined>();
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
+    for (const t of only) proxies.set(t, await startProxy(t, s));
+    for (const t of only) if (t !== 'direct') await waitPort(ENDPOINTS[t].http[0], 8080, t);
+    for (const t of only) await wrk(...ENDPOINTS[t].http, 32, 1, true); // warm-up: JIT, caches, accept queues
+    const runs = new Map<string, number[]>();
+    const push = (t: Target, c: string, v: number): void => {
+      const k = `${t}\0${c}`;
+      runs.set(k, [...(runs.get(k) ?? []), v]);
+    };
+    for (let round = 0; round < s.rounds; round++) {
+      const order = only.map((_, i) => only[(i + round) % only.length]!);
+      loads.push(Math.round(loadavg()[0]! * 10) / 10);
+      console.log(`== new connections, round ${round + 1}/${s.rounds} (${order.join(', ')}; load ${loads.at(-1)} on ${availableParallelism()} CPUs)`);
+      for (const conns of [32, 1, 4]) {
+        for (const t of order) {
+          const pid = proxies.get(t)?.pid;
+          const cpu0 = cpuSeconds(pid);
+          const r = await wrk(...ENDPOINTS[t].http, conns, s.seconds, true);
+          if (r.errors) console.log(`  ${t} c=${conns}: ${r.errors}`);
+          if (conns === 32) {
+            push(t, CASES.connRate, r.rps);
+            push(t, CASES.connCpu, ((cpuSeconds(pid) - cpu0) * 1e6) / r.requests);
+          } else {
+            push(t, conns === 1 ? CASES.p50c1 : CASES.p50c4, r.p50);
+            push(t, conns === 1 ? CASES.p99c1 : CASES.p99c4, r.p99);
+          }
+        }
+      }
+    }
+    const units: Record<string, string> = { [CASES.connRate]: 'conn/s', [CASES.connCpu]: 'µs/conn' };
+    for (const t of only) {
+      for (const c of Object.values(CASES)) {
+        const v = runs.get(`${t}\0${c}`);
+        if (v && v.every(Number.isFinite)) record(rows, t, c, median(v), units[c] ?? 'ms', v);
+      }
+    }
+  } finally {
+    for (const p of proxies.values()) await stop(p);
   }
-}
-
-function wrkMs(v: string): number {
-  const m = /^([\d.]+)(us|ms|s)$/.exec(v);
-  if (!m) return NaN;
-  const n = Number(m[1]);
-  return m[2] === 'us' ? n / 1000 : m[2] === 'ms' ? n : n * 1000;
-}
-
-async function wrk(ip: string, port: number, conns: number, seconds: number, close: boolean): Promise<{ rps: number; requests: number; p50: number; p99: number; errors: string }> {
-  const args = ['-t1', `-c${conns}`, `-d${seconds}s`, '--latency', ...(close ? ['-H', 'Connection: close'] : []), `http://${ip}:${port}/`];
-  const { stdout } = await exec('wrk', args, { timeout: (seconds + 20) * 1000 });
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN);
-  const requests = Number(/(\d+) requests in/.exec(stdout)?.[1] ?? NaN);
-  const p50 = wrkMs(/\s50%\s+(\S+)/.exec(stdout)?.[1] ?? '');
-  const p99 = wrkMs(/\s99%\s+(\S+)/.exec(stdout)?.[1] ?? '');
-  const errors = /Socket errors:[^\n]*|Non-2xx[^\n]*/.exec(stdout)?.[0] ?? '';
-  return { rps, requests, p50, p99, errors };
-}
-
-/**
- * One target's cases. For the proxies, the CPU time the proxy process used per GB and per
- * connection is recorded too: on a shared 2-core machine the rates move with whatever else runs,
- * the CPU cost per unit of work much less.
- */
-async function measure(target: Target, seconds: number, rows: Row[], proxyPid: number | undefined): Promise<void> {
-  const [iIP, iPort] = ENDPOINTS[target].iperf;
-  const [hIP, hPort] = ENDPOINTS[target].http;
-  const add = (c: string, value: number, unit: string): void => {
-    if (!Number.isFinite(value)) return;
-    rows.push({ case: c, target, value: Math.round(value * 1000) / 1000, unit });
-    console.log(`  ${target.padEnd(8)} ${c.padEnd(38)} ${value.toFixed(3)} ${unit}`);
-  };
-  for (const streams of [1, 8]) {
-    const cpu0 = cpuSeconds(proxyPid);
-    const r = await iperf(iIP, iPort, streams, seconds);
-    const name = `tcp bulk ${streams} stream${streams > 1 ? 's' : ''}`;
-    add(name, r.gbps, 'Gbit/s');
-    add(`${name}: proxy CPU per GB`, ((cpuSeconds(proxyPid) - cpu0) * 1000) / (r.bytes / 1e9), 'ms/GB');
-  }
-  const cpu0 = cpuSeconds(proxyPid);
-  const conn = await wrk(hIP, hPort, 32, seconds, true);
-  if (conn.errors) console.log(`  ${target}: ${conn.errors}`);
-  add('http new connections/s (c=32)', conn.rps, 'conn/s');
-  add('http new connection: proxy CPU per conn', ((cpuSeconds(proxyPid) - cpu0) * 1e6) / conn.requests, 'µs/conn');
-  // Latency with one request in flight: what the proxy adds on an idle path, not queueing.
-  const lat = await wrk(hIP, hPort, 1, seconds, true);
-  add('http latency p50 (c=1, new conn)', lat.p50, 'ms');
-  add('http latency p99 (c=1, new conn)', lat.p99, 'ms');
-  const busy = await wrk(hIP, hPort, 4, seconds, true);
-  add('http latency p50 (c=4, new conn)', busy.p50, 'ms');
-  add('http latency p99 (c=4, new conn)', busy.p99, 'ms');
-  add('http keep-alive requests/s (c=32)', (await wrk(hIP, hPort, 32, seconds, false)).rps, 'req/s');
-}
-
-/** `--name=value` (bench/run.ts takes every bare word for a suite name, so values are joined). */
-/**
- * The CLI as users run it: plain ESM without tsx's per-function name wrappers. Bundled with
- * esbuild into dist/bench/ (node_modules stay external; build/engine.wasm is found at ../../build).
- */
-async function bundleCli(): Promise<string> {
-  const { build } = await import('esbuild');
-  const outfile = join(root, 'dist', 'bench', 'vipwasm-cli.mjs');
-  await build({
-    entryPoints: [join(root, 'test/e2e/forwarder/cli-entry.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    outfile,
-    logLevel: 'warning',
-  });
-  return outfile;
+  return loads;
 }
 
 function flag(args: string[], name: string): string | undefined {
@@ -265,16 +153,20 @@ function flag(args: string[], name: string): string | undefined {
 
 export async function run(args: string[]): Promise<void> {
   const seconds = Math.min(60, Math.max(1, Number(flag(args, '--seconds') ?? 4)));
-  const only = (flag(args, '--only') ?? 'direct,haproxy,node-pipe,vipwasm').split(',') as Target[];
-  for (const t of only) if (!(t in ENDPOINTS)) throw new Error(`bench forwarder: --only: unknown target "${t}" (want ${Object.keys(ENDPOINTS).join(', ')})`);
-  const cpuProf = flag(args, '--cpu-prof');
+  const rounds = Math.min(20, Math.max(1, Number(flag(args, '--rounds') ?? 3)));
+  const only = (flag(args, '--only') ?? TARGETS.join(',')).split(',') as Target[];
+  for (const t of only) if (!TARGETS.includes(t)) throw new Error(`bench forwarder: --only: unknown target "${t}" (want ${TARGETS.join(', ')})`);
+  const phases = (flag(args, '--phases') ?? 'bulk,conn').split(',');
+  for (const p of phases) if (p !== 'bulk' && p !== 'conn') throw new Error(`bench forwarder: --phases: unknown phase "${p}" (want bulk, conn)`);
   for (const tool of ['iperf3', 'wrk', 'nginx', 'haproxy']) {
     await exec('sh', ['-c', `command -v ${tool}`]).catch(() => {
       throw new Error(`${tool} is not installed: apt-get install -y iperf3 wrk nginx-light haproxy (scripts/setup.sh installs them)`);
     });
   }
   const dir = mkdtempSync(join(tmpdir(), 'vipwasm-bench-'));
+  const settings: Settings = { seconds, rounds, dir, cpuProf: flag(args, '--cpu-prof') };
   const rows: Row[] = [];
+  let loads: number[] = [];
   const onSignal = (): void => {
     for (const c of children) c.kill('SIGKILL');
     process.exit(130);
@@ -287,62 +179,17 @@ export async function run(args: string[]): Promise<void> {
     writeFileSync(join(dir, 'manifests', 'bench.yaml'), manifests());
     const nginx = start('nginx', ['-c', join(dir, 'nginx.conf'), '-p', dir], 'nginx');
     await waitPort(HTTP_BACKENDS[0]!, 8080, 'nginx');
-
-    for (const target of only) {
-      console.log(`== ${target}`);
-      let proxy: ChildProcess | undefined;
-      if (target === 'haproxy') {
-        proxy = start('haproxy', ['-f', join(dir, 'haproxy.cfg'), '-db'], 'haproxy');
-      } else if (target === 'node-pipe') {
-        const [iIP, iPort] = ENDPOINTS['node-pipe'].iperf;
-        const [hIP, hPort] = ENDPOINTS['node-pipe'].http;
-        proxy = start(process.execPath, [join(root, 'bench', 'node-pipe-proxy.mjs'), `${iIP}:${iPort}=${IPERF_BACKEND}:5201`,
-          `${hIP}:${hPort}=${HTTP_BACKENDS.map((ip) => `${ip}:8080`).join(',')}`], 'node-pipe proxy', { ...process.env, NODE_OPTIONS: '' });
-      } else if (target === 'vipwasm') {
-        const node = [...(cpuProf ? ['--cpu-prof', '--cpu-prof-dir', resolve(cpuProf)] : []), await bundleCli()];
-        proxy = start(process.execPath, [...node, 'forward', '-f', join(dir, 'manifests'), '--service-cluster-ip-range', '127.97.0.0/16',
-          '--node-name', 'bench-node', '--node-ip', '127.0.0.1', '--metrics-bind-address', 'off', '--healthz-bind-address', 'off', '--log-level', 'warn', '--shutdown-grace', '1s'], 'vipwasm forward',
-          { ...process.env, NODE_OPTIONS: '' });
-      }
-      // iperf3 -s gives up on a control connection that closes without a test (a port probe),
-      // so it is started fresh per target and only the HTTP port is probed through the proxy.
-      const iperfServer = start('iperf3', ['-s', '-B', IPERF_BACKEND, '-p', '5201'], 'iperf3 -s');
-      try {
-        await waitForListen(IPERF_BACKEND, 5201);
-        if (target !== 'direct') await waitPort(ENDPOINTS[target].http[0], 8080, target);
-        await measure(target, seconds, rows, proxy?.pid);
-      } finally {
-        await stop(proxy);
-        await stop(iperfServer);
-      }
-    }
+    if (phases.includes('bulk')) await bulkPhase(only, settings, rows);
+    if (phases.includes('conn')) loads = await connPhase(only, settings, rows);
     await stop(nginx);
   } finally {
     await Promise.all([...children].map((c) => stop(c)));
     process.removeListener('SIGINT', onSignal);
     rmSync(dir, { recursive: true, force: true });
   }
+  rows.push(...verdictRows(rows, loads));
   report('forwarder', rows);
   printRatios(rows);
-}
-
-function printRatios(rows: Row[]): void {
-  const get = (c: string, t: Target): number | undefined => rows.find((r) => r.case === c && r.target === t)?.value;
-  const cases = [...new Set(rows.map((r) => r.case))];
-  console.log('\nratios (vipwasm ÷ other; for latency and CPU lower is better, "added" = minus direct):');
-  for (const c of cases) {
-    const v = get(c, 'vipwasm');
-    const h = get(c, 'haproxy');
-    const d = get(c, 'direct');
-    const n = get(c, 'node-pipe');
-    if (v === undefined) continue;
-    const parts = [`${c}:`];
-    if (h) parts.push(`${(v / h).toFixed(2)}× haproxy`);
-    if (n) parts.push(`${(v / n).toFixed(2)}× node-pipe`);
-    if (d) parts.push(`${(v / d).toFixed(2)}× direct`);
-    if (c.includes('latency') && h !== undefined && d !== undefined && h - d > 0) {
-      parts.push(`added ${(v - d).toFixed(3)} ms vs haproxy's ${(h - d).toFixed(3)} ms (${((v - d) / (h - d)).toFixed(2)}×)`);
-    }
-    console.log(`  ${parts.join('  ')}`);
-  }
+  const busy = loads.filter((l) => l > availableParallelism());
+  if (busy.length) console.log(`\nnote: load average above the CPU count in ${busy.length} of ${loads.length} rounds (${loads.join(', ')}): other work shared the CPUs; repeat on a quieter machine before quoting`);
 }

@@ -7,6 +7,7 @@ import { parseAddress } from '../engine/address.js';
 import type { Address } from '../engine/address.js';
 import type { EngineApi } from '../engine/api.js';
 import type { BackendEjections } from './backend-ejection.js';
+import type { ConnectDeadlines } from './connect-deadlines.js';
 import type { ForwarderMetrics } from './metrics.js';
 
 /** Tunables of the data path (CLI flags map onto these). */
@@ -67,6 +68,8 @@ export interface DataPathContext {
   readonly options: DataPathOptions;
   readonly addresses: AddressCache;
   readonly ejections: BackendEjections;
+  /** The connect timeout of every backend connect in flight (one timer for all). */
+  readonly connectDeadlines: ConnectDeadlines;
   /** Milliseconds on the clock the engine's tables use. */
   now(): number;
   /** A backend failed to connect: eject it and re-apply the model soon. */

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { EngineApi } from '../engine/api.js';
 import type { ServiceModel } from '../engine/model.js';
 import { BackendEjections } from './backend-ejection.js';
+import { ConnectDeadlines } from './connect-deadlines.js';
 import { AddressCache, DEFAULT_DATA_PATH_OPTIONS } from './context.js';
 import type { DataPathContext, DataPathOptions } from './context.js';
 import { ProxyHealth, ServiceHealthServers, healthzHandler, listenHttp, metricsHandler, parseBindAddress } from './health.js';
@@ -76,6 +77,7 @@ export class Forwarder {
     this.health = new ProxyHealth(options.healthTimeoutMs ?? 60_000);
     this.ejections = new BackendEjections(options.ejectMs ?? 5000);
     this.vips = options.vipInterface ? new VipInterface(options.vipInterface) : null;
+    const now = (): number => performance.now();
     this.ctx = {
       engine,
       metrics: this.metrics,
@@ -83,7 +85,8 @@ export class Forwarder {
       options: dp,
       addresses: new AddressCache(),
       ejections: this.ejections,
-      now: () => performance.now(),
+      connectDeadlines: new ConnectDeadlines(dp.connectTimeoutMs, now),
+      now,
       backendFailed: (key) => this.backendFailed(key),
     };
     this.listeners = new ServiceListeners(this.ctx);
@@ -237,6 +240,7 @@ export class Forwarder {
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
     this.listeners.stopAccepting();
     this.listeners.abortAll();
+    this.ctx.connectDeadlines.clear();
     this.healthServers.closeAll();
     await Promise.all(this.opServers.map((s) => new Promise((r) => s.close(r))));
     for (const s of this.opServers) s.closeAllConnections();

@@ -113,8 +113,13 @@ export class ServiceListeners {
       this.bound.set(p.key, { kind: 'udp', planned: p, udp });
       return;
     }
-    // pauseOnConnect: the client's bytes wait in the kernel until the backend has answered.
-    const server = net.createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, (socket) => this.accept(p, socket));
+    // The client is read from accept on, as any Node proxy does: its first bytes wait in the
+    // socket's own readable buffer (bounded by its highWaterMark, then reading stops) until a
+    // backend answers, and go out in the same event-loop turn as the connect completes. With
+    // pauseOnConnect they stayed in the kernel and cost one more turn (readStart, then a read) per
+    // connection (issue 14). Nothing consumes them before the pump starts, so a retry after a
+    // refused or timed-out connect still sends them to the backend that answers.
+    const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(p, socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ host: p.ip, port: p.port, backlog: 4096, exclusive: true }, () => {

@@ -47,8 +47,9 @@ export const pumpStats = { bulkSwitches: 0 };
 type Handle = { useUserBuffer?: (buf: Uint8Array) => void; reading?: boolean };
 
 /**
- * Copies `from` into `to` until `from` ends, then ends `to` (half-close). `from` may be paused
- * (e.g. accepted with pauseOnConnect): pumping resumes it. `onTraffic` runs for every read
+ * Copies `from` into `to` until `from` ends, then ends `to` (half-close). `from` may be paused or
+ * hold bytes read before the pump started (a client read while its backend was connecting):
+ * pumping resumes it and those bytes go first. `onTraffic` runs for every read
  * (keep it cheap: it is on the byte path).
  */
 export function pump(from: net.Socket, to: net.Socket, onTraffic?: () => void): void {

@@ -13,6 +13,7 @@ import type { Address } from '../engine/address.js';
 import { Verdict, Via } from '../engine/api.js';
 import { backendKey, type ModelServicePort } from '../engine/model.js';
 import { nextBackend } from './backend-ejection.js';
+import type { ConnectDeadline } from './connect-deadlines.js';
 import type { DataPathContext } from './context.js';
 import type { PlannedListener } from './listen-plan.js';
 import type { PortMetrics } from './metrics.js';
@@ -23,14 +24,17 @@ const TCP = 6;
 /** Connection attempts end in one of these; anything else after connect is a mid-stream error. */
 const RETRYABLE = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EADDRNOTAVAIL', 'EHOSTDOWN', 'ENETDOWN']);
 
-export class TcpProxyConnection {
+export class TcpProxyConnection implements ConnectDeadline {
+  // The connect timeout's list links (ctx.connectDeadlines), instead of a timer per socket.
+  deadlineAt = 0;
+  prevDeadline: ConnectDeadline | null = null;
+  nextDeadline: ConnectDeadline | null = null;
   private upstream: net.Socket | null = null;
   private connected = false;
   private finished = false;
   private pm: PortMetrics;
   private sp: ModelServicePort | null = null;
   private backendIndex = -1;
-  private backendKey = '';
   private tried: Set<number> | null = null;
   private attempts = 0;
   private hasFlow = false;
@@ -78,11 +82,13 @@ export class TcpProxyConnection {
     else this.pm.viaScheduler++;
     this.pm.connections++;
     this.pm.active++;
-    this.connectTo(d.backendIndex, d.backend!.ip, d.backend!.port);
+    const b = this.sp.backends[d.backendIndex]!; // (d.backend would look the port up again)
+    this.connectTo(d.backendIndex, b.ip, b.port);
   }
 
   /** Ends the connection at once (drain grace period over, or forwarder closed). */
   abort(): void {
+    this.ctx.connectDeadlines.remove(this);
     this.upstream?.destroy();
     this.client.destroy();
   }
@@ -90,13 +96,12 @@ export class TcpProxyConnection {
   private connectTo(index: number, ip: string, port: number): void {
     this.attempts++;
     this.backendIndex = index;
-    this.backendKey = backendKey({ ip, port });
     this.upstreamClosed = false;
     const up = net.connect({ host: ip, port, allowHalfOpen: true, noDelay: true });
     this.upstream = up;
-    up.setTimeout(this.ctx.options.connectTimeoutMs);
-    up.once('connect', this.onUpstreamConnect);
-    up.on('timeout', this.onUpstreamTimeout);
+    this.ctx.connectDeadlines.add(this);
+    // 'connect' comes once per socket: `on` spares the once-wrapper allocations per connection.
+    up.on('connect', this.onUpstreamConnect);
     up.on('error', this.onUpstreamError);
     up.on('close', this.onUpstreamClose);
   }
@@ -105,11 +110,13 @@ export class TcpProxyConnection {
     const { ctx, listener, client } = this;
     const up = this.upstream!;
     this.connected = true;
+    ctx.connectDeadlines.remove(this);
     const idle = ctx.options.tcpIdleTimeoutMs;
-    up.setTimeout(idle);
     if (idle > 0) {
+      up.setTimeout(idle);
+      up.on('timeout', this.onIdleTimeout);
       client.setTimeout(idle);
-      client.on('timeout', () => this.abort());
+      client.on('timeout', this.onIdleTimeout);
     }
     this.refreshedAt = ctx.now();
     ctx.engine.established(TCP, this.src, this.srcPort, listener.address, listener.port, this.refreshedAt);
@@ -130,14 +137,14 @@ export class TcpProxyConnection {
     ctx.engine.lookup(TCP, this.src, this.srcPort, listener.address, listener.port, now);
   };
 
-  private readonly onUpstreamTimeout = (): void => {
-    if (this.connected) {
-      this.abort();
-      return;
-    }
-    const err = Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' });
-    this.upstream!.destroy(err);
-  };
+  /** `--tcp-idle-timeout` passed on either side: end both. */
+  private readonly onIdleTimeout = (): void => this.abort();
+
+  /** The connect deadline passed (ConnectDeadlines): fail the attempt as ETIMEDOUT, which may retry. */
+  connectTimedOut(): void {
+    if (this.connected || !this.upstream) return;
+    this.upstream.destroy(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }));
+  }
 
   private readonly onUpstreamError = (err: NodeJS.ErrnoException): void => {
     if (this.connected) {
@@ -150,9 +157,12 @@ export class TcpProxyConnection {
 
   private connectFailed(code: string): void {
     const { ctx } = this;
+    ctx.connectDeadlines.remove(this);
     this.pm.connectFailures++;
-    ctx.backendFailed(this.backendKey);
-    ctx.log.debug({ backend: this.backendKey, code, servicePort: this.pm.key }, 'backend connect failed');
+    // The key is built here, not per connection: only failures need it.
+    const key = backendKey(this.sp!.backends[this.backendIndex]!);
+    ctx.backendFailed(key);
+    ctx.log.debug({ backend: key, code, servicePort: this.pm.key }, 'backend connect failed');
     if (this.clientClosed) return;
     if (RETRYABLE.has(code) && this.attempts <= ctx.options.connectRetries && this.sp) {
       (this.tried ??= new Set()).add(this.backendIndex);
@@ -199,6 +209,7 @@ export class TcpProxyConnection {
     if (this.finished) return;
     this.finished = true;
     const { ctx, listener, pm, client } = this;
+    ctx.connectDeadlines.remove(this);
     if (this.hasFlow) {
       pm.active--;
       pm.bytesToBackend += client.bytesRead;
