@@ -25,7 +25,7 @@ import { buildNameIndex } from './names';
 import { schedule, schedDetail } from './schedulers/index';
 import {
   META_ACTIVE, flowClassOf, flowExpired, flowFind, flowHash, flowInsert, flowListHead, flowListNext, flowMember, flowMeta,
-  flowRemove, flowTouch, flowWatch, flowWatched, flowsExpire, setFlowMember, setFlowMeta,
+  flowHit, flowRemove, flowTouch, flowWatch, flowWatched, flowsExpire, setFlowMember, setFlowMeta,
 } from './flows';
 import {
   affinityBackend, affinityExpire, affinityExpired, affinityFind, affinityHash, affinityInsert, affinityRemap, affinityRemove, affinityTouch,
@@ -307,7 +307,7 @@ export function lookup(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, 
   const now = toTick(nowMs);
   const e = liveFlowFor(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, now);
   if (e < 0) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);
-  flowTouch(e, now, flowClassOf(e));
+  flowHit(e, now);
   const gen = current;
   return backendDecision(gen, gen.memberBackend(<i32>flowMember(e)), VIA_FLOW, -1, -1);
 }

@@ -74,6 +74,7 @@ export function flowTableBytes(): usize {
 
 /** (Re)allocates the table for `cap` entries; every flow is forgotten. */
 export function flowsInit(cap: i32): void {
+  hitCount = 0;
   tableInit(flowTable, cap);
 }
 
@@ -152,9 +153,42 @@ export function flowsInit(cap: i32): void {
   return load<u32>(flowPtr(e), B_LAST_USED);
 }
 
-/** Refreshes an entry: last used = now, at the head of (possibly another) class list. */
+/**
+ * Hits whose move to their list head is still to be made, in hit order (slots, static memory).
+ * A hit (`flowHit`) writes only its own bucket and appends its slot here, a cache-resident ring;
+ * the moves are made in the same order, in one batch whose neighbour stores overlap, before
+ * anything that reads list order or moves a bucket (every other function below starts with
+ * `applyHits`), so the lists are exactly as if each hit had moved at once (issue 10).
+ */
 // @ts-ignore: decorator
-@inline export function flowTouch(e: i32, now: u32, cls: u32): void {
+@inline const HIT_RING: i32 = 64;
+const HITS: usize = memory.data(4 * HIT_RING, 64);
+let hitCount: i32 = 0;
+
+/** Makes the pending hits' list moves, oldest first. */
+export function applyHits(): void {
+  const n = hitCount;
+  if (n == 0) return;
+  hitCount = 0;
+  for (let k = 0; k < n; k++) {
+    const slot = load<u32>(HITS + (<usize>k << 2));
+    const p = bucket(flowTable, slot);
+    tableTouch(flowTable, slot, load<u32>(p, B_LIST) - 1, load<u32>(p, B_LAST_USED));
+  }
+}
+
+/** A packet of an existing flow: last used = now; its move to the list head is deferred (HITS). */
+// @ts-ignore: decorator
+@inline export function flowHit(e: i32, now: u32): void {
+  store<u32>(flowPtr(e), now, B_LAST_USED);
+  if (hitCount == HIT_RING) applyHits();
+  store<u32>(HITS + (<usize>hitCount << 2), <u32>e);
+  hitCount++;
+}
+
+/** Refreshes an entry: last used = now, at the head of (possibly another) class list. */
+export function flowTouch(e: i32, now: u32, cls: u32): void {
+  applyHits();
   tableTouch(flowTable, <u32>e, cls, now);
 }
 
@@ -178,6 +212,7 @@ export function flowsInit(cap: i32): void {
 
 /** Removes entry `e`: its member's counters, its list, its bucket (backward shift). */
 export function flowRemove(e: i32): void {
+  applyHits();
   uncount(flowMember(e), flowMeta(e));
   tableRemove(flowTable, <u32>e);
 }
@@ -223,6 +258,7 @@ function victim(now: u32): i32 {
 export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, d0: u32, d1: u32, d2: u32, d3: u32,
   flags: u32, cls: u32, slot: u32, now: u32): i32 {
   const t = flowTable;
+  applyHits();
   if (!tableProbeFits(t, hash)) {
     stats.flowsUntracked++;
     return -1;
@@ -258,6 +294,7 @@ export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s
 
 /** Removes every expired entry (tails of each class list); returns how many. */
 export function flowsExpire(now: u32): i32 {
+  applyHits();
   let removed = 0;
   for (let c: u32 = 0; c < <u32>FLOW_CLASS_COUNT; c++) {
     const span = unchecked(timeoutMs[c]);
@@ -276,6 +313,7 @@ export function flowsExpire(now: u32): i32 {
 
 /** First entry of class list `cls` (entry + 1, 0 = none), for walks that may remove entries. */
 export function flowListHead(cls: u32): u32 {
+  applyHits();
   return listHead(flowTable, cls);
 }
 
