@@ -16,7 +16,7 @@ import { abc, ip, model, servicePort, TCP, UDP } from './fixtures.js';
 const services = model([
   servicePort('web', { clusterIPs: ['10.96.0.10'], backends: abc([1, 2, 3]), scheduler: 'wlc' }),
   servicePort('sticky', { clusterIPs: ['10.96.0.11'], sessionAffinity: 'ClientIP', affinityTimeoutSeconds: 30, backends: abc([1, 1, 1]) }),
-  servicePort('dns', { protocol: 'UDP', port: 53, clusterIPs: ['10.96.0.53', 'fd00::53'], ipFamilies: ['IPv4', 'IPv6'], backends: abc(), scheduler: 'random' }),
+  servicePort('dns', { protocol: 'UDP', port: 53, clusterIPs: ['10.96.0.53', 'fd00::53'], backends: abc(), scheduler: 'random' }),
 ]);
 const DESTINATIONS: [number, string, number][] = [
   [TCP, '10.96.0.10', 80], [TCP, '10.96.0.11', 80], [UDP, '10.96.0.53', 53], [UDP, 'fd00::53', 53], [TCP, '10.96.0.99', 80],
