@@ -11,12 +11,12 @@ import type { Decision, FlowTuple } from '../../host/engine/api.js';
 import { Verdict, Via } from '../../host/engine/api.js';
 import { loadEngine } from '../../host/engine/node.js';
 import type { Engine } from '../../host/engine/engine.js';
-import { abc, ip, model, servicePort, TCP, UDP } from './fixtures.js';
+import { abc, backend, ip, model, servicePort, TCP, UDP } from './fixtures.js';
 
 const services = model([
   servicePort('web', { clusterIPs: ['10.96.0.10'], backends: abc([1, 2, 3]), scheduler: 'wlc' }),
   servicePort('sticky', { clusterIPs: ['10.96.0.11'], sessionAffinity: 'ClientIP', affinityTimeoutSeconds: 30, backends: abc([1, 1, 1]) }),
-  servicePort('dns', { protocol: 'UDP', port: 53, clusterIPs: ['10.96.0.53', 'fd00::53'], backends: abc(), scheduler: 'random' }),
+  servicePort('dns', { protocol: 'UDP', port: 53, clusterIPs: ['10.96.0.53', 'fd00::53'], backends: [...abc(), backend('fd00:244::1', 53), backend('fd00:244::2', 53)], scheduler: 'random' }),
 ]);
 const DESTINATIONS: [number, string, number][] = [
   [TCP, '10.96.0.10', 80], [TCP, '10.96.0.11', 80], [UDP, '10.96.0.53', 53], [UDP, 'fd00::53', 53], [TCP, '10.96.0.99', 80],
@@ -65,11 +65,14 @@ describe('lookupMany / connectMany equal one-by-one calls', () => {
       const want = burst.map((t) => copy(single.connect(t.protocol, t.src, t.srcPort, t.dst, t.dstPort, now)));
       expect(got).toEqual(want);
       for (const d of want) seen.add(`${d.verdict}/${d.via}`);
+      burst.forEach((t, k) => {
+        if (t.dst.family === 6 && want[k]!.verdict === Verdict.Backend) seen.add('IPv6 backend');
+      });
       sameState(batched, single);
       now += 4000; // the UDP timeout is 20 s and affinity 30 s: some run out between bursts
     }
     // The stream did exercise every path the batch must reproduce.
-    for (const path of [`${Verdict.Backend}/${Via.Scheduler}`, `${Verdict.Backend}/${Via.Flow}`, `${Verdict.Backend}/${Via.Affinity}`, `${Verdict.Pass}/${Via.None}`]) {
+    for (const path of ['IPv6 backend', `${Verdict.Backend}/${Via.Scheduler}`, `${Verdict.Backend}/${Via.Flow}`, `${Verdict.Backend}/${Via.Affinity}`, `${Verdict.Pass}/${Via.None}`]) {
       expect(seen).toContain(path);
     }
     expect(single.stats().flowEvictions).toBeGreaterThan(0);
