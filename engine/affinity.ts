@@ -82,7 +82,7 @@ export function affinityTableBytes(): usize {
 }
 
 export function affinityInit(cap: i32): void {
-  tableInit(affTable, cap);
+  tableInit(affTable, cap, false);
   memory.fill(LIST_TIMEOUT, 0, 4 * LISTS);
   seq = 0;
 }
@@ -113,6 +113,7 @@ function listFor(timeout: u32): i32 {
 /** The entry for this key, or -1 (at most MAX_PROBE + 1 buckets, compared in place). */
 export function affinityFind(hash: u32, pool: u32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32): i32 {
   const t = affTable;
+  if (t.slots == 0) return -1;
   let i = homeSlot(t, hash);
   for (let n: u32 = 0; n < MAX_PROBE_SLOTS; n++) {
     const p = bucket(t, i);

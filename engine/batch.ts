@@ -13,7 +13,7 @@
  *   (bytes 76..80 unused; verdict… are written by the engine, -1 where absent, as the scratch decision)
  */
 import * as core from './core';
-import { flowHash, flowHome } from './flows';
+import { flowHash, flowHomeWord } from './flows';
 
 /** Most tuples one batched call takes (hosts split longer bursts). */
 // @ts-ignore: decorator
@@ -53,7 +53,7 @@ function touchHomes(n: i32): void {
     const ports = (load<u32>(r, R_SPORT) << 16) | (load<u32>(r, R_DPORT) & 0xffff);
     const h = flowHash(keyMeta, load<u32>(r, R_SRC + 4), load<u32>(r, R_SRC + 8), load<u32>(r, R_SRC + 12), load<u32>(r, R_SRC + 16), ports,
       load<u32>(r, R_DST + 4), load<u32>(r, R_DST + 8), load<u32>(r, R_DST + 12), load<u32>(r, R_DST + 16));
-    sink += load<u32>(flowHome(h));
+    sink += flowHomeWord(h);
   }
   touched += sink;
 }

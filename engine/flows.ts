@@ -72,10 +72,15 @@ export function flowTableBytes(): usize {
   return tableBytes(flowTable);
 }
 
-/** (Re)allocates the table for `cap` entries; every flow is forgotten. */
+/**
+ * Sizes the table for `cap` entries; every flow is forgotten. The buckets (128 MiB at the default
+ * capacity) are allocated by the first insert (table.ts tableEnsure): an engine that tracks no
+ * flow (tools, an idle worker) never holds them, and no bucket memory sits in the heap while the
+ * first snapshots are swapped in.
+ */
 export function flowsInit(cap: i32): void {
   hitCount = 0;
-  tableInit(flowTable, cap);
+  tableInit(flowTable, cap, false);
 }
 
 /**
@@ -94,10 +99,14 @@ export function flowsInit(cap: i32): void {
     (<u64>(s0 ^ tableKey(10)) << 32 | <u64>(d0 ^ tableKey(11))));
 }
 
-/** The home bucket of a flow hash: hosts of a batch read it early so the misses overlap. */
+/**
+ * The first word of a flow hash's home bucket (0 before the buckets exist): batches read it early
+ * so the misses overlap.
+ */
 // @ts-ignore: decorator
-@inline export function flowHome(hash: u32): usize {
-  return bucket(flowTable, homeSlot(flowTable, hash));
+@inline export function flowHomeWord(hash: u32): u32 {
+  const t = flowTable;
+  return t.slots != 0 ? load<u32>(bucket(t, homeSlot(t, hash))) : 0;
 }
 
 /**
@@ -107,6 +116,7 @@ export function flowsInit(cap: i32): void {
 // @ts-ignore: decorator
 @inline export function flowFind(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, d0: u32, d1: u32, d2: u32, d3: u32): i32 {
   const t = flowTable;
+  if (t.slots == 0) return -1;
   let i = homeSlot(t, hash);
   for (let n: u32 = 0; n < MAX_PROBE_SLOTS; n++) {
     const p = bucket(t, i);

@@ -74,6 +74,8 @@ export class Table {
    * flow at a capacity of 3 × 2^k, 128 at 2^k.
    */
   slots: u32 = 0;
+  /** The slot count `tableEnsure` allocates (slots is 0 until then: lookups find nothing). */
+  plannedSlots: u32 = 0;
   capacity: i32 = 0;
   count: i32 = 0;
   /** Slot + 1 a walk watches across removals (0 = none); updated when backward shift moves it. */
@@ -126,13 +128,31 @@ export function newTable(header: usize, lists: usize): Table {
   store<u32>(t.lists + (<usize>l << 3), s1, 4);
 }
 
-/** (Re)allocates `t` for `cap` entries (clamped to 1..MAX_TABLE_CAPACITY); every entry is forgotten. */
-export function tableInit(t: Table, cap: i32): void {
+/**
+ * Sets `t` up for `cap` entries (clamped to 1..MAX_TABLE_CAPACITY); every entry is forgotten. The
+ * buckets are allocated now when `eager`, else at the first insert (`tableEnsure`, called by
+ * tableProbeFits): memory on demand, e.g. the affinity table's 8 MiB (default capacity) are never
+ * needed when no Service uses ClientIP affinity. The first insert pays the allocation and
+ * zeroing once (about 1 ms per 8 MiB).
+ */
+export function tableInit(t: Table, cap: i32, eager: bool): void {
   if (cap < 1) cap = 1;
   if (cap > MAX_TABLE_CAPACITY) cap = MAX_TABLE_CAPACITY;
   let slots: u32 = 16;
   while (<u64>slots * 3 < <u64>cap * 4) slots <<= 1;
-  const bytes = <usize>slots << BUCKET_SHIFT;
+  t.plannedSlots = slots;
+  t.slots = 0;
+  t.capacity = cap;
+  t.count = 0;
+  t.watch = 0;
+  memory.fill(t.lists, 0, LISTS_BYTES);
+  if (eager || t.regionBytes != 0) tableEnsure(t);
+}
+
+/** Allocates (or reuses) and clears the buckets unless they are in place. */
+export function tableEnsure(t: Table): void {
+  if (t.slots != 0) return;
+  const bytes = <usize>t.plannedSlots << BUCKET_SHIFT;
   if (t.regionBytes < bytes) {
     // The heap aligns blocks to 16 bytes: 48 more make room to align the buckets to cache lines.
     if (t.region != 0) heap.free(t.region);
@@ -141,16 +161,12 @@ export function tableInit(t: Table, cap: i32): void {
     t.regionBytes = bytes;
   }
   memory.fill(t.base, 0, bytes);
-  t.slots = slots;
-  t.capacity = cap;
-  t.count = 0;
-  t.watch = 0;
-  memory.fill(t.lists, 0, 8 * MAX_LISTS);
+  t.slots = t.plannedSlots;
 }
 
 /** Forgets every entry, keeping the buckets. */
 export function tableClear(t: Table): void {
-  memory.fill(t.base, 0, tableBytes(t));
+  memory.fill(t.base, 0, tableBytes(t)); // 0 bytes while not allocated
   t.count = 0;
   t.watch = 0;
   memory.fill(t.lists, 0, 8 * MAX_LISTS);
@@ -166,6 +182,7 @@ export function tableBytes(t: Table): usize {
  * tables refuse a key whose chain would be longer, so every lookup stops after MAX_PROBE + 1).
  */
 export function tableProbeFits(t: Table, hash: u32): bool {
+  tableEnsure(t);
   let i = homeSlot(t, hash);
   for (let n: u32 = 0; n <= MAX_PROBE; n++) {
     if (load<u32>(bucket(t, i), B_LIST) == 0) return true;

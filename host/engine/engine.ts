@@ -171,7 +171,8 @@ export class Engine implements EngineApi {
 
   private read(verdict: number): Decision {
     const d = this.decision;
-    const i = this.i32;
+    // The call may have grown memory (the tables allocate their buckets at the first insert).
+    const i = this.i32.length !== 0 ? this.i32 : (this.views(), this.i32);
     d.verdict = verdict as Verdict;
     d.via = i[17] as Via;
     const sp = i[18]!;
@@ -316,7 +317,7 @@ export class Engine implements EngineApi {
     return new EngineStateView(this.ex as unknown as StateViewExports);
   }
 
-  /** Bytes the flow table occupies (slab + index), for the bytes-per-flow benchmark. */
+  /** Bytes the flow table occupies (its 64-byte buckets; 0 before the first flow), for the bytes-per-flow benchmark. */
   flowTableBytes(): number {
     this.ex.fillStats();
     this.views();
