@@ -25,7 +25,7 @@ import { Generation } from './generation';
 import { H_ACTIVE, H_INACTIVE, H_WORDS, MEMBER_ACTIVE, MEMBER_BACKEND, MEMBER_INACTIVE, MEMBER_WORDS } from './layout';
 import { CLASS_TCP_SYN, FLOW_CLASS_COUNT, current, elapsed, stats, timeoutMs } from './state';
 import {
-  B_HASH, B_LAST_USED, B_LIST, LISTS_BYTES, MAX_TABLE_CAPACITY, MAX_PROBE_SLOTS, Table, bucket, listHead, listNext, listTail, newTable, homeSlot, nextSlot,
+  B_HASH, B_LAST_USED, B_LIST, B_NEXT, B_PREV, LISTS_BYTES, MAX_TABLE_CAPACITY, MAX_PROBE_SLOTS, Table, bucket, listHead, listNext, listTail, newTable, homeSlot, nextSlot,
   tableBytes, tableClaim, tableDisplacement, tableInit, tableProbeFits, tableRemove, tableTouch, tableWatch, tableWatched,
 } from './table';
 
@@ -174,12 +174,25 @@ export function flowsInit(cap: i32): void {
 @inline const HIT_RING: i32 = 64;
 const HITS: usize = memory.data(4 * HIT_RING, 64);
 let hitCount: i32 = 0;
+/** Keeps applyHits' neighbour reads alive. */
+let neighbourSink: u32 = 0;
 
 /** Makes the pending hits' list moves, oldest first. */
 export function applyHits(): void {
   const n = hitCount;
   if (n == 0) return;
   hitCount = 0;
+  // First read every list neighbour a move will write: independent misses the CPU overlaps,
+  // where the stores alone would queue behind a full store buffer.
+  let sink: u32 = 0;
+  for (let k = 0; k < n; k++) {
+    const p = bucket(flowTable, load<u32>(HITS + (<usize>k << 2)));
+    const prev = load<u32>(p, B_PREV);
+    const next = load<u32>(p, B_NEXT);
+    if (prev != 0) sink += load<u32>(bucket(flowTable, prev - 1), B_NEXT);
+    if (next != 0) sink += load<u32>(bucket(flowTable, next - 1), B_PREV);
+  }
+  neighbourSink += sink;
   for (let k = 0; k < n; k++) {
     const slot = load<u32>(HITS + (<usize>k << 2));
     const p = bucket(flowTable, slot);
