@@ -5,7 +5,12 @@
  * - `new-connection <scheduler>`: match + schedule + flow insert for a TCP SYN to a random service,
  *   at 100, 10k and 100k services × 10 endpoints, with 1M flows already in the table;
  * - `established-lookup`: lookup of a random existing flow among those 1M;
- * - `js-map new-connection rr`: the same workload on a plain-JS engine built on `Map`;
+ * - `established-lookupMany 16`: the same lookups, 16 per `lookupMany` call (nsPerOp per decision);
+ * - `new-connection connectMany 16 rr`: new connections, 16 per `connectMany` call;
+ * - `established-lookup (interleaved)` / `js-map established-lookup`: the engine's lookup and a
+ *   plain-JS `Map` of the same 1M flows, measured in alternating batches in one window, `ratio`
+ *   = JS / engine (issue 10 wants ≥ 4);
+ * - `js-map new-connection rr`: the new-connection workload on a plain-JS engine built on `Map`;
  * - `memory-floor dependent-read` / `independent-read`: one random read into as many bytes as the
  *   flow table holds (bench/memory-floor.ts), the machine's floor for any decision over that table;
  * - `bytes-per-flow` (`bytes`), `heap-growth 10M decisions` (`bytes`: Wasm linear memory growth,
@@ -31,8 +36,13 @@ import { hashFloodRows } from './hash-flood.js';
 const ENDPOINTS = 10;
 const PREFILL = 1_000_000;
 const BATCH = 10_000;
-/** Flow table capacity: room for the prefill plus every flow a measured case adds. */
-const CAPACITY = 1 << 22;
+/**
+ * Flow table capacity: room for the prefill plus every flow a measured case adds. 3 × 2^20: the
+ * table's slots are the next power of two ≥ capacity × 4/3 (engine/table.ts), exactly 4M here.
+ */
+const CAPACITY = 3 << 20;
+/** Tuples per batched call in the batched rows (issue 10: batches ≥ 8). */
+const MANY = 16;
 const TCP = 6;
 
 /** `bytes`: bytes per flow entry, or Wasm memory growth; `jsHeapBytes`: JS heap growth after GC (noise level is a few KB). */
@@ -126,6 +136,15 @@ class JsMapEngine {
     this.rr = new Int32Array(model.servicePorts.length);
     this.active = new Int32Array(model.servicePorts.length * ENDPOINTS);
   }
+  /** An existing flow's backend, or -1 (refreshing its LRU place, as the engine's lookup does). */
+  lookup(src: Address, sport: number, dst: Address, dport: number): number {
+    const key = `${src.w0}:${sport}>${dst.w0}:${dport}`;
+    const f = this.flows.get(key);
+    if (f === undefined) return -1;
+    this.flows.delete(key);
+    this.flows.set(key, f);
+    return f;
+  }
   connect(src: Address, sport: number, dst: Address, dport: number): number {
     const key = `${src.w0}:${sport}>${dst.w0}:${dport}`;
     const f = this.flows.get(key);
@@ -146,6 +165,63 @@ class JsMapEngine {
   }
 }
 
+
+/**
+ * Two batch functions measured in alternating rounds in one window (a busy neighbour slows both
+ * alike): median CPU ns per call of each, over `rounds` rounds of one batch each, `per` calls a batch.
+ */
+function interleaved(a: () => void, b: () => void, rounds: number, per: number): [number, number] {
+  const ta: number[] = [];
+  const tb: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    let t0 = cpuClock.fn();
+    a();
+    ta.push(cpuClock.fn() - t0);
+    t0 = cpuClock.fn();
+    b();
+    tb.push(cpuClock.fn() - t0);
+  }
+  const median = (xs: number[]) => xs.sort((x, y) => x - y)[xs.length >> 1]! * 1000 / per;
+  return [median(ta), median(tb)];
+}
+
+type MutableAddress = { -readonly [K in keyof Address]: Address[K] };
+/** A FlowTuple whose destination words the bench rewrites in place. */
+type BenchTuple = { protocol: number; src: Address; srcPort: number; dst: MutableAddress; dstPort: number };
+/** MANY reusable tuples for the batched rows (their fields are rewritten per batch). */
+const manyTuples: BenchTuple[] = Array.from({ length: MANY }, () => ({ protocol: TCP, src: v4(0), srcPort: 0, dst: v4(0), dstPort: 80 }));
+
+/** Tuple of flow number i from `clients` to service `svc` (-1: service of a prefilled flow, serviceOf(i)). */
+let servicesNow = 1;
+function setTuple(t: BenchTuple, clients: Address[], i: number, svc: number): void {
+  t.src = client(clients, i);
+  t.srcPort = sourcePort(i);
+  t.dst.w0 = (0x0a600000 + (svc >= 0 ? svc : serviceOf(i, servicesNow))) >>> 0;
+}
+
+/**
+ * The engine's established lookup and a plain-JS Map of the same 1M flows (string keys, LRU
+ * refresh by re-insertion), in alternating batches in one window; `ratio` = JS / engine.
+ */
+function jsMapLookupRows(n: number, model: ServiceModel, engineBatch: () => void, time: number): Row[] {
+  const js = new JsMapEngine(model, CAPACITY);
+  for (let i = 0; i < PREFILL; i++) js.connect(client(prefillClients, i), sourcePort(i), vip(serviceOf(i, n)), 80);
+  let ji = 0;
+  let found = 0;
+  const jsBatch = () => {
+    for (let j = 0; j < BATCH; j++) {
+      const i = (Math.imul(ji++, 2654435761) >>> 0) % PREFILL;
+      if (js.lookup(client(prefillClients, i), sourcePort(i), vip(serviceOf(i, n)), 80) >= 0) found++;
+    }
+  };
+  const [engineNs, jsNs] = interleaved(engineBatch, jsBatch, Math.max(11, Math.round(time / 15)), BATCH);
+  if (found === 0) throw new Error('bench engine: the JS Map baseline found none of its flows');
+  console.log(`interleaved: engine established-lookup ${round(engineNs)} ns, js-map ${round(jsNs)} ns (${round(jsNs / engineNs)}×)`);
+  return [
+    { case: 'established-lookup (interleaved)', services: n, endpoints: ENDPOINTS, flows: PREFILL, nsPerOp: round(engineNs) },
+    { case: 'js-map established-lookup', services: n, endpoints: ENDPOINTS, flows: PREFILL, nsPerOp: round(jsNs), ratio: round(jsNs / engineNs) },
+  ];
+}
 
 async function measure(name: string, time: number, fn: () => void): Promise<number> {
   const bench = new Bench({ time, warmupTime: Math.min(200, time / 2), throws: true, timestampProvider: cpuClock });
@@ -171,6 +247,7 @@ export async function run(args: string[]): Promise<void> {
     // with 2M the last of them evicted prefilled flows (timing evictions, and lookups missing).
     const engine: Engine = await loadEngine({ flowCapacity: CAPACITY, timeouts: { tcp: 2_000_000, tcpFin: 1 } });
     let now = 1000;
+    servicesNow = n;
     const base = buildModel(n, schedulers[0]!);
     const encoded = encodeSnapshot(base);
     engine.loadSnapshot(encoded, base);
@@ -190,6 +267,16 @@ export async function run(args: string[]): Promise<void> {
       const ns = await measure(`new-connection ${sched}`, time, connectBatch);
       rows.push({ case: `new-connection ${sched}`, services: n, endpoints: ENDPOINTS, flows: PREFILL, nsPerOp: round(ns) });
       console.log(`new-connection ${sched}: ${round(ns)} ns (${op - start} ops)`);
+      if (sched === schedulers[0]) {
+        const manyNs = await measure(`new-connection connectMany ${MANY} ${sched}`, time, () => {
+          for (let j = 0; j < BATCH; j += MANY) {
+            for (let k = 0; k < MANY; k++, op++) setTuple(manyTuples[k]!, measuredClients, op, serviceOf(op + 7, n));
+            engine.connectMany(manyTuples, now);
+          }
+        });
+        rows.push({ case: `new-connection connectMany ${MANY} ${sched}`, services: n, endpoints: ENDPOINTS, flows: PREFILL, nsPerOp: round(manyNs) });
+        console.log(`new-connection connectMany ${MANY} ${sched}: ${round(manyNs)} ns per decision`);
+      }
       for (let i = start; i < op; i++) engine.close(TCP, client(measuredClients, i), sourcePort(i), vip(serviceOf(i + 7, n)), 80, now);
       now += 2000;
       engine.expire(now);
@@ -205,6 +292,15 @@ export async function run(args: string[]): Promise<void> {
     const lookupNs = await measure('established-lookup', time, lookupBatch);
     rows.push({ case: 'established-lookup', services: n, endpoints: ENDPOINTS, flows: engine.stats().flows, nsPerOp: round(lookupNs) });
     console.log(`established-lookup: ${round(lookupNs)} ns`);
+    const manyNs = await measure(`established-lookupMany ${MANY}`, time, () => {
+      for (let j = 0; j < BATCH; j += MANY) {
+        for (let k = 0; k < MANY; k++) setTuple(manyTuples[k]!, prefillClients, (Math.imul(li++, 2654435761) >>> 0) % PREFILL, -1);
+        engine.lookupMany(manyTuples, now);
+      }
+    });
+    rows.push({ case: `established-lookupMany ${MANY}`, services: n, endpoints: ENDPOINTS, flows: engine.stats().flows, nsPerOp: round(manyNs) });
+    console.log(`established-lookupMany ${MANY}: ${round(manyNs)} ns per decision`);
+    rows.push(...jsMapLookupRows(n, base, lookupBatch, time));
     if (n === sizes[0]) {
       const tableBytes = engine.flowTableBytes();
       rows.push({ case: 'bytes-per-flow', services: n, endpoints: ENDPOINTS, flows: engine.stats().flowCapacity, nsPerOp: 0, bytes: round(tableBytes / engine.stats().flowCapacity) });
@@ -214,7 +310,7 @@ export async function run(args: string[]): Promise<void> {
         rows.push({ case: `memory-floor ${kind}-read`, services: 0, endpoints: 0, flows: 0, nsPerOp: round(ns), bytes: tableBytes });
       }
       console.log(`memory floor over ${(tableBytes / 2 ** 20).toFixed(0)} MiB: dependent read ${round(floor.dependentNs)} ns, independent ${round(floor.independentNs)} ns; ` +
-        `established-lookup = ${round(lookupNs / floor.dependentNs)} dependent reads`);
+        `established-lookup = ${round(lookupNs / floor.dependentNs)} dependent reads, lookupMany = ${round(manyNs / floor.independentNs)} independent reads`);
       gc?.();
     }
 

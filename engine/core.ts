@@ -24,11 +24,12 @@ import { buildServiceTable, matchService, matchedMeta, matchedPool, sourceAllowe
 import { buildNameIndex } from './names';
 import { schedule, schedDetail } from './schedulers/index';
 import {
-  META_ACTIVE, flowClass, flowExpired, flowFind, flowHash, flowInsert,
-  flowListHead, flowListNext, flowPtr, flowRemove, flowTouch, flowsExpire,
+  META_ACTIVE, flowClassOf, flowExpired, flowFind, flowHash, flowInsert, flowListHead, flowListNext, flowMember, flowMeta,
+  flowHit, flowRemove, flowTouch, flowWatch, flowWatched, flowsExpire, setFlowMember, setFlowMeta,
 } from './flows';
 import {
-  affinityBackend, affinityExpire, affinityExpired, affinityFind, affinityHash, affinityInsert, affinityRemap, affinityRemove, affinityTouch, affPtr,
+  affinityBackend, affinityExpire, affinityExpired, affinityFind, affinityHash, affinityInsert, affinityRemap, affinityRemove, affinityTouch,
+  setAffinityBackend,
 } from './affinity';
 
 export { SNAP_OK } from './snapshot';
@@ -88,17 +89,19 @@ export function loadSnapshot(bytes: StaticArray<u8>): i32 {
     while (cur != 0) {
       const e = <i32>cur - 1;
       cur = flowListNext(e);
-      const p = flowPtr(e);
-      const meta = load<u32>(p, 36);
-      const os = <i32>load<u32>(p, 40);
+      const meta = flowMeta(e);
+      const os = <i32>flowMember(e);
       // The same destination of the same virtual service (pool-carry.ts), or the flow goes.
       const ns = os < remap.slotOldToNew.length ? unchecked(remap.slotOldToNew[os]) : -1;
       if (ns < 0) {
+        // The removal's backward shift may move the next entry of the walk: follow it.
+        flowWatch(cur);
         flowRemove(e);
+        cur = flowWatched();
         dropped++;
         continue;
       }
-      store<u32>(p, ns, 40);
+      setFlowMember(e, ns);
       gen.count(ns, (meta & META_ACTIVE) != 0, 1);
     }
   }
@@ -184,7 +187,7 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spFlags: u32, pro
   const b = gen.memberBackend(slot);
   if (affinity) {
     if (a >= 0) {
-      store<u32>(affPtr(a), b, 24);
+      setAffinityBackend(a, b);
       affinityTouch(a, now);
     } else {
       affinityInsert(ah, pool, sf, s0, s1, s2, s3, b, gen.spWord(sp, SP_AFFINITY_MS), now);
@@ -240,16 +243,15 @@ export function connect(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32,
   const h = flowHash(keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3);
   const e = liveFlow(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, now);
   if (e >= 0) {
-    const p = flowPtr(e);
-    const meta = load<u32>(p, 36);
-    const slot = <i32>load<u32>(p, 40);
+    const meta = flowMeta(e);
+    const slot = <i32>flowMember(e);
     if (proto == PROTO_TCP && (meta & META_ACTIVE) == 0) {
-      store<u32>(p, meta | META_ACTIVE, 36);
+      setFlowMeta(e, meta | META_ACTIVE);
       gen.count(slot, false, -1);
       gen.count(slot, true, 1);
       flowTouch(e, now, CLASS_TCP_SYN);
     } else {
-      flowTouch(e, now, flowClass(meta));
+      flowTouch(e, now, flowClassOf(e));
     }
     return backendDecision(gen, gen.memberBackend(slot), VIA_FLOW, -1, -1);
   }
@@ -290,9 +292,8 @@ export function connectToServicePort(sp: i32, kind: u32, proto: u32, sf: u32, s0
   const h = flowHash(keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3);
   const e = liveFlow(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, now);
   if (e >= 0) {
-    const p = flowPtr(e);
-    flowTouch(e, now, flowClass(load<u32>(p, 36)));
-    return backendDecision(gen, gen.memberBackend(<i32>load<u32>(p, 40)), VIA_FLOW, -1, -1);
+    flowTouch(e, now, flowClassOf(e));
+    return backendDecision(gen, gen.memberBackend(<i32>flowMember(e)), VIA_FLOW, -1, -1);
   }
   const k = kind & 3;
   const pool = poolForDestination(gen, sp, k == KIND_CLUSTER_IP ? BF_CLUSTER : BF_EXTERNAL, df, d0, d1, d2, d3);
@@ -306,10 +307,9 @@ export function lookup(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, 
   const now = toTick(nowMs);
   const e = liveFlowFor(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, now);
   if (e < 0) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);
-  const p = flowPtr(e);
-  flowTouch(e, now, flowClass(load<u32>(p, 36)));
+  flowHit(e, now);
   const gen = current;
-  return backendDecision(gen, gen.memberBackend(<i32>load<u32>(p, 40)), VIA_FLOW, -1, -1);
+  return backendDecision(gen, gen.memberBackend(<i32>flowMember(e)), VIA_FLOW, -1, -1);
 }
 
 /** The TCP handshake completed (or SCTP association up): refresh, count as active. False if no flow. */
@@ -318,12 +318,11 @@ export function established(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: 
   const now = toTick(nowMs);
   const e = liveFlowFor(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, now);
   if (e < 0) return false;
-  const p = flowPtr(e);
-  const meta = load<u32>(p, 36);
+  const meta = flowMeta(e);
   if (proto != PROTO_UDP && (meta & META_ACTIVE) == 0) {
     const gen = current;
-    const slot = <i32>load<u32>(p, 40);
-    store<u32>(p, meta | META_ACTIVE, 36);
+    const slot = <i32>flowMember(e);
+    setFlowMeta(e, meta | META_ACTIVE);
     gen.count(slot, false, -1);
     gen.count(slot, true, 1);
   }
@@ -344,12 +343,11 @@ export function close(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, s
     flowRemove(e);
     return true;
   }
-  const p = flowPtr(e);
-  const meta = load<u32>(p, 36);
+  const meta = flowMeta(e);
   if ((meta & META_ACTIVE) != 0) {
     const gen = current;
-    const slot = <i32>load<u32>(p, 40);
-    store<u32>(p, meta & ~META_ACTIVE, 36);
+    const slot = <i32>flowMember(e);
+    setFlowMeta(e, meta & ~META_ACTIVE);
     gen.count(slot, true, -1);
     gen.count(slot, false, 1);
   }
@@ -371,25 +369,24 @@ export function rebind(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, 
   const e = liveFlowFor(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, now);
   if (e < 0) return false;
   const gen = current;
-  const p = flowPtr(e);
-  const meta = load<u32>(p, 36);
-  const oldSlot = <i32>load<u32>(p, 40);
+  const meta = flowMeta(e);
+  const oldSlot = <i32>flowMember(e);
   const old = gen.memberBackend(oldSlot);
   const sp = <i32>gen.hotWord(old, H_SP);
   if (k < 0 || k >= <i32>gen.spWord(sp, SP_BACKEND_COUNT)) return false;
   const b = <i32>gen.spWord(sp, SP_BACKEND_START) + k;
   const slot = memberSlotOf(gen, <i32>gen.memberWord(oldSlot, MEMBER_POOL), b);
   if (slot < 0) return false;
-  flowTouch(e, now, flowClass(meta));
+  flowTouch(e, now, flowClassOf(e));
   if (slot == oldSlot) return true;
   const active = (meta & META_ACTIVE) != 0;
   gen.count(oldSlot, active, -1);
   gen.count(slot, active, 1);
-  store<u32>(p, <u32>slot, 40);
+  setFlowMember(e, <u32>slot);
   if ((gen.spFlags(sp) & SPF_AFFINITY) != 0) {
     const pool = <i32>gen.memberWord(oldSlot, MEMBER_POOL);
     const a = affinityFind(affinityHash(pool, sf, s0, s1, s2, s3), pool, sf, s0, s1, s2, s3);
-    if (a >= 0 && <i32>affinityBackend(a) == old) store<u32>(affPtr(a), <u32>b, 24);
+    if (a >= 0 && <i32>affinityBackend(a) == old) setAffinityBackend(a, <u32>b);
   }
   return true;
 }

@@ -17,8 +17,8 @@ import {
 } from './layout';
 import { current, timeoutMs } from './state';
 import { matchService, matchedPool } from './service-table';
-import { flowClass, flowFind, flowHash, flowPtr } from './flows';
-import { affinityFind, affinityHash, affPtr } from './affinity';
+import { flowClassOf, flowFind, flowHash, flowLastUsed, flowMember } from './flows';
+import { affinityBackend, affinityFind, affinityHash, affinityLastUsed, affinityTimeout } from './affinity';
 import { randomState } from './schedulers/random';
 
 /** `sp << 2 | kind` for a destination (as matchDestination), and remembers its pool; -1 when none. */
@@ -106,29 +106,29 @@ export function explainFlow(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: 
 }
 /** The pool (virtual service) a flow was admitted through. */
 export function explainFlowPool(e: i32): i32 {
-  return <i32>current.memberWord(<i32>load<u32>(flowPtr(e), 40), MEMBER_POOL);
+  return <i32>current.memberWord(<i32>flowMember(e), MEMBER_POOL);
 }
 /** Service port of the flow's destination. */
 export function explainFlowServicePort(e: i32): i32 {
   const gen = current;
-  return <i32>gen.hotWord(gen.memberBackend(<i32>load<u32>(flowPtr(e), 40)), H_SP);
+  return <i32>gen.hotWord(gen.memberBackend(<i32>flowMember(e)), H_SP);
 }
 /** Backend index within its service port of the flow's destination. */
 export function explainFlowBackend(e: i32): i32 {
   const gen = current;
-  return <i32>gen.hotWord(gen.memberBackend(<i32>load<u32>(flowPtr(e), 40)), H_LOCAL_INDEX);
+  return <i32>gen.hotWord(gen.memberBackend(<i32>flowMember(e)), H_LOCAL_INDEX);
 }
 /** Last-used time of a flow (host ms as a u32 tick). */
 export function explainFlowLastUsed(e: i32): u32 {
-  return load<u32>(flowPtr(e), 52);
+  return flowLastUsed(e);
 }
 /** Idle timeout of the flow's class in ms (tcp, tcpfin, udp, sctp). */
 export function explainFlowTimeout(e: i32): u32 {
-  return unchecked(timeoutMs[flowClass(load<u32>(flowPtr(e), 36))]);
+  return unchecked(timeoutMs[flowClassOf(e)]);
 }
 /** Timeout class of a flow (state.ts CLASS_*). */
 export function explainFlowClass(e: i32): u32 {
-  return flowClass(load<u32>(flowPtr(e), 36));
+  return flowClassOf(e);
 }
 
 /** The ClientIP affinity entry of a client in a pool, expired or not, or -1. */
@@ -137,11 +137,11 @@ export function explainAffinity(pool: i32, sf: u32, s0: u32, s1: u32, s2: u32, s
 }
 /** Backend index within its service port that an affinity entry pins. */
 export function explainAffinityBackend(e: i32): i32 {
-  return <i32>current.hotWord(<i32>load<u32>(affPtr(e), 24), H_LOCAL_INDEX);
+  return <i32>current.hotWord(<i32>affinityBackend(e), H_LOCAL_INDEX);
 }
 export function explainAffinityLastUsed(e: i32): u32 {
-  return load<u32>(affPtr(e), 28);
+  return affinityLastUsed(e);
 }
 export function explainAffinityTimeout(e: i32): u32 {
-  return load<u32>(affPtr(e), 32);
+  return affinityTimeout(e);
 }

@@ -1,109 +1,86 @@
 /**
- * The flow table: 5-tuple → member slot (backend), like an IPVS connection entry. Preallocated at init with a
- * fixed capacity (like nf_conntrack_max) in raw linear memory: a slab of entries that never move,
- * plus an open-addressing index (linear probing, backward-shift deletion) at load factor ≤ 3/4.
- * Entries sit on one LRU list per timeout class, most recently used at the head, so expiry pops
- * expired tails in O(expired) and eviction takes an expired tail, else the least recently used one, in O(1).
+ * The flow table: 5-tuple → member slot (backend), like an IPVS connection entry. Preallocated at
+ * init with a fixed capacity (like nf_conntrack_max) in the shared in-place table (table.ts): the
+ * key, the member slot and the last-use time share one 64-byte bucket, so an established lookup
+ * reads one cache line (issue 10). Entries sit on one LRU list per timeout class, most recently
+ * used at the head, so expiry pops expired tails in O(expired) and eviction takes an expired tail,
+ * else an embryonic one, else the least recently used one, in O(classes).
  *
- *   entry (FLOW_SIZE = 56 bytes):
- *   0        16       32      36     40        44     48     52        56
- *   +--------+--------+-------+------+---------+------+------+---------+
- *   | src    | dst    | sport | meta | member  | prev | next | last    |
- *   | w0..w3 | w0..w3 | dport |      | slot    | (+1) | (+1) | used ms |
- *   +--------+--------+-------+------+---------+------+------+---------+
+ *   flow bucket (table.ts header, then):
+ *   20            36            52      56     60       64
+ *   +-------------+-------------+-------+------+--------+
+ *   | src w0..w3  | dst w0..w3  | sport | meta | member |
+ *   |             |             | dport |      | slot   |
+ *   +-------------+-------------+-------+------+--------+
+ *   list: the timeout class (state.ts CLASS_*)
  *   member slot: the destination of the virtual service (pool) the flow was admitted through,
  *   in the serving generation (pools.ts), whose counters the flow is counted in
- *   meta: protocol (8) | src v6 (bit 8) | dst v6 (bit 9) | class (bits 10-12) | active (bit 13)
- *         | in use (bit 31)
+ *   meta: protocol (8) | src v6 (bit 8) | dst v6 (bit 9) | active (bit 13)
  *
- *   index slot (u32): 0 = empty, else hash tag (top 8 bits) << 24 | entry + 1
+ * An entry is named by its slot, valid until the next insert or removal (backward shift moves
+ * entries).
  */
-import { MAX_PROBE, finishNH, nhTerm, probeFits, tableKey } from './hash';
+import { finishNH, nhTerm, tableKey } from './hash';
 import { Generation } from './generation';
 import { H_ACTIVE, H_INACTIVE, H_WORDS, MEMBER_ACTIVE, MEMBER_BACKEND, MEMBER_INACTIVE, MEMBER_WORDS } from './layout';
 import { CLASS_TCP_SYN, FLOW_CLASS_COUNT, current, elapsed, stats, timeoutMs } from './state';
+import {
+  B_HASH, B_LAST_USED, B_LIST, B_NEXT, B_PREV, LISTS_BYTES, MAX_TABLE_CAPACITY, MAX_PROBE_SLOTS, Table, bucket, listHead, listNext, listTail, newTable, homeSlot, nextSlot,
+  tableBytes, tableClaim, tableDisplacement, tableInit, tableProbeFits, tableRemove, tableTouch, tableWatch, tableWatched,
+} from './table';
 
+/** Source address words w0..w3. */
 // @ts-ignore: decorator
-@inline export const FLOW_SIZE: usize = 56;
-/** Largest capacity: entry numbers must fit in the index slot's low 24 bits. */
+@inline export const F_SRC: usize = 20;
+/** Destination address words w0..w3. */
 // @ts-ignore: decorator
-@inline export const MAX_FLOW_CAPACITY: i32 = (1 << 24) - 2;
+@inline export const F_DST: usize = 36;
+/** sport << 16 | dport. */
+// @ts-ignore: decorator
+@inline export const F_PORTS: usize = 52;
+// @ts-ignore: decorator
+@inline export const F_META: usize = 56;
+// @ts-ignore: decorator
+@inline export const F_MEMBER: usize = 60;
+/** Largest capacity. */
+// @ts-ignore: decorator
+@inline export const MAX_FLOW_CAPACITY: i32 = MAX_TABLE_CAPACITY;
+/** The key part of meta: protocol and the two family bits. */
 // @ts-ignore: decorator
 @inline const KEY_META_MASK: u32 = 0x3ff;
 // @ts-ignore: decorator
 @inline export const META_ACTIVE: u32 = 1 << 13;
-// @ts-ignore: decorator
-@inline const META_USED: u32 = 1 << 31;
 
-let slab: usize = 0;
-let index: usize = 0;
-let indexMask: u32 = 0;
-let capacity: i32 = 0;
-let count: i32 = 0;
-/** Free entries, linked through their `next` word (entry + 1; 0 = end). */
-let freeHead: u32 = 0;
-/**
- * LRU list heads and tails per class (entry + 1; 0 = empty), 4 u32 each in static memory: a
- * managed StaticArray here would cost every caller a shadow stack frame.
- */
-const HEADS: usize = memory.data(4 * FLOW_CLASS_COUNT, 4);
-const TAILS: usize = memory.data(4 * FLOW_CLASS_COUNT, 4);
-// @ts-ignore: decorator
-@inline function headOf(cls: u32): u32 {
-  return load<u32>(HEADS + (<usize>cls << 2));
-}
-// @ts-ignore: decorator
-@inline function setHead(cls: u32, e1: u32): void {
-  store<u32>(HEADS + (<usize>cls << 2), e1);
-}
-// @ts-ignore: decorator
-@inline function tailOf(cls: u32): u32 {
-  return load<u32>(TAILS + (<usize>cls << 2));
-}
-// @ts-ignore: decorator
-@inline function setTail(cls: u32, e1: u32): void {
-  store<u32>(TAILS + (<usize>cls << 2), e1);
-}
+const flowTable: Table = newTable(memory.data(offsetof<Table>(), 8), memory.data(LISTS_BYTES, 8));
 
+/** The bucket of flow `e` (its slot). */
 // @ts-ignore: decorator
 @inline export function flowPtr(e: i32): usize {
-  return slab + <usize>e * FLOW_SIZE;
+  return bucket(flowTable, <u32>e);
 }
 
 export function flowCount(): i32 {
-  return count;
+  return flowTable.count;
 }
 
 export function flowCapacity(): i32 {
-  return capacity;
+  return flowTable.capacity;
 }
 
-/** Bytes of linear memory the table uses (slab + index). */
+/** Bytes of linear memory the table uses (its buckets). */
 export function flowTableBytes(): usize {
-  return <usize>capacity * FLOW_SIZE + (<usize>indexMask + 1) * 4;
+  return tableBytes(flowTable);
 }
 
-/** (Re)allocates the table for `cap` entries; every flow is forgotten. */
+/**
+ * Sizes the table for `cap` entries; every flow is forgotten. The buckets (128 MiB at the default
+ * capacity) are allocated by the first insert (table.ts tableEnsure): an engine that tracks no
+ * flow (tools, an idle worker) never holds them, and no bucket memory sits in the heap while the
+ * first snapshots are swapped in.
+ */
 export function flowsInit(cap: i32): void {
-  if (cap < 1) cap = 1;
-  if (cap > MAX_FLOW_CAPACITY) cap = MAX_FLOW_CAPACITY;
-  if (slab != 0) heap.free(slab);
-  if (index != 0) heap.free(index);
-  let slots: u32 = 16;
-  while (<u64>slots * 3 < <u64>cap * 4) slots <<= 1;
-  capacity = cap;
-  slab = heap.alloc(<usize>cap * FLOW_SIZE);
-  index = heap.alloc(<usize>slots * 4);
-  indexMask = slots - 1;
-  memory.fill(index, 0, <usize>slots * 4);
-  memory.fill(slab, 0, <usize>cap * FLOW_SIZE);
-  for (let e = 0; e < cap; e++) store<u32>(flowPtr(e), e + 2 <= cap ? <u32>(e + 2) : 0, 48);
-  freeHead = 1;
-  count = 0;
-  for (let c = 0; c < FLOW_CLASS_COUNT; c++) {
-    setHead(c, 0);
-    setTail(c, 0);
-  }
+  hitCount = 0;
+  tableInit(flowTable, cap, false);
 }
 
 /**
@@ -122,68 +99,120 @@ export function flowsInit(cap: i32): void {
     (<u64>(s0 ^ tableKey(10)) << 32 | <u64>(d0 ^ tableKey(11))));
 }
 
-function entryHash(p: usize): u32 {
-  return flowHash(load<u32>(p, 36) & KEY_META_MASK, load<u32>(p), load<u32>(p, 4), load<u32>(p, 8), load<u32>(p, 12),
-    load<u32>(p, 32), load<u32>(p, 16), load<u32>(p, 20), load<u32>(p, 24), load<u32>(p, 28));
+/**
+ * The first word of a flow hash's home bucket (0 before the buckets exist): batches read it early
+ * so the misses overlap.
+ */
+// @ts-ignore: decorator
+@inline export function flowHomeWord(hash: u32): u32 {
+  const t = flowTable;
+  return t.slots != 0 ? load<u32>(bucket(t, homeSlot(t, hash))) : 0;
 }
 
-/** The entry holding this key, or -1. `hash` is flowHash of the same key. At most MAX_PROBE + 1 slots. */
+/**
+ * The entry holding this key, or -1. `hash` is flowHash of the same key. At most MAX_PROBE + 1
+ * buckets, compared in place (stored hash first, then the key, in the same cache line).
+ */
 // @ts-ignore: decorator
 @inline export function flowFind(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, d0: u32, d1: u32, d2: u32, d3: u32): i32 {
-  const tag = hash & 0xff000000;
-  let i = hash & indexMask;
-  for (let n: u32 = 0; n <= MAX_PROBE; n++) {
-    const slot = load<u32>(index + (<usize>i << 2));
-    if (slot == 0) return -1;
-    if ((slot & 0xff000000) == tag) {
-      const e = <i32>(slot & 0xffffff) - 1;
-      const p = flowPtr(e);
-      if (load<u32>(p) == s0 && load<u32>(p, 32) == ports && load<u32>(p, 16) == d0 &&
-          (load<u32>(p, 36) & KEY_META_MASK) == keyMeta && load<u32>(p, 4) == s1 && load<u32>(p, 8) == s2 &&
-          load<u32>(p, 12) == s3 && load<u32>(p, 20) == d1 && load<u32>(p, 24) == d2 && load<u32>(p, 28) == d3) {
-        return e;
-      }
+  const t = flowTable;
+  if (t.slots == 0) return -1;
+  let i = homeSlot(t, hash);
+  for (let n: u32 = 0; n < MAX_PROBE_SLOTS; n++) {
+    const p = bucket(t, i);
+    if (load<u32>(p, B_LIST) == 0) return -1;
+    if (load<u32>(p, B_HASH) == hash && load<u32>(p, F_SRC) == s0 && load<u32>(p, F_PORTS) == ports && load<u32>(p, F_DST) == d0 &&
+        (load<u32>(p, F_META) & KEY_META_MASK) == keyMeta && load<u32>(p, F_SRC + 4) == s1 && load<u32>(p, F_SRC + 8) == s2 &&
+        load<u32>(p, F_SRC + 12) == s3 && load<u32>(p, F_DST + 4) == d1 && load<u32>(p, F_DST + 8) == d2 && load<u32>(p, F_DST + 12) == d3) {
+      return <i32>i;
     }
-    i = (i + 1) & indexMask;
+    i = nextSlot(t, i);
   }
   return -1;
 }
 
-function listUnlink(e: i32, cls: u32): void {
-  const p = flowPtr(e);
-  const prev = load<u32>(p, 44);
-  const next = load<u32>(p, 48);
-  if (prev != 0) store<u32>(flowPtr(<i32>prev - 1), next, 48);
-  else setHead(cls, next);
-  if (next != 0) store<u32>(flowPtr(<i32>next - 1), prev, 44);
-  else setTail(cls, prev);
-}
-
-function listPushHead(e: i32, cls: u32): void {
-  const p = flowPtr(e);
-  const head = headOf(cls);
-  store<u32>(p, 0, 44);
-  store<u32>(p, head, 48);
-  if (head != 0) store<u32>(flowPtr(<i32>head - 1), <u32>(e + 1), 44);
-  else setTail(cls, <u32>(e + 1));
-  setHead(cls, <u32>(e + 1));
-}
-
+/** Timeout class of flow `e` (state.ts CLASS_*): the list it is on. */
 // @ts-ignore: decorator
-@inline export function flowClass(meta: u32): u32 {
-  return (meta >>> 10) & 7;
+@inline export function flowClassOf(e: i32): u32 {
+  return load<u32>(flowPtr(e), B_LIST) - 1;
 }
 
-/** Refreshes an entry: last used = now, moved to the head of (possibly another) class list. */
+/** Flow `e`'s meta word (protocol, families, active). */
+// @ts-ignore: decorator
+@inline export function flowMeta(e: i32): u32 {
+  return load<u32>(flowPtr(e), F_META);
+}
+// @ts-ignore: decorator
+@inline export function setFlowMeta(e: i32, meta: u32): void {
+  store<u32>(flowPtr(e), meta, F_META);
+}
+
+/** Member slot of flow `e`. */
+// @ts-ignore: decorator
+@inline export function flowMember(e: i32): u32 {
+  return load<u32>(flowPtr(e), F_MEMBER);
+}
+// @ts-ignore: decorator
+@inline export function setFlowMember(e: i32, slot: u32): void {
+  store<u32>(flowPtr(e), slot, F_MEMBER);
+}
+
+/** Last use of flow `e` (ms tick). */
+// @ts-ignore: decorator
+@inline export function flowLastUsed(e: i32): u32 {
+  return load<u32>(flowPtr(e), B_LAST_USED);
+}
+
+/**
+ * Hits whose move to their list head is still to be made, in hit order (slots, static memory).
+ * A hit (`flowHit`) writes only its own bucket and appends its slot here, a cache-resident ring;
+ * the moves are made in the same order, in one batch whose neighbour stores overlap, before
+ * anything that reads list order or moves a bucket (every other function below starts with
+ * `applyHits`), so the lists are exactly as if each hit had moved at once (issue 10).
+ */
+// @ts-ignore: decorator
+@inline const HIT_RING: i32 = 64;
+const HITS: usize = memory.data(4 * HIT_RING, 64);
+let hitCount: i32 = 0;
+/** Keeps applyHits' neighbour reads alive. */
+let neighbourSink: u32 = 0;
+
+/** Makes the pending hits' list moves, oldest first. */
+export function applyHits(): void {
+  const n = hitCount;
+  if (n == 0) return;
+  hitCount = 0;
+  // First read every list neighbour a move will write: independent misses the CPU overlaps,
+  // where the stores alone would queue behind a full store buffer.
+  let sink: u32 = 0;
+  for (let k = 0; k < n; k++) {
+    const p = bucket(flowTable, load<u32>(HITS + (<usize>k << 2)));
+    const prev = load<u32>(p, B_PREV);
+    const next = load<u32>(p, B_NEXT);
+    if (prev != 0) sink += load<u32>(bucket(flowTable, prev - 1), B_NEXT);
+    if (next != 0) sink += load<u32>(bucket(flowTable, next - 1), B_PREV);
+  }
+  neighbourSink += sink;
+  for (let k = 0; k < n; k++) {
+    const slot = load<u32>(HITS + (<usize>k << 2));
+    const p = bucket(flowTable, slot);
+    tableTouch(flowTable, slot, load<u32>(p, B_LIST) - 1, load<u32>(p, B_LAST_USED));
+  }
+}
+
+/** A packet of an existing flow: last used = now; its move to the list head is deferred (HITS). */
+// @ts-ignore: decorator
+@inline export function flowHit(e: i32, now: u32): void {
+  store<u32>(flowPtr(e), now, B_LAST_USED);
+  if (hitCount == HIT_RING) applyHits();
+  store<u32>(HITS + (<usize>hitCount << 2), <u32>e);
+  hitCount++;
+}
+
+/** Refreshes an entry: last used = now, at the head of (possibly another) class list. */
 export function flowTouch(e: i32, now: u32, cls: u32): void {
-  const p = flowPtr(e);
-  const meta = load<u32>(p, 36);
-  const old = flowClass(meta);
-  store<u32>(p, now, 52);
-  if (old == cls && headOf(cls) == <u32>(e + 1)) return;
-  listUnlink(e, old);
-  store<u32>(p, (meta & ~(<u32>7 << 10)) | (cls << 10), 36);
-  listPushHead(e, cls);
+  applyHits();
+  tableTouch(flowTable, <u32>e, cls, now);
 }
 
 /**
@@ -204,33 +233,11 @@ export function flowTouch(e: i32, now: u32, cls: u32): void {
   store<u32>(h, load<u32>(h) - 1);
 }
 
-/** Removes entry `e`: index slot (backward shift), list, counters; the entry goes to the free list. */
+/** Removes entry `e`: its member's counters, its list, its bucket (backward shift). */
 export function flowRemove(e: i32): void {
-  const p = flowPtr(e);
-  const meta = load<u32>(p, 36);
-  uncount(load<u32>(p, 40), meta);
-  let i = entryHash(p) & indexMask;
-  const mine = <u32>(e + 1);
-  while ((load<u32>(index + (<usize>i << 2)) & 0xffffff) != mine) i = (i + 1) & indexMask;
-  let j = i;
-  while (true) {
-    j = (j + 1) & indexMask;
-    const slot = load<u32>(index + (<usize>j << 2));
-    if (slot == 0) break;
-    const k = entryHash(flowPtr(<i32>(slot & 0xffffff) - 1)) & indexMask;
-    // Move slot j back into the hole at i unless its home k lies cyclically in (i, j].
-    const between = i <= j ? k > i && k <= j : k > i || k <= j;
-    if (!between) {
-      store<u32>(index + (<usize>i << 2), slot);
-      i = j;
-    }
-  }
-  store<u32>(index + (<usize>i << 2), 0);
-  listUnlink(e, flowClass(meta));
-  store<u32>(p, 0, 36);
-  store<u32>(p, freeHead, 48);
-  freeHead = mine;
-  count--;
+  applyHits();
+  uncount(flowMember(e), flowMeta(e));
+  tableRemove(flowTable, <u32>e);
 }
 
 /**
@@ -247,9 +254,9 @@ function victim(now: u32): i32 {
   let lru = -1;
   let lruAge: i32 = -1;
   for (let c = 0; c < FLOW_CLASS_COUNT; c++) {
-    const t = tailOf(c);
+    const t = listTail(flowTable, c);
     if (t == 0) continue;
-    const age = <i32>(now - load<u32>(flowPtr(<i32>t - 1), 52));
+    const age = <i32>(now - flowLastUsed(<i32>t - 1));
     const over = age - <i32>unchecked(timeoutMs[c]);
     if (over >= 0 && (expired < 0 || over > expiredOver)) {
       expired = <i32>t - 1;
@@ -261,7 +268,7 @@ function victim(now: u32): i32 {
     }
   }
   if (expired >= 0) return expired;
-  const syn = tailOf(CLASS_TCP_SYN);
+  const syn = listTail(flowTable, CLASS_TCP_SYN);
   return syn != 0 ? <i32>syn - 1 : lru;
 }
 
@@ -273,57 +280,52 @@ function victim(now: u32): i32 {
  */
 export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, d0: u32, d1: u32, d2: u32, d3: u32,
   flags: u32, cls: u32, slot: u32, now: u32): i32 {
-  if (!probeFits(index, indexMask, hash)) {
+  const t = flowTable;
+  applyHits();
+  if (!tableProbeFits(t, hash)) {
     stats.flowsUntracked++;
     return -1;
   }
-  if (count >= capacity) {
+  if (t.count >= t.capacity) {
     const v = victim(now);
-    const vp = flowPtr(v);
-    if (elapsed(now, load<u32>(vp, 52), unchecked(timeoutMs[flowClass(load<u32>(vp, 36))]))) stats.flowExpirations++;
+    if (flowExpired(v, now)) stats.flowExpirations++;
     else stats.flowEvictions++;
     flowRemove(v);
+    // Backward shift can only shorten chains: the key still fits.
   }
-  const e = <i32>freeHead - 1;
-  const p = flowPtr(e);
-  freeHead = load<u32>(p, 48);
-  store<u32>(p, s0);
-  store<u32>(p, s1, 4);
-  store<u32>(p, s2, 8);
-  store<u32>(p, s3, 12);
-  store<u32>(p, d0, 16);
-  store<u32>(p, d1, 20);
-  store<u32>(p, d2, 24);
-  store<u32>(p, d3, 28);
-  store<u32>(p, ports, 32);
-  store<u32>(p, keyMeta | flags | (cls << 10) | META_USED, 36);
-  store<u32>(p, slot, 40);
-  store<u32>(p, now, 52);
-  listPushHead(e, cls);
-  let i = hash & indexMask;
-  while (load<u32>(index + (<usize>i << 2)) != 0) i = (i + 1) & indexMask;
-  store<u32>(index + (<usize>i << 2), (hash & 0xff000000) | <u32>(e + 1));
-  count++;
-  return e;
+  const e = tableClaim(t, hash, cls, now);
+  const p = bucket(t, e);
+  store<u32>(p, s0, F_SRC);
+  store<u32>(p, s1, F_SRC + 4);
+  store<u32>(p, s2, F_SRC + 8);
+  store<u32>(p, s3, F_SRC + 12);
+  store<u32>(p, d0, F_DST);
+  store<u32>(p, d1, F_DST + 4);
+  store<u32>(p, d2, F_DST + 8);
+  store<u32>(p, d3, F_DST + 12);
+  store<u32>(p, ports, F_PORTS);
+  store<u32>(p, keyMeta | flags, F_META);
+  store<u32>(p, slot, F_MEMBER);
+  return <i32>e;
 }
 
 /** Whether entry `e` has outlived its class timeout at `now`. */
 // @ts-ignore: decorator
 @inline export function flowExpired(e: i32, now: u32): bool {
-  const p = flowPtr(e);
-  return elapsed(now, load<u32>(p, 52), unchecked(timeoutMs[flowClass(load<u32>(p, 36))]));
+  return elapsed(now, flowLastUsed(e), unchecked(timeoutMs[flowClassOf(e)]));
 }
 
 /** Removes every expired entry (tails of each class list); returns how many. */
 export function flowsExpire(now: u32): i32 {
+  applyHits();
   let removed = 0;
   for (let c: u32 = 0; c < <u32>FLOW_CLASS_COUNT; c++) {
     const span = unchecked(timeoutMs[c]);
     while (true) {
-      const t = tailOf(c);
+      const t = listTail(flowTable, c);
       if (t == 0) break;
       const e = <i32>t - 1;
-      if (!elapsed(now, load<u32>(flowPtr(e), 52), span)) break;
+      if (!elapsed(now, flowLastUsed(e), span)) break;
       flowRemove(e);
       removed++;
     }
@@ -334,22 +336,26 @@ export function flowsExpire(now: u32): i32 {
 
 /** First entry of class list `cls` (entry + 1, 0 = none), for walks that may remove entries. */
 export function flowListHead(cls: u32): u32 {
-  return headOf(cls);
+  applyHits();
+  return listHead(flowTable, cls);
 }
 
-/** Next entry after `e` on its list (entry + 1, 0 = end). */
+/**
+ * Next entry after `e` on its list (entry + 1, 0 = end). A walk that may remove `e` calls
+ * `flowWatch` with this value before the removal and `flowWatched` after it (the removal's
+ * backward shift may move that entry).
+ */
 export function flowListNext(e: i32): u32 {
-  return load<u32>(flowPtr(e), 48);
+  return listNext(flowTable, <u32>e);
+}
+export function flowWatch(e1: u32): void {
+  tableWatch(flowTable, e1);
+}
+export function flowWatched(): u32 {
+  return tableWatched(flowTable);
 }
 
-/** Diagnostics: total probe distance of every indexed entry from its home slot. */
+/** Diagnostics: total probe distance of every entry from its home slot. */
 export function flowIndexDisplacement(): u64 {
-  let total: u64 = 0;
-  for (let i: u32 = 0; i <= indexMask; i++) {
-    const slot = load<u32>(index + (<usize>i << 2));
-    if (slot == 0) continue;
-    const home = entryHash(flowPtr(<i32>(slot & 0xffffff) - 1)) & indexMask;
-    total += <u64>((i - home) & indexMask);
-  }
-  return total;
+  return tableDisplacement(flowTable);
 }

@@ -138,22 +138,9 @@ export function seedTableKey(a: u32, b: u32, c: u32, d: u32): void {
 
 /**
  * Longest probe from a key's home slot in the flow and affinity indexes (issue 10). With the keyed
- * hash at load ≤ 3/4 chains this long do not occur by chance; the tables refuse a key whose chain
+ * hash at load ≤ 3/4 chains this long do not occur by chance; the tables refuse a key whose chain (table.ts tableProbeFits)
  * would exceed it, so no entry sits further from home and a lookup stops after MAX_PROBE + 1
  * slots whatever the tuples.
  */
 // @ts-ignore: decorator
 @inline export const MAX_PROBE: u32 = 128;
-
-/**
- * Whether a new key with this hash would land within MAX_PROBE slots of its home slot in an
- * open-addressing index of u32 slots (0 = empty), as the flow and affinity tables keep theirs.
- */
-export function probeFits(index: usize, mask: u32, hash: u32): bool {
-  let i = hash & mask;
-  for (let n: u32 = 0; n <= MAX_PROBE; n++) {
-    if (load<u32>(index + (<usize>i << 2)) == 0) return true;
-    i = (i + 1) & mask;
-  }
-  return false;
-}

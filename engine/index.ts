@@ -13,15 +13,18 @@
  *   i32 word 16: verdict     17: via    18: service port    19: backend index    20: detail
  *            21: kind of address matched
  *   f64 at byte 256..: stats (see `fillStats`)
+ *
+ * Batched calls (`lookupMany`, `connectMany`) use their own region (`batchRegion`, engine/batch.ts).
  */
 import * as core from './core';
 import * as flows from './flows';
 import * as affinity from './affinity';
 import { snapshotErrorOffset, snapshotErrorServicePort } from './snapshot';
+import { MAX_BATCH } from './batch';
 
-/** ABI version: bumped when exports or the scratch layout change. */
+/** ABI version: bumped when exports or the scratch layout change (4: batchRegion, lookupMany, connectMany). */
 export function abiVersion(): u32 {
-  return 3;
+  return 4;
 }
 
 const SCRATCH = memory.data(512, 16);
@@ -98,6 +101,15 @@ export function rebind(proto: u32, sport: u32, dport: u32, k: i32, nowMs: f64): 
   const s = SCRATCH;
   return core.rebind(proto, load<u32>(s), load<u32>(s, 4), load<u32>(s, 8), load<u32>(s, 12), load<u32>(s, 16), sport,
     load<u32>(s, 20), load<u32>(s, 24), load<u32>(s, 28), load<u32>(s, 32), load<u32>(s, 36), dport, k, nowMs);
+}
+
+/**
+ * Batched decisions (engine/batch.ts): the host writes up to `batchCapacity()` tuples into
+ * `batchRegion()` (layout there), calls one of these, and reads each record's decision back.
+ */
+export { batchRegion, connectMany, lookupMany } from './batch';
+export function batchCapacity(): i32 {
+  return MAX_BATCH;
 }
 
 export function expire(nowMs: f64): i32 {

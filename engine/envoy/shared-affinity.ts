@@ -14,7 +14,7 @@
  * last-use time. Two workers racing on a client's very first connection may pick different
  * backends; the later write wins and every later connection follows it.
  */
-import { affinityExpired, affinityFind, affinityHash, affinityInsert, affinityRemove, affinityTouch, affPtr } from '../affinity';
+import { affinityBackend, affinityExpired, affinityFind, affinityHash, affinityInsert, affinityRemove, affinityTouch, setAffinityBackend } from '../affinity';
 import { affinityTimeoutMs, backendFamily, backendPort, backendWord } from '../core';
 import { toTick } from '../state';
 import { getSharedData, setSharedData } from './abi/hostcalls-state';
@@ -103,8 +103,8 @@ export function importSharedAffinity(sp: i32, pool: i32, sf: u32, s0: u32, s1: u
     a = -1;
   }
   if (a >= 0) {
-    if (load<u32>(affPtr(a), 24) == <u32>b) return;
-    store<u32>(affPtr(a), <u32>b, 24);
+    if (affinityBackend(a) == <u32>b) return;
+    setAffinityBackend(a, <u32>b);
     affinityTouch(a, now);
   } else {
     affinityInsert(h, <u32>pool, sf, s0, s1, s2, s3, <u32>b, timeout, now);

@@ -45,10 +45,23 @@ export interface Decision {
   detail: number;
 }
 
+/** One connection's 5-tuple, for the batched calls (`lookupMany`, `connectMany`). */
+export interface FlowTuple {
+  protocol: number;
+  src: Address;
+  srcPort: number;
+  dst: Address;
+  dstPort: number;
+}
+
 export interface EngineOptions {
-  /** Flow table capacity (like nf_conntrack_max). Default 1 << 20. */
+  /**
+   * Flow table capacity (like nf_conntrack_max). Default 1 << 20. Each table takes 64 bytes per slot,
+   * slots being the power of two ≥ capacity × 4/3, allocated at the first entry: 3 × 2^k uses memory
+   * best (85 bytes per entry; 2^k costs 128).
+   */
   flowCapacity?: number;
-  /** Affinity table capacity. Default 1 << 16. */
+  /** Affinity table capacity. Default 1 << 16 (8 MiB of slots, allocated when a client is first pinned). */
   affinityCapacity?: number;
   /** Seed for the `random` scheduler, so runs are reproducible. Default 1. */
   seed?: number;
@@ -130,6 +143,15 @@ export interface EngineApi {
   rebind(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, backendIndex: number, nowMs: number): boolean;
   /** An existing flow: Backend (via Flow) and refreshed, or Pass when none. Never schedules. */
   lookup(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): Decision;
+  /**
+   * `lookup` for each tuple, in order, in as few engine calls as possible (up to 64 tuples each):
+   * the engine hashes a call's tuples and reads their table buckets before deciding, so the memory
+   * latencies overlap (UDP bursts, the Envoy filter). The answers equal one-by-one `lookup` calls.
+   * Returns one Decision per tuple; the array and its objects are reused by the next batched call.
+   */
+  lookupMany(tuples: readonly FlowTuple[], nowMs: number): readonly Decision[];
+  /** `connect` for each tuple, in order, batched as `lookupMany`; equal to one-by-one `connect` calls. */
+  connectMany(tuples: readonly FlowTuple[], nowMs: number): readonly Decision[];
   /** Expire flows and affinity entries older than their timeouts; returns how many were removed. */
   expire(nowMs: number): number;
   /** Per-backend counters of the serving generation, indexed like the model. */

@@ -5,7 +5,7 @@
  * Decision object. Construct through `loadEngine` (node.ts) or `loadEngineFromBytes` (browser.ts).
  */
 import type { Address } from './address.js';
-import { SnapshotError, Verdict, Via, type Decision, type EngineApi, type EngineOptions, type EngineStats } from './api.js';
+import { SnapshotError, Verdict, Via, type Decision, type EngineApi, type EngineOptions, type EngineStats, type FlowTuple } from './api.js';
 import type { ModelBackend, ModelServicePort, ServiceModel } from './model.js';
 import { SNAPSHOT_ERRORS, encodeSnapshot } from './snapshot.js';
 import { EngineStateView, type StateViewExports } from './state-view.js';
@@ -30,13 +30,21 @@ export interface EngineExports {
   close(proto: number, sport: number, dport: number, nowMs: number): number;
   rebind(proto: number, sport: number, dport: number, k: number, nowMs: number): number;
   expire(nowMs: number): number;
+  batchRegion(): number;
+  batchCapacity(): number;
+  lookupMany(n: number, nowMs: number): number;
+  connectMany(n: number, nowMs: number): number;
   backendActive(sp: number, k: number): number;
   backendInactive(sp: number, k: number): number;
   fillStats(): void;
 }
 
 /** The ABI version this wrapper speaks (engine/index.ts abiVersion). */
-export const ENGINE_ABI_VERSION = 3;
+export const ENGINE_ABI_VERSION = 4;
+
+/** Words per record of the batch region and the first result word (engine/batch.ts). */
+const BATCH_WORDS = 20;
+const BATCH_RESULT = 13;
 
 const EMPTY_MODEL: ServiceModel = { nodeIPs: [], servicePorts: [] };
 
@@ -76,6 +84,11 @@ export class Engine implements EngineApi {
   private f64: Float64Array;
   private current: ServiceModel = EMPTY_MODEL;
   private readonly decision = new ReusedDecision();
+  /** Decisions of the last batched call (grown on demand, reused). */
+  private readonly batchDecisions: ReusedDecision[] = [];
+  private readonly batchOut: Decision[] = [];
+  private batchU32: Uint32Array;
+  private batchI32: Int32Array;
 
   /** Wraps an initialized (WASI `_initialize` already run) engine instance and applies `options`. */
   constructor(instance: WebAssembly.Instance, options: EngineOptions = {}) {
@@ -105,6 +118,8 @@ export class Engine implements EngineApi {
     this.u32 = new Uint32Array(this.ex.memory.buffer, this.scratchPtr, 128);
     this.i32 = new Int32Array(this.ex.memory.buffer, this.scratchPtr, 128);
     this.f64 = new Float64Array(this.ex.memory.buffer, this.scratchPtr + 256, 32);
+    this.batchU32 = new Uint32Array(this.ex.memory.buffer, this.ex.batchRegion(), this.ex.batchCapacity() * BATCH_WORDS);
+    this.batchI32 = new Int32Array(this.batchU32.buffer, this.batchU32.byteOffset, this.batchU32.length);
   }
 
   /** Re-creates the scratch views after linear memory grew (a grown memory detaches old views). */
@@ -114,6 +129,8 @@ export class Engine implements EngineApi {
     this.u32 = new Uint32Array(buf, this.scratchPtr, 128);
     this.i32 = new Int32Array(buf, this.scratchPtr, 128);
     this.f64 = new Float64Array(buf, this.scratchPtr + 256, 32);
+    this.batchU32 = new Uint32Array(buf, this.ex.batchRegion(), this.ex.batchCapacity() * BATCH_WORDS);
+    this.batchI32 = new Int32Array(buf, this.batchU32.byteOffset, this.batchU32.length);
   }
 
   get model(): ServiceModel {
@@ -154,7 +171,8 @@ export class Engine implements EngineApi {
 
   private read(verdict: number): Decision {
     const d = this.decision;
-    const i = this.i32;
+    // The call may have grown memory (the tables allocate their buckets at the first insert).
+    const i = this.i32.length !== 0 ? this.i32 : (this.views(), this.i32);
     d.verdict = verdict as Verdict;
     d.via = i[17] as Via;
     const sp = i[18]!;
@@ -188,6 +206,60 @@ export class Engine implements EngineApi {
   rebind(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, backendIndex: number, nowMs: number): boolean {
     this.put(src, dst);
     return this.ex.rebind(protocol, srcPort, dstPort, backendIndex, nowMs) !== 0;
+  }
+
+  lookupMany(tuples: readonly FlowTuple[], nowMs: number): readonly Decision[] {
+    return this.many(tuples, nowMs, false);
+  }
+
+  connectMany(tuples: readonly FlowTuple[], nowMs: number): readonly Decision[] {
+    return this.many(tuples, nowMs, true);
+  }
+
+  /** Writes the tuples into the batch region (engine/batch.ts layout) in chunks, decides, reads back. */
+  private many(tuples: readonly FlowTuple[], nowMs: number, connect: boolean): readonly Decision[] {
+    const out = this.batchOut;
+    while (this.batchDecisions.length < tuples.length) this.batchDecisions.push(new ReusedDecision());
+    out.length = tuples.length;
+    const cap = this.ex.batchCapacity();
+    for (let start = 0; start < tuples.length; start += cap) {
+      const n = Math.min(cap, tuples.length - start);
+      if (this.batchU32.length === 0) this.views();
+      const u = this.batchU32;
+      for (let k = 0; k < n; k++) {
+        const t = tuples[start + k]!;
+        const o = k * BATCH_WORDS;
+        u[o] = t.protocol;
+        u[o + 1] = t.srcPort;
+        u[o + 2] = t.dstPort;
+        u[o + 3] = t.src.family;
+        u[o + 4] = t.src.w0;
+        u[o + 5] = t.src.w1;
+        u[o + 6] = t.src.w2;
+        u[o + 7] = t.src.w3;
+        u[o + 8] = t.dst.family;
+        u[o + 9] = t.dst.w0;
+        u[o + 10] = t.dst.w1;
+        u[o + 11] = t.dst.w2;
+        u[o + 12] = t.dst.w3;
+      }
+      if (connect) this.ex.connectMany(n, nowMs);
+      else this.ex.lookupMany(n, nowMs);
+      if (this.batchI32.length === 0) this.views();
+      const r = this.batchI32;
+      for (let k = 0; k < n; k++) {
+        const d = this.batchDecisions[start + k]!;
+        const o = k * BATCH_WORDS + BATCH_RESULT;
+        d.model = this.current;
+        d.verdict = r[o] as Verdict;
+        d.via = r[o + 1] as Via;
+        d.servicePortIndex = r[o + 2]!;
+        d.backendIndex = r[o + 3]!;
+        d.detail = r[o + 4]!;
+        out[start + k] = d;
+      }
+    }
+    return out;
   }
 
   expire(nowMs: number): number {
@@ -245,7 +317,7 @@ export class Engine implements EngineApi {
     return new EngineStateView(this.ex as unknown as StateViewExports);
   }
 
-  /** Bytes the flow table occupies (slab + index), for the bytes-per-flow benchmark. */
+  /** Bytes the flow table occupies (its 64-byte buckets; 0 before the first flow), for the bytes-per-flow benchmark. */
   flowTableBytes(): number {
     this.ex.fillStats();
     this.views();

@@ -1,0 +1,100 @@
+/**
+ * Batched entry points (issue 10): `lookupMany` and `connectMany` decide for up to MAX_BATCH
+ * tuples per host call, for UDP bursts (recvmmsg) and the Envoy filter. Each first hashes every
+ * tuple and reads its home bucket, so the CPU overlaps those independent cache misses, then makes
+ * the ordinary decisions in order over buckets already in cache. The decisions are exactly the
+ * one-by-one ones (same calls, same order); only the memory traffic is reordered.
+ *
+ *   batch region (`batchRegion()`), MAX_BATCH records of BATCH_RECORD_SIZE bytes:
+ *   0      4       8       12       16          32       36          52       56    60       64    68     72   76
+ *   +------+-------+-------+--------+-----------+--------+-----------+--------+-----+--------+-------+------+-----+
+ *   | proto| sport | dport | src fam| src w0..w3| dst fam| dst w0..w3| verdict| via | svc prt| backnd| detail| kind|
+ *   +------+-------+-------+--------+-----------+--------+-----------+--------+-----+--------+-------+------+-----+
+ *   (bytes 76..80 unused; verdict… are written by the engine, -1 where absent, as the scratch decision)
+ */
+import * as core from './core';
+import { flowHash, flowHomeWord } from './flows';
+
+/** Most tuples one batched call takes (hosts split longer bursts). */
+// @ts-ignore: decorator
+@inline export const MAX_BATCH: i32 = 64;
+// @ts-ignore: decorator
+@inline export const BATCH_RECORD_SIZE: usize = 80;
+// @ts-ignore: decorator
+@inline const R_PROTO: usize = 0;
+// @ts-ignore: decorator
+@inline const R_SPORT: usize = 4;
+// @ts-ignore: decorator
+@inline const R_DPORT: usize = 8;
+// @ts-ignore: decorator
+@inline const R_SRC: usize = 12;
+// @ts-ignore: decorator
+@inline const R_DST: usize = 32;
+// @ts-ignore: decorator
+@inline const R_VERDICT: usize = 52;
+
+const REGION: usize = memory.data(<i32>BATCH_RECORD_SIZE * MAX_BATCH, 16);
+/** Keeps the early bucket reads alive (the optimizer may not drop a load whose value is stored). */
+let touched: u32 = 0;
+
+export function batchRegion(): usize {
+  return REGION;
+}
+
+/** Hashes each of the first `n` records and reads its home bucket's first word. */
+function touchHomes(n: i32): void {
+  let sink: u32 = 0;
+  for (let k = 0; k < n; k++) {
+    const r = REGION + <usize>k * BATCH_RECORD_SIZE;
+    const proto = load<u32>(r, R_PROTO);
+    const sf = load<u32>(r, R_SRC);
+    const df = load<u32>(r, R_DST);
+    const keyMeta = (proto & 0xff) | (sf == 6 ? <u32>0x100 : 0) | (df == 6 ? <u32>0x200 : 0);
+    const ports = (load<u32>(r, R_SPORT) << 16) | (load<u32>(r, R_DPORT) & 0xffff);
+    const h = flowHash(keyMeta, load<u32>(r, R_SRC + 4), load<u32>(r, R_SRC + 8), load<u32>(r, R_SRC + 12), load<u32>(r, R_SRC + 16), ports,
+      load<u32>(r, R_DST + 4), load<u32>(r, R_DST + 8), load<u32>(r, R_DST + 12), load<u32>(r, R_DST + 16));
+    sink += flowHomeWord(h);
+  }
+  touched += sink;
+}
+
+// @ts-ignore: decorator
+@inline function writeResult(r: usize, verdict: i32): void {
+  store<i32>(r, verdict, R_VERDICT);
+  store<i32>(r, core.decisionVia, R_VERDICT + 4);
+  store<i32>(r, core.decisionServicePort, R_VERDICT + 8);
+  store<i32>(r, core.decisionBackend, R_VERDICT + 12);
+  store<i32>(r, core.decisionDetail, R_VERDICT + 16);
+  store<i32>(r, core.decisionKind, R_VERDICT + 20);
+}
+
+// @ts-ignore: decorator
+@inline function clampBatch(n: i32): i32 {
+  return n < 0 ? 0 : n > MAX_BATCH ? MAX_BATCH : n;
+}
+
+/** `core.lookup` for the first `n` records (at most MAX_BATCH), in order; returns how many. */
+export function lookupMany(n: i32, nowMs: f64): i32 {
+  n = clampBatch(n);
+  touchHomes(n);
+  for (let k = 0; k < n; k++) {
+    const r = REGION + <usize>k * BATCH_RECORD_SIZE;
+    writeResult(r, core.lookup(load<u32>(r, R_PROTO), load<u32>(r, R_SRC), load<u32>(r, R_SRC + 4), load<u32>(r, R_SRC + 8), load<u32>(r, R_SRC + 12),
+      load<u32>(r, R_SRC + 16), load<u32>(r, R_SPORT), load<u32>(r, R_DST), load<u32>(r, R_DST + 4), load<u32>(r, R_DST + 8), load<u32>(r, R_DST + 12),
+      load<u32>(r, R_DST + 16), load<u32>(r, R_DPORT), nowMs));
+  }
+  return n;
+}
+
+/** `core.connect` for the first `n` records (at most MAX_BATCH), in order; returns how many. */
+export function connectMany(n: i32, nowMs: f64): i32 {
+  n = clampBatch(n);
+  touchHomes(n);
+  for (let k = 0; k < n; k++) {
+    const r = REGION + <usize>k * BATCH_RECORD_SIZE;
+    writeResult(r, core.connect(load<u32>(r, R_PROTO), load<u32>(r, R_SRC), load<u32>(r, R_SRC + 4), load<u32>(r, R_SRC + 8), load<u32>(r, R_SRC + 12),
+      load<u32>(r, R_SRC + 16), load<u32>(r, R_SPORT), load<u32>(r, R_DST), load<u32>(r, R_DST + 4), load<u32>(r, R_DST + 8), load<u32>(r, R_DST + 12),
+      load<u32>(r, R_DST + 16), load<u32>(r, R_DPORT), nowMs));
+  }
+  return n;
+}

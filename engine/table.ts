@@ -1,0 +1,311 @@
+/**
+ * The slab/probe/list structure the flow table (flows.ts) and the ClientIP affinity table
+ * (affinity.ts) share (issue 10): an open-addressing table whose entries live IN the probe array,
+ * one 64-byte, cache-line-aligned bucket each, so a lookup reads one cache line: the stored hash
+ * and the key are compared in place, and the value and last-use time sit beside them. Linear
+ * probing from `homeSlot(hash)`, at most MAX_PROBE slots from home (hash.ts), backward-shift
+ * deletion (no tombstones), load ≤ 3/4.
+ *
+ * Every entry is on one doubly linked list (flows: one per timeout class; affinity: one per
+ * timeout), most recently used at the head, so expiry pops expired tails in O(expired) and a full
+ * table finds its victim among the tails in O(lists). The order is exact, as the reference model's
+ * LRU and expiry are (test/reference/tables.ts), so a move to the head writes into the two list
+ * neighbours' buckets; a lookup hit defers that move (flows.ts HITS) and writes only its own
+ * bucket, so the only dependent miss of a lookup is its own bucket, and the deferred moves are
+ * made in batches whose neighbour misses overlap.
+ *
+ * Backward shift moves entries between slots; a move copies the bucket and re-points its list
+ * neighbours (and the list head/tail). A walk that removes entries as it goes watches its next
+ * slot with `tableWatch` so a move does not lose it.
+ *
+ *   bucket (BUCKET_SIZE = 64 bytes), common header, then the table's payload:
+ *   0      4        8       12      16          20                                   64
+ *   +------+--------+-------+-------+-----------+------------------------------------+
+ *   | hash | list+1 | prev  | next  | last used | payload (flows.ts / affinity.ts)   |
+ *   |      | 0=free | slot+1| slot+1| ms tick   | 44 bytes                           |
+ *   +------+--------+-------+-------+-----------+------------------------------------+
+ */
+import { MAX_PROBE } from './hash';
+
+// @ts-ignore: decorator
+@inline export const BUCKET_SIZE: usize = 64;
+// @ts-ignore: decorator
+@inline const BUCKET_SHIFT: usize = 6;
+/** The entry's full table hash: a cheap first compare, and its home slot for backward shift. */
+// @ts-ignore: decorator
+@inline export const B_HASH: usize = 0;
+/** The entry's list number + 1; 0 marks a free bucket. */
+// @ts-ignore: decorator
+@inline export const B_LIST: usize = 4;
+// @ts-ignore: decorator
+@inline export const B_PREV: usize = 8;
+// @ts-ignore: decorator
+@inline export const B_NEXT: usize = 12;
+/** Host time of the last use, ms as a u32 tick (state.ts toTick). */
+// @ts-ignore: decorator
+@inline export const B_LAST_USED: usize = 16;
+/** First payload byte. */
+// @ts-ignore: decorator
+@inline export const B_PAYLOAD: usize = 20;
+/** Buckets a lookup reads at most: its home slot and MAX_PROBE more. */
+// @ts-ignore: decorator
+@inline export const MAX_PROBE_SLOTS: u32 = MAX_PROBE + 1;
+/** Most lists a table has (affinity: 16 timeout lists + overflow). */
+// @ts-ignore: decorator
+@inline export const MAX_LISTS: i32 = 17;
+/** Largest capacity (as before the in-place layout: EngineOptions validates 1..2^24 − 2). */
+// @ts-ignore: decorator
+@inline export const MAX_TABLE_CAPACITY: i32 = (1 << 24) - 2;
+
+/** Bytes of a table's list heads and tails. */
+// @ts-ignore: decorator
+@inline export const LISTS_BYTES: usize = 8 * MAX_LISTS;
+
+/** One table's header, in static memory (unmanaged: no GC, no shadow stack on the hot path). */
+@unmanaged
+export class Table {
+  /** First bucket (64-byte aligned). */
+  base: usize = 0;
+  /** The heap block the buckets live in, and its usable bytes (a re-init that fits reuses it). */
+  region: usize = 0;
+  regionBytes: usize = 0;
+  /**
+   * Slot count: the smallest power of two ≥ capacity × 4/3 (at least 16), so the home slot is the
+   * hash's low bits, as the probe-bound tests aim them. Memory is 64 × slots: about 85 bytes per
+   * flow at a capacity of 3 × 2^k, 128 at 2^k.
+   */
+  slots: u32 = 0;
+  /** The slot count `tableEnsure` allocates (slots is 0 until then: lookups find nothing). */
+  plannedSlots: u32 = 0;
+  capacity: i32 = 0;
+  count: i32 = 0;
+  /** Slot + 1 a walk watches across removals (0 = none); updated when backward shift moves it. */
+  watch: u32 = 0;
+  /** Per list: head slot + 1 (u32), tail slot + 1 (u32), at lists + 8 × list. */
+  lists: usize = 0;
+}
+
+/**
+ * A Table header at `header` (offsetof<Table>() bytes) with its list heads and tails at `lists`
+ * (LISTS_BYTES): each table passes its own `memory.data` regions (one static region per call site).
+ */
+export function newTable(header: usize, lists: usize): Table {
+  const t = changetype<Table>(header);
+  t.lists = lists;
+  return t;
+}
+
+/** Home slot of a hash: its low bits. */
+// @ts-ignore: decorator
+@inline export function homeSlot(t: Table, hash: u32): u32 {
+  return hash & (t.slots - 1);
+}
+
+/** The slot after `i`, wrapping. */
+// @ts-ignore: decorator
+@inline export function nextSlot(t: Table, i: u32): u32 {
+  return (i + 1) & (t.slots - 1);
+}
+
+// @ts-ignore: decorator
+@inline export function bucket(t: Table, slot: u32): usize {
+  return t.base + (<usize>slot << BUCKET_SHIFT);
+}
+
+// @ts-ignore: decorator
+@inline export function listHead(t: Table, l: u32): u32 {
+  return load<u32>(t.lists + (<usize>l << 3));
+}
+// @ts-ignore: decorator
+@inline export function listTail(t: Table, l: u32): u32 {
+  return load<u32>(t.lists + (<usize>l << 3), 4);
+}
+// @ts-ignore: decorator
+@inline function setListHead(t: Table, l: u32, s1: u32): void {
+  store<u32>(t.lists + (<usize>l << 3), s1);
+}
+// @ts-ignore: decorator
+@inline function setListTail(t: Table, l: u32, s1: u32): void {
+  store<u32>(t.lists + (<usize>l << 3), s1, 4);
+}
+
+/**
+ * Sets `t` up for `cap` entries (clamped to 1..MAX_TABLE_CAPACITY); every entry is forgotten. The
+ * buckets are allocated now when `eager`, else at the first insert (`tableEnsure`, called by
+ * tableProbeFits): memory on demand, e.g. the affinity table's 8 MiB (default capacity) are never
+ * needed when no Service uses ClientIP affinity. The first insert pays the allocation and
+ * zeroing once (about 1 ms per 8 MiB).
+ */
+export function tableInit(t: Table, cap: i32, eager: bool): void {
+  if (cap < 1) cap = 1;
+  if (cap > MAX_TABLE_CAPACITY) cap = MAX_TABLE_CAPACITY;
+  let slots: u32 = 16;
+  while (<u64>slots * 3 < <u64>cap * 4) slots <<= 1;
+  t.plannedSlots = slots;
+  t.slots = 0;
+  t.capacity = cap;
+  t.count = 0;
+  t.watch = 0;
+  memory.fill(t.lists, 0, LISTS_BYTES);
+  if (eager || t.regionBytes != 0) tableEnsure(t);
+}
+
+/** Allocates (or reuses) and clears the buckets unless they are in place. */
+export function tableEnsure(t: Table): void {
+  if (t.slots != 0) return;
+  const bytes = <usize>t.plannedSlots << BUCKET_SHIFT;
+  if (t.regionBytes < bytes) {
+    // The heap aligns blocks to 16 bytes: 48 more make room to align the buckets to cache lines.
+    if (t.region != 0) heap.free(t.region);
+    t.region = heap.alloc(bytes + BUCKET_SIZE - 16);
+    t.base = (t.region + BUCKET_SIZE - 1) & ~(BUCKET_SIZE - 1);
+    t.regionBytes = bytes;
+  }
+  memory.fill(t.base, 0, bytes);
+  t.slots = t.plannedSlots;
+}
+
+/** Forgets every entry, keeping the buckets. */
+export function tableClear(t: Table): void {
+  memory.fill(t.base, 0, tableBytes(t)); // 0 bytes while not allocated
+  t.count = 0;
+  t.watch = 0;
+  memory.fill(t.lists, 0, 8 * MAX_LISTS);
+}
+
+/** Bytes of linear memory the buckets take. */
+export function tableBytes(t: Table): usize {
+  return <usize>t.slots << BUCKET_SHIFT;
+}
+
+/**
+ * Whether a new key with this hash would land within MAX_PROBE slots of its home slot (the
+ * tables refuse a key whose chain would be longer, so every lookup stops after MAX_PROBE + 1).
+ */
+export function tableProbeFits(t: Table, hash: u32): bool {
+  tableEnsure(t);
+  let i = homeSlot(t, hash);
+  for (let n: u32 = 0; n <= MAX_PROBE; n++) {
+    if (load<u32>(bucket(t, i), B_LIST) == 0) return true;
+    i = nextSlot(t, i);
+  }
+  return false;
+}
+
+/**
+ * Claims the first free slot of `hash`'s chain for a new entry (call tableProbeFits first, and
+ * make room when full): stores hash, list and last use, links it at its list's head. The caller
+ * writes the payload. Returns the slot.
+ */
+export function tableClaim(t: Table, hash: u32, list: u32, now: u32): u32 {
+  let i = homeSlot(t, hash);
+  while (load<u32>(bucket(t, i), B_LIST) != 0) i = nextSlot(t, i);
+  const p = bucket(t, i);
+  store<u32>(p, hash, B_HASH);
+  store<u32>(p, now, B_LAST_USED);
+  listPushHead(t, i, list);
+  t.count++;
+  return i;
+}
+
+/** Unlinks `slot` from its list (stores into the neighbours; no reads of them). */
+// @ts-ignore: decorator
+@inline export function listUnlink(t: Table, slot: u32): void {
+  const p = bucket(t, slot);
+  const l = load<u32>(p, B_LIST) - 1;
+  const prev = load<u32>(p, B_PREV);
+  const next = load<u32>(p, B_NEXT);
+  if (prev != 0) store<u32>(bucket(t, prev - 1), next, B_NEXT);
+  else setListHead(t, l, next);
+  if (next != 0) store<u32>(bucket(t, next - 1), prev, B_PREV);
+  else setListTail(t, l, prev);
+}
+
+/** Links `slot` at the head of list `l` (most recently used) and records `l` in the bucket. */
+// @ts-ignore: decorator
+@inline export function listPushHead(t: Table, slot: u32, l: u32): void {
+  const p = bucket(t, slot);
+  const head = listHead(t, l);
+  store<u32>(p, l + 1, B_LIST);
+  store<u32>(p, 0, B_PREV);
+  store<u32>(p, head, B_NEXT);
+  if (head != 0) store<u32>(bucket(t, head - 1), slot + 1, B_PREV);
+  else setListTail(t, l, slot + 1);
+  setListHead(t, l, slot + 1);
+}
+
+/** A hit: last use = now, and to the head of list `l` (its own or another), unless already there. */
+// @ts-ignore: decorator
+@inline export function tableTouch(t: Table, slot: u32, l: u32, now: u32): void {
+  const p = bucket(t, slot);
+  store<u32>(p, now, B_LAST_USED);
+  if (load<u32>(p, B_LIST) == l + 1 && listHead(t, l) == slot + 1) return;
+  listUnlink(t, slot);
+  listPushHead(t, slot, l);
+}
+
+/** Moves the entry in slot `from` to the free slot `to`, re-pointing its list neighbours. */
+function moveEntry(t: Table, from: u32, to: u32): void {
+  const src = bucket(t, from);
+  memory.copy(bucket(t, to), src, BUCKET_SIZE);
+  const l = load<u32>(src, B_LIST) - 1;
+  const prev = load<u32>(src, B_PREV);
+  const next = load<u32>(src, B_NEXT);
+  if (prev != 0) store<u32>(bucket(t, prev - 1), to + 1, B_NEXT);
+  else setListHead(t, l, to + 1);
+  if (next != 0) store<u32>(bucket(t, next - 1), to + 1, B_PREV);
+  else setListTail(t, l, to + 1);
+  if (t.watch == from + 1) t.watch = to + 1;
+}
+
+/**
+ * Removes the entry in `slot`: off its list, then backward shift (Knuth 6.4 Algorithm R): each
+ * later entry of the run moves back into the hole unless its home lies cyclically in (hole, it].
+ */
+export function tableRemove(t: Table, slot: u32): void {
+  listUnlink(t, slot);
+  if (t.watch == slot + 1) t.watch = 0;
+  let i = slot;
+  let j = slot;
+  while (true) {
+    j = nextSlot(t, j);
+    const q = bucket(t, j);
+    if (load<u32>(q, B_LIST) == 0) break;
+    const k = homeSlot(t, load<u32>(q, B_HASH));
+    const between = i <= j ? k > i && k <= j : k > i || k <= j;
+    if (!between) {
+      moveEntry(t, j, i);
+      i = j;
+    }
+  }
+  store<u32>(bucket(t, i), 0, B_LIST);
+  t.count--;
+}
+
+/** Starts watching `slot` across removals (see Table.watch); read it back with `tableWatched`. */
+// @ts-ignore: decorator
+@inline export function tableWatch(t: Table, s1: u32): void {
+  t.watch = s1;
+}
+// @ts-ignore: decorator
+@inline export function tableWatched(t: Table): u32 {
+  return t.watch;
+}
+
+/** Next entry after `slot` on its list (slot + 1, 0 = end). */
+// @ts-ignore: decorator
+@inline export function listNext(t: Table, slot: u32): u32 {
+  return load<u32>(bucket(t, slot), B_NEXT);
+}
+
+/** Diagnostics: total probe distance of every entry from its home slot. */
+export function tableDisplacement(t: Table): u64 {
+  let total: u64 = 0;
+  for (let i: u32 = 0; i < t.slots; i++) {
+    const p = bucket(t, i);
+    if (load<u32>(p, B_LIST) == 0) continue;
+    const home = homeSlot(t, load<u32>(p, B_HASH));
+    total += <u64>(i >= home ? i - home : i + t.slots - home);
+  }
+  return total;
+}
