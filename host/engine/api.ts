@@ -56,9 +56,9 @@ export interface FlowTuple {
 
 export interface EngineOptions {
   /**
-   * Flow table capacity (like nf_conntrack_max). Default 1 << 20. Each table takes 64 bytes per slot,
-   * slots being the power of two ≥ capacity × 4/3, allocated at the first entry: 3 × 2^k uses memory
-   * best (85 bytes per entry; 2^k costs 128).
+   * Flow table capacity (like nf_conntrack_max). Default 3 << 18 (786,432 flows in 2^20 slots,
+   * 64 MiB). Each table takes 64 bytes per slot, slots being the power of two ≥ capacity × 4/3,
+   * allocated at the first entry: 3 × 2^k uses memory best (85 bytes per entry; 2^k costs 128).
    */
   flowCapacity?: number;
   /** Affinity table capacity. Default 1 << 16 (8 MiB of slots, allocated when a client is first pinned). */

@@ -76,6 +76,9 @@ class ReusedDecision implements Decision {
   }
 }
 
+/** 2^20 slots of 64 bytes at load 3/4: the largest capacity in 64 MiB (engine/table.ts). */
+export const DEFAULT_FLOW_CAPACITY = 3 << 18;
+
 export class Engine implements EngineApi {
   private readonly ex: EngineExports;
   private readonly scratchPtr: number;
@@ -106,7 +109,7 @@ export class Engine implements EngineApi {
         throw new Error(`EngineOptions.timeouts.${field}: ${v} is not a whole number of seconds in 1..2000000`);
       }
     }
-    const status = this.ex.init(options.flowCapacity ?? 1 << 20, options.affinityCapacity ?? 1 << 16, (options.seed ?? 1) >>> 0,
+    const status = this.ex.init(options.flowCapacity ?? DEFAULT_FLOW_CAPACITY, options.affinityCapacity ?? 1 << 16, (options.seed ?? 1) >>> 0,
       t.tcp ?? 900, t.tcpFin ?? 120, t.udp ?? 300, t.sctp ?? 900, t.tcpSyn ?? 60);
     if (status !== 0) throw new Error(`engine.wasm refused EngineOptions.timeouts (init status ${status})`);
     if (options.hashKey) {
