@@ -30,6 +30,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const VIP = '127.98.0.1';
 /** Descriptors the forwarder holds besides two per connection (listeners, watches, epoll, stdio, metrics). */
 const FORWARDER_FD_RESERVE = 64;
+/** Churn waits for the ramp-up at most this long (connections that never open are counted anyway). */
+const RAMP_LIMIT_S = 60;
 
 export interface SoakOptions {
   connections: number;
@@ -151,8 +153,10 @@ async function soak(o: SoakOptions, scratch: string, manifests: string, limits: 
     const f = sample(fwd.pid);
     if (!f) break;
     samples.push({ t: Math.round(now() * 10) / 10, forwarder: f, clients: sample(clients.pid), backends: backends.map((b) => sample(b.pid)) });
-    const s = (await ask<ClientReply>(clients.child, { type: 'stats' }, (m) => m.type === 'stats')) as { stats: ClientStats };
-    if (rampedAt === null && s.stats.open >= o.connections) rampedAt = now();
+    const s = (await ask<ClientReply>(clients.child, { type: 'stats' }, (m) => m.type === 'stats', 10_000).catch(() => null)) as { stats: ClientStats } | null;
+    if (!s) continue;
+    // Churn starts once every connection is open, or after RAMP_LIMIT_S if some never open.
+    if (rampedAt === null && (s.stats.open >= o.connections || now() > RAMP_LIMIT_S)) rampedAt = now();
     if (now() >= nextChurn && rampedAt !== null) {
       nextChurn = now() + o.churnEveryS;
       churnLog.push(`${now().toFixed(1)} ${await churn.next()}`);
@@ -188,7 +192,7 @@ async function soak(o: SoakOptions, scratch: string, manifests: string, limits: 
     forwarder: { exit, log: fwd.log, metricsAtEnd, maxFds: Math.max(...samples.map((s) => s.forwarder.fds)) },
     rss,
     cpu,
-    verdict: verdict(o, final.stats, rss, churn.tally, backendStats.map((b) => b.stats), crashed),
+    verdict: verdict(o, final.stats, rss, churn.tally, backendStats.map((b) => b.stats), fwd.log, crashed),
     progress,
     churnLog,
     samples: samples.map((s) => ({ t: s.t, rssMiB: Math.round(s.forwarder.rssKiB / 102.4) / 10, cpuS: s.forwarder.cpuSeconds, fds: s.forwarder.fds })),

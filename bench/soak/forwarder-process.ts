@@ -19,6 +19,8 @@ export interface ForwarderLog {
   manifestErrors: number;
   /** "keeping its last good … object(s)" warnings: a file that does not parse was held back. */
   keptLastGood: number;
+  /** "update refused" warnings: an object an edit made invalid kept its last valid version. */
+  refusedUpdates: number;
   /** The last few error/fatal lines, verbatim. */
   lastErrors: string[];
 }
@@ -43,6 +45,7 @@ function tally(log: ForwarderLog, line: string): void {
   const msg = rec.msg ?? '';
   if (msg.startsWith('synced:')) log.syncs++;
   if (msg.includes('keeping its last good')) log.keptLastGood++;
+  if (msg.includes('update refused')) log.refusedUpdates++;
   if ((rec.level ?? 0) >= 50) {
     if (msg.includes('echo.yaml') || msg.includes('Service "soak/')) log.manifestErrors++;
     log.lastErrors = [...log.lastErrors, line.slice(0, 400)].slice(-5);
@@ -51,7 +54,7 @@ function tally(log: ForwarderLog, line: string): void {
 
 /** Starts `vipwasm forward` and resolves once it printed that it serves (bounded). */
 export async function startForwarder(manifests: string, clusterIpRange: string): Promise<SoakForwarder> {
-  const log: ForwarderLog = { levels: {}, syncs: 0, manifestErrors: 0, keptLastGood: 0, lastErrors: [] };
+  const log: ForwarderLog = { levels: {}, syncs: 0, manifestErrors: 0, keptLastGood: 0, refusedUpdates: 0, lastErrors: [] };
   const argv = [
     process.execPath, join(root, 'bin', 'vipwasm.js'), 'forward', '-f', manifests,
     '--service-cluster-ip-range', clusterIpRange, '--node-name', 'soak-node', '--node-ip', '127.0.0.1',
