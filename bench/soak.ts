@@ -11,7 +11,8 @@
  *
  * Options (`--name=value` or `--name value`): connections (10000), duration in s (300),
  * churn-every in s (2), endpoints at start (8), backend-procs (2), retire-after in s (10),
- * max-bytes (65536), think-max-ms (5000), connect-per-second (1000), stall-ms (30000), seed (1).
+ * max-bytes (65536), rate in messages/s over all connections (1000; or think-max-ms, the longest
+ * pause between one connection's echoes), connect-per-second (1000), stall-ms (30000), seed (1).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -41,6 +42,8 @@ export interface SoakOptions {
   backendProcs: number;
   retireAfterS: number;
   maxBytes: number;
+  /** Messages per second over all connections: each pauses uniform [0, 2·connections/rate] s between echoes. */
+  rate: number;
   thinkMaxMs: number;
   connectPerSecond: number;
   stallMs: number;
@@ -57,7 +60,7 @@ function option(args: string[], name: string, fallback: number): number {
 }
 
 function parseOptions(args: string[]): SoakOptions {
-  return {
+  const o: SoakOptions = {
     connections: Math.floor(option(args, 'connections', 10_000)),
     durationS: option(args, 'duration', 300),
     churnEveryS: option(args, 'churn-every', 2),
@@ -65,11 +68,14 @@ function parseOptions(args: string[]): SoakOptions {
     backendProcs: Math.floor(option(args, 'backend-procs', 2)),
     retireAfterS: option(args, 'retire-after', 10),
     maxBytes: Math.floor(option(args, 'max-bytes', 65_536)),
-    thinkMaxMs: option(args, 'think-max-ms', 5000),
+    rate: option(args, 'rate', 1000),
+    thinkMaxMs: NaN,
     connectPerSecond: option(args, 'connect-per-second', 1000),
     stallMs: option(args, 'stall-ms', 30_000),
     seed: Math.floor(option(args, 'seed', 1)),
   };
+  o.thinkMaxMs = option(args, 'think-max-ms', NaN);
+  return o;
 }
 
 /** A port the kernel considers free on `ip` (bound to 0, read, released). */
@@ -101,6 +107,7 @@ export async function run(args: string[]): Promise<void> {
     console.log(`soak: asked for ${requested} connections; ${limitedBy}. Running ${fdCap}.`);
     o.connections = fdCap;
   }
+  if (Number.isNaN(o.thinkMaxMs)) o.thinkMaxMs = Math.round((2000 * o.connections) / o.rate);
   const scratch = mkdtempSync(join(tmpdir(), 'vipwasm-soak-'));
   const manifests = join(scratch, 'manifests');
   mkdirSync(manifests);
@@ -137,7 +144,7 @@ async function soak(o: SoakOptions, scratch: string, manifests: string, limits: 
     if (!stopping) crashed = `vipwasm forward exited (${code ?? sig}) during the soak: ${fwd.stderrTail().slice(-2000)}`;
   });
 
-  console.log(`soak: ${o.connections} connections to ${VIP}:${port} (vipwasm forward pid ${fwd.pid}), ${o.durationS} s, churn every ${o.churnEveryS} s, ${o.endpoints} endpoints at start`);
+  console.log(`soak: ${o.connections} connections to ${VIP}:${port} (vipwasm forward pid ${fwd.pid}), ${o.durationS} s, churn every ${o.churnEveryS} s, ${o.endpoints} endpoints at start, ~${o.rate} messages/s (pause 0-${o.thinkMaxMs} ms)`);
   const t0 = performance.now();
   const now = (): number => (performance.now() - t0) / 1000;
   clients.child.send({ type: 'start', settings: { vip: VIP, port, connections: o.connections, minBytes: 1, maxBytes: o.maxBytes, thinkMaxMs: o.thinkMaxMs, stallMs: o.stallMs, connectPerSecond: o.connectPerSecond, seed: o.seed } });
@@ -178,7 +185,7 @@ async function soak(o: SoakOptions, scratch: string, manifests: string, limits: 
     forwarderSeconds: Math.round((lastCpu.cpuSeconds - startCpu.cpuSeconds) * 10) / 10,
     forwarderPercentOfOneCore: Math.round(((lastCpu.cpuSeconds - startCpu.cpuSeconds) / Math.max(1, endAt)) * 1000) / 10,
     clientsSeconds: samples[samples.length - 1]?.clients?.cpuSeconds ?? NaN,
-    backendsSeconds: (samples[samples.length - 1]?.backends ?? []).reduce((a, b) => a + (b?.cpuSeconds ?? 0), 0),
+    backendsSeconds: Math.round((samples[samples.length - 1]?.backends ?? []).reduce((a, b) => a + (b?.cpuSeconds ?? 0), 0) * 10) / 10,
   };
   const result = {
     date: new Date().toISOString(),
