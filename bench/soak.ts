@@ -16,7 +16,7 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resultsDir } from './report.js';
@@ -129,6 +129,7 @@ export async function run(args: string[]): Promise<void> {
 }
 
 async function soak(o: SoakOptions, scratch: string, manifests: string, limits: { requested: number; limitedBy: string | null }): Promise<void> {
+  const loadAtStart = Math.round(loadavg()[0]! * 100) / 100;
   const port = await freePort(VIP);
   const backends = Array.from({ length: o.backendProcs }, (_, i) => start(`echo backends ${i}`, nodeTs('backends.ts'), { ipc: true }));
   const clients = start('soak clients', nodeTs('clients.ts'), { ipc: true });
@@ -155,20 +156,30 @@ async function soak(o: SoakOptions, scratch: string, manifests: string, limits: 
   let nextChurn = o.churnEveryS;
   const churnLog: string[] = [];
   const startCpu = sample(fwd.pid)!;
-  while (now() < o.durationS && !crashed) {
-    await sleep(1000 - ((performance.now() - t0) % 1000));
+  // Sampled on its own clock: a churn step (file write, settle, probe) must not leave gaps.
+  const sampler = setInterval(() => {
     const f = sample(fwd.pid);
-    if (!f) break;
-    samples.push({ t: Math.round(now() * 10) / 10, forwarder: f, clients: sample(clients.pid), backends: backends.map((b) => sample(b.pid)) });
-    const s = (await ask<ClientReply>(clients.child, { type: 'stats' }, (m) => m.type === 'stats', 10_000).catch(() => null)) as { stats: ClientStats } | null;
-    if (!s) continue;
-    // Churn starts once every connection is open, or after RAMP_LIMIT_S if some never open.
-    if (rampedAt === null && (s.stats.open >= o.connections || now() > RAMP_LIMIT_S)) rampedAt = now();
-    if (now() >= nextChurn && rampedAt !== null) {
-      nextChurn = now() + o.churnEveryS;
-      churnLog.push(`${now().toFixed(1)} ${await churn.next()}`);
+    if (f) samples.push({ t: Math.round(now() * 10) / 10, forwarder: f, clients: sample(clients.pid), backends: backends.map((b) => sample(b.pid)) });
+  }, 1000);
+  let nextProgress = 10;
+  try {
+    while (now() < o.durationS && !crashed) {
+      await sleep(1000);
+      const s = (await ask<ClientReply>(clients.child, { type: 'stats' }, (m) => m.type === 'stats', 10_000).catch(() => null)) as { stats: ClientStats } | null;
+      if (!s) continue;
+      // Churn starts once every connection is open, or after RAMP_LIMIT_S if some never open.
+      if (rampedAt === null && (s.stats.open >= o.connections || now() > RAMP_LIMIT_S)) rampedAt = now();
+      if (now() >= nextProgress && samples.length) {
+        nextProgress += 10;
+        progress.push(printProgress(now(), s.stats, samples[samples.length - 1]!.forwarder, startCpu, churn.active.length));
+      }
+      if (now() >= nextChurn && rampedAt !== null && now() < o.durationS - 2) {
+        nextChurn = now() + o.churnEveryS;
+        churnLog.push(`${now().toFixed(1)} ${await churn.next()}`);
+      }
     }
-    if (samples.length % 10 === 0) progress.push(printProgress(now(), s.stats, f, startCpu, churn.active.length));
+  } finally {
+    clearInterval(sampler);
   }
   const endAt = now();
   const final = (await ask<ClientReply>(clients.child, { type: 'stop' }, (m) => m.type === 'stopped', 60_000)) as { stats: ClientStats };
@@ -189,6 +200,8 @@ async function soak(o: SoakOptions, scratch: string, manifests: string, limits: 
   };
   const result = {
     date: new Date().toISOString(),
+    /** The machine is shared: 1-minute load average when the soak started and ended. */
+    loadAverage: { start: loadAtStart, end: Math.round(loadavg()[0]! * 100) / 100 },
     options: o,
     limits,
     rampedAtS: rampedAt,
