@@ -251,6 +251,6 @@ function printReport(r: { clients: ClientStats; rss: ReturnType<typeof summarise
   ];
   for (const [k, v] of lines) console.log(`  ${k.padEnd(30)} ${typeof v === 'string' || typeof v === 'number' ? v : JSON.stringify(v)}`);
   console.log(`RSS: start ${r.rss.startMiB} MiB, min ${r.rss.minMiB}, max ${r.rss.maxMiB}, end ${r.rss.endMiB}; after warm-up (${r.rss.warmupEndsAtS} s) ${r.rss.slopeMiBPerMin} MiB/min, fitted growth ${r.rss.growthMiB} MiB (allowed ${r.rss.allowedGrowthMiB})`);
-  console.log(`RSS: ${r.rss.plot}`);
+  console.log(`RSS: ${r.rss.plot}; mean per minute ${r.rss.perMinuteMiB.join(', ')} MiB`);
   console.log(r.verdict.line);
 }

@@ -27,6 +27,8 @@ export interface RssSummary {
   allowedGrowthMiB: number;
   flat: boolean;
   plot: string;
+  /** The mean RSS of each minute of the run (the last one may be partial). */
+  perMinuteMiB: number[];
 }
 
 const round = (v: number, d = 1): number => Math.round(v * 10 ** d) / 10 ** d;
@@ -62,6 +64,16 @@ export function textPlot(points: readonly RssPoint[], width = 60): string {
   return `${round(lo)} MiB ${out} ${round(hi)} MiB`;
 }
 
+function perMinute(points: readonly RssPoint[]): number[] {
+  const sums: { n: number; sum: number }[] = [];
+  for (const p of points) {
+    const m = (sums[Math.floor(p.t / 60)] ??= { n: 0, sum: 0 });
+    m.n++;
+    m.sum += p.rssMiB;
+  }
+  return [...sums].map((m) => (m ? round(m.sum / m.n) : NaN));
+}
+
 export function summariseRss(points: readonly RssPoint[], warmupEndsAtS: number): RssSummary {
   const rss = points.map((p) => p.rssMiB);
   const after = points.filter((p) => p.t >= warmupEndsAtS);
@@ -84,5 +96,6 @@ export function summariseRss(points: readonly RssPoint[], warmupEndsAtS: number)
     allowedGrowthMiB: round(allowed),
     flat: growth < allowed,
     plot: textPlot(points),
+    perMinuteMiB: perMinute(points),
   };
 }
