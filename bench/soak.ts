@@ -21,7 +21,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { resultsDir } from './report.js';
 import { Churn } from './soak/churn.js';
-import { scrape, startForwarder, type ForwarderLog } from './soak/forwarder-process.js';
+import { scrape, scrapeHeap, startForwarder, type ForwarderLog } from './soak/forwarder-process.js';
 import { ask, hardNofile, killAllNow, sample, start, stop, stopAll, type ProcSample } from './soak/processes.js';
 import type { BackendReply, BackendStats, ClientReply, ClientStats } from './soak/protocol.js';
 import { summariseRss, type RssPoint } from './soak/rss-curve.js';
@@ -171,7 +171,8 @@ async function soak(o: SoakOptions, scratch: string, manifests: string, limits: 
       if (rampedAt === null && (s.stats.open >= o.connections || now() > RAMP_LIMIT_S)) rampedAt = now();
       if (now() >= nextProgress && samples.length) {
         nextProgress += 10;
-        progress.push(printProgress(now(), s.stats, samples[samples.length - 1]!.forwarder, startCpu, churn.active.length));
+        const heap = await scrapeHeap(fwd.metricsUrl);
+        progress.push({ ...printProgress(now(), s.stats, samples[samples.length - 1]!.forwarder, startCpu, churn.active.length, heap), ...heap });
       }
       if (now() >= nextChurn && rampedAt !== null && now() < o.durationS - 2) {
         nextChurn = now() + o.churnEveryS;
@@ -224,10 +225,10 @@ async function soak(o: SoakOptions, scratch: string, manifests: string, limits: 
   console.log(`wrote ${file}`);
 }
 
-function printProgress(t: number, s: ClientStats, f: ProcSample, cpu0: ProcSample, endpoints: number): Record<string, unknown> {
+function printProgress(t: number, s: ClientStats, f: ProcSample, cpu0: ProcSample, endpoints: number, heap: { heapUsedMiB: number; externalMiB: number } | null): Record<string, unknown> {
   const lost = Object.values(s.lostLive).reduce((a, b) => a + b, 0);
   const row = { t: Math.round(t), open: s.open, messages: s.messages, lostLive: lost, corrupted: s.bytesCorrupted, retiredEnds: s.endedRetired, endpoints, rssMiB: Math.round(f.rssKiB / 1024), fds: f.fds, cpuS: Math.round((f.cpuSeconds - cpu0.cpuSeconds) * 10) / 10, rttP99: s.rttMs.p99 };
-  console.log(`  t=${row.t}s open=${row.open} msgs=${row.messages} lost=${row.lostLive} corrupt=${row.corrupted} retired-ends=${row.retiredEnds} endpoints=${endpoints} rss=${row.rssMiB}MiB fds=${row.fds} cpu=${row.cpuS}s p99=${row.rttP99}ms`);
+  console.log(`  t=${row.t}s open=${row.open} msgs=${row.messages} lost=${row.lostLive} corrupt=${row.corrupted} retired-ends=${row.retiredEnds} endpoints=${endpoints} rss=${row.rssMiB}MiB fds=${row.fds} cpu=${row.cpuS}s p99=${row.rttP99}ms heap=${heap?.heapUsedMiB}MiB external=${heap?.externalMiB}MiB`);
   return row;
 }
 

@@ -90,3 +90,14 @@ export async function scrape(metricsUrl: string): Promise<{ listeners: number; a
     return null;
   }
 }
+
+/** The forwarder's V8 heap (used, total) and external memory in MiB, from its Node process metrics. */
+export async function scrapeHeap(metricsUrl: string): Promise<{ heapUsedMiB: number; heapTotalMiB: number; externalMiB: number } | null> {
+  try {
+    const text = await (await fetch(metricsUrl, { signal: AbortSignal.timeout(5000) })).text();
+    const mib = (name: string): number => Math.round(Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 104857.6) / 10;
+    return { heapUsedMiB: mib('nodejs_heap_size_used_bytes'), heapTotalMiB: mib('nodejs_heap_size_total_bytes'), externalMiB: mib('nodejs_external_memory_bytes') };
+  } catch {
+    return null;
+  }
+}
