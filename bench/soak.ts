@@ -12,7 +12,8 @@
  * Options (`--name=value` or `--name value`): connections (10000), duration in s (300),
  * churn-every in s (2), endpoints at start (8), backend-procs (2), retire-after in s (10),
  * max-bytes (65536), rate in messages/s over all connections (1000; or think-max-ms, the longest
- * pause between one connection's echoes), connect-per-second (1000), stall-ms (30000), seed (1).
+ * pause between one connection's echoes), connect-per-second (1000), stall-ms (30000), seed (1),
+ * and `--forwarder-node-args="..."` (node flags for the forwarder, e.g. `--max-semi-space-size=1`).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -48,6 +49,8 @@ export interface SoakOptions {
   connectPerSecond: number;
   stallMs: number;
   seed: number;
+  /** Extra node flags for the forwarder process (space-separated). */
+  forwarderNodeArgs: string[];
 }
 
 function option(args: string[], name: string, fallback: number): number {
@@ -73,6 +76,7 @@ function parseOptions(args: string[]): SoakOptions {
     connectPerSecond: option(args, 'connect-per-second', 1000),
     stallMs: option(args, 'stall-ms', 30_000),
     seed: Math.floor(option(args, 'seed', 1)),
+    forwarderNodeArgs: (args.find((a) => a.startsWith('--forwarder-node-args='))?.slice('--forwarder-node-args='.length) ?? '').split(' ').filter(Boolean),
   };
   o.thinkMaxMs = option(args, 'think-max-ms', NaN);
   return o;
@@ -137,7 +141,7 @@ async function soak(o: SoakOptions, scratch: string, manifests: string, limits: 
   const churn = new Churn(churnConfig);
   for (let i = 0; i < o.endpoints; i++) await churn.addEndpoint();
   churn.writeGood();
-  const fwd = await startForwarder(manifests, '127.98.0.0/16');
+  const fwd = await startForwarder(manifests, '127.98.0.0/16', o.forwarderNodeArgs);
   churnConfig.metricsUrl = fwd.metricsUrl;
   let crashed: string | null = null;
   let stopping = false;

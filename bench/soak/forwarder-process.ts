@@ -53,10 +53,11 @@ function tally(log: ForwarderLog, line: string): void {
 }
 
 /** Starts `vipwasm forward` and resolves once it printed that it serves (bounded). */
-export async function startForwarder(manifests: string, clusterIpRange: string): Promise<SoakForwarder> {
+/** `nodeArgs` go to node before the script (e.g. `--max-semi-space-size=1` to study V8's heap sizing). */
+export async function startForwarder(manifests: string, clusterIpRange: string, nodeArgs: readonly string[] = []): Promise<SoakForwarder> {
   const log: ForwarderLog = { levels: {}, syncs: 0, manifestErrors: 0, keptLastGood: 0, refusedUpdates: 0, lastErrors: [] };
   const argv = [
-    process.execPath, join(root, 'bin', 'vipwasm.js'), 'forward', '-f', manifests,
+    process.execPath, ...nodeArgs, join(root, 'bin', 'vipwasm.js'), 'forward', '-f', manifests,
     '--service-cluster-ip-range', clusterIpRange, '--node-name', 'soak-node', '--node-ip', '127.0.0.1',
     '--metrics-bind-address', '127.0.0.1:0', '--healthz-bind-address', 'off', '--log-level', 'info', '--shutdown-grace', '2s',
   ];
