@@ -6,7 +6,11 @@
  * Node's `onread` mode (net.Socket option `onread: { buffer, callback }`): no 64 KiB allocation
  * per read, a quarter of the read syscalls, far less GC. On loopback iperf3 this took the
  * forwarder from ~1.1-1.7 s of CPU per GB to ~0.55-0.7 s (HAProxy 2.6, one thread: ~0.6-1.0 s).
- * Short connections never pin a buffer. Reading pauses while a write
+ * Short connections never pin a buffer, and at most MAX_BULK_BUFFERS directions hold one at a
+ * time: a buffer stays with its socket until it closes, so without a cap every long-lived
+ * connection that ever carried 256 KiB kept 2 × 256 KiB (measured while looking into the soak's
+ * RSS, issue 14: 1,000 such idle connections held +500 MiB of external memory, +300 MiB RSS; up
+ * to 5 GiB at 10,000). Reading pauses while a write
  * still references the buffer and resumes when it completes, so the buffer is never overwritten
  * under a pending write.
  *
@@ -21,6 +25,12 @@ import net from 'node:net';
 const BULK_THRESHOLD = 256 * 1024;
 /** Size of a bulk direction's read buffer (Node's default read size is 64 KiB). */
 const BULK_BUFFER = 256 * 1024;
+/**
+ * Directions that may hold a reused read buffer at once (32 MiB in all). A few streams at a time
+ * saturate the cores this runs on; past the cap, bulk directions stay on 'data' events until a
+ * buffer is freed by its socket closing.
+ */
+export const MAX_BULK_BUFFERS = 128;
 
 interface UserBufferSlots {
   readonly buffer: symbol;
@@ -41,8 +51,8 @@ const slots: UserBufferSlots | null = (() => {
 /** Whether accepted and connected sockets can switch to a reused read buffer on this Node. */
 export const userBuffersSupported = slots !== null;
 
-/** How many directions switched to a reused read buffer (for tests and diagnostics). */
-export const pumpStats = { bulkSwitches: 0 };
+/** Directions that switched to a reused read buffer, and those holding one now (for tests and diagnostics). */
+export const pumpStats = { bulkSwitches: 0, bulkBuffersHeld: 0 };
 
 type Handle = { useUserBuffer?: (buf: Uint8Array) => void; reading?: boolean };
 
@@ -72,6 +82,9 @@ export function pump(from: net.Socket, to: net.Socket, onTraffic?: () => void): 
 function switchToUserBuffer(from: net.Socket, to: net.Socket, onData: (chunk: Buffer) => void, onTraffic?: () => void): void {
   const handle = (from as unknown as { _handle: Handle | null })._handle;
   if (!slots || !handle || typeof handle.useUserBuffer !== 'function') return;
+  if (pumpStats.bulkBuffersHeld >= MAX_BULK_BUFFERS) return;
+  pumpStats.bulkBuffersHeld++;
+  from.once('close', () => pumpStats.bulkBuffersHeld--);
   const buffer = Buffer.allocUnsafeSlow(BULK_BUFFER);
   let waiting = false;
   const written = (): void => {

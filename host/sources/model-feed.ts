@@ -1,12 +1,14 @@
 /**
  * A Source turned into a stream of ModelResults: every new snapshot is rebuilt into a model and
  * passed through a ServiceChangeTracker, so consumers (forwarder, `rules --watch`) get the model
- * plus the list of changed service ports, and no-op updates are dropped.
+ * plus the list of changed service ports, and no-op updates are dropped. An edit that makes an
+ * accepted object invalid is refused as the API server would refuse it (./refused-updates.ts).
  */
 import {
-  type Diagnostic, type ModelOptions, type ModelResult, type ServiceChanges, ServiceChangeTracker, buildServiceModel, isEmpty,
+  type Diagnostic, type ModelOptions, type ModelResult, type ServiceChanges, ServiceChangeTracker, isEmpty,
 } from '../model/index.js';
 import { createHash } from 'node:crypto';
+import { RefusedUpdates } from './refused-updates.js';
 import type { Source, SourceSnapshot } from './source.js';
 
 export interface ModelUpdate {
@@ -21,6 +23,8 @@ export type LatestModel = Omit<ModelUpdate, 'changes'>;
 
 export class ModelFeed {
   private readonly tracker = new ServiceChangeTracker();
+  /** An edit that makes an accepted object invalid is refused, as the API server refuses it. */
+  private readonly refusals: RefusedUpdates;
   private readonly listeners = new Map<(u: ModelUpdate) => void, ((err: Error) => void) | undefined>();
   private unsubscribe: (() => void) | undefined;
   private lastRevision = -1;
@@ -38,8 +42,10 @@ export class ModelFeed {
 
   constructor(
     readonly source: Source,
-    private readonly options: ModelOptions,
-  ) {}
+    options: ModelOptions,
+  ) {
+    this.refusals = new RefusedUpdates(options);
+  }
 
   async start(): Promise<ModelUpdate> {
     const first = await this.source.start();
@@ -73,7 +79,7 @@ export class ModelFeed {
     const objectsChanged = snapshot.revision !== this.lastRevision;
     this.lastRevision = snapshot.revision;
     this.lastDiagnostics = diagKey;
-    const result = objectsChanged || !this.latest ? buildServiceModel(snapshot.objects, this.options) : this.latest.result;
+    const result = objectsChanged || !this.latest ? this.refusals.build(snapshot.objects) : this.latest.result;
     const changes = this.tracker.update(result);
     const views = createHash('sha256').update(JSON.stringify([result.services, result.discovery, result.diagnostics, snapshot.diagnostics])).digest('base64');
     // A no-op: objects changed in ways nothing downstream sees (an ignored kind, a Pod label no
