@@ -18,6 +18,7 @@ import {
 import { foldAddress } from './hash';
 import { CLASS_SCTP, CLASS_TCP, CLASS_TCP_FIN, CLASS_TCP_SYN, CLASS_UDP, FLOW_CLASS_COUNT, current, setCurrent, stats, toTick } from './state';
 import { SNAP_OK, decodeSnapshot, validateSnapshot } from './snapshot';
+import { applyDelta as applyDeltaTo } from './delta';
 import { computeRemap } from './remap';
 import { buildPools } from './pools';
 import { buildServiceTable, matchService, matchedMeta, matchedPool, sourceAllowed } from './service-table';
@@ -107,6 +108,17 @@ export function loadSnapshot(bytes: StaticArray<u8>): i32 {
   stats.affinitiesDroppedOnSwap += affinityRemap(remap.poolOldToNew, remap.backendOldToNew, keepAffinity);
   setCurrent(gen);
   return SNAP_OK;
+}
+
+/**
+ * Applies a delta snapshot (delta.ts, docs/snapshot.md) to the serving generation in place:
+ * only the service ports it names are rebuilt; flows, affinity entries and scheduler state carry
+ * over exactly as a full load with the same result would carry them. Returns SNAP_OK or a
+ * rejection code (nothing changed; SNAP_NEEDS_FULL: send a full snapshot instead).
+ */
+export function applyDelta(bytes: StaticArray<u8>): i32 {
+  ensureInit();
+  return applyDeltaTo(current, bytes);
 }
 
 // @ts-ignore: decorator

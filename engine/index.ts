@@ -21,7 +21,7 @@ import { snapshotErrorOffset, snapshotErrorServicePort } from './snapshot';
 
 /** ABI version: bumped when exports or the scratch layout change. */
 export function abiVersion(): u32 {
-  return 3;
+  return 4;
 }
 
 const SCRATCH = memory.data(512, 16);
@@ -49,6 +49,17 @@ export function loadSnapshot(): i32 {
   const bytes = pendingSnapshot;
   pendingSnapshot = new StaticArray<u8>(0);
   return core.loadSnapshot(bytes);
+}
+
+/**
+ * Applies the delta snapshot written into `snapshotBuffer` to the serving generation (engine/delta.ts);
+ * 0 or a rejection code (20: only a full snapshot can express it).
+ */
+export function applyDelta(): i32 {
+  __collect();
+  const bytes = pendingSnapshot;
+  pendingSnapshot = new StaticArray<u8>(0);
+  return core.applyDelta(bytes);
 }
 
 export function errorOffset(): i32 {
@@ -117,7 +128,7 @@ export function backendInactive(sp: i32, k: i32): u32 {
  * Writes stats as f64 at scratch byte 256: generation, service ports, backends, flows, flow
  * capacity, affinities, affinity capacity, flow evictions, affinity evictions, flow expirations,
  * affinity expirations, flows dropped on swap, affinities dropped on swap, memory bytes,
- * flow table bytes.
+ * flow table bytes, flows untracked, affinities untracked, records orphaned by deltas, member records.
  */
 export function fillStats(): void {
   const p = SCRATCH + 256;
@@ -139,6 +150,8 @@ export function fillStats(): void {
   store<f64>(p, <f64>core.flowBytes(), 112);
   store<f64>(p, <f64>st.flowsUntracked, 120);
   store<f64>(p, <f64>st.affinitiesUntracked, 128);
+  store<f64>(p, <f64>core.garbageRecords(), 136);
+  store<f64>(p, <f64>core.memberRecords(), 144);
 }
 
 /** Service port by name for hosts that route by DNS name: UTF-8 of namespace then name in the snapshot buffer region. */

@@ -15,7 +15,7 @@ import {
   MEMBER_ACTIVE, MEMBER_BACKEND, MEMBER_INACTIVE, MEMBER_LAST_WEIGHT, MEMBER_POOL, MEMBER_WEIGHT, MEMBER_WORDS,
   MH_TAB_SIZE, NO_TABLE, POOL_FAMILY, POOL_FAMILY_END, POOL_FAMILY_START, POOL_HAS_ENDPOINTS, POOL_INVERSE,
   POOL_MEMBER_COUNT, POOL_MEMBER_START, POOL_SCHED, POOL_SET, POOL_SP, POOL_TABLE, POOL_VPORT, POOL_W0,
-  POOL_WORDS, SCHED_DH, SCHED_MH, SCHED_SH, SCHED_WRR, SPF_HAS_ENDPOINTS, SP_ADDR_COUNTS, SP_ADDR_OFFSET,
+  POOL_WORDS, SCHED_DH, SCHED_MH, SCHED_SH, SCHED_WRR, SPF_HAS_ENDPOINTS, SP_ADDR_COUNTS, SP_ADDR_PTR,
   SP_BACKEND_COUNT, SP_BACKEND_START, SP_LB_COUNT, SP_POOL_COUNT, SP_POOL_START, SP_WORDS,
 } from './layout';
 import { Remap } from './remap';
@@ -112,7 +112,7 @@ function addServicePortPools(gen: Generation, sp: i32): void {
   const split = ipv4End(gen, sp);
   const counts = gen.spWord(sp, SP_ADDR_COUNTS);
   const external = <i32>(counts >>> 16) + <i32>gen.spWord(sp, SP_LB_COUNT);
-  let addr = changetype<usize>(gen.bytes) + <usize>gen.spWord(sp, SP_ADDR_OFFSET);
+  let addr = <usize>gen.spWord(sp, SP_ADDR_PTR);
   unchecked((gen.sps[sp * SP_WORDS + SP_POOL_START] = gen.poolCount));
   for (let i = 0; i < <i32>(counts & 0xffff); i++, addr += 20) addPool(gen, sp, BF_CLUSTER, addr, gen.spPort(sp), split);
   for (let i = 0; i < external; i++, addr += 20) addPool(gen, sp, BF_EXTERNAL, addr, gen.spPort(sp), split);
@@ -140,6 +140,7 @@ function buildTables(gen: Generation): void {
     }
   }
   gen.tables = new StaticArray<u16>(tables);
+  gen.tablesUsed = tables;
   for (let p = 0; p < gen.poolCount; p++) {
     if (gen.poolWord(p, POOL_TABLE) == NO_TABLE) continue;
     const sched = gen.poolWord(p, POOL_SCHED) & 0xff;
@@ -170,6 +171,7 @@ export function buildPools(gen: Generation, old: Generation | null, remap: Remap
   gen.memberCount = 0;
   inverseAt = 0;
   for (let s = 0; s < gen.spCount; s++) addServicePortPools(gen, s);
+  gen.inverseUsed = inverseAt;
   for (let p = 0; p < gen.poolCount; p++) {
     const op = old !== null && remap !== null ? oldPoolFor(gen, p, old, remap) : -1;
     if (op >= 0) unchecked((remap!.poolOldToNew[op] = p));

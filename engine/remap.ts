@@ -6,7 +6,7 @@
  * counterpart is dropped (kubernetes #19029).
  */
 import { Generation } from './generation';
-import { B_PORT, B_W0, B_FAMILY, SP_BACKEND_COUNT, SP_BACKEND_START, SP_NAME_LENS, SP_NAME_OFFSET, SP_PORTNAME_LEN } from './layout';
+import { B_PORT, B_W0, B_FAMILY, SP_BACKEND_COUNT, SP_BACKEND_START, SP_NAME_LENS, SP_NAME_PTR, SP_PORTNAME_LEN } from './layout';
 
 export class Remap {
   /** New service port → old one, or -1. */
@@ -36,7 +36,7 @@ export class Remap {
 
 /** `namespace/name:portName/protocol` of a service port, decoded from the snapshot's UTF-8. */
 export function servicePortIdentity(gen: Generation, sp: i32): string {
-  const base = changetype<usize>(gen.bytes) + <usize>gen.spWord(sp, SP_NAME_OFFSET);
+  const base = <usize>gen.spWord(sp, SP_NAME_PTR);
   const lens = gen.spWord(sp, SP_NAME_LENS);
   const nsLen = <i32>(lens & 0xffff);
   const nameLen = <i32>(lens >>> 16);
@@ -68,23 +68,40 @@ export function computeRemap(old: Generation, gen: Generation): Remap {
     const key = servicePortIdentity(gen, s);
     if (!byName.has(key)) continue;
     const o = byName.get(key);
-    unchecked((remap.spNewToOld[s] = o));
-    unchecked((remap.spOldToNew[o] = s));
-    // Both backend lists are in strictly ascending engine order: merge.
-    let i = <i32>old.spWord(o, SP_BACKEND_START);
-    const iEnd = i + <i32>old.spWord(o, SP_BACKEND_COUNT);
-    let j = <i32>gen.spWord(s, SP_BACKEND_START);
-    const jEnd = j + <i32>gen.spWord(s, SP_BACKEND_COUNT);
-    while (i < iEnd && j < jEnd) {
-      const c = compareBackends(old, i, gen, j);
-      if (c < 0) i++;
-      else if (c > 0) j++;
-      else {
-        unchecked((remap.backendOldToNew[i] = j));
-        i++;
-        j++;
-      }
-    }
+    matchServicePort(remap, old, o, gen, s);
   }
   return remap;
+}
+
+/**
+ * Records that service port `s` of `gen` is `o` of `old`, and matches their backends by address
+ * and port. Both backend lists are in strictly ascending engine order: a merge.
+ */
+export function matchServicePort(remap: Remap, old: Generation, o: i32, gen: Generation, s: i32): void {
+  unchecked((remap.spNewToOld[s] = o));
+  unchecked((remap.spOldToNew[o] = s));
+  let i = <i32>old.spWord(o, SP_BACKEND_START);
+  const iEnd = i + <i32>old.spWord(o, SP_BACKEND_COUNT);
+  let j = <i32>gen.spWord(s, SP_BACKEND_START);
+  const jEnd = j + <i32>gen.spWord(s, SP_BACKEND_COUNT);
+  while (i < iEnd && j < jEnd) {
+    const c = compareBackends(old, i, gen, j);
+    if (c < 0) i++;
+    else if (c > 0) j++;
+    else {
+      unchecked((remap.backendOldToNew[i] = j));
+      i++;
+      j++;
+    }
+  }
+}
+
+/** Whether two service ports have the same identity: protocol, namespace, name and portName. */
+export function sameIdentity(a: Generation, x: i32, b: Generation, y: i32): bool {
+  if (a.spProtocol(x) != b.spProtocol(y)) return false;
+  const lens = a.spWord(x, SP_NAME_LENS);
+  const portLen = a.spWord(x, SP_PORTNAME_LEN) & 0xffff;
+  if (lens != b.spWord(y, SP_NAME_LENS) || portLen != (b.spWord(y, SP_PORTNAME_LEN) & 0xffff)) return false;
+  const n = <usize>((lens & 0xffff) + (lens >>> 16) + portLen);
+  return memory.compare(<usize>a.spWord(x, SP_NAME_PTR), <usize>b.spWord(y, SP_NAME_PTR), n) == 0;
 }

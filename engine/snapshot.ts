@@ -45,8 +45,8 @@ import { Generation } from './generation';
 import {
   B_FAMILY, SPF_AFFINITY, B_FOLD, B_LAST_WEIGHT, B_PORT, B_W0, B_WORDS, H_FLAGS, H_LOCAL_INDEX, H_SP, H_WEIGHT, H_WORDS,
   BF_ALL, PROTO_SCTP, PROTO_TCP, PROTO_UDP, RANGE_WORDS, SCHED_COUNT, SPF_ALL, SP_AFFINITY_MS,
-  SP_BACKEND_COUNT, SP_BACKEND_START, SP_META, SP_NAME_LENS, SP_NAME_OFFSET, SP_PORTNAME_LEN,
-  SP_PORTS, SP_RANGE_COUNT, SP_ADDR_OFFSET, SP_ADDR_COUNTS, SP_LB_COUNT, SP_RANGE_START, SP_WORDS,
+  SP_BACKEND_COUNT, SP_BACKEND_START, SP_META, SP_NAME_LENS, SP_NAME_PTR, SP_PORTNAME_LEN,
+  SP_PORTS, SP_RANGE_COUNT, SP_ADDR_PTR, SP_ADDR_COUNTS, SP_LB_COUNT, SP_RANGE_START, SP_WORDS,
 } from './layout';
 import { foldAddress } from './hash';
 
@@ -120,6 +120,13 @@ function compareBackendRecords(a: usize, b: usize): i32 {
   const pa = <i32>load<u16>(a, 20);
   const pb = <i32>load<u16>(b, 20);
   return pa - pb;
+}
+
+/** Records where a delta (delta.ts) was rejected; returns `code`. */
+export function setSnapshotError(code: i32, offset: i32): i32 {
+  snapshotErrorOffset = offset;
+  snapshotErrorServicePort = -1;
+  return code;
 }
 
 function fail(code: i32, offset: i32, sp: i32): i32 {
@@ -234,6 +241,7 @@ export function decodeSnapshot(bytes: StaticArray<u8>, gen: Generation): void {
   gen.backends = new StaticArray<u32>(backendTotal * B_WORDS);
   gen.hot = new StaticArray<u32>(backendTotal * H_WORDS);
   gen.ranges = new StaticArray<u32>(countedRanges * RANGE_WORDS);
+  gen.rangeCount = countedRanges;
   let off: i32 = HEADER_SIZE;
   for (let i = 0; i < nodeIPs; i++) {
     readAddress(base + <usize>off, gen.nodeIPs, i * 5);
@@ -254,7 +262,7 @@ export function decodeSnapshot(bytes: StaticArray<u8>, gen: Generation): void {
     const nsLen = <i32>load<u16>(p, 24);
     const nameLen = <i32>load<u16>(p, 26);
     const portNameLen = <i32>load<u16>(p, 28);
-    unchecked((sps[sw + SP_ADDR_OFFSET] = off + SERVICE_PORT_SIZE));
+    unchecked((sps[sw + SP_ADDR_PTR] = <u32>(base + <usize>(off + SERVICE_PORT_SIZE))));
     unchecked((sps[sw + SP_ADDR_COUNTS] = <u32>load<u16>(p, 12) | (<u32>load<u16>(p, 14) << 16)));
     unchecked((sps[sw + SP_LB_COUNT] = <u32>load<u16>(p, 16)));
     off += SERVICE_PORT_SIZE + addrCount * ADDRESS_SIZE;
@@ -288,7 +296,7 @@ export function decodeSnapshot(bytes: StaticArray<u8>, gen: Generation): void {
       b++;
       off += BACKEND_SIZE;
     }
-    unchecked((sps[sw + SP_NAME_OFFSET] = off));
+    unchecked((sps[sw + SP_NAME_PTR] = <u32>(base + <usize>off)));
     unchecked((sps[sw + SP_NAME_LENS] = <u32>nsLen | (<u32>nameLen << 16)));
     unchecked((sps[sw + SP_PORTNAME_LEN] = <u32>portNameLen | (<u32>load<u16>(p, 30) << 16)));
     off += (nsLen + nameLen + portNameLen + 3) & ~3;

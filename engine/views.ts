@@ -19,8 +19,19 @@ export function servicePortCount(): i32 {
   return current.spCount;
 }
 
+/** Backends of the serving service ports (records orphaned by deltas not counted). */
 export function backendCount(): i32 {
-  return current.backendCount;
+  return current.backendCount - current.garbageBackends;
+}
+
+/** Backend and member records orphaned by deltas since the last full snapshot (a host compacts with a full load). */
+export function garbageRecords(): i32 {
+  return current.garbageBackends + current.garbageMembers;
+}
+
+/** Member records in use: a compaction hint to compare `garbageRecords` with. */
+export function memberRecords(): i32 {
+  return current.memberCount - current.garbageMembers;
 }
 
 /** Number of backends of service port `sp`. */

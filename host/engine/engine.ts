@@ -8,6 +8,7 @@ import type { Address } from './address.js';
 import { SnapshotError, Verdict, Via, type Decision, type EngineApi, type EngineOptions, type EngineStats } from './api.js';
 import type { ModelBackend, ModelServicePort, ServiceModel } from './model.js';
 import { SNAPSHOT_ERRORS, encodeSnapshot } from './snapshot.js';
+import { ServicePortOrder, encodeDelta, type DeltaOp, type ServicePortChanges } from './delta.js';
 import { EngineStateView, type StateViewExports } from './state-view.js';
 
 /** The exports of engine.wasm this wrapper uses. */
@@ -22,6 +23,8 @@ export interface EngineExports {
   init(flowCap: number, affinityCap: number, seed: number, tcpS: number, tcpFinS: number, udpS: number, sctpS: number, synS: number): number;
   snapshotBuffer(len: number): number;
   loadSnapshot(): number;
+  /** Applies the delta snapshot in the buffer; 0, or a rejection code (20: send a full snapshot). */
+  applyDelta(): number;
   errorOffset(): number;
   errorServicePort(): number;
   connect(proto: number, sport: number, dport: number, nowMs: number): number;
@@ -36,7 +39,10 @@ export interface EngineExports {
 }
 
 /** The ABI version this wrapper speaks (engine/index.ts abiVersion). */
-export const ENGINE_ABI_VERSION = 3;
+export const ENGINE_ABI_VERSION = 4;
+
+/** engine/delta.ts SNAP_NEEDS_FULL: a well-formed delta only a full snapshot can express. */
+const NEEDS_FULL = 20;
 
 const EMPTY_MODEL: ServiceModel = { nodeIPs: [], servicePorts: [] };
 
@@ -75,6 +81,8 @@ export class Engine implements EngineApi {
   private i32: Int32Array;
   private f64: Float64Array;
   private current: ServiceModel = EMPTY_MODEL;
+  /** Where the engine keeps each service port; built on the first `applyChanges` after a full load. */
+  private order: ServicePortOrder | null = null;
   private readonly decision = new ReusedDecision();
 
   /** Wraps an initialized (WASI `_initialize` already run) engine instance and applies `options`. */
@@ -125,17 +133,59 @@ export class Engine implements EngineApi {
   }
 
   loadSnapshot(bytes: Uint8Array, model: ServiceModel): void {
-    const ptr = this.ex.snapshotBuffer(bytes.length);
-    new Uint8Array(this.ex.memory.buffer, ptr, bytes.length).set(bytes);
-    const code = this.ex.loadSnapshot();
-    this.views();
-    if (code !== 0) {
-      const sp = this.ex.errorServicePort();
-      const where = `at byte ${this.ex.errorOffset()}${sp >= 0 ? `, service port #${sp}` : ''}`;
-      throw new SnapshotError(code, `snapshot rejected (code ${code}): ${SNAPSHOT_ERRORS[code] ?? 'unknown error'} ${where}; the previous generation keeps serving`);
-    }
+    const code = this.send(bytes, false);
+    if (code !== 0) this.reject(code);
     this.current = model;
     this.decision.model = model;
+    this.order = null;
+  }
+
+  /**
+   * Applies what changed (host/model's ServiceChangeTracker output) as a delta snapshot when it
+   * can: only the changed service ports are encoded, sent and rebuilt, so one change costs the
+   * same at 10 or 100k services. Falls back to a full load on the first call, when node IPs
+   * changed, when more than an eighth of the service ports changed, when the engine holds as
+   * many orphaned records as live ones (a full load compacts), or when the engine asks for one.
+   * Afterwards `model.servicePorts` is in the engine's order (a replaced service port keeps its
+   * index, an added one goes last, a removed one's index goes to the last one), which is what
+   * decision indexes refer to. Returns which path was taken.
+   */
+  applyChanges(changes: ServicePortChanges): 'delta' | 'full' {
+    const count = changes.added.length + changes.updated.length + changes.removed.length;
+    const st = this.current === EMPTY_MODEL ? null : this.stats();
+    if (st === null || changes.nodeIPsChanged || count > Math.max(64, st.servicePorts / 8) ||
+        st.garbageRecords > Math.max(4096, st.memberRecords)) {
+      this.load(changes.current);
+      return 'full';
+    }
+    this.order ??= new ServicePortOrder(this.current);
+    const ops: DeltaOp[] = this.order.plan(changes);
+    if (ops.length === 0) return 'delta';
+    const code = this.send(encodeDelta(ops, st.generation), true);
+    if (code === NEEDS_FULL) {
+      this.load(changes.current);
+      return 'full';
+    }
+    if (code !== 0) this.reject(code);
+    this.order.apply(ops);
+    this.current = { ...changes.current, servicePorts: this.order.ports.slice() };
+    this.decision.model = this.current;
+    return 'delta';
+  }
+
+  /** Copies a snapshot or delta into the engine and loads it; the engine's status code. */
+  private send(bytes: Uint8Array, delta: boolean): number {
+    const ptr = this.ex.snapshotBuffer(bytes.length);
+    new Uint8Array(this.ex.memory.buffer, ptr, bytes.length).set(bytes);
+    const code = delta ? this.ex.applyDelta() : this.ex.loadSnapshot();
+    this.views();
+    return code;
+  }
+
+  private reject(code: number): never {
+    const sp = this.ex.errorServicePort();
+    const where = `at byte ${this.ex.errorOffset()}${sp >= 0 ? `, service port #${sp}` : ''}`;
+    throw new SnapshotError(code, `snapshot rejected (code ${code}): ${SNAPSHOT_ERRORS[code] ?? 'unknown error'} ${where}; the previous generation keeps serving`);
   }
 
   private put(src: Address, dst: Address): void {
@@ -232,6 +282,8 @@ export class Engine implements EngineApi {
       memoryBytes: f[13]!,
       flowsUntracked: f[15]!,
       affinitiesUntracked: f[16]!,
+      garbageRecords: f[17]!,
+      memberRecords: f[18]!,
     };
   }
 

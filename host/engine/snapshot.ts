@@ -38,6 +38,9 @@ export const SNAPSHOT_ERRORS: Readonly<Record<number, string>> = {
   15: 'too many backends in one service port (max 65534)',
   16: 'bad header size or reserved header field',
   17: 'engine not initialized',
+  18: 'delta: its base generation is not the serving one',
+  19: 'delta: bad op (unknown kind, index out of range or named twice, or op and record counts disagree)',
+  20: 'delta: only a full snapshot can express it (two service ports claim one match key)',
 };
 
 /** Service port flag bits (engine/layout.ts SPF_*). */
