@@ -175,7 +175,8 @@ export class Engine implements EngineApi {
 
   /** Copies a snapshot or delta into the engine and loads it; the engine's status code. */
   private send(bytes: Uint8Array, delta: boolean): number {
-    const ptr = this.ex.snapshotBuffer(bytes.length);
+    // A Wasm i32 comes back signed: past 2 GiB of linear memory (mh at 100k services) the address reads negative.
+    const ptr = this.ex.snapshotBuffer(bytes.length) >>> 0;
     new Uint8Array(this.ex.memory.buffer, ptr, bytes.length).set(bytes);
     const code = delta ? this.ex.applyDelta() : this.ex.loadSnapshot();
     this.views();
