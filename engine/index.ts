@@ -52,6 +52,31 @@ export function loadSnapshot(): i32 {
 }
 
 /**
+ * Starts building the full snapshot written into `snapshotBuffer` in steps (engine/build.ts):
+ * decisions keep using the serving generation until `commitSnapshot`.
+ */
+export function beginSnapshot(): void {
+  __collect();
+  const bytes = pendingSnapshot;
+  pendingSnapshot = new StaticArray<u8>(0);
+  core.beginSnapshot(bytes);
+}
+
+/** Advances the staged build by at most `budget` records per stage: -1 more, 0 ready, else a rejection code. */
+export function snapshotStep(budget: i32): i32 {
+  return core.snapshotStep(budget);
+}
+
+/** Switches to the staged build: 0, -1 (not ready), 18 (the serving generation changed meanwhile), 21 (none). */
+export function commitSnapshot(): i32 {
+  return core.commitSnapshot();
+}
+
+export function abortSnapshot(): void {
+  core.abortSnapshot();
+}
+
+/**
  * Applies the delta snapshot written into `snapshotBuffer` to the serving generation (engine/delta.ts);
  * 0 or a rejection code (20: only a full snapshot can express it).
  */

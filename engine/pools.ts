@@ -129,8 +129,8 @@ function tableSize(sched: u32): i32 {
   return sched == SCHED_MH ? MH_TAB_SIZE : 0;
 }
 
-/** dh/sh/mh tables, built from each pool's final (carried) member order and weights. */
-function buildTables(gen: Generation): void {
+/** Lays out the dh/sh/mh tables (offsets in `tables`) once every pool's members are final. */
+export function beginTables(gen: Generation): void {
   let tables: i32 = 0;
   for (let p = 0; p < gen.poolCount; p++) {
     const size = tableSize(gen.poolWord(p, POOL_SCHED) & 0xff);
@@ -141,22 +141,19 @@ function buildTables(gen: Generation): void {
   }
   gen.tables = new StaticArray<u16>(tables);
   gen.tablesUsed = tables;
-  for (let p = 0; p < gen.poolCount; p++) {
-    if (gen.poolWord(p, POOL_TABLE) == NO_TABLE) continue;
-    const sched = gen.poolWord(p, POOL_SCHED) & 0xff;
-    if (sched == SCHED_DH) buildDH(gen, p);
-    else if (sched == SCHED_SH) buildSH(gen, p);
-    else buildMH(gen, p);
-  }
 }
 
-/**
- * Builds every pool, its members, scheduler state and tables. Pools that existed in `old` (same
- * service port, address and port) keep their order, rr/wrr state and last_weight as the kernel's
- * hooks would leave them after the exporter's commands (pool-carry.ts), and fill
- * `remap.slotOldToNew` so flows keep their member; new pools start as a fresh virtual service.
- */
-export function buildPools(gen: Generation, old: Generation | null, remap: Remap | null): void {
+/** Builds pool `p`'s dh/sh/mh table from its carried member order and weights (none: nothing). */
+export function buildTableAt(gen: Generation, p: i32): void {
+  if (gen.poolWord(p, POOL_TABLE) == NO_TABLE) return;
+  const sched = gen.poolWord(p, POOL_SCHED) & 0xff;
+  if (sched == SCHED_DH) buildDH(gen, p);
+  else if (sched == SCHED_SH) buildSH(gen, p);
+  else buildMH(gen, p);
+}
+
+/** Sizes and allocates the pool, member and inverse arrays for every service address of `gen`. */
+export function beginPools(gen: Generation): void {
   let pools = 0;
   let slots: i64 = 0;
   for (let s = 0; s < gen.spCount; s++) {
@@ -169,14 +166,38 @@ export function buildPools(gen: Generation, old: Generation | null, remap: Remap
   gen.memberOf = new StaticArray<i32>(<i32>slots);
   gen.poolCount = 0;
   gen.memberCount = 0;
-  inverseAt = 0;
-  for (let s = 0; s < gen.spCount; s++) addServicePortPools(gen, s);
+  gen.inverseUsed = 0;
+}
+
+/** Adds the pools of service ports [from, to), in engine order, with fresh members. */
+export function addPoolsStep(gen: Generation, from: i32, to: i32): void {
+  inverseAt = gen.inverseUsed;
+  for (let s = from; s < to; s++) addServicePortPools(gen, s);
   gen.inverseUsed = inverseAt;
-  for (let p = 0; p < gen.poolCount; p++) {
-    const op = old !== null && remap !== null ? oldPoolFor(gen, p, old, remap) : -1;
-    if (op >= 0) unchecked((remap!.poolOldToNew[op] = p));
-    const carried = op >= 0 && carryPool(gen, p, old!, op, remap!);
-    if (!carried && (gen.poolWord(p, POOL_SCHED) & 0xff) == SCHED_WRR) wrrInitFresh(gen, p);
-  }
-  buildTables(gen);
+}
+
+/**
+ * Pool `p` takes over its old virtual service in `old` (same service port, address and port) as
+ * the kernel's hooks would leave it after the exporter's commands (pool-carry.ts), filling
+ * `remap.slotOldToNew` so flows keep their member; a new pool starts as a fresh virtual service.
+ * Returns the old pool when its scheduler state was carried, else -1.
+ */
+export function carryPoolAt(gen: Generation, p: i32, old: Generation | null, remap: Remap | null): i32 {
+  const op = old !== null && remap !== null ? oldPoolFor(gen, p, old, remap) : -1;
+  if (op >= 0) unchecked((remap!.poolOldToNew[op] = p));
+  const carried = op >= 0 && carryPool(gen, p, old!, op, remap!);
+  if (!carried && (gen.poolWord(p, POOL_SCHED) & 0xff) == SCHED_WRR) wrrInitFresh(gen, p);
+  return carried ? op : -1;
+}
+
+/**
+ * Builds every pool, its members, scheduler state and tables (the steps above, in one go).
+ * Pools that existed in `old` keep their order, rr/wrr state and last_weight (carryPoolAt).
+ */
+export function buildPools(gen: Generation, old: Generation | null, remap: Remap | null): void {
+  beginPools(gen);
+  addPoolsStep(gen, 0, gen.spCount);
+  for (let p = 0; p < gen.poolCount; p++) carryPoolAt(gen, p, old, remap);
+  beginTables(gen);
+  for (let p = 0; p < gen.poolCount; p++) buildTableAt(gen, p);
 }

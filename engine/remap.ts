@@ -26,25 +26,13 @@ export class Remap {
     this.backendOldToNew = new StaticArray<i32>(oldBackends);
     this.slotOldToNew = new StaticArray<i32>(oldMembers);
     this.poolOldToNew = new StaticArray<i32>(oldPools);
-    for (let i = 0; i < oldPools; i++) unchecked((this.poolOldToNew[i] = -1));
-    for (let i = 0; i < newSps; i++) unchecked((this.spNewToOld[i] = -1));
-    for (let i = 0; i < oldSps; i++) unchecked((this.spOldToNew[i] = -1));
-    for (let i = 0; i < oldBackends; i++) unchecked((this.backendOldToNew[i] = -1));
-    for (let i = 0; i < oldMembers; i++) unchecked((this.slotOldToNew[i] = -1));
+    // -1 everywhere: all bytes 0xff (a bulk fill; these arrays have one entry per old record).
+    memory.fill(changetype<usize>(this.poolOldToNew), 0xff, <usize>oldPools << 2);
+    memory.fill(changetype<usize>(this.spNewToOld), 0xff, <usize>newSps << 2);
+    memory.fill(changetype<usize>(this.spOldToNew), 0xff, <usize>oldSps << 2);
+    memory.fill(changetype<usize>(this.backendOldToNew), 0xff, <usize>oldBackends << 2);
+    memory.fill(changetype<usize>(this.slotOldToNew), 0xff, <usize>oldMembers << 2);
   }
-}
-
-/** `namespace/name:portName/protocol` of a service port, decoded from the snapshot's UTF-8. */
-export function servicePortIdentity(gen: Generation, sp: i32): string {
-  const base = <usize>gen.spWord(sp, SP_NAME_PTR);
-  const lens = gen.spWord(sp, SP_NAME_LENS);
-  const nsLen = <i32>(lens & 0xffff);
-  const nameLen = <i32>(lens >>> 16);
-  const portLen = <i32>(gen.spWord(sp, SP_PORTNAME_LEN) & 0xffff);
-  const ns = String.UTF8.decodeUnsafe(base, nsLen);
-  const name = String.UTF8.decodeUnsafe(base + <usize>nsLen, nameLen);
-  const port = String.UTF8.decodeUnsafe(base + <usize>(nsLen + nameLen), portLen);
-  return ns + '/' + name + ':' + port + '/' + gen.spProtocol(sp).toString();
 }
 
 function compareBackends(a: Generation, x: i32, b: Generation, y: i32): i32 {
@@ -54,23 +42,6 @@ function compareBackends(a: Generation, x: i32, b: Generation, y: i32): i32 {
     if (p != q) return p < q ? -1 : 1;
   }
   return <i32>a.backendWord(x, B_PORT) - <i32>b.backendWord(y, B_PORT);
-}
-
-/**
- * Matches `gen` against `old`: service ports by identity, their backends by address and port.
- * (mh's last_weight is per virtual service and carried by pools.ts with the member records.)
- */
-export function computeRemap(old: Generation, gen: Generation): Remap {
-  const remap = new Remap(gen.spCount, old.spCount, old.backendCount, old.memberCount, old.poolCount);
-  const byName = new Map<string, i32>();
-  for (let s = 0; s < old.spCount; s++) byName.set(servicePortIdentity(old, s), s);
-  for (let s = 0; s < gen.spCount; s++) {
-    const key = servicePortIdentity(gen, s);
-    if (!byName.has(key)) continue;
-    const o = byName.get(key);
-    matchServicePort(remap, old, o, gen, s);
-  }
-  return remap;
 }
 
 /**

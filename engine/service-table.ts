@@ -93,6 +93,12 @@ export function keyCount(gen: Generation, s: i32): i32 {
  * keys than it holds (0 on a full load; delta.ts asks for room when it has to rebuild it).
  */
 export function buildServiceTable(gen: Generation, extraKeys: i64 = 0): void {
+  beginServiceTable(gen, extraKeys);
+  for (let s = 0; s < gen.spCount; s++) servicePortKeys(gen, s, KEYS_INSERT, 0);
+}
+
+/** Sizes an empty `gen.match` for its service ports' keys plus `extraKeys` (keys go in with KEYS_INSERT). */
+export function beginServiceTable(gen: Generation, extraKeys: i64 = 0): void {
   let keys: i64 = extraKeys;
   for (let s = 0; s < gen.spCount; s++) keys += keyCount(gen, s);
   let size: i64 = 16;
@@ -101,7 +107,6 @@ export function buildServiceTable(gen: Generation, extraKeys: i64 = 0): void {
   gen.matchMask = <u32>size - 1;
   gen.matchConflicts = 0;
   gen.matchKeys = 0;
-  for (let s = 0; s < gen.spCount; s++) servicePortKeys(gen, s, KEYS_INSERT, 0);
 }
 
 /** What `servicePortKeys` does with each key of a service port. */

@@ -139,10 +139,20 @@ function fail(code: i32, offset: i32, sp: i32): i32 {
 export let countedRanges: i32 = 0;
 
 /**
- * Pass 1: checks every field and bound without building anything. Returns SNAP_OK or a code;
- * `snapshotErrorOffset` / `snapshotErrorServicePort` say where.
+ * Where a resumable pass over a snapshot stands (engine/build.ts runs the passes in bounded
+ * steps): the checksum so far, the next service port and its byte offset, and running totals.
  */
-export function validateSnapshot(base: usize, len: i32): i32 {
+export class SnapshotCursor {
+  hash: u32 = 0x811c9dc5;
+  hashed: i32 = HEADER_SIZE;
+  off: i64 = HEADER_SIZE;
+  sp: i32 = 0;
+  backends: i64 = 0;
+  ranges: i32 = 0;
+}
+
+/** The header's fields and the node addresses; SNAP_OK or a code. Leaves `cur` at the first service port. */
+export function validateHeader(base: usize, len: i32, cur: SnapshotCursor): i32 {
   snapshotErrorOffset = 0;
   snapshotErrorServicePort = -1;
   if (len < HEADER_SIZE) return fail(SNAP_TOO_SHORT, 0, -1);
@@ -150,10 +160,23 @@ export function validateSnapshot(base: usize, len: i32): i32 {
   if (<u32>load<u16>(base, 4) != SNAPSHOT_VERSION) return fail(SNAP_BAD_VERSION, 4, -1);
   if (<i32>load<u16>(base, 6) != HEADER_SIZE || load<u32>(base, 24) != 0) return fail(SNAP_BAD_HEADER, 6, -1);
   if (load<u32>(base, 8) != <u32>len) return fail(SNAP_BAD_LENGTH, 8, -1);
-  if (fnv1a(base + HEADER_SIZE, len - HEADER_SIZE) != load<u32>(base, 28)) return fail(SNAP_BAD_CHECKSUM, 28, -1);
+  return SNAP_OK;
+}
+
+/** Hashes up to `budget` more bytes; SNAP_OK when done and matching, -1 when not done, or SNAP_BAD_CHECKSUM. */
+export function checksumStep(base: usize, len: i32, cur: SnapshotCursor, budget: i32): i32 {
+  const end = len - cur.hashed > budget ? cur.hashed + budget : len;
+  let h = cur.hash;
+  for (let i = cur.hashed; i < end; i++) h = (h ^ <u32>load<u8>(base + <usize>i)) * 0x01000193;
+  cur.hash = h;
+  cur.hashed = end;
+  if (end < len) return -1;
+  return h == load<u32>(base, 28) ? SNAP_OK : fail(SNAP_BAD_CHECKSUM, 28, -1);
+}
+
+/** Checks the node addresses; SNAP_OK or a code. Leaves `cur` at the first service port. */
+export function validateNodeIPs(base: usize, len: i32, cur: SnapshotCursor): i32 {
   const nodeIPs = load<u32>(base, 12);
-  const spCount = load<u32>(base, 16);
-  const backendTotal = load<u32>(base, 20);
   let off: i64 = HEADER_SIZE;
   if (off + <i64>nodeIPs * ADDRESS_SIZE > <i64>len) return fail(SNAP_TRUNCATED, 12, -1);
   for (let i: u32 = 0; i < nodeIPs; i++) {
@@ -161,9 +184,19 @@ export function validateSnapshot(base: usize, len: i32): i32 {
     if (code) return fail(code, <i32>off, -1);
     off += ADDRESS_SIZE;
   }
-  let backendsSeen: i64 = 0;
-  let ranges: i32 = 0;
-  for (let s: i32 = 0; <u32>s < spCount; s++) {
+  cur.off = off;
+  return SNAP_OK;
+}
+
+/**
+ * Checks up to `budget` more service ports; -1 when some remain, else SNAP_OK (totals add up;
+ * `countedRanges` set) or a code with `snapshotErrorOffset` / `snapshotErrorServicePort`.
+ */
+export function validateStep(base: usize, len: i32, cur: SnapshotCursor, budget: i32): i32 {
+  const spCount = <i32>load<u32>(base, 16);
+  const stop = spCount - cur.sp > budget ? cur.sp + budget : spCount;
+  let off = cur.off;
+  for (let s = cur.sp; s < stop; s++) {
     if (off + SERVICE_PORT_SIZE > <i64>len) return fail(SNAP_TRUNCATED, <i32>off, s);
     const p = base + <usize>off;
     const proto = <u32>load<u8>(p);
@@ -210,13 +243,29 @@ export function validateSnapshot(base: usize, len: i32): i32 {
       if (load<u8>(base + <usize>(off + i)) != 0) return fail(SNAP_BAD_FLAGS, <i32>(off + i), s);
     }
     off += padded;
-    backendsSeen += bCount;
-    ranges += <i32>rangeCount;
+    cur.backends += bCount;
+    cur.ranges += <i32>rangeCount;
   }
-  if (backendsSeen != <i64>backendTotal) return fail(SNAP_BAD_COUNT, 20, -1);
+  cur.off = off;
+  cur.sp = stop;
+  if (stop < spCount) return -1;
+  if (cur.backends != <i64>load<u32>(base, 20)) return fail(SNAP_BAD_COUNT, 20, -1);
   if (off != <i64>len) return fail(SNAP_BAD_COUNT, <i32>off, -1);
-  countedRanges = ranges;
+  countedRanges = cur.ranges;
   return SNAP_OK;
+}
+
+/**
+ * Pass 1: checks every field and bound without building anything. Returns SNAP_OK or a code;
+ * `snapshotErrorOffset` / `snapshotErrorServicePort` say where.
+ */
+export function validateSnapshot(base: usize, len: i32): i32 {
+  const cur = new SnapshotCursor();
+  let code = validateHeader(base, len, cur);
+  if (code == SNAP_OK) code = checksumStep(base, len, cur, i32.MAX_VALUE);
+  if (code == SNAP_OK) code = validateNodeIPs(base, len, cur);
+  if (code == SNAP_OK) code = validateStep(base, len, cur, i32.MAX_VALUE);
+  return code;
 }
 
 function readAddress(p: usize, out: StaticArray<u32>, at: i32): void {
@@ -226,8 +275,9 @@ function readAddress(p: usize, out: StaticArray<u32>, at: i32): void {
 /**
  * Pass 2: fills a Generation's service ports, backends, node IPs and source ranges from a snapshot
  * that `validateSnapshot` accepted. Pools, tables and the match index are built afterwards.
+ * `decodeHeader` sizes the arrays; `decodeStep` decodes up to `budget` service ports at a time.
  */
-export function decodeSnapshot(bytes: StaticArray<u8>, gen: Generation): void {
+export function decodeHeader(bytes: StaticArray<u8>, gen: Generation, cur: SnapshotCursor): void {
   const base = changetype<usize>(bytes);
   const nodeIPs = <i32>load<u32>(base, 12);
   const spCount = <i32>load<u32>(base, 16);
@@ -247,9 +297,20 @@ export function decodeSnapshot(bytes: StaticArray<u8>, gen: Generation): void {
     readAddress(base + <usize>off, gen.nodeIPs, i * 5);
     off += ADDRESS_SIZE;
   }
-  let b = 0;
-  let r = 0;
-  for (let s = 0; s < spCount; s++) {
+  cur.off = off;
+  cur.sp = 0;
+  cur.backends = 0;
+  cur.ranges = 0;
+}
+
+/** Decodes up to `budget` more service ports; true when all are. */
+export function decodeStep(gen: Generation, cur: SnapshotCursor, budget: i32): bool {
+  const base = changetype<usize>(gen.bytes);
+  const stop = gen.spCount - cur.sp > budget ? cur.sp + budget : gen.spCount;
+  let off = <i32>cur.off;
+  let b = <i32>cur.backends;
+  let r = cur.ranges;
+  for (let s = cur.sp; s < stop; s++) {
     const p = base + <usize>off;
     const sw = s * SP_WORDS;
     const sps = gen.sps;
@@ -301,4 +362,15 @@ export function decodeSnapshot(bytes: StaticArray<u8>, gen: Generation): void {
     unchecked((sps[sw + SP_PORTNAME_LEN] = <u32>portNameLen | (<u32>load<u16>(p, 30) << 16)));
     off += (nsLen + nameLen + portNameLen + 3) & ~3;
   }
+  cur.off = off;
+  cur.sp = stop;
+  cur.backends = b;
+  cur.ranges = r;
+  return stop == gen.spCount;
+}
+
+export function decodeSnapshot(bytes: StaticArray<u8>, gen: Generation): void {
+  const cur = new SnapshotCursor();
+  decodeHeader(bytes, gen, cur);
+  decodeStep(gen, cur, i32.MAX_VALUE);
 }
