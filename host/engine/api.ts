@@ -111,6 +111,11 @@ export class SnapshotError extends Error {
 export interface EngineApi {
   /** Encode the model, load it, swap generations atomically. Throws SnapshotError; the old generation stays. */
   load(model: ServiceModel): void;
+  /**
+   * As `load`, but the engine builds the next generation in bounded steps between event-loop
+   * turns, serving decisions on the current one meanwhile, then switches atomically.
+   */
+  loadInSteps(model: ServiceModel, options?: { budget?: number; pause?: () => Promise<void> }): Promise<void>;
   /** Load an already encoded snapshot (e.g. fetched by the Envoy filter tooling). Same error contract. */
   loadSnapshot(bytes: Uint8Array, model: ServiceModel): void;
   /**

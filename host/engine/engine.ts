@@ -25,6 +25,13 @@ export interface EngineExports {
   loadSnapshot(): number;
   /** Applies the delta snapshot in the buffer; 0, or a rejection code (20: send a full snapshot). */
   applyDelta(): number;
+  /** Starts building the snapshot in the buffer in steps; decisions keep the serving generation. */
+  beginSnapshot(): void;
+  /** Advances the staged build by at most `budget` records per stage: -1 more, 0 ready, else a rejection code. */
+  snapshotStep(budget: number): number;
+  /** Switches to the staged build: 0, -1 not ready, 18 the serving generation changed meanwhile, 21 none staged. */
+  commitSnapshot(): number;
+  abortSnapshot(): void;
   errorOffset(): number;
   errorServicePort(): number;
   connect(proto: number, sport: number, dport: number, nowMs: number): number;
@@ -171,6 +178,38 @@ export class Engine implements EngineApi {
     this.current = { ...changes.current, servicePorts: this.order.ports.slice() };
     this.decision.model = this.current;
     return 'delta';
+  }
+
+  /**
+   * Loads `model` as `load` does, without blocking decisions for the whole rebuild: the engine
+   * builds the next generation in steps of at most `budget` records per stage, `pause()` between
+   * them (by default one event-loop turn, so connect/lookup calls keep being served by the
+   * serving generation), then switches in one call. The result is the one-shot load's at the
+   * moment of the switch. Encoding the model is not split (it runs before the first step).
+   * Rejects with SnapshotError as `load` throws; a load, a delta or another staged load started
+   * meanwhile supersedes this one (it then rejects with the engine's code 21 or 18).
+   */
+  async loadInSteps(model: ServiceModel, options: { budget?: number; pause?: () => Promise<void> } = {}): Promise<void> {
+    const budget = options.budget ?? 2048;
+    const pause = options.pause ?? (() => new Promise<void>((resolve) => setImmediate(resolve)));
+    const bytes = encodeSnapshot(model);
+    const ptr = this.ex.snapshotBuffer(bytes.length) >>> 0;
+    new Uint8Array(this.ex.memory.buffer, ptr, bytes.length).set(bytes);
+    this.ex.beginSnapshot();
+    this.views();
+    for (;;) {
+      const code = this.ex.snapshotStep(budget);
+      this.views();
+      if (code === 0) break;
+      if (code !== -1) this.reject(code);
+      await pause();
+    }
+    const code = this.ex.commitSnapshot();
+    this.views();
+    if (code !== 0) this.reject(code);
+    this.current = model;
+    this.decision.model = model;
+    this.order = null;
   }
 
   /** Copies a snapshot or delta into the engine and loads it; the engine's status code. */

@@ -38,9 +38,10 @@ export const SNAPSHOT_ERRORS: Readonly<Record<number, string>> = {
   15: 'too many backends in one service port (max 65534)',
   16: 'bad header size or reserved header field',
   17: 'engine not initialized',
-  18: 'delta: its base generation is not the serving one',
+  18: 'the serving generation is not the one this delta or staged build started from',
   19: 'delta: bad op (unknown kind, index out of range or named twice, or op and record counts disagree)',
   20: 'delta: only a full snapshot can express it (two service ports claim one match key)',
+  21: 'no staged build (superseded by another load or delta, or never begun)',
 };
 
 /** Service port flag bits (engine/layout.ts SPF_*). */
