@@ -14,6 +14,9 @@
  *   services. Changes: `weight` (one endpoint's weight), `add-endpoint` (a joiner goes to the head
  *   of the kernel list, so the service's flows move to new member slots), `remove-endpoint` (its
  *   flows are dropped, kubernetes #19029);
+ * - `full-load-staged <sched>`: `Engine.loadInSteps` (budget 2048 records per stage per step):
+ *   `ms` from start to switch, `engineMaxMs` the longest step (the longest any decision waits),
+ *   `commitMs` the switch itself (flows and affinity carried), `steps`;
  * - `memoryBytes`: Wasm linear memory after the case (it never shrinks: the high-water mark).
  * Every service holds FLOWS_PER_SERVICE flows while it swaps (`flows`).
  *
@@ -29,7 +32,10 @@ const ENDPOINTS = 10;
 const FLOWS_PER_SERVICE = 4;
 const TCP = 6;
 
-type Row = { case: string; services: number; endpoints: number; flows: number; ms: number; engineMs: number; maxMs?: number; engineMaxMs?: number; memoryBytes: number };
+type Row = {
+  case: string; services: number; endpoints: number; flows: number; ms: number; engineMs: number;
+  maxMs?: number; engineMaxMs?: number; steps?: number; commitMs?: number; memoryBytes: number;
+};
 
 function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -122,6 +128,36 @@ async function sizeRows(n: number, scheduler: SchedulerName, rounds: number): Pr
   const fullMs = performance.now() - t0;
   rows.push({ case: `full-load ${scheduler}`, services: n, endpoints: ENDPOINTS, flows, ms: round3(fullMs), engineMs: round3(timing.loadSnapshot), memoryBytes: engine.stats().memoryBytes });
   console.log(`${n} × ${scheduler} full load: ${round3(fullMs)} ms (engine ${round3(timing.loadSnapshot)} ms), memory ${(engine.stats().memoryBytes / 2 ** 20).toFixed(0)} MiB`);
+  {
+    const ex = (engine as unknown as { ex: EngineExports }).ex;
+    const inner = { step: ex.snapshotStep, commit: ex.commitSnapshot };
+    let longest = 0;
+    let commitMs = 0;
+    let steps = 0;
+    const wrapped = Object.create(ex) as EngineExports;
+    Object.defineProperty(wrapped, 'snapshotStep', { value: (budget: number) => {
+      const t = performance.now();
+      const code = inner.step(budget);
+      longest = Math.max(longest, performance.now() - t);
+      steps++;
+      return code;
+    } });
+    Object.defineProperty(wrapped, 'commitSnapshot', { value: () => {
+      const t = performance.now();
+      const code = inner.commit();
+      commitMs = performance.now() - t;
+      return code;
+    } });
+    const holder = engine as unknown as { ex: EngineExports };
+    const saved = holder.ex;
+    holder.ex = wrapped;
+    const t1 = performance.now();
+    await engine.loadInSteps({ ...model });
+    const stagedMs = performance.now() - t1;
+    holder.ex = saved;
+    rows.push({ case: `full-load-staged ${scheduler}`, services: n, endpoints: ENDPOINTS, flows, ms: round3(stagedMs), engineMs: round3(longest), engineMaxMs: round3(Math.max(longest, commitMs)), steps, commitMs: round3(commitMs), memoryBytes: engine.stats().memoryBytes });
+    console.log(`${n} × ${scheduler} staged full load: ${round3(stagedMs)} ms in ${steps} steps, longest step ${round3(longest)} ms, commit ${round3(commitMs)} ms`);
+  }
   // The first delta after a full load builds the host's index of service ports (once).
   const warm = changed(model.servicePorts[0]!, 0, 'weight');
   model = { ...model, servicePorts: model.servicePorts.map((sp, k) => (k === 0 ? warm : sp)) };
