@@ -15,8 +15,11 @@
  *   of the kernel list, so the service's flows move to new member slots), `remove-endpoint` (its
  *   flows are dropped, kubernetes #19029);
  * - `full-load-staged <sched>`: `Engine.loadInSteps` (budget 2048 records per stage per step):
- *   `ms` from start to switch, `engineMaxMs` the longest step (the longest any decision waits),
+ *   `ms` from start to switch, `engineMs` the longest step (the longest any decision waits; `cpuMs`
+ *   its CPU time), `engineMaxMs` the longer of that and the commit,
  *   `commitMs` the switch itself (flows and affinity carried), `steps`;
+ * - `cpuMs`: the process's CPU time for the same span (median for one-service rows): on a shared,
+ *   loaded machine wall time includes waiting for a core, CPU time does not;
  * - `memoryBytes`: Wasm linear memory after the case (it never shrinks: the high-water mark).
  * Every service holds FLOWS_PER_SERVICE flows while it swaps (`flows`).
  *
@@ -26,7 +29,7 @@ import { loadEngine } from '../host/engine/node.js';
 import type { Engine, EngineExports } from '../host/engine/engine.js';
 import type { Address } from '../host/engine/address.js';
 import { servicePortKey, type ModelBackend, type ModelServicePort, type SchedulerName, type ServiceModel } from '../host/engine/model.js';
-import { report } from './report.js';
+import { cpuClock, report } from './report.js';
 
 const ENDPOINTS = 10;
 const FLOWS_PER_SERVICE = 4;
@@ -34,7 +37,7 @@ const TCP = 6;
 
 type Row = {
   case: string; services: number; endpoints: number; flows: number; ms: number; engineMs: number;
-  maxMs?: number; engineMaxMs?: number; steps?: number; commitMs?: number; memoryBytes: number;
+  cpuMs?: number; maxMs?: number; engineMaxMs?: number; steps?: number; commitMs?: number; memoryBytes: number;
 };
 
 function option(args: string[], name: string): string | undefined {
@@ -124,21 +127,26 @@ async function sizeRows(n: number, scheduler: SchedulerName, rounds: number): Pr
   const flows = engine.stats().flows;
   // Full load onto a generation of the same services: everything is carried over.
   const t0 = performance.now();
+  const c0 = cpuClock.fn();
   engine.load({ ...model });
   const fullMs = performance.now() - t0;
-  rows.push({ case: `full-load ${scheduler}`, services: n, endpoints: ENDPOINTS, flows, ms: round3(fullMs), engineMs: round3(timing.loadSnapshot), memoryBytes: engine.stats().memoryBytes });
-  console.log(`${n} × ${scheduler} full load: ${round3(fullMs)} ms (engine ${round3(timing.loadSnapshot)} ms), memory ${(engine.stats().memoryBytes / 2 ** 20).toFixed(0)} MiB`);
+  const fullCpu = (cpuClock.fn() - c0) / 1000;
+  rows.push({ case: `full-load ${scheduler}`, services: n, endpoints: ENDPOINTS, flows, ms: round3(fullMs), engineMs: round3(timing.loadSnapshot), cpuMs: round3(fullCpu), memoryBytes: engine.stats().memoryBytes });
+  console.log(`${n} × ${scheduler} full load: ${round3(fullMs)} ms (engine ${round3(timing.loadSnapshot)} ms, cpu ${round3(fullCpu)} ms), memory ${(engine.stats().memoryBytes / 2 ** 20).toFixed(0)} MiB`);
   {
     const ex = (engine as unknown as { ex: EngineExports }).ex;
     const inner = { step: ex.snapshotStep, commit: ex.commitSnapshot };
     let longest = 0;
+    let longestCpu = 0;
     let commitMs = 0;
     let steps = 0;
     const wrapped = Object.create(ex) as EngineExports;
     Object.defineProperty(wrapped, 'snapshotStep', { value: (budget: number) => {
       const t = performance.now();
+      const c = cpuClock.fn();
       const code = inner.step(budget);
       longest = Math.max(longest, performance.now() - t);
+      longestCpu = Math.max(longestCpu, (cpuClock.fn() - c) / 1000);
       steps++;
       return code;
     } });
@@ -155,8 +163,8 @@ async function sizeRows(n: number, scheduler: SchedulerName, rounds: number): Pr
     await engine.loadInSteps({ ...model });
     const stagedMs = performance.now() - t1;
     holder.ex = saved;
-    rows.push({ case: `full-load-staged ${scheduler}`, services: n, endpoints: ENDPOINTS, flows, ms: round3(stagedMs), engineMs: round3(longest), engineMaxMs: round3(Math.max(longest, commitMs)), steps, commitMs: round3(commitMs), memoryBytes: engine.stats().memoryBytes });
-    console.log(`${n} × ${scheduler} staged full load: ${round3(stagedMs)} ms in ${steps} steps, longest step ${round3(longest)} ms, commit ${round3(commitMs)} ms`);
+    rows.push({ case: `full-load-staged ${scheduler}`, services: n, endpoints: ENDPOINTS, flows, ms: round3(stagedMs), engineMs: round3(longest), cpuMs: round3(longestCpu), engineMaxMs: round3(Math.max(longest, commitMs)), steps, commitMs: round3(commitMs), memoryBytes: engine.stats().memoryBytes });
+    console.log(`${n} × ${scheduler} staged full load: ${round3(stagedMs)} ms in ${steps} steps, longest step ${round3(longest)} ms (cpu ${round3(longestCpu)} ms), commit ${round3(commitMs)} ms`);
   }
   // The first delta after a full load builds the host's index of service ports (once).
   const warm = changed(model.servicePorts[0]!, 0, 'weight');
@@ -164,6 +172,7 @@ async function sizeRows(n: number, scheduler: SchedulerName, rounds: number): Pr
   engine.applyChanges({ current: model, added: [], updated: [servicePortKey(warm)], removed: [], nodeIPsChanged: false });
   for (const change of CHANGES) {
     const total: number[] = [];
+    const cpu: number[] = [];
     const inEngine: number[] = [];
     for (let r = 0; r < rounds; r++) {
       const i = 1 + ((r * 7919 + CHANGES.indexOf(change) * 104729) % (n - 1));
@@ -172,16 +181,18 @@ async function sizeRows(n: number, scheduler: SchedulerName, rounds: number): Pr
       ports[at] = changed(ports[at]!, i, change);
       model = { ...model, servicePorts: ports };
       const t = performance.now();
+      const c = cpuClock.fn();
       const path = engine.applyChanges({ current: model, added: [], updated: [servicePortKey(ports[at]!)], removed: [], nodeIPsChanged: false });
       total.push(performance.now() - t);
+      cpu.push((cpuClock.fn() - c) / 1000);
       if (path !== 'delta') throw new Error(`bench swap: expected a delta, the engine took the ${path} path`);
       inEngine.push(timing.applyDelta);
       // Keep the model sorted as host/model gives it (applyChanges looks changed keys up by key).
       model = { ...model, servicePorts: [...engine.model.servicePorts].sort((a, b) => (servicePortKey(a) < servicePortKey(b) ? -1 : 1)) };
     }
     const st = engine.stats();
-    rows.push({ case: `one-service ${change} ${scheduler}`, services: n, endpoints: ENDPOINTS, flows: st.flows, ms: round3(median(total)), engineMs: round3(median(inEngine)), maxMs: round3(Math.max(...total)), engineMaxMs: round3(Math.max(...inEngine)), memoryBytes: st.memoryBytes });
-    console.log(`${n} × ${scheduler} one-service ${change}: median ${round3(median(total))} ms (engine ${round3(median(inEngine))} ms), max ${round3(Math.max(...total))} ms (engine ${round3(Math.max(...inEngine))} ms)`);
+    rows.push({ case: `one-service ${change} ${scheduler}`, services: n, endpoints: ENDPOINTS, flows: st.flows, ms: round3(median(total)), engineMs: round3(median(inEngine)), cpuMs: round3(median(cpu)), maxMs: round3(Math.max(...total)), engineMaxMs: round3(Math.max(...inEngine)), memoryBytes: st.memoryBytes });
+    console.log(`${n} × ${scheduler} one-service ${change}: median ${round3(median(total))} ms (engine ${round3(median(inEngine))} ms, cpu ${round3(median(cpu))} ms), max ${round3(Math.max(...total))} ms (engine ${round3(Math.max(...inEngine))} ms)`);
   }
   return rows;
 }
