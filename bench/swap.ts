@@ -18,6 +18,8 @@
  *   `ms` from start to switch, `engineMs` the longest step (the longest any decision waits; `cpuMs`
  *   its CPU time), `engineMaxMs` the longer of that and the commit,
  *   `commitMs` the switch itself (flows and affinity carried), `steps`;
+ * - `first-delta-after-full-load <sched>`: the first `applyChanges` after a full load, which also
+ *   builds the host's index of where the engine keeps each service port (host/engine/delta.ts);
  * - `cpuMs`: the process's CPU time for the same span (median for one-service rows): on a shared,
  *   loaded machine wall time includes waiting for a core, CPU time does not;
  * - `memoryBytes`: Wasm linear memory after the case (it never shrinks: the high-water mark).
@@ -169,7 +171,15 @@ async function sizeRows(n: number, scheduler: SchedulerName, rounds: number): Pr
   // The first delta after a full load builds the host's index of service ports (once).
   const warm = changed(model.servicePorts[0]!, 0, 'weight');
   model = { ...model, servicePorts: model.servicePorts.map((sp, k) => (k === 0 ? warm : sp)) };
-  engine.applyChanges({ current: model, added: [], updated: [servicePortKey(warm)], removed: [], nodeIPsChanged: false });
+  {
+    const t = performance.now();
+    const c = cpuClock.fn();
+    engine.applyChanges({ current: model, added: [], updated: [servicePortKey(warm)], removed: [], nodeIPsChanged: false });
+    const ms = performance.now() - t;
+    const st = engine.stats();
+    rows.push({ case: `first-delta-after-full-load ${scheduler}`, services: n, endpoints: ENDPOINTS, flows: st.flows, ms: round3(ms), engineMs: round3(timing.applyDelta), cpuMs: round3((cpuClock.fn() - c) / 1000), memoryBytes: st.memoryBytes });
+    console.log(`${n} × ${scheduler} first delta after a full load (builds the host's service port index): ${round3(ms)} ms (engine ${round3(timing.applyDelta)} ms)`);
+  }
   for (const change of CHANGES) {
     const total: number[] = [];
     const cpu: number[] = [];
