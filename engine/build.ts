@@ -4,7 +4,8 @@
  * while connect/lookup keep deciding on the serving generation, then `commit` switches in one
  * call. The steps are exactly the one-shot load's (core.ts loadSnapshot runs them with no budget),
  * so the result is the same: validation, decoding, matching each service port to its old self,
- * pools and their carried state, dh/sh/mh tables, the match table and the name index.
+ * pools and their carried state, dh/sh/mh tables, the match table, the name index, and the
+ * scratch a later delta carries through (splice.ts).
  *
  * What decisions change meanwhile in the serving generation is read at commit, not before: flows
  * and affinity entries are carried then (flows recounted), and every carried rr/wrr pool whose old
@@ -23,6 +24,7 @@ import { addPoolsStep, beginPools, beginTables, buildTableAt, carryPoolAt } from
 import { WrrCarry, carryRRPosition, lastWrrCarry, wrrCarriedCw } from './pool-carry';
 import { KEYS_INSERT, beginServiceTable, servicePortKeys } from './service-table';
 import { insertName } from './names';
+import { ensureDeltaRemap } from './splice';
 import { META_ACTIVE, flowListHead, flowListNext, flowPtr, flowRemove } from './flows';
 import { affinityRemap } from './affinity';
 import { FLOW_CLASS_COUNT, current, setCurrent, stats } from './state';
@@ -44,7 +46,8 @@ const TABLES = 12;
 const MATCH_HEADER = 13;
 const MATCH = 14;
 const NAMES = 15;
-const READY = 16;
+const DELTA_SCRATCH = 16;
+const READY = 17;
 
 /** `buildStep` status: more steps to go. */
 export const BUILD_MORE: i32 = -1;
@@ -224,6 +227,11 @@ function indexStage(b: StagedBuild, budget: i32): i32 {
     }
     b.at = to;
     return to == gen.spCount ? next(b) : BUILD_MORE;
+  }
+  if (b.stage == DELTA_SCRATCH) {
+    // Sized now, so the first delta on this generation does not allocate and fill it.
+    ensureDeltaRemap(gen, 0);
+    return next(b);
   }
   return SNAP_OK;
 }

@@ -16,7 +16,7 @@ import {
   VERDICT_BACKEND, VERDICT_DROP, VERDICT_PASS, VERDICT_REJECT, VIA_AFFINITY, VIA_FLOW, VIA_NONE, VIA_SCHEDULER,
 } from './layout';
 import { foldAddress } from './hash';
-import { CLASS_SCTP, CLASS_TCP, CLASS_TCP_FIN, CLASS_TCP_SYN, CLASS_UDP, FLOW_CLASS_COUNT, current, setCurrent, stats, toTick } from './state';
+import { CLASS_SCTP, CLASS_TCP, CLASS_TCP_FIN, CLASS_TCP_SYN, CLASS_UDP, current, stats, toTick } from './state';
 import { SNAP_OK } from './snapshot';
 import { BUILD_MORE, StagedBuild, buildStep, commit } from './build';
 import { applyDelta as applyDeltaTo } from './delta';
@@ -24,10 +24,10 @@ import { matchService, matchedMeta, matchedPool, sourceAllowed } from './service
 import { schedule, schedDetail } from './schedulers/index';
 import {
   META_ACTIVE, flowClass, flowExpired, flowFind, flowHash, flowInsert,
-  flowListHead, flowListNext, flowPtr, flowRemove, flowTouch, flowsExpire,
+  flowPtr, flowRemove, flowTouch, flowsExpire,
 } from './flows';
 import {
-  affinityBackend, affinityExpire, affinityExpired, affinityFind, affinityHash, affinityInsert, affinityRemap, affinityRemove, affinityTouch, affPtr,
+  affinityBackend, affinityExpire, affinityExpired, affinityFind, affinityHash, affinityInsert, affinityRemove, affinityTouch, affPtr,
 } from './affinity';
 
 export { SNAP_OK } from './snapshot';
@@ -85,7 +85,7 @@ export function beginSnapshot(bytes: StaticArray<u8>): void {
   staged = new StagedBuild(bytes, current);
 }
 
-/** BUILD_MORE (-1), SNAP_OK (ready), or a rejection code (the build is dropped); BUILD_MORE too when none is staged. */
+/** BUILD_MORE (-1), SNAP_OK (ready), a rejection code (the build is dropped), or SNAP_NO_BUILD. */
 export function snapshotStep(budget: i32): i32 {
   const b = staged;
   if (b === null) return SNAP_NO_BUILD;

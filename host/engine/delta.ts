@@ -79,13 +79,25 @@ export class ServicePortOrder {
   readonly ports: ModelServicePort[];
   private readonly index = new Map<string, number>();
 
-  constructor(model: ServiceModel) {
+  /** Indexes `model`'s service ports now, or (`indexed` false) as `indexMore` is called. */
+  constructor(model: ServiceModel, indexed = true) {
     this.ports = [...model.servicePorts];
-    this.ports.forEach((sp, i) => this.index.set(identity(sp), i));
+    if (indexed) this.indexMore(this.ports.length);
+  }
+
+  private indexedUpTo = 0;
+
+  /** Indexes up to `count` more service ports (100k take ~0.2 s: a staged load spreads them over its pauses); true when all are. */
+  indexMore(count: number): boolean {
+    const end = Math.min(this.ports.length, this.indexedUpTo + count);
+    for (let i = this.indexedUpTo; i < end; i++) this.index.set(identity(this.ports[i]!), i);
+    this.indexedUpTo = end;
+    return end === this.ports.length;
   }
 
   /** The ops that turn the serving service ports into `changes.current`'s, for the changed keys. */
   plan(changes: ServicePortChanges): DeltaOp[] {
+    this.indexMore(Infinity);
     const replace: DeltaOp[] = [];
     const append: DeltaOp[] = [];
     const remove: DeltaOp[] = [];

@@ -197,11 +197,15 @@ export class Engine implements EngineApi {
     new Uint8Array(this.ex.memory.buffer, ptr, bytes.length).set(bytes);
     this.ex.beginSnapshot();
     this.views();
+    // The index deltas need (applyChanges) is built in the same pauses, so the first delta after
+    // this load does not build it in one go.
+    const order = new ServicePortOrder(model, false);
     for (;;) {
       const code = this.ex.snapshotStep(budget);
       this.views();
       if (code === 0) break;
       if (code !== -1) this.reject(code);
+      order.indexMore(budget);
       await pause();
     }
     const code = this.ex.commitSnapshot();
@@ -209,7 +213,7 @@ export class Engine implements EngineApi {
     if (code !== 0) this.reject(code);
     this.current = model;
     this.decision.model = model;
-    this.order = null;
+    this.order = order;
   }
 
   /** Copies a snapshot or delta into the engine and loads it; the engine's status code. */
