@@ -149,6 +149,7 @@ export function applyDelta(gen: Generation, bytes: StaticArray<u8>): i32 {
   const affinity = affinityTouched(changes) ? new AffinityMaps(mini, remap, changes, oldPools, oldBackends) : null;
   writeChanges(gen, mini, changes);
   gen.arenas.push(miniBytes);
+  gen.arenaBytes += miniBytes.length;
   stats.flowsDroppedOnSwap += dropped;
   if (affinity !== null) stats.affinitiesDroppedOnSwap += affinity.apply();
   resetDeltaRemap(changes);

@@ -61,6 +61,8 @@ export class Generation {
   freeMHTables: Array<i32> = [];
   /** Delta snapshots whose address lists and names service ports point into (SP_ADDR_PTR, SP_NAME_PTR). */
   arenas: Array<StaticArray<u8>> = [];
+  /** Their bytes, kept until the next full snapshot (views.ts counts them into garbageRecords). */
+  arenaBytes: i64 = 0;
 
   // @ts-ignore: decorator
   @inline spWord(sp: i32, word: i32): u32 {

@@ -24,9 +24,14 @@ export function backendCount(): i32 {
   return current.backendCount - current.garbageBackends;
 }
 
-/** Backend and member records orphaned by deltas since the last full snapshot (a host compacts with a full load). */
+/**
+ * Backend and member records orphaned by deltas since the last full snapshot, plus a record per 64
+ * bytes of delta snapshots kept (even a weight change keeps its bytes): a host compacts with a
+ * full load when this outgrows `memberRecords`.
+ */
 export function garbageRecords(): i32 {
-  return current.garbageBackends + current.garbageMembers;
+  const arenas = current.arenaBytes >> 6;
+  return current.garbageBackends + current.garbageMembers + <i32>(arenas < 0x40000000 ? arenas : 0x40000000);
 }
 
 /** Member records in use: a compaction hint to compare `garbageRecords` with. */

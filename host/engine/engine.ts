@@ -167,7 +167,11 @@ export class Engine implements EngineApi {
     }
     this.order ??= new ServicePortOrder(this.current);
     const ops: DeltaOp[] = this.order.plan(changes);
-    if (ops.length === 0) return 'delta';
+    if (ops.length === 0) {
+      this.current = { ...changes.current, servicePorts: this.order.ports.slice() };
+      this.decision.model = this.current;
+      return 'delta';
+    }
     const code = this.send(encodeDelta(ops, st.generation), true);
     if (code === NEEDS_FULL) {
       this.load(changes.current);

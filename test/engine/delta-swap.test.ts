@@ -204,4 +204,26 @@ describe('delta snapshots', () => {
     expect(() => engine.applyChanges({ current: sorted([{ ...a, affinityTimeoutSeconds: 0, sessionAffinity: 'ClientIP' }]), added: [], updated: ['default/a'], removed: [], nodeIPsChanged: false }))
       .toThrow(/affinityTimeoutSeconds/);
   });
+
+  it('compacts with a full load once orphaned records outnumber the live ones', async () => {
+    const ports = [0, 1, 2, 3].map((n) => servicePort(`s${n}`, { clusterIPs: [`10.96.0.${n}`], backends: [backend(`10.0.${n}.1`), backend(`10.0.${n}.2`)] }));
+    const engine = await loadEngine({ flowCapacity: 256 });
+    const tracker = new ServiceChangeTracker();
+    engine.applyChanges(tracker.update(sorted(ports)));
+    let garbage = 0;
+    let round = 0;
+    for (; round < 5000; round++) {
+      // s1 grows by one endpoint: its records no longer fit in place and move.
+      const grown = { ...ports[1]!, backends: Array.from({ length: 2 + (round % 40) }, (_, k) => backend(`10.0.1.${k + 1}`)) };
+      const path = engine.applyChanges(tracker.update(sorted([ports[0]!, grown, ports[2]!, ports[3]!])));
+      if (path === 'full') break;
+      const now = engine.stats().garbageRecords;
+      expect(now).toBeGreaterThanOrEqual(garbage);
+      garbage = now;
+    }
+    expect(round).toBeLessThan(5000);
+    expect(garbage).toBeGreaterThan(4096);
+    expect(engine.stats().garbageRecords).toBe(0);
+    expect(engine.connect(TCP, ip('172.16.0.1'), 1, ip('10.96.0.1'), 80, 0).backend?.ip).toMatch(/^10\.0\.1\./);
+  });
 });
