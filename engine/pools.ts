@@ -19,7 +19,7 @@ import {
   SP_BACKEND_COUNT, SP_BACKEND_START, SP_LB_COUNT, SP_POOL_COUNT, SP_POOL_START, SP_WORDS,
 } from './layout';
 import { Remap } from './remap';
-import { withSlack } from './snapshot';
+import { unzeroedWords, withSlack } from './snapshot';
 import { carryPool, oldPoolFor } from './pool-carry';
 import { buildDH } from './schedulers/dh';
 import { buildSH } from './schedulers/sh';
@@ -165,7 +165,8 @@ export function beginPools(gen: Generation): void {
     slots += <i64>n * <i64>gen.spWord(s, SP_BACKEND_COUNT);
   }
   gen.pools = new StaticArray<u32>(withSlack(pools) * POOL_WORDS);
-  gen.members = new StaticArray<u32>(withSlack(<i32>slots) * MEMBER_WORDS);
+  // Not zeroed: addPool writes every member word that is read (counters included).
+  gen.members = unzeroedWords(withSlack(<i32>slots) * MEMBER_WORDS);
   gen.memberOf = new StaticArray<i32>(withSlack(<i32>slots));
   gen.poolCount = 0;
   gen.memberCount = 0;

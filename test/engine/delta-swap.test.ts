@@ -194,10 +194,12 @@ describe('delta snapshots', () => {
     engine.load(sorted([a]));
     const ex = (engine as unknown as { ex: EngineExports }).ex;
     const stale = encodeDelta([{ kind: 'replace', index: 0, servicePort: { ...a, backends: [] } }], 7);
-    new Uint8Array(ex.memory.buffer, ex.snapshotBuffer(stale.length), stale.length).set(stale);
+    const stalePtr = ex.snapshotBuffer(stale.length) >>> 0;
+    new Uint8Array(ex.memory.buffer, stalePtr, stale.length).set(stale);
     expect(ex.applyDelta()).toBe(18);
     const badIndex = encodeDelta([{ kind: 'remove', index: 1 }], 1);
-    new Uint8Array(ex.memory.buffer, ex.snapshotBuffer(badIndex.length), badIndex.length).set(badIndex);
+    const badPtr = ex.snapshotBuffer(badIndex.length) >>> 0;
+    new Uint8Array(ex.memory.buffer, badPtr, badIndex.length).set(badIndex);
     expect(ex.applyDelta()).toBe(19);
     expect(engine.stats().generation).toBe(1);
     expect(engine.connect(TCP, ip('172.16.0.1'), 1, ip('10.96.0.1'), 80, 0).backend?.ip).toBe('10.0.1.1');
