@@ -95,15 +95,21 @@ export class ServicePortOrder {
     return end === this.ports.length;
   }
 
-  /** The ops that turn the serving service ports into `changes.current`'s, for the changed keys. */
-  plan(changes: ServicePortChanges): DeltaOp[] {
+  /**
+   * The ops that turn the serving service ports into `changes.current`'s, for the changed keys; null
+   * when an added or updated key is not found in the model (not sorted by key as host/model sorts
+   * it): a full load is then the safe answer.
+   */
+  plan(changes: ServicePortChanges): DeltaOp[] | null {
     this.indexMore(Infinity);
     const replace: DeltaOp[] = [];
     const append: DeltaOp[] = [];
     const remove: DeltaOp[] = [];
+    const present = new Set([...changes.added, ...changes.updated]);
     const keys = new Set([...changes.added, ...changes.updated, ...changes.removed]);
     for (const key of keys) {
       const now = portsWithKey(changes.current, key);
+      if (now.length === 0 && present.has(key)) return null;
       const seen = new Set<string>();
       for (const sp of now) {
         const id = identity(sp);

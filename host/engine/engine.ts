@@ -166,7 +166,11 @@ export class Engine implements EngineApi {
       return 'full';
     }
     this.order ??= new ServicePortOrder(this.current);
-    const ops: DeltaOp[] = this.order.plan(changes);
+    const ops: DeltaOp[] | null = this.order.plan(changes);
+    if (ops === null) {
+      this.load(changes.current);
+      return 'full';
+    }
     if (ops.length === 0) {
       this.current = { ...changes.current, servicePorts: this.order.ports.slice() };
       this.decision.model = this.current;

@@ -228,4 +228,16 @@ describe('delta snapshots', () => {
     expect(engine.stats().garbageRecords).toBe(0);
     expect(engine.connect(TCP, ip('172.16.0.1'), 1, ip('10.96.0.1'), 80, 0).backend?.ip).toMatch(/^10\.0\.1\./);
   });
+
+  it('takes the full path when a changed key is not where a sorted model would have it', async () => {
+    const a = servicePort('a', { clusterIPs: ['10.96.0.1'], backends: [backend('10.0.1.1')] });
+    const b = servicePort('b', { clusterIPs: ['10.96.0.2'], backends: [backend('10.0.2.1')] });
+    const engine = await loadEngine({ flowCapacity: 256 });
+    engine.load(sorted([a, b]));
+    const b2 = { ...b, backends: [backend('10.0.2.2')] };
+    // Not sorted by key: a binary search for "default/b" lands past it.
+    const unsorted: ServiceModel = { nodeIPs: [NODE_IP], servicePorts: [b2, a] };
+    expect(engine.applyChanges({ current: unsorted, added: [], updated: ['default/b'], removed: [], nodeIPsChanged: false })).toBe('full');
+    expect(engine.connect(TCP, ip('172.16.0.1'), 1, ip('10.96.0.2'), 80, 0).backend?.ip).toBe('10.0.2.2');
+  });
 });
