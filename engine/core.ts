@@ -16,12 +16,11 @@ import {
   VERDICT_BACKEND, VERDICT_DROP, VERDICT_PASS, VERDICT_REJECT, VIA_AFFINITY, VIA_FLOW, VIA_NONE, VIA_SCHEDULER,
 } from './layout';
 import { foldAddress } from './hash';
-import { CLASS_SCTP, CLASS_TCP, CLASS_TCP_FIN, CLASS_TCP_SYN, CLASS_UDP, FLOW_CLASS_COUNT, current, setCurrent, stats, toTick } from './state';
-import { SNAP_OK, decodeSnapshot, validateSnapshot } from './snapshot';
-import { computeRemap } from './remap';
-import { buildPools } from './pools';
-import { buildServiceTable, matchService, matchedMeta, matchedPool, sourceAllowed } from './service-table';
-import { buildNameIndex } from './names';
+import { CLASS_SCTP, CLASS_TCP, CLASS_TCP_FIN, CLASS_TCP_SYN, CLASS_UDP, current, stats, toTick } from './state';
+import { SNAP_OK } from './snapshot';
+import { BUILD_MORE, StagedBuild, buildStep, commit } from './build';
+import { applyDelta as applyDeltaTo } from './delta';
+import { matchService, matchedMeta, matchedPool, sourceAllowed } from './service-table';
 import { schedule, schedDetail } from './schedulers/index';
 import {
   META_ACTIVE, flowClassOf, flowExpired, flowFind, flowHash, flowInsert, flowListHead, flowListNext, flowMember, flowMeta,
@@ -33,6 +32,9 @@ import {
 } from './affinity';
 
 export { SNAP_OK } from './snapshot';
+export { BUILD_MORE, BUILD_STALE } from './build';
+/** `snapshotStep` / `commitSnapshot`: no staged build (none begun, or dropped by a load, a delta or a rejection). */
+export const SNAP_NO_BUILD: i32 = 21;
 export { snapshotErrorOffset, snapshotErrorServicePort } from './snapshot';
 export { stats } from './state';
 export * from './views';
@@ -58,58 +60,65 @@ export function serving(): Generation {
   return current;
 }
 
-let pending: Generation = current;
-
-/** An affinity entry survives a swap while its backend is still a destination of its pool. */
-function keepAffinity(pool: i32, b: i32): bool {
-  return memberSlotOf(pending, pool, b) >= 0;
-}
+/** A full snapshot being built in steps (build.ts), or null. */
+let staged: StagedBuild | null = null;
 
 /**
  * Validates and loads a snapshot (snapshot.ts), builds its indexes and tables, carries flows,
- * affinity entries and scheduler state over, and swaps it in. Returns SNAP_OK or a rejection code;
- * on rejection nothing changes and the previous generation keeps serving. The engine keeps `bytes`.
+ * affinity entries and scheduler state over, and swaps it in: the staged build's steps run in one
+ * go. Returns SNAP_OK or a rejection code; on rejection nothing changes and the previous
+ * generation keeps serving. The engine keeps `bytes`. Discards a staged build in progress.
  */
 export function loadSnapshot(bytes: StaticArray<u8>): i32 {
   ensureInit();
-  const code = validateSnapshot(changetype<usize>(bytes), bytes.length);
-  if (code != SNAP_OK) return code;
-  const old = current;
-  const gen = new Generation();
-  decodeSnapshot(bytes, gen);
-  const remap = computeRemap(old, gen);
-  buildPools(gen, old, remap);
-  buildServiceTable(gen);
-  gen.names = buildNameIndex(gen);
-  gen.id = old.id + 1;
-  // Nothing can fail from here on: carry the tables over.
-  let dropped = 0;
-  for (let c: u32 = 0; c < <u32>FLOW_CLASS_COUNT; c++) {
-    let cur = flowListHead(c);
-    while (cur != 0) {
-      const e = <i32>cur - 1;
-      cur = flowListNext(e);
-      const meta = flowMeta(e);
-      const os = <i32>flowMember(e);
-      // The same destination of the same virtual service (pool-carry.ts), or the flow goes.
-      const ns = os < remap.slotOldToNew.length ? unchecked(remap.slotOldToNew[os]) : -1;
-      if (ns < 0) {
-        // The removal's backward shift may move the next entry of the walk: follow it.
-        flowWatch(cur);
-        flowRemove(e);
-        cur = flowWatched();
-        dropped++;
-        continue;
-      }
-      setFlowMember(e, ns);
-      gen.count(ns, (meta & META_ACTIVE) != 0, 1);
-    }
-  }
-  stats.flowsDroppedOnSwap += dropped;
-  pending = gen;
-  stats.affinitiesDroppedOnSwap += affinityRemap(remap.poolOldToNew, remap.backendOldToNew, keepAffinity);
-  setCurrent(gen);
-  return SNAP_OK;
+  staged = null;
+  const b = new StagedBuild(bytes, current);
+  const code = buildStep(b, i32.MAX_VALUE);
+  return code != SNAP_OK ? code : commit(b);
+}
+
+/**
+ * Starts building a full snapshot in steps (build.ts) while the serving generation keeps deciding;
+ * `snapshotStep` advances it, `commitSnapshot` switches. Replaces a staged build in progress.
+ */
+export function beginSnapshot(bytes: StaticArray<u8>): void {
+  ensureInit();
+  staged = new StagedBuild(bytes, current);
+}
+
+/** BUILD_MORE (-1), SNAP_OK (ready), a rejection code (the build is dropped), or SNAP_NO_BUILD. */
+export function snapshotStep(budget: i32): i32 {
+  const b = staged;
+  if (b === null) return SNAP_NO_BUILD;
+  const code = buildStep(b, budget > 0 ? budget : 1);
+  if (code > 0) staged = null;
+  return code;
+}
+
+/** Switches to the staged build: SNAP_OK, BUILD_MORE (not ready), BUILD_STALE or SNAP_NO_BUILD (dropped). */
+export function commitSnapshot(): i32 {
+  const b = staged;
+  if (b === null) return SNAP_NO_BUILD;
+  const code = commit(b);
+  if (code != BUILD_MORE) staged = null;
+  return code;
+}
+
+/** Drops a staged build. */
+export function abortSnapshot(): void {
+  staged = null;
+}
+
+/**
+ * Applies a delta snapshot (delta.ts, docs/snapshot.md) to the serving generation in place:
+ * only the service ports it names are rebuilt; flows, affinity entries and scheduler state carry
+ * over exactly as a full load with the same result would carry them. Returns SNAP_OK or a
+ * rejection code (nothing changed; SNAP_NEEDS_FULL: send a full snapshot instead).
+ */
+export function applyDelta(bytes: StaticArray<u8>): i32 {
+  ensureInit();
+  staged = null;
+  return applyDeltaTo(current, bytes);
 }
 
 // @ts-ignore: decorator

@@ -39,6 +39,30 @@ export class Generation {
   names: StaticArray<i32> = new StaticArray<i32>(16);
   /** Match keys that lost to an earlier service port with the same (protocol, address, port). */
   matchConflicts: u32 = 0;
+  /** Keys in `match` (its load factor stays ≤ 1/2; delta.ts rebuilds it when a delta would pass that). */
+  matchKeys: i32 = 0;
+  /** Service ports in `names`. */
+  nameCount: i32 = 0;
+
+  // Bookkeeping for deltas (delta.ts), which patch this generation in place. Every array above
+  // may hold more records than are in use: the counts (`backendCount`, `memberCount`, …) are
+  // high-water marks, and records a delta orphaned stay until the next full snapshot.
+  /** Entries of `tables` in use (high-water). */
+  tablesUsed: i32 = 0;
+  /** Entries of `memberOf` in use (high-water). */
+  inverseUsed: i32 = 0;
+  /** Source range records in use (high-water). */
+  rangeCount: i32 = 0;
+  /** Backend and member records no service port refers to any more (orphaned by deltas). */
+  garbageBackends: i32 = 0;
+  garbageMembers: i32 = 0;
+  /** Offsets in `tables` of dh/sh (256) and mh (4093) tables orphaned by deltas, for reuse. */
+  freeHashTables: Array<i32> = [];
+  freeMHTables: Array<i32> = [];
+  /** Delta snapshots whose address lists and names service ports point into (SP_ADDR_PTR, SP_NAME_PTR). */
+  arenas: Array<StaticArray<u8>> = [];
+  /** Their bytes, kept until the next full snapshot (views.ts counts them into garbageRecords). */
+  arenaBytes: i64 = 0;
 
   // @ts-ignore: decorator
   @inline spWord(sp: i32, word: i32): u32 {

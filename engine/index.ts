@@ -22,9 +22,9 @@ import * as affinity from './affinity';
 import { snapshotErrorOffset, snapshotErrorServicePort } from './snapshot';
 import { MAX_BATCH } from './batch';
 
-/** ABI version: bumped when exports or the scratch layout change (4: batchRegion, lookupMany, connectMany). */
+/** ABI version: bumped when exports or the scratch layout change (4: batchRegion, lookupMany, connectMany; 5: with delta snapshots and staged loads). */
 export function abiVersion(): u32 {
-  return 4;
+  return 5;
 }
 
 const SCRATCH = memory.data(512, 16);
@@ -52,6 +52,42 @@ export function loadSnapshot(): i32 {
   const bytes = pendingSnapshot;
   pendingSnapshot = new StaticArray<u8>(0);
   return core.loadSnapshot(bytes);
+}
+
+/**
+ * Starts building the full snapshot written into `snapshotBuffer` in steps (engine/build.ts):
+ * decisions keep using the serving generation until `commitSnapshot`.
+ */
+export function beginSnapshot(): void {
+  __collect();
+  const bytes = pendingSnapshot;
+  pendingSnapshot = new StaticArray<u8>(0);
+  core.beginSnapshot(bytes);
+}
+
+/** Advances the staged build by at most `budget` records per stage: -1 more, 0 ready, else a rejection code. */
+export function snapshotStep(budget: i32): i32 {
+  return core.snapshotStep(budget);
+}
+
+/** Switches to the staged build: 0, -1 (not ready), 18 (the serving generation changed meanwhile), 21 (none). */
+export function commitSnapshot(): i32 {
+  return core.commitSnapshot();
+}
+
+export function abortSnapshot(): void {
+  core.abortSnapshot();
+}
+
+/**
+ * Applies the delta snapshot written into `snapshotBuffer` to the serving generation (engine/delta.ts);
+ * 0 or a rejection code (20: only a full snapshot can express it).
+ */
+export function applyDelta(): i32 {
+  __collect();
+  const bytes = pendingSnapshot;
+  pendingSnapshot = new StaticArray<u8>(0);
+  return core.applyDelta(bytes);
 }
 
 export function errorOffset(): i32 {
@@ -129,7 +165,7 @@ export function backendInactive(sp: i32, k: i32): u32 {
  * Writes stats as f64 at scratch byte 256: generation, service ports, backends, flows, flow
  * capacity, affinities, affinity capacity, flow evictions, affinity evictions, flow expirations,
  * affinity expirations, flows dropped on swap, affinities dropped on swap, memory bytes,
- * flow table bytes.
+ * flow table bytes, flows untracked, affinities untracked, records orphaned by deltas, member records.
  */
 export function fillStats(): void {
   const p = SCRATCH + 256;
@@ -151,6 +187,8 @@ export function fillStats(): void {
   store<f64>(p, <f64>core.flowBytes(), 112);
   store<f64>(p, <f64>st.flowsUntracked, 120);
   store<f64>(p, <f64>st.affinitiesUntracked, 128);
+  store<f64>(p, <f64>core.garbageRecords(), 136);
+  store<f64>(p, <f64>core.memberRecords(), 144);
 }
 
 /** Service port by name for hosts that route by DNS name: UTF-8 of namespace then name in the snapshot buffer region. */

@@ -117,10 +117,11 @@
  *   word  3: first pool (one per service address)   word  4: pool count
  *   word  5: first backend (global idx)  word  6: backend count
  *   word  7: first source range          word  8: source range count
- *   word  9: byte offset of namespace in the snapshot copy
+ *   word  9: address of namespace's UTF-8 bytes (in `Generation.bytes`, or a delta's bytes kept in
+ *            `Generation.arenas`: a pointer, so a service port placed by a delta needs no copy)
  *   word 10: namespace length | name length << 16
  *   word 11: portName length | healthCheckNodePort << 16
- *   word 12: byte offset of the address lists (clusterIPs, externalIPs, LB IPs) in the snapshot
+ *   word 12: address of the address lists (clusterIPs, externalIPs, LB IPs), as word 9
  *   word 13: clusterIP count | externalIP count << 16     word 14: LB IP count   word 15: reserved
  */
 // @ts-ignore: decorator
@@ -144,13 +145,13 @@
 // @ts-ignore: decorator
 @inline export const SP_RANGE_COUNT: i32 = 8;
 // @ts-ignore: decorator
-@inline export const SP_NAME_OFFSET: i32 = 9;
+@inline export const SP_NAME_PTR: i32 = 9;
 // @ts-ignore: decorator
 @inline export const SP_NAME_LENS: i32 = 10;
 // @ts-ignore: decorator
 @inline export const SP_PORTNAME_LEN: i32 = 11;
 // @ts-ignore: decorator
-@inline export const SP_ADDR_OFFSET: i32 = 12;
+@inline export const SP_ADDR_PTR: i32 = 12;
 // @ts-ignore: decorator
 @inline export const SP_ADDR_COUNTS: i32 = 13;
 // @ts-ignore: decorator

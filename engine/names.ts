@@ -5,7 +5,7 @@
  */
 import { Generation } from './generation';
 import { finishHash, mixWord } from './hash';
-import { SP_NAME_LENS, SP_NAME_OFFSET } from './layout';
+import { SP_NAME_LENS, SP_NAME_PTR } from './layout';
 
 function bytesHash(h: u32, ptr: usize, len: i32): u32 {
   for (let i = 0; i < len; i++) h = mixWord(h, <u32>load<u8>(ptr + <usize>i));
@@ -20,24 +20,85 @@ function nameHash(nsPtr: usize, nsLen: i32, namePtr: usize, nameLen: i32, port: 
 }
 
 function spNamePtr(gen: Generation, sp: i32): usize {
-  return changetype<usize>(gen.bytes) + <usize>gen.spWord(sp, SP_NAME_OFFSET);
+  return <usize>gen.spWord(sp, SP_NAME_PTR);
 }
 
-/** Builds `names` (slots hold sp + 1; 0 = empty) for a generation. */
-export function buildNameIndex(gen: Generation): StaticArray<i32> {
+/** The home slot of service port `s` in a name index of `mask + 1` slots. */
+function homeOf(gen: Generation, s: i32, mask: u32): u32 {
+  const p = spNamePtr(gen, s);
+  const lens = gen.spWord(s, SP_NAME_LENS);
+  const nsLen = <i32>(lens & 0xffff);
+  return nameHash(p, nsLen, p + <usize>nsLen, <i32>(lens >>> 16), gen.spPort(s), gen.spProtocol(s)) & mask;
+}
+
+/**
+ * Builds `names` (slots hold sp + 1; 0 = empty) for a generation, with room for `extra` more
+ * service ports (0 on a full load; delta.ts asks for room when it has to rebuild it).
+ */
+export function buildNameIndex(gen: Generation, extra: i32 = 0): StaticArray<i32> {
   let size = 16;
-  while (size < gen.spCount * 2) size <<= 1;
+  while (size < (gen.spCount + extra) * 2) size <<= 1;
   const table = new StaticArray<i32>(size);
   const mask = <u32>size - 1;
   for (let s = 0; s < gen.spCount; s++) {
-    const p = spNamePtr(gen, s);
-    const lens = gen.spWord(s, SP_NAME_LENS);
-    const nsLen = <i32>(lens & 0xffff);
-    let i = nameHash(p, nsLen, p + <usize>nsLen, <i32>(lens >>> 16), gen.spPort(s), gen.spProtocol(s)) & mask;
+    let i = homeOf(gen, s, mask);
     while (unchecked(table[i]) != 0) i = (i + 1) & mask;
     unchecked((table[i] = s + 1));
   }
+  gen.nameCount = gen.spCount;
   return table;
+}
+
+/** Adds service port `s` to `gen.names` (the caller keeps the load factor ≤ 1/2). */
+export function insertName(gen: Generation, s: i32): void {
+  const table = gen.names;
+  const mask = <u32>table.length - 1;
+  let i = homeOf(gen, s, mask);
+  while (unchecked(table[i]) != 0) i = (i + 1) & mask;
+  unchecked((table[i] = s + 1));
+  gen.nameCount++;
+}
+
+/** The slot of service port `s` in `gen.names`, or -1. */
+function nameSlot(gen: Generation, s: i32): i32 {
+  const table = gen.names;
+  const mask = <u32>table.length - 1;
+  let i = homeOf(gen, s, mask);
+  while (true) {
+    const v = unchecked(table[i]);
+    if (v == 0) return -1;
+    if (v == s + 1) return <i32>i;
+    i = (i + 1) & mask;
+  }
+}
+
+/** Removes service port `s` (backward-shift deletion, as flows.ts does). */
+export function removeName(gen: Generation, s: i32): void {
+  const table = gen.names;
+  const mask = <u32>table.length - 1;
+  const at = nameSlot(gen, s);
+  if (at < 0) return;
+  let hole = <u32>at;
+  let j = hole;
+  while (true) {
+    j = (j + 1) & mask;
+    const v = unchecked(table[j]);
+    if (v == 0) break;
+    const home = homeOf(gen, v - 1, mask);
+    const between = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+    if (!between) {
+      unchecked((table[hole] = v));
+      hole = j;
+    }
+  }
+  unchecked((table[hole] = 0));
+  gen.nameCount--;
+}
+
+/** Service port `s`'s record moved to index `to`: its entry now says so (its names did not change). */
+export function renumberName(gen: Generation, s: i32, to: i32): void {
+  const at = nameSlot(gen, s);
+  if (at >= 0) unchecked((gen.names[at] = to + 1));
 }
 
 /**

@@ -66,13 +66,26 @@ function wrrChanged(cw: i32, w: StaticArray<i32>): i32 {
 }
 
 /**
+ * What wrr's carried cw depends on besides the old cw: which new members (engine order) survive
+ * which old member, which joined, and their new weights. Kept by a staged build (build.ts), which
+ * carries early and redoes the cw at commit if decisions moved the old cw meanwhile.
+ */
+export class WrrCarry {
+  constructor(public survivorOf: StaticArray<i32>, public joined: StaticArray<bool>, public weights: StaticArray<i32>) {}
+}
+
+/** The wrr carry of the last `carryPool` whose weights or members changed, else null. */
+export let lastWrrCarry: WrrCarry | null = null;
+
+/**
  * wrr's cw after the exporter's commands: `-d` in engine order (old backend index order), `-e` in
  * engine order, `-a` in reverse engine order, each followed by ip_vs_wrr_dest_changed. Ids in `w`:
  * old member k → k, joiner at engine position j → oldCount + j.
  */
-function wrrCarriedCw(gen: Generation, pool: i32, old: Generation, oldPool: i32, survivorOf: StaticArray<i32>, joined: StaticArray<bool>): i32 {
-  const n = <i32>gen.poolWord(pool, POOL_MEMBER_COUNT);
-  const first = <i32>gen.poolWord(pool, POOL_MEMBER_START);
+export function wrrCarriedCw(old: Generation, oldPool: i32, cw0: i32, carry: WrrCarry): i32 {
+  const survivorOf = carry.survivorOf;
+  const joined = carry.joined;
+  const n = joined.length;
   const on = <i32>old.poolWord(oldPool, POOL_MEMBER_COUNT);
   const os = <i32>old.poolWord(oldPool, POOL_MEMBER_START);
   const w = new StaticArray<i32>(on + n);
@@ -82,7 +95,7 @@ function wrrCarriedCw(gen: Generation, pool: i32, old: Generation, oldPool: i32,
     unchecked((w[on + j] = -1));
     if (!unchecked(joined[j])) unchecked((kept[unchecked(survivorOf[j])] = true));
   }
-  let cw = <i32>old.poolWord(oldPool, POOL_CW);
+  let cw = cw0;
   // -d: old members that left, smallest old backend index (engine order) first.
   let last = -1;
   while (true) {
@@ -100,7 +113,7 @@ function wrrCarriedCw(gen: Generation, pool: i32, old: Generation, oldPool: i32,
   for (let j = 0; j < n; j++) {
     if (unchecked(joined[j])) continue;
     const k = unchecked(survivorOf[j]);
-    const now = <i32>gen.memberWord(first + j, MEMBER_WEIGHT);
+    const now = unchecked(carry.weights[j]);
     if (unchecked(w[k]) == now) continue;
     unchecked((w[k] = now));
     cw = wrrChanged(cw, w);
@@ -108,7 +121,7 @@ function wrrCarriedCw(gen: Generation, pool: i32, old: Generation, oldPool: i32,
   // -a: joiners in reverse engine order.
   for (let j = n - 1; j >= 0; j--) {
     if (!unchecked(joined[j])) continue;
-    unchecked((w[on + j] = <i32>gen.memberWord(first + j, MEMBER_WEIGHT)));
+    unchecked((w[on + j] = unchecked(carry.weights[j])));
     cw = wrrChanged(cw, w);
   }
   return cw;
@@ -120,6 +133,7 @@ function wrrCarriedCw(gen: Generation, pool: i32, old: Generation, oldPool: i32,
  * the virtual service), and only the slot map is filled.
  */
 export function carryPool(gen: Generation, pool: i32, old: Generation, oldPool: i32, remap: Remap): bool {
+  lastWrrCarry = null;
   const n = <i32>gen.poolWord(pool, POOL_MEMBER_COUNT);
   const first = <i32>gen.poolWord(pool, POOL_MEMBER_START);
   const on = <i32>old.poolWord(oldPool, POOL_MEMBER_COUNT);
@@ -151,7 +165,13 @@ export function carryPool(gen: Generation, pool: i32, old: Generation, oldPool: 
     for (let j = 0; !changed && j < n; j++) {
       changed = unchecked(joined[j]) || old.memberWord(os + unchecked(survivorOf[j]), MEMBER_WEIGHT) != gen.memberWord(first + j, MEMBER_WEIGHT);
     }
-    if (changed) cw = wrrCarriedCw(gen, pool, old, oldPool, survivorOf, joined);
+    if (changed) {
+      const weights = new StaticArray<i32>(n);
+      for (let j = 0; j < n; j++) unchecked((weights[j] = <i32>gen.memberWord(first + j, MEMBER_WEIGHT)));
+      const carry = new WrrCarry(survivorOf, joined, weights);
+      lastWrrCarry = carry;
+      cw = wrrCarriedCw(old, oldPool, <i32>old.poolWord(oldPool, POOL_CW), carry);
+    }
   }
   reorder(gen, pool, old, oldPool, remap, newPosOfOld, joined);
   if (sched == SCHED_RR) carryRRPosition(gen, pool, old, oldPool, remap);
@@ -214,7 +234,7 @@ function reorder(gen: Generation, pool: i32, old: Generation, oldPool: i32, rema
 }
 
 /** rr: the last chosen server, or its nearest surviving predecessor in the old list (ip_vs_rr_del_dest); joiners do not move it. */
-function carryRRPosition(gen: Generation, pool: i32, old: Generation, oldPool: i32, remap: Remap): void {
+export function carryRRPosition(gen: Generation, pool: i32, old: Generation, oldPool: i32, remap: Remap): void {
   const os = <i32>old.poolWord(oldPool, POOL_MEMBER_START);
   const first = <i32>gen.poolWord(pool, POOL_MEMBER_START);
   for (let k = <i32>old.poolWord(oldPool, POOL_POS) - 1; k >= 0; k--) {

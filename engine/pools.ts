@@ -15,10 +15,11 @@ import {
   MEMBER_ACTIVE, MEMBER_BACKEND, MEMBER_INACTIVE, MEMBER_LAST_WEIGHT, MEMBER_POOL, MEMBER_WEIGHT, MEMBER_WORDS,
   MH_TAB_SIZE, NO_TABLE, POOL_FAMILY, POOL_FAMILY_END, POOL_FAMILY_START, POOL_HAS_ENDPOINTS, POOL_INVERSE,
   POOL_MEMBER_COUNT, POOL_MEMBER_START, POOL_SCHED, POOL_SET, POOL_SP, POOL_TABLE, POOL_VPORT, POOL_W0,
-  POOL_WORDS, SCHED_DH, SCHED_MH, SCHED_SH, SCHED_WRR, SPF_HAS_ENDPOINTS, SP_ADDR_COUNTS, SP_ADDR_OFFSET,
+  POOL_WORDS, SCHED_DH, SCHED_MH, SCHED_SH, SCHED_WRR, SPF_HAS_ENDPOINTS, SP_ADDR_COUNTS, SP_ADDR_PTR,
   SP_BACKEND_COUNT, SP_BACKEND_START, SP_LB_COUNT, SP_POOL_COUNT, SP_POOL_START, SP_WORDS,
 } from './layout';
 import { Remap } from './remap';
+import { unzeroedWords, withSlack } from './snapshot';
 import { carryPool, oldPoolFor } from './pool-carry';
 import { buildDH } from './schedulers/dh';
 import { buildSH } from './schedulers/sh';
@@ -112,7 +113,7 @@ function addServicePortPools(gen: Generation, sp: i32): void {
   const split = ipv4End(gen, sp);
   const counts = gen.spWord(sp, SP_ADDR_COUNTS);
   const external = <i32>(counts >>> 16) + <i32>gen.spWord(sp, SP_LB_COUNT);
-  let addr = changetype<usize>(gen.bytes) + <usize>gen.spWord(sp, SP_ADDR_OFFSET);
+  let addr = <usize>gen.spWord(sp, SP_ADDR_PTR);
   unchecked((gen.sps[sp * SP_WORDS + SP_POOL_START] = gen.poolCount));
   for (let i = 0; i < <i32>(counts & 0xffff); i++, addr += 20) addPool(gen, sp, BF_CLUSTER, addr, gen.spPort(sp), split);
   for (let i = 0; i < external; i++, addr += 20) addPool(gen, sp, BF_EXTERNAL, addr, gen.spPort(sp), split);
@@ -129,8 +130,8 @@ function tableSize(sched: u32): i32 {
   return sched == SCHED_MH ? MH_TAB_SIZE : 0;
 }
 
-/** dh/sh/mh tables, built from each pool's final (carried) member order and weights. */
-function buildTables(gen: Generation): void {
+/** Lays out the dh/sh/mh tables (offsets in `tables`) once every pool's members are final. */
+export function beginTables(gen: Generation): void {
   let tables: i32 = 0;
   for (let p = 0; p < gen.poolCount; p++) {
     const size = tableSize(gen.poolWord(p, POOL_SCHED) & 0xff);
@@ -139,23 +140,23 @@ function buildTables(gen: Generation): void {
       tables += size;
     }
   }
-  gen.tables = new StaticArray<u16>(tables);
-  for (let p = 0; p < gen.poolCount; p++) {
-    if (gen.poolWord(p, POOL_TABLE) == NO_TABLE) continue;
-    const sched = gen.poolWord(p, POOL_SCHED) & 0xff;
-    if (sched == SCHED_DH) buildDH(gen, p);
-    else if (sched == SCHED_SH) buildSH(gen, p);
-    else buildMH(gen, p);
-  }
+  // Not zeroed: buildTableAt writes every entry of every table before the generation serves, and
+  // zeroing mh's tables (819 MB at 100k services) was one 100 ms step of a staged build.
+  gen.tables = changetype<StaticArray<u16>>(__new(<usize>tables << 1, idof<StaticArray<u16>>()));
+  gen.tablesUsed = tables;
 }
 
-/**
- * Builds every pool, its members, scheduler state and tables. Pools that existed in `old` (same
- * service port, address and port) keep their order, rr/wrr state and last_weight as the kernel's
- * hooks would leave them after the exporter's commands (pool-carry.ts), and fill
- * `remap.slotOldToNew` so flows keep their member; new pools start as a fresh virtual service.
- */
-export function buildPools(gen: Generation, old: Generation | null, remap: Remap | null): void {
+/** Builds pool `p`'s dh/sh/mh table from its carried member order and weights (none: nothing). */
+export function buildTableAt(gen: Generation, p: i32): void {
+  if (gen.poolWord(p, POOL_TABLE) == NO_TABLE) return;
+  const sched = gen.poolWord(p, POOL_SCHED) & 0xff;
+  if (sched == SCHED_DH) buildDH(gen, p);
+  else if (sched == SCHED_SH) buildSH(gen, p);
+  else buildMH(gen, p);
+}
+
+/** Sizes and allocates the pool, member and inverse arrays for every service address of `gen`. */
+export function beginPools(gen: Generation): void {
   let pools = 0;
   let slots: i64 = 0;
   for (let s = 0; s < gen.spCount; s++) {
@@ -163,18 +164,44 @@ export function buildPools(gen: Generation, old: Generation | null, remap: Remap
     pools += n;
     slots += <i64>n * <i64>gen.spWord(s, SP_BACKEND_COUNT);
   }
-  gen.pools = new StaticArray<u32>(pools * POOL_WORDS);
-  gen.members = new StaticArray<u32>(<i32>slots * MEMBER_WORDS);
-  gen.memberOf = new StaticArray<i32>(<i32>slots);
+  gen.pools = new StaticArray<u32>(withSlack(pools) * POOL_WORDS);
+  // Not zeroed: addPool writes every member word that is read (counters included).
+  gen.members = unzeroedWords(withSlack(<i32>slots) * MEMBER_WORDS);
+  gen.memberOf = new StaticArray<i32>(withSlack(<i32>slots));
   gen.poolCount = 0;
   gen.memberCount = 0;
-  inverseAt = 0;
-  for (let s = 0; s < gen.spCount; s++) addServicePortPools(gen, s);
-  for (let p = 0; p < gen.poolCount; p++) {
-    const op = old !== null && remap !== null ? oldPoolFor(gen, p, old, remap) : -1;
-    if (op >= 0) unchecked((remap!.poolOldToNew[op] = p));
-    const carried = op >= 0 && carryPool(gen, p, old!, op, remap!);
-    if (!carried && (gen.poolWord(p, POOL_SCHED) & 0xff) == SCHED_WRR) wrrInitFresh(gen, p);
-  }
-  buildTables(gen);
+  gen.inverseUsed = 0;
+}
+
+/** Adds the pools of service ports [from, to), in engine order, with fresh members. */
+export function addPoolsStep(gen: Generation, from: i32, to: i32): void {
+  inverseAt = gen.inverseUsed;
+  for (let s = from; s < to; s++) addServicePortPools(gen, s);
+  gen.inverseUsed = inverseAt;
+}
+
+/**
+ * Pool `p` takes over its old virtual service in `old` (same service port, address and port) as
+ * the kernel's hooks would leave it after the exporter's commands (pool-carry.ts), filling
+ * `remap.slotOldToNew` so flows keep their member; a new pool starts as a fresh virtual service.
+ * Returns the old pool when its scheduler state was carried, else -1.
+ */
+export function carryPoolAt(gen: Generation, p: i32, old: Generation | null, remap: Remap | null): i32 {
+  const op = old !== null && remap !== null ? oldPoolFor(gen, p, old, remap) : -1;
+  if (op >= 0) unchecked((remap!.poolOldToNew[op] = p));
+  const carried = op >= 0 && carryPool(gen, p, old!, op, remap!);
+  if (!carried && (gen.poolWord(p, POOL_SCHED) & 0xff) == SCHED_WRR) wrrInitFresh(gen, p);
+  return carried ? op : -1;
+}
+
+/**
+ * Builds every pool, its members, scheduler state and tables (the steps above, in one go).
+ * Pools that existed in `old` keep their order, rr/wrr state and last_weight (carryPoolAt).
+ */
+export function buildPools(gen: Generation, old: Generation | null, remap: Remap | null): void {
+  beginPools(gen);
+  addPoolsStep(gen, 0, gen.spCount);
+  for (let p = 0; p < gen.poolCount; p++) carryPoolAt(gen, p, old, remap);
+  beginTables(gen);
+  for (let p = 0; p < gen.poolCount; p++) buildTableAt(gen, p);
 }

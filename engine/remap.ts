@@ -6,7 +6,7 @@
  * counterpart is dropped (kubernetes #19029).
  */
 import { Generation } from './generation';
-import { B_PORT, B_W0, B_FAMILY, SP_BACKEND_COUNT, SP_BACKEND_START, SP_NAME_LENS, SP_NAME_OFFSET, SP_PORTNAME_LEN } from './layout';
+import { B_PORT, B_W0, B_FAMILY, SP_BACKEND_COUNT, SP_BACKEND_START, SP_NAME_LENS, SP_NAME_PTR, SP_PORTNAME_LEN } from './layout';
 
 export class Remap {
   /** New service port → old one, or -1. */
@@ -26,25 +26,13 @@ export class Remap {
     this.backendOldToNew = new StaticArray<i32>(oldBackends);
     this.slotOldToNew = new StaticArray<i32>(oldMembers);
     this.poolOldToNew = new StaticArray<i32>(oldPools);
-    for (let i = 0; i < oldPools; i++) unchecked((this.poolOldToNew[i] = -1));
-    for (let i = 0; i < newSps; i++) unchecked((this.spNewToOld[i] = -1));
-    for (let i = 0; i < oldSps; i++) unchecked((this.spOldToNew[i] = -1));
-    for (let i = 0; i < oldBackends; i++) unchecked((this.backendOldToNew[i] = -1));
-    for (let i = 0; i < oldMembers; i++) unchecked((this.slotOldToNew[i] = -1));
+    // -1 everywhere: all bytes 0xff (a bulk fill; these arrays have one entry per old record).
+    memory.fill(changetype<usize>(this.poolOldToNew), 0xff, <usize>oldPools << 2);
+    memory.fill(changetype<usize>(this.spNewToOld), 0xff, <usize>newSps << 2);
+    memory.fill(changetype<usize>(this.spOldToNew), 0xff, <usize>oldSps << 2);
+    memory.fill(changetype<usize>(this.backendOldToNew), 0xff, <usize>oldBackends << 2);
+    memory.fill(changetype<usize>(this.slotOldToNew), 0xff, <usize>oldMembers << 2);
   }
-}
-
-/** `namespace/name:portName/protocol` of a service port, decoded from the snapshot's UTF-8. */
-export function servicePortIdentity(gen: Generation, sp: i32): string {
-  const base = changetype<usize>(gen.bytes) + <usize>gen.spWord(sp, SP_NAME_OFFSET);
-  const lens = gen.spWord(sp, SP_NAME_LENS);
-  const nsLen = <i32>(lens & 0xffff);
-  const nameLen = <i32>(lens >>> 16);
-  const portLen = <i32>(gen.spWord(sp, SP_PORTNAME_LEN) & 0xffff);
-  const ns = String.UTF8.decodeUnsafe(base, nsLen);
-  const name = String.UTF8.decodeUnsafe(base + <usize>nsLen, nameLen);
-  const port = String.UTF8.decodeUnsafe(base + <usize>(nsLen + nameLen), portLen);
-  return ns + '/' + name + ':' + port + '/' + gen.spProtocol(sp).toString();
 }
 
 function compareBackends(a: Generation, x: i32, b: Generation, y: i32): i32 {
@@ -57,34 +45,34 @@ function compareBackends(a: Generation, x: i32, b: Generation, y: i32): i32 {
 }
 
 /**
- * Matches `gen` against `old`: service ports by identity, their backends by address and port.
- * (mh's last_weight is per virtual service and carried by pools.ts with the member records.)
+ * Records that service port `s` of `gen` is `o` of `old`, and matches their backends by address
+ * and port. Both backend lists are in strictly ascending engine order: a merge.
  */
-export function computeRemap(old: Generation, gen: Generation): Remap {
-  const remap = new Remap(gen.spCount, old.spCount, old.backendCount, old.memberCount, old.poolCount);
-  const byName = new Map<string, i32>();
-  for (let s = 0; s < old.spCount; s++) byName.set(servicePortIdentity(old, s), s);
-  for (let s = 0; s < gen.spCount; s++) {
-    const key = servicePortIdentity(gen, s);
-    if (!byName.has(key)) continue;
-    const o = byName.get(key);
-    unchecked((remap.spNewToOld[s] = o));
-    unchecked((remap.spOldToNew[o] = s));
-    // Both backend lists are in strictly ascending engine order: merge.
-    let i = <i32>old.spWord(o, SP_BACKEND_START);
-    const iEnd = i + <i32>old.spWord(o, SP_BACKEND_COUNT);
-    let j = <i32>gen.spWord(s, SP_BACKEND_START);
-    const jEnd = j + <i32>gen.spWord(s, SP_BACKEND_COUNT);
-    while (i < iEnd && j < jEnd) {
-      const c = compareBackends(old, i, gen, j);
-      if (c < 0) i++;
-      else if (c > 0) j++;
-      else {
-        unchecked((remap.backendOldToNew[i] = j));
-        i++;
-        j++;
-      }
+export function matchServicePort(remap: Remap, old: Generation, o: i32, gen: Generation, s: i32): void {
+  unchecked((remap.spNewToOld[s] = o));
+  unchecked((remap.spOldToNew[o] = s));
+  let i = <i32>old.spWord(o, SP_BACKEND_START);
+  const iEnd = i + <i32>old.spWord(o, SP_BACKEND_COUNT);
+  let j = <i32>gen.spWord(s, SP_BACKEND_START);
+  const jEnd = j + <i32>gen.spWord(s, SP_BACKEND_COUNT);
+  while (i < iEnd && j < jEnd) {
+    const c = compareBackends(old, i, gen, j);
+    if (c < 0) i++;
+    else if (c > 0) j++;
+    else {
+      unchecked((remap.backendOldToNew[i] = j));
+      i++;
+      j++;
     }
   }
-  return remap;
+}
+
+/** Whether two service ports have the same identity: protocol, namespace, name and portName. */
+export function sameIdentity(a: Generation, x: i32, b: Generation, y: i32): bool {
+  if (a.spProtocol(x) != b.spProtocol(y)) return false;
+  const lens = a.spWord(x, SP_NAME_LENS);
+  const portLen = a.spWord(x, SP_PORTNAME_LEN) & 0xffff;
+  if (lens != b.spWord(y, SP_NAME_LENS) || portLen != (b.spWord(y, SP_PORTNAME_LEN) & 0xffff)) return false;
+  const n = <usize>((lens & 0xffff) + (lens >>> 16) + portLen);
+  return memory.compare(<usize>a.spWord(x, SP_NAME_PTR), <usize>b.spWord(y, SP_NAME_PTR), n) == 0;
 }

@@ -19,7 +19,7 @@
 import { Generation } from './generation';
 import { finishHash, mixWord } from './hash';
 import {
-  KIND_CLUSTER_IP, KIND_EXTERNAL_IP, KIND_LOAD_BALANCER, KIND_NODE_PORT, SP_ADDR_COUNTS, SP_ADDR_OFFSET,
+  KIND_CLUSTER_IP, KIND_EXTERNAL_IP, KIND_LOAD_BALANCER, KIND_NODE_PORT, SP_ADDR_COUNTS, SP_ADDR_PTR,
   RANGE_WORDS, SP_LB_COUNT, SP_META, SP_POOL_START, SP_RANGE_COUNT, SP_RANGE_START,
 } from './layout';
 
@@ -69,6 +69,7 @@ function insertKey(gen: Generation, proto: u32, port: u32, addr: usize, value: u
       unchecked((table[at + 5] = value));
       unchecked((table[at + 6] = pool));
       unchecked((table[at + 7] = spMeta));
+      gen.matchKeys++;
       return;
     }
     if (m == meta && unchecked(table[at]) == w0 && unchecked(table[at + 1]) == w1 &&
@@ -80,42 +81,131 @@ function insertKey(gen: Generation, proto: u32, port: u32, addr: usize, value: u
   }
 }
 
-/** Builds `gen.match` from the decoded service ports and node IPs. */
-export function buildServiceTable(gen: Generation): void {
-  const base = changetype<usize>(gen.bytes);
-  let keys: i64 = 0;
-  for (let s = 0; s < gen.spCount; s++) {
-    const counts = gen.spWord(s, SP_ADDR_COUNTS);
-    keys += <i64>(counts & 0xffff) + <i64>(counts >>> 16) + <i64>gen.spWord(s, SP_LB_COUNT);
-    if (gen.spNodePort(s) != 0) keys += gen.nodeIPCount;
-  }
+/** Match keys of service port `s`: its addresses, plus the node IPs when it has a nodePort. */
+export function keyCount(gen: Generation, s: i32): i32 {
+  const counts = gen.spWord(s, SP_ADDR_COUNTS);
+  const keys = <i32>(counts & 0xffff) + <i32>(counts >>> 16) + <i32>gen.spWord(s, SP_LB_COUNT);
+  return gen.spNodePort(s) != 0 ? keys + gen.nodeIPCount : keys;
+}
+
+/**
+ * Builds `gen.match` from the decoded service ports and node IPs, sized for `extraKeys` more
+ * keys than it holds (0 on a full load; delta.ts asks for room when it has to rebuild it).
+ */
+export function buildServiceTable(gen: Generation, extraKeys: i64 = 0): void {
+  beginServiceTable(gen, extraKeys);
+  for (let s = 0; s < gen.spCount; s++) servicePortKeys(gen, s, KEYS_INSERT, 0);
+}
+
+/** Sizes an empty `gen.match` for its service ports' keys plus `extraKeys` (keys go in with KEYS_INSERT). */
+export function beginServiceTable(gen: Generation, extraKeys: i64 = 0): void {
+  let keys: i64 = extraKeys;
+  for (let s = 0; s < gen.spCount; s++) keys += keyCount(gen, s);
   let size: i64 = 16;
   while (size < keys * 2) size <<= 1;
   gen.match = new StaticArray<u32>(<i32>size * SLOT_WORDS);
   gen.matchMask = <u32>size - 1;
   gen.matchConflicts = 0;
-  const nodeBase = changetype<usize>(gen.nodeIPs);
-  for (let s = 0; s < gen.spCount; s++) {
-    const proto = gen.spProtocol(s);
-    const port = gen.spPort(s);
-    const counts = gen.spWord(s, SP_ADDR_COUNTS);
-    const clusterIPs = <i32>(counts & 0xffff);
-    const externalIPs = <i32>(counts >>> 16);
-    const lbIPs = <i32>gen.spWord(s, SP_LB_COUNT);
-    let addr = base + <usize>gen.spWord(s, SP_ADDR_OFFSET);
-    const v = <u32>s << 2;
-    // Pools follow the same address order (pools.ts addServicePortPools).
-    let pool = gen.spWord(s, SP_POOL_START);
-    for (let i = 0; i < clusterIPs; i++, addr += 20) insertKey(gen, proto, port, addr, v | KIND_CLUSTER_IP, pool++);
-    for (let i = 0; i < externalIPs; i++, addr += 20) insertKey(gen, proto, port, addr, v | KIND_EXTERNAL_IP, pool++);
-    for (let i = 0; i < lbIPs; i++, addr += 20) insertKey(gen, proto, port, addr, v | KIND_LOAD_BALANCER, pool++);
-    const nodePort = gen.spNodePort(s);
-    if (nodePort != 0) {
-      for (let i = 0; i < gen.nodeIPCount; i++) {
-        insertKey(gen, proto, nodePort, nodeBase + <usize>(i * 20), v | KIND_NODE_PORT, pool++);
-      }
+  gen.matchKeys = 0;
+}
+
+/** What `servicePortKeys` does with each key of a service port. */
+export const KEYS_INSERT: i32 = 0;
+export const KEYS_REMOVE: i32 = 1;
+/** Point the keys at service port `arg` (the record moved there; pools did not move). */
+export const KEYS_RENUMBER: i32 = 2;
+/** Count keys held by a service port other than this one whose `released[sp]` is 0. */
+export const KEYS_CHECK: i32 = 3;
+
+/** Service ports a delta replaces or removes (KEYS_CHECK): 1 = its keys are being released. */
+let released = new StaticArray<u8>(0);
+
+export function setReleased(marks: StaticArray<u8>): void {
+  released = marks;
+}
+
+/**
+ * Applies `op` to every match key of service port `s`, in the order pools follow (pools.ts
+ * addServicePortPools: clusterIPs, externalIPs, LB ingress IPs, node IPs). Returns, for
+ * KEYS_CHECK, how many keys `gen` already gives to another service port (a conflict).
+ * `from` is the generation whose records describe `s` (delta.ts checks a delta's service ports
+ * against the serving table).
+ */
+export function servicePortKeys(gen: Generation, s: i32, op: i32, arg: i32, from: Generation | null = null): i32 {
+  const src = from !== null ? from : gen;
+  const proto = src.spProtocol(s);
+  const port = src.spPort(s);
+  const counts = src.spWord(s, SP_ADDR_COUNTS);
+  const ips = <i32>(counts & 0xffff) + <i32>(counts >>> 16) + <i32>src.spWord(s, SP_LB_COUNT);
+  const nodes = src.spNodePort(s) != 0 ? src.nodeIPCount : 0;
+  let addr = <usize>src.spWord(s, SP_ADDR_PTR);
+  const nodeBase = changetype<usize>(src.nodeIPs);
+  let pool = src.spWord(s, SP_POOL_START);
+  let conflicts = 0;
+  for (let i = 0; i < ips + nodes; i++) {
+    const kind = i < <i32>(counts & 0xffff) ? KIND_CLUSTER_IP
+      : i < <i32>(counts & 0xffff) + <i32>(counts >>> 16) ? KIND_EXTERNAL_IP
+      : i < ips ? KIND_LOAD_BALANCER : KIND_NODE_PORT;
+    const a = i < ips ? addr + <usize>(i * 20) : nodeBase + <usize>((i - ips) * 20);
+    const p = kind == KIND_NODE_PORT ? src.spNodePort(s) : port;
+    if (op == KEYS_INSERT) {
+      insertKey(gen, proto, p, a, (<u32>s << 2) | kind, pool++);
+      continue;
+    }
+    const at = findKey(gen, proto, p, a);
+    if (at < 0) continue;
+    const owner = <i32>(unchecked(gen.match[at * SLOT_WORDS + 5]) >>> 2);
+    if (op == KEYS_CHECK) {
+      if (unchecked(released[owner]) == 0) conflicts++;
+    } else if (owner == s) {
+      if (op == KEYS_REMOVE) removeKeyAt(gen, at);
+      else unchecked((gen.match[at * SLOT_WORDS + 5] = (<u32>arg << 2) | kind));
     }
   }
+  return conflicts;
+}
+
+/** The slot holding a key, or -1. */
+function findKey(gen: Generation, proto: u32, port: u32, addr: usize): i32 {
+  const meta = matchMeta(proto, load<u32>(addr), port);
+  const w0 = load<u32>(addr, 4);
+  const w1 = load<u32>(addr, 8);
+  const w2 = load<u32>(addr, 12);
+  const w3 = load<u32>(addr, 16);
+  const mask = gen.matchMask;
+  const table = gen.match;
+  let i = matchHash(meta, w0, w1, w2, w3) & mask;
+  while (true) {
+    const at = <i32>i * SLOT_WORDS;
+    const m = unchecked(table[at + 4]);
+    if (m == 0) return -1;
+    if (m == meta && unchecked(table[at]) == w0 && unchecked(table[at + 1]) == w1 &&
+        unchecked(table[at + 2]) == w2 && unchecked(table[at + 3]) == w3) return <i32>i;
+    i = (i + 1) & mask;
+  }
+}
+
+/** Empties slot `i` with backward-shift deletion, so probe chains stay unbroken without tombstones. */
+function removeKeyAt(gen: Generation, i: i32): void {
+  const mask = <i32>gen.matchMask;
+  const table = gen.match;
+  let hole = i;
+  let j = i;
+  while (true) {
+    j = (j + 1) & mask;
+    const at = j * SLOT_WORDS;
+    const m = unchecked(table[at + 4]);
+    if (m == 0) break;
+    const home = <i32>(matchHash(m, unchecked(table[at]), unchecked(table[at + 1]), unchecked(table[at + 2]), unchecked(table[at + 3])) & <u32>mask);
+    // Move slot j back into the hole unless its home lies cyclically in (hole, j].
+    const between = hole <= j ? home > hole && home <= j : home > hole || home <= j;
+    if (!between) {
+      memory.copy(changetype<usize>(table) + (<usize>(hole * SLOT_WORDS) << 2), changetype<usize>(table) + (<usize>at << 2), SLOT_WORDS << 2);
+      hole = j;
+    }
+  }
+  memory.fill(changetype<usize>(table) + (<usize>(hole * SLOT_WORDS) << 2), 0, SLOT_WORDS << 2);
+  gen.matchKeys--;
 }
 
 /**

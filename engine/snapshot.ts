@@ -43,10 +43,10 @@
  */
 import { Generation } from './generation';
 import {
-  B_FAMILY, SPF_AFFINITY, B_FOLD, B_LAST_WEIGHT, B_PORT, B_W0, B_WORDS, H_FLAGS, H_LOCAL_INDEX, H_SP, H_WEIGHT, H_WORDS,
+  B_FAMILY, SPF_AFFINITY, B_FOLD, B_LAST_WEIGHT, B_PORT, B_W0, B_WORDS, H_ACTIVE, H_INACTIVE, H_FLAGS, H_LOCAL_INDEX, H_SP, H_WEIGHT, H_WORDS,
   BF_ALL, PROTO_SCTP, PROTO_TCP, PROTO_UDP, RANGE_WORDS, SCHED_COUNT, SPF_ALL, SP_AFFINITY_MS,
-  SP_BACKEND_COUNT, SP_BACKEND_START, SP_META, SP_NAME_LENS, SP_NAME_OFFSET, SP_PORTNAME_LEN,
-  SP_PORTS, SP_RANGE_COUNT, SP_ADDR_OFFSET, SP_ADDR_COUNTS, SP_LB_COUNT, SP_RANGE_START, SP_WORDS,
+  SP_BACKEND_COUNT, SP_BACKEND_START, SP_META, SP_NAME_LENS, SP_NAME_PTR, SP_PORTNAME_LEN,
+  SP_PORTS, SP_RANGE_COUNT, SP_ADDR_PTR, SP_ADDR_COUNTS, SP_LB_COUNT, SP_RANGE_START, SP_WORDS,
 } from './layout';
 import { foldAddress } from './hash';
 
@@ -122,6 +122,27 @@ function compareBackendRecords(a: usize, b: usize): i32 {
   return pa - pb;
 }
 
+/**
+ * Records to allocate for `n`: a sixteenth more (and 256), so the deltas that follow a full load
+ * (delta.ts) append into room instead of copying 100 MB arrays to grow them (a 20-350 ms swap at
+ * 100k services, bench/swap.ts).
+ */
+export function withSlack(n: i32): i32 {
+  return n + (n >> 4) + 256;
+}
+
+/** A StaticArray<u32> of `n` words whose contents are whatever the allocator hands out. */
+export function unzeroedWords(n: i32): StaticArray<u32> {
+  return changetype<StaticArray<u32>>(__new(<usize>n << 2, idof<StaticArray<u32>>()));
+}
+
+/** Records where a delta (delta.ts) was rejected; returns `code`. */
+export function setSnapshotError(code: i32, offset: i32): i32 {
+  snapshotErrorOffset = offset;
+  snapshotErrorServicePort = -1;
+  return code;
+}
+
 function fail(code: i32, offset: i32, sp: i32): i32 {
   snapshotErrorOffset = offset;
   snapshotErrorServicePort = sp;
@@ -132,10 +153,20 @@ function fail(code: i32, offset: i32, sp: i32): i32 {
 export let countedRanges: i32 = 0;
 
 /**
- * Pass 1: checks every field and bound without building anything. Returns SNAP_OK or a code;
- * `snapshotErrorOffset` / `snapshotErrorServicePort` say where.
+ * Where a resumable pass over a snapshot stands (engine/build.ts runs the passes in bounded
+ * steps): the checksum so far, the next service port and its byte offset, and running totals.
  */
-export function validateSnapshot(base: usize, len: i32): i32 {
+export class SnapshotCursor {
+  hash: u32 = 0x811c9dc5;
+  hashed: i32 = HEADER_SIZE;
+  off: i64 = HEADER_SIZE;
+  sp: i32 = 0;
+  backends: i64 = 0;
+  ranges: i32 = 0;
+}
+
+/** The header's fields and the node addresses; SNAP_OK or a code. Leaves `cur` at the first service port. */
+export function validateHeader(base: usize, len: i32, cur: SnapshotCursor): i32 {
   snapshotErrorOffset = 0;
   snapshotErrorServicePort = -1;
   if (len < HEADER_SIZE) return fail(SNAP_TOO_SHORT, 0, -1);
@@ -143,10 +174,23 @@ export function validateSnapshot(base: usize, len: i32): i32 {
   if (<u32>load<u16>(base, 4) != SNAPSHOT_VERSION) return fail(SNAP_BAD_VERSION, 4, -1);
   if (<i32>load<u16>(base, 6) != HEADER_SIZE || load<u32>(base, 24) != 0) return fail(SNAP_BAD_HEADER, 6, -1);
   if (load<u32>(base, 8) != <u32>len) return fail(SNAP_BAD_LENGTH, 8, -1);
-  if (fnv1a(base + HEADER_SIZE, len - HEADER_SIZE) != load<u32>(base, 28)) return fail(SNAP_BAD_CHECKSUM, 28, -1);
+  return SNAP_OK;
+}
+
+/** Hashes up to `budget` more bytes; SNAP_OK when done and matching, -1 when not done, or SNAP_BAD_CHECKSUM. */
+export function checksumStep(base: usize, len: i32, cur: SnapshotCursor, budget: i32): i32 {
+  const end = len - cur.hashed > budget ? cur.hashed + budget : len;
+  let h = cur.hash;
+  for (let i = cur.hashed; i < end; i++) h = (h ^ <u32>load<u8>(base + <usize>i)) * 0x01000193;
+  cur.hash = h;
+  cur.hashed = end;
+  if (end < len) return -1;
+  return h == load<u32>(base, 28) ? SNAP_OK : fail(SNAP_BAD_CHECKSUM, 28, -1);
+}
+
+/** Checks the node addresses; SNAP_OK or a code. Leaves `cur` at the first service port. */
+export function validateNodeIPs(base: usize, len: i32, cur: SnapshotCursor): i32 {
   const nodeIPs = load<u32>(base, 12);
-  const spCount = load<u32>(base, 16);
-  const backendTotal = load<u32>(base, 20);
   let off: i64 = HEADER_SIZE;
   if (off + <i64>nodeIPs * ADDRESS_SIZE > <i64>len) return fail(SNAP_TRUNCATED, 12, -1);
   for (let i: u32 = 0; i < nodeIPs; i++) {
@@ -154,9 +198,19 @@ export function validateSnapshot(base: usize, len: i32): i32 {
     if (code) return fail(code, <i32>off, -1);
     off += ADDRESS_SIZE;
   }
-  let backendsSeen: i64 = 0;
-  let ranges: i32 = 0;
-  for (let s: i32 = 0; <u32>s < spCount; s++) {
+  cur.off = off;
+  return SNAP_OK;
+}
+
+/**
+ * Checks up to `budget` more service ports; -1 when some remain, else SNAP_OK (totals add up;
+ * `countedRanges` set) or a code with `snapshotErrorOffset` / `snapshotErrorServicePort`.
+ */
+export function validateStep(base: usize, len: i32, cur: SnapshotCursor, budget: i32): i32 {
+  const spCount = <i32>load<u32>(base, 16);
+  const stop = spCount - cur.sp > budget ? cur.sp + budget : spCount;
+  let off = cur.off;
+  for (let s = cur.sp; s < stop; s++) {
     if (off + SERVICE_PORT_SIZE > <i64>len) return fail(SNAP_TRUNCATED, <i32>off, s);
     const p = base + <usize>off;
     const proto = <u32>load<u8>(p);
@@ -203,13 +257,29 @@ export function validateSnapshot(base: usize, len: i32): i32 {
       if (load<u8>(base + <usize>(off + i)) != 0) return fail(SNAP_BAD_FLAGS, <i32>(off + i), s);
     }
     off += padded;
-    backendsSeen += bCount;
-    ranges += <i32>rangeCount;
+    cur.backends += bCount;
+    cur.ranges += <i32>rangeCount;
   }
-  if (backendsSeen != <i64>backendTotal) return fail(SNAP_BAD_COUNT, 20, -1);
+  cur.off = off;
+  cur.sp = stop;
+  if (stop < spCount) return -1;
+  if (cur.backends != <i64>load<u32>(base, 20)) return fail(SNAP_BAD_COUNT, 20, -1);
   if (off != <i64>len) return fail(SNAP_BAD_COUNT, <i32>off, -1);
-  countedRanges = ranges;
+  countedRanges = cur.ranges;
   return SNAP_OK;
+}
+
+/**
+ * Pass 1: checks every field and bound without building anything. Returns SNAP_OK or a code;
+ * `snapshotErrorOffset` / `snapshotErrorServicePort` say where.
+ */
+export function validateSnapshot(base: usize, len: i32): i32 {
+  const cur = new SnapshotCursor();
+  let code = validateHeader(base, len, cur);
+  if (code == SNAP_OK) code = checksumStep(base, len, cur, i32.MAX_VALUE);
+  if (code == SNAP_OK) code = validateNodeIPs(base, len, cur);
+  if (code == SNAP_OK) code = validateStep(base, len, cur, i32.MAX_VALUE);
+  return code;
 }
 
 function readAddress(p: usize, out: StaticArray<u32>, at: i32): void {
@@ -219,8 +289,9 @@ function readAddress(p: usize, out: StaticArray<u32>, at: i32): void {
 /**
  * Pass 2: fills a Generation's service ports, backends, node IPs and source ranges from a snapshot
  * that `validateSnapshot` accepted. Pools, tables and the match index are built afterwards.
+ * `decodeHeader` sizes the arrays; `decodeStep` decodes up to `budget` service ports at a time.
  */
-export function decodeSnapshot(bytes: StaticArray<u8>, gen: Generation): void {
+export function decodeHeader(bytes: StaticArray<u8>, gen: Generation, cur: SnapshotCursor): void {
   const base = changetype<usize>(bytes);
   const nodeIPs = <i32>load<u32>(base, 12);
   const spCount = <i32>load<u32>(base, 16);
@@ -229,19 +300,34 @@ export function decodeSnapshot(bytes: StaticArray<u8>, gen: Generation): void {
   gen.nodeIPCount = nodeIPs;
   gen.nodeIPs = new StaticArray<u32>(nodeIPs * 5);
   gen.spCount = spCount;
-  gen.sps = new StaticArray<u32>(spCount * SP_WORDS);
+  // Not zeroed (decodeStep writes every word that is read, counters included): zeroing 100 MB
+  // here was one 50 ms step of a staged build at 100k services; first touches now happen in the
+  // bounded decode steps.
+  gen.sps = unzeroedWords(withSlack(spCount) * SP_WORDS);
   gen.backendCount = backendTotal;
-  gen.backends = new StaticArray<u32>(backendTotal * B_WORDS);
-  gen.hot = new StaticArray<u32>(backendTotal * H_WORDS);
+  gen.backends = unzeroedWords(withSlack(backendTotal) * B_WORDS);
+  gen.hot = unzeroedWords(withSlack(backendTotal) * H_WORDS);
   gen.ranges = new StaticArray<u32>(countedRanges * RANGE_WORDS);
+  gen.rangeCount = countedRanges;
   let off: i32 = HEADER_SIZE;
   for (let i = 0; i < nodeIPs; i++) {
     readAddress(base + <usize>off, gen.nodeIPs, i * 5);
     off += ADDRESS_SIZE;
   }
-  let b = 0;
-  let r = 0;
-  for (let s = 0; s < spCount; s++) {
+  cur.off = off;
+  cur.sp = 0;
+  cur.backends = 0;
+  cur.ranges = 0;
+}
+
+/** Decodes up to `budget` more service ports; true when all are. */
+export function decodeStep(gen: Generation, cur: SnapshotCursor, budget: i32): bool {
+  const base = changetype<usize>(gen.bytes);
+  const stop = gen.spCount - cur.sp > budget ? cur.sp + budget : gen.spCount;
+  let off = <i32>cur.off;
+  let b = <i32>cur.backends;
+  let r = cur.ranges;
+  for (let s = cur.sp; s < stop; s++) {
     const p = base + <usize>off;
     const sw = s * SP_WORDS;
     const sps = gen.sps;
@@ -254,7 +340,7 @@ export function decodeSnapshot(bytes: StaticArray<u8>, gen: Generation): void {
     const nsLen = <i32>load<u16>(p, 24);
     const nameLen = <i32>load<u16>(p, 26);
     const portNameLen = <i32>load<u16>(p, 28);
-    unchecked((sps[sw + SP_ADDR_OFFSET] = off + SERVICE_PORT_SIZE));
+    unchecked((sps[sw + SP_ADDR_PTR] = <u32>(base + <usize>(off + SERVICE_PORT_SIZE))));
     unchecked((sps[sw + SP_ADDR_COUNTS] = <u32>load<u16>(p, 12) | (<u32>load<u16>(p, 14) << 16)));
     unchecked((sps[sw + SP_LB_COUNT] = <u32>load<u16>(p, 16)));
     off += SERVICE_PORT_SIZE + addrCount * ADDRESS_SIZE;
@@ -281,6 +367,8 @@ export function decodeSnapshot(bytes: StaticArray<u8>, gen: Generation): void {
       unchecked((gen.hot[hw + H_FLAGS] = <u32>load<u16>(q, 24)));
       unchecked((gen.hot[hw + H_SP] = s));
       unchecked((gen.hot[hw + H_LOCAL_INDEX] = i));
+      unchecked((gen.hot[hw + H_ACTIVE] = 0));
+      unchecked((gen.hot[hw + H_INACTIVE] = 0));
       unchecked((backends[bw + B_LAST_WEIGHT] = weight));
       unchecked((backends[bw + B_FOLD] = foldAddress(
         unchecked(backends[bw + B_FAMILY]), unchecked(backends[bw + B_W0]), unchecked(backends[bw + B_W0 + 1]),
@@ -288,9 +376,20 @@ export function decodeSnapshot(bytes: StaticArray<u8>, gen: Generation): void {
       b++;
       off += BACKEND_SIZE;
     }
-    unchecked((sps[sw + SP_NAME_OFFSET] = off));
+    unchecked((sps[sw + SP_NAME_PTR] = <u32>(base + <usize>off)));
     unchecked((sps[sw + SP_NAME_LENS] = <u32>nsLen | (<u32>nameLen << 16)));
     unchecked((sps[sw + SP_PORTNAME_LEN] = <u32>portNameLen | (<u32>load<u16>(p, 30) << 16)));
     off += (nsLen + nameLen + portNameLen + 3) & ~3;
   }
+  cur.off = off;
+  cur.sp = stop;
+  cur.backends = b;
+  cur.ranges = r;
+  return stop == gen.spCount;
+}
+
+export function decodeSnapshot(bytes: StaticArray<u8>, gen: Generation): void {
+  const cur = new SnapshotCursor();
+  decodeHeader(bytes, gen, cur);
+  decodeStep(gen, cur, i32.MAX_VALUE);
 }

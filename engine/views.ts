@@ -19,8 +19,24 @@ export function servicePortCount(): i32 {
   return current.spCount;
 }
 
+/** Backends of the serving service ports (records orphaned by deltas not counted). */
 export function backendCount(): i32 {
-  return current.backendCount;
+  return current.backendCount - current.garbageBackends;
+}
+
+/**
+ * Backend and member records orphaned by deltas since the last full snapshot, plus a record per 64
+ * bytes of delta snapshots kept (even a weight change keeps its bytes): a host compacts with a
+ * full load when this outgrows `memberRecords`.
+ */
+export function garbageRecords(): i32 {
+  const arenas = current.arenaBytes >> 6;
+  return current.garbageBackends + current.garbageMembers + <i32>(arenas < 0x40000000 ? arenas : 0x40000000);
+}
+
+/** Member records in use: a compaction hint to compare `garbageRecords` with. */
+export function memberRecords(): i32 {
+  return current.memberCount - current.garbageMembers;
 }
 
 /** Number of backends of service port `sp`. */

@@ -5,8 +5,8 @@
  * shared). Read-only; the engine's state changes only through core.ts and affinity.ts.
  */
 import { serving } from '../core';
-import { B_FAMILY, B_PORT, B_W0, SP_ADDR_COUNTS, SP_ADDR_OFFSET, SP_BACKEND_COUNT, SP_BACKEND_START,
-  SP_NAME_LENS, SP_NAME_OFFSET, SP_PORTNAME_LEN } from '../layout';
+import { B_FAMILY, B_PORT, B_W0, SP_ADDR_COUNTS, SP_ADDR_PTR, SP_BACKEND_COUNT, SP_BACKEND_START,
+  SP_NAME_LENS, SP_NAME_PTR, SP_PORTNAME_LEN } from '../layout';
 
 /** The chosen ClusterIP (family, w0..w3), set by pickClusterIP. */
 export let vipFamily: u32 = 0;
@@ -23,7 +23,7 @@ export function pickClusterIP(sp: i32, family: u32): bool {
   const gen = serving();
   const count = <i32>(gen.spWord(sp, SP_ADDR_COUNTS) & 0xffff);
   if (count == 0) return false;
-  const base = changetype<usize>(gen.bytes) + <usize>gen.spWord(sp, SP_ADDR_OFFSET);
+  const base = <usize>gen.spWord(sp, SP_ADDR_PTR);
   let at = base;
   for (let i = 0; i < count; i++) {
     if (load<u32>(base + <usize>(i * 20)) == family) {
@@ -42,7 +42,7 @@ export function pickClusterIP(sp: i32, family: u32): bool {
 /** Pointer to the service port's `namespace`, `name`, `portName` bytes (contiguous in the snapshot). */
 export function namesPtr(sp: i32): usize {
   const gen = serving();
-  return changetype<usize>(gen.bytes) + <usize>gen.spWord(sp, SP_NAME_OFFSET);
+  return <usize>gen.spWord(sp, SP_NAME_PTR);
 }
 export function namespaceLen(sp: i32): i32 {
   return <i32>(serving().spWord(sp, SP_NAME_LENS) & 0xffff);

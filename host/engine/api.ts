@@ -6,6 +6,7 @@
  * Per-call cost: addresses cross as pre-parsed `Address` words, protocols as numbers, time as a
  * millisecond number; results come back in one reused `Decision` object (copy what you keep).
  */
+import type { ServicePortChanges } from './delta.js';
 import type { Address } from './address.js';
 import type { ModelBackend, ModelServicePort, ServiceModel } from './model.js';
 import type { EngineStateView } from './state-view.js';
@@ -102,6 +103,10 @@ export interface EngineStats {
   affinitiesUntracked: number;
   /** Bytes of Wasm linear memory. */
   memoryBytes: number;
+  /** Backend and member records orphaned by delta snapshots since the last full load (a full load compacts). */
+  garbageRecords: number;
+  /** Member records (pool destinations) in use. */
+  memberRecords: number;
 }
 
 /** Thrown by `load` when the engine rejects a snapshot; the previous generation keeps serving. */
@@ -119,8 +124,19 @@ export class SnapshotError extends Error {
 export interface EngineApi {
   /** Encode the model, load it, swap generations atomically. Throws SnapshotError; the old generation stays. */
   load(model: ServiceModel): void;
+  /**
+   * As `load`, but the engine builds the next generation in bounded steps between event-loop
+   * turns, serving decisions on the current one meanwhile, then switches atomically.
+   */
+  loadInSteps(model: ServiceModel, options?: { budget?: number; pause?: () => Promise<void> }): Promise<void>;
   /** Load an already encoded snapshot (e.g. fetched by the Envoy filter tooling). Same error contract. */
   loadSnapshot(bytes: Uint8Array, model: ServiceModel): void;
+  /**
+   * Apply only what changed (host/model's ServiceChangeTracker output) as a delta snapshot,
+   * falling back to a full load when a delta cannot express it; returns which was done. Same
+   * error contract. Afterwards `model.servicePorts` is in the engine's order (docs/snapshot.md).
+   */
+  applyChanges(changes: ServicePortChanges): 'delta' | 'full';
   /** The model of the serving generation. */
   readonly model: ServiceModel;
 

@@ -8,6 +8,7 @@ import type { Address } from './address.js';
 import { SnapshotError, Verdict, Via, type Decision, type EngineApi, type EngineOptions, type EngineStats, type FlowTuple } from './api.js';
 import type { ModelBackend, ModelServicePort, ServiceModel } from './model.js';
 import { SNAPSHOT_ERRORS, encodeSnapshot } from './snapshot.js';
+import { ServicePortOrder, encodeDelta, type DeltaOp, type ServicePortChanges } from './delta.js';
 import { EngineStateView, type StateViewExports } from './state-view.js';
 
 /** The exports of engine.wasm this wrapper uses. */
@@ -22,6 +23,15 @@ export interface EngineExports {
   init(flowCap: number, affinityCap: number, seed: number, tcpS: number, tcpFinS: number, udpS: number, sctpS: number, synS: number): number;
   snapshotBuffer(len: number): number;
   loadSnapshot(): number;
+  /** Applies the delta snapshot in the buffer; 0, or a rejection code (20: send a full snapshot). */
+  applyDelta(): number;
+  /** Starts building the snapshot in the buffer in steps; decisions keep the serving generation. */
+  beginSnapshot(): void;
+  /** Advances the staged build by at most `budget` records per stage: -1 more, 0 ready, else a rejection code. */
+  snapshotStep(budget: number): number;
+  /** Switches to the staged build: 0, -1 not ready, 18 the serving generation changed meanwhile, 21 none staged. */
+  commitSnapshot(): number;
+  abortSnapshot(): void;
   errorOffset(): number;
   errorServicePort(): number;
   connect(proto: number, sport: number, dport: number, nowMs: number): number;
@@ -40,11 +50,13 @@ export interface EngineExports {
 }
 
 /** The ABI version this wrapper speaks (engine/index.ts abiVersion). */
-export const ENGINE_ABI_VERSION = 4;
+export const ENGINE_ABI_VERSION = 5;
 
 /** Words per record of the batch region and the first result word (engine/batch.ts). */
 const BATCH_WORDS = 20;
 const BATCH_RESULT = 13;
+/** engine/delta.ts SNAP_NEEDS_FULL: a well-formed delta only a full snapshot can express. */
+const NEEDS_FULL = 20;
 
 const EMPTY_MODEL: ServiceModel = { nodeIPs: [], servicePorts: [] };
 
@@ -86,6 +98,8 @@ export class Engine implements EngineApi {
   private i32: Int32Array;
   private f64: Float64Array;
   private current: ServiceModel = EMPTY_MODEL;
+  /** Where the engine keeps each service port; built on the first `applyChanges` after a full load. */
+  private order: ServicePortOrder | null = null;
   private readonly decision = new ReusedDecision();
   /** Decisions of the last batched call (grown on demand, reused). */
   private readonly batchDecisions: ReusedDecision[] = [];
@@ -145,17 +159,104 @@ export class Engine implements EngineApi {
   }
 
   loadSnapshot(bytes: Uint8Array, model: ServiceModel): void {
-    const ptr = this.ex.snapshotBuffer(bytes.length);
-    new Uint8Array(this.ex.memory.buffer, ptr, bytes.length).set(bytes);
-    const code = this.ex.loadSnapshot();
-    this.views();
-    if (code !== 0) {
-      const sp = this.ex.errorServicePort();
-      const where = `at byte ${this.ex.errorOffset()}${sp >= 0 ? `, service port #${sp}` : ''}`;
-      throw new SnapshotError(code, `snapshot rejected (code ${code}): ${SNAPSHOT_ERRORS[code] ?? 'unknown error'} ${where}; the previous generation keeps serving`);
-    }
+    const code = this.send(bytes, false);
+    if (code !== 0) this.reject(code);
     this.current = model;
     this.decision.model = model;
+    this.order = null;
+  }
+
+  /**
+   * Applies what changed (host/model's ServiceChangeTracker output) as a delta snapshot when it
+   * can: only the changed service ports are encoded, sent and rebuilt, so one change costs the
+   * same at 10 or 100k services. Falls back to a full load on the first call, when node IPs
+   * changed, when more than an eighth of the service ports changed, when the engine holds as
+   * many orphaned records as live ones (a full load compacts), or when the engine asks for one.
+   * Afterwards `model.servicePorts` is in the engine's order (a replaced service port keeps its
+   * index, an added one goes last, a removed one's index goes to the last one), which is what
+   * decision indexes refer to. Returns which path was taken.
+   */
+  applyChanges(changes: ServicePortChanges): 'delta' | 'full' {
+    const count = changes.added.length + changes.updated.length + changes.removed.length;
+    const st = this.current === EMPTY_MODEL ? null : this.stats();
+    if (st === null || changes.nodeIPsChanged || count > Math.max(64, st.servicePorts / 8) ||
+        st.garbageRecords > Math.max(4096, st.memberRecords)) {
+      this.load(changes.current);
+      return 'full';
+    }
+    this.order ??= new ServicePortOrder(this.current);
+    const ops: DeltaOp[] | null = this.order.plan(changes);
+    if (ops === null) {
+      this.load(changes.current);
+      return 'full';
+    }
+    if (ops.length === 0) {
+      this.current = { ...changes.current, servicePorts: this.order.ports.slice() };
+      this.decision.model = this.current;
+      return 'delta';
+    }
+    const code = this.send(encodeDelta(ops, st.generation), true);
+    if (code === NEEDS_FULL) {
+      this.load(changes.current);
+      return 'full';
+    }
+    if (code !== 0) this.reject(code);
+    this.order.apply(ops);
+    this.current = { ...changes.current, servicePorts: this.order.ports.slice() };
+    this.decision.model = this.current;
+    return 'delta';
+  }
+
+  /**
+   * Loads `model` as `load` does, without blocking decisions for the whole rebuild: the engine
+   * builds the next generation in steps of at most `budget` records per stage, `pause()` between
+   * them (by default one event-loop turn, so connect/lookup calls keep being served by the
+   * serving generation), then switches in one call. The result is the one-shot load's at the
+   * moment of the switch. Encoding the model is not split (it runs before the first step).
+   * Rejects with SnapshotError as `load` throws; a load, a delta or another staged load started
+   * meanwhile supersedes this one (it then rejects with the engine's code 21 or 18).
+   */
+  async loadInSteps(model: ServiceModel, options: { budget?: number; pause?: () => Promise<void> } = {}): Promise<void> {
+    const budget = options.budget ?? 2048;
+    const pause = options.pause ?? (() => new Promise<void>((resolve) => setImmediate(resolve)));
+    const bytes = encodeSnapshot(model);
+    const ptr = this.ex.snapshotBuffer(bytes.length) >>> 0;
+    new Uint8Array(this.ex.memory.buffer, ptr, bytes.length).set(bytes);
+    this.ex.beginSnapshot();
+    this.views();
+    // The index deltas need (applyChanges) is built in the same pauses, so the first delta after
+    // this load does not build it in one go.
+    const order = new ServicePortOrder(model, false);
+    for (;;) {
+      const code = this.ex.snapshotStep(budget);
+      this.views();
+      if (code === 0) break;
+      if (code !== -1) this.reject(code);
+      order.indexMore(budget);
+      await pause();
+    }
+    const code = this.ex.commitSnapshot();
+    this.views();
+    if (code !== 0) this.reject(code);
+    this.current = model;
+    this.decision.model = model;
+    this.order = order;
+  }
+
+  /** Copies a snapshot or delta into the engine and loads it; the engine's status code. */
+  private send(bytes: Uint8Array, delta: boolean): number {
+    // A Wasm i32 comes back signed: past 2 GiB of linear memory (mh at 100k services) the address reads negative.
+    const ptr = this.ex.snapshotBuffer(bytes.length) >>> 0;
+    new Uint8Array(this.ex.memory.buffer, ptr, bytes.length).set(bytes);
+    const code = delta ? this.ex.applyDelta() : this.ex.loadSnapshot();
+    this.views();
+    return code;
+  }
+
+  private reject(code: number): never {
+    const sp = this.ex.errorServicePort();
+    const where = `at byte ${this.ex.errorOffset()}${sp >= 0 ? `, service port #${sp}` : ''}`;
+    throw new SnapshotError(code, `snapshot rejected (code ${code}): ${SNAPSHOT_ERRORS[code] ?? 'unknown error'} ${where}; the previous generation keeps serving`);
   }
 
   private put(src: Address, dst: Address): void {
@@ -307,6 +408,8 @@ export class Engine implements EngineApi {
       memoryBytes: f[13]!,
       flowsUntracked: f[15]!,
       affinitiesUntracked: f[16]!,
+      garbageRecords: f[17]!,
+      memberRecords: f[18]!,
     };
   }
 
