@@ -7,7 +7,7 @@
 import type { Address } from './address.js';
 import { SnapshotError, Verdict, Via, type Decision, type EngineApi, type EngineOptions, type EngineStats, type FlowTuple } from './api.js';
 import type { ModelBackend, ModelServicePort, ServiceModel } from './model.js';
-import { SNAPSHOT_ERRORS, encodeSnapshot } from './snapshot.js';
+import { SNAPSHOT_ERRORS, SnapshotEncoder, encodeSnapshot } from './snapshot.js';
 import { ServicePortOrder, encodeDelta, type DeltaOp, type ServicePortChanges } from './delta.js';
 import { EngineStateView, type StateViewExports } from './state-view.js';
 
@@ -100,6 +100,8 @@ export class Engine implements EngineApi {
   private current: ServiceModel = EMPTY_MODEL;
   /** Where the engine keeps each service port; built on the first `applyChanges` after a full load. */
   private order: ServicePortOrder | null = null;
+  /** Counts takings of the engine's snapshot buffer, so a staged load sees another one start while it encodes. */
+  private buffers = 0;
   private readonly decision = new ReusedDecision();
   /** Decisions of the last batched call (grown on demand, reused). */
   private readonly batchDecisions: ReusedDecision[] = [];
@@ -208,20 +210,25 @@ export class Engine implements EngineApi {
   }
 
   /**
-   * Loads `model` as `load` does, without blocking decisions for the whole rebuild: the engine
-   * builds the next generation in steps of at most `budget` records per stage, `pause()` between
+   * Loads `model` as `load` does, without blocking decisions for the whole rebuild: the model is
+   * encoded straight into the engine's snapshot buffer and the engine builds the next generation,
+   * both in steps of at most `budget` records (per stage, for the engine), `pause()` between
    * them (by default one event-loop turn, so connect/lookup calls keep being served by the
    * serving generation), then switches in one call. The result is the one-shot load's at the
-   * moment of the switch. Encoding the model is not split (it runs before the first step).
-   * Rejects with SnapshotError as `load` throws; a load, a delta or another staged load started
-   * meanwhile supersedes this one (it then rejects with the engine's code 21 or 18).
+   * moment of the switch. Rejects with SnapshotError as `load` throws (and with the Error of an
+   * unencodable model, the serving generation untouched); a load, a delta or another staged load
+   * started meanwhile supersedes this one (it then rejects with code 21, or the engine's 18).
    */
   async loadInSteps(model: ServiceModel, options: { budget?: number; pause?: () => Promise<void> } = {}): Promise<void> {
     const budget = options.budget ?? 2048;
     const pause = options.pause ?? (() => new Promise<void>((resolve) => setImmediate(resolve)));
-    const bytes = encodeSnapshot(model);
-    const ptr = this.ex.snapshotBuffer(bytes.length) >>> 0;
-    new Uint8Array(this.ex.memory.buffer, ptr, bytes.length).set(bytes);
+    const ticket = ++this.buffers;
+    const encoder = new SnapshotEncoder(model);
+    while (!encoder.measure(budget)) await this.pauseUnlessSuperseded(pause, ticket);
+    const length = encoder.byteLength;
+    const ptr = this.ex.snapshotBuffer(length) >>> 0;
+    // A fresh view per chunk: decisions between chunks may grow (and so detach) linear memory.
+    while (!encoder.write(new Uint8Array(this.ex.memory.buffer, ptr, length), budget)) await this.pauseUnlessSuperseded(pause, ticket);
     this.ex.beginSnapshot();
     this.views();
     // The index deltas need (applyChanges) is built in the same pauses, so the first delta after
@@ -243,8 +250,20 @@ export class Engine implements EngineApi {
     this.order = order;
   }
 
+  /**
+   * Pauses a staged load's encoding, then rejects with code 21 when another load or delta took
+   * the engine's snapshot buffer meanwhile (its bytes are no longer this load's to write).
+   */
+  private async pauseUnlessSuperseded(pause: () => Promise<void>, ticket: number): Promise<void> {
+    await pause();
+    if (this.buffers !== ticket) {
+      throw new SnapshotError(21, `snapshot rejected (code 21): ${SNAPSHOT_ERRORS[21]} while it was encoded; the previous generation keeps serving`);
+    }
+  }
+
   /** Copies a snapshot or delta into the engine and loads it; the engine's status code. */
   private send(bytes: Uint8Array, delta: boolean): number {
+    this.buffers++;
     // A Wasm i32 comes back signed: past 2 GiB of linear memory (mh at 100k services) the address reads negative.
     const ptr = this.ex.snapshotBuffer(bytes.length) >>> 0;
     new Uint8Array(this.ex.memory.buffer, ptr, bytes.length).set(bytes);
