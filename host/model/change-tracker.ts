@@ -22,31 +22,43 @@ export interface ServiceChanges {
 
 const EMPTY: ServiceModel = { nodeIPs: [], servicePorts: [] };
 
-function fingerprint(sp: ModelServicePort): string {
-  return JSON.stringify(sp);
+/** A service port and its fingerprint (its JSON), as the last update saw it. */
+interface Print {
+  readonly sp: ModelServicePort;
+  readonly print: string;
 }
 
 export class ServiceChangeTracker {
   private model: ServiceModel = EMPTY;
-  private prints = new Map<string, string>();
+  private prints = new Map<string, Print>();
 
   /** The last model handed to `update`. */
   get current(): ServiceModel {
     return this.model;
   }
 
-  /** Compare with the previous state; `isEmpty(changes)` tells a no-op update. */
+  /**
+   * Compare with the previous state; `isEmpty(changes)` tells a no-op update. A service port that
+   * is the very object the last update held under its key keeps its fingerprint without being
+   * serialized again: the forwarder's ejection reloads (host/forwarder/backend-ejection.ts) pass
+   * every untouched service port through as is, so such an update serializes only the touched
+   * ones. Precondition: service ports are not mutated in place (the model's types are readonly).
+   */
   update(next: ModelResult | ServiceModel): ServiceChanges {
     const model = 'model' in next ? next.model : next;
-    const prints = new Map<string, string>();
-    for (const sp of model.servicePorts) prints.set(servicePortKey(sp), fingerprint(sp));
+    const prints = new Map<string, Print>();
+    for (const sp of model.servicePorts) {
+      const key = servicePortKey(sp);
+      const old = this.prints.get(key);
+      prints.set(key, old !== undefined && old.sp === sp ? old : { sp, print: JSON.stringify(sp) });
+    }
     const added: string[] = [];
     const updated: string[] = [];
     const removed: string[] = [];
     for (const [k, f] of prints) {
       const old = this.prints.get(k);
       if (old === undefined) added.push(k);
-      else if (old !== f) updated.push(k);
+      else if (old.print !== f.print) updated.push(k);
     }
     for (const k of this.prints.keys()) if (!prints.has(k)) removed.push(k);
     const nodeIPsChanged = JSON.stringify(model.nodeIPs) !== JSON.stringify(this.model.nodeIPs);
