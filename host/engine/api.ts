@@ -125,8 +125,9 @@ export interface EngineApi {
   /** Encode the model, load it, swap generations atomically. Throws SnapshotError; the old generation stays. */
   load(model: ServiceModel): void;
   /**
-   * As `load`, but the engine builds the next generation in bounded steps between event-loop
-   * turns, serving decisions on the current one meanwhile, then switches atomically.
+   * As `load`, but the host encodes the model and the engine builds the next generation in
+   * bounded steps between event-loop turns, serving decisions on the current one meanwhile, then
+   * switches atomically.
    */
   loadInSteps(model: ServiceModel, options?: { budget?: number; pause?: () => Promise<void> }): Promise<void>;
   /** Load an already encoded snapshot (e.g. fetched by the Envoy filter tooling). Same error contract. */
