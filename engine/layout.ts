@@ -267,7 +267,10 @@
  *
  *   word 0: backend (global index)   word 1: weight   word 2: active conns   word 3: inactive conns
  *   word 4: last non-zero weight (mh; the weight given at add time, even 0)   word 5: pool
- *   words 6..7: reserved (records are 32 bytes)
+ *   word 6: the backend's index within its service port (a copy of H_LOCAL_INDEX: a new
+ *           connection's decision reads it here, so the backend's hot record is only written,
+ *           never waited for; issue 10)
+ *   word 7: reserved (records are 32 bytes)
  */
 // @ts-ignore: decorator
 @inline export const MEMBER_WORDS: i32 = 8;
@@ -283,6 +286,8 @@
 @inline export const MEMBER_LAST_WEIGHT: i32 = 4;
 // @ts-ignore: decorator
 @inline export const MEMBER_POOL: i32 = 5;
+// @ts-ignore: decorator
+@inline export const MEMBER_LOCAL_INDEX: i32 = 6;
 /** No table for this pool. */
 // @ts-ignore: decorator
 @inline export const NO_TABLE: u32 = 0xffffffff;
