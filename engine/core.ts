@@ -10,7 +10,7 @@
  */
 import { Generation } from './generation';
 import {
-  H_LOCAL_INDEX, H_SP, BF_CLUSTER, BF_EXTERNAL, KIND_CLUSTER_IP, KIND_LOAD_BALANCER, MEMBER_POOL,
+  H_LOCAL_INDEX, H_SP, BF_CLUSTER, BF_EXTERNAL, KIND_CLUSTER_IP, KIND_LOAD_BALANCER, MEMBER_LOCAL_INDEX, MEMBER_POOL,
   PROTO_SCTP, PROTO_TCP, PROTO_UDP, SP_AFFINITY_MS, SP_BACKEND_COUNT, SP_BACKEND_START, SPF_AFFINITY, POOL_FAMILY, POOL_FAMILY_END, POOL_FAMILY_START,
   POOL_HAS_ENDPOINTS, POOL_INVERSE, POOL_MEMBER_COUNT, POOL_SET, POOL_W0, SP_POOL_COUNT, SP_POOL_START,
   VERDICT_BACKEND, VERDICT_DROP, VERDICT_PASS, VERDICT_REJECT, VIA_AFFINITY, VIA_FLOW, VIA_NONE, VIA_SCHEDULER,
@@ -209,7 +209,9 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spFlags: u32, pro
   if (flowInsert(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, tcp ? META_ACTIVE : 0, tcp ? CLASS_TCP_SYN : classFor(proto), slot, now) >= 0) {
     gen.count(slot, tcp, 1);
   }
-  return backendDecision(gen, b, via, detail, kind);
+  // `sp` owns the pool, so it is the backend's service port; the member carries the local index:
+  // the decision waits on no hot backend record (count's write to it is off the chain; issue 10).
+  return setDecision(VERDICT_BACKEND, via, sp, <i32>gen.memberWord(slot, MEMBER_LOCAL_INDEX), detail, kind);
 }
 
 // @ts-ignore: decorator

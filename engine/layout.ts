@@ -209,8 +209,8 @@
  *
  *   word 0: first member slot in `members`   word 1: member count
  *   word 2: scheduler (8) | service port flags (8) << 8
- *   word 3: offset of the pool's dh/sh/mh table in `tables` (u16 entries), or 0xffffffff
- *   word 4: rr / wrr position: 0 = list head, k = after member k-1 (the last one chosen)
+ *   word 3: rr / wrr position: 0 = list head, k = after member k-1 (the last one chosen)
+ *   word 4: offset of the pool's dh/sh/mh table in `tables` (u16 entries), or 0xffffffff
  *   word 5: wrr cw (i32)   word 6: wrr mw   word 7: wrr di
  *   word 8: owning service port
  *   word 9: which set: BF_CLUSTER or BF_EXTERNAL
@@ -222,6 +222,9 @@
  *   word 14: IP family (4 or 6)
  *   words 15..18: the virtual service's address words w0..w3
  *   word 19: start of the pool's inverse in `memberOf`: backend (word 11 + i) → member slot or -1
+ *
+ * Records are 80 bytes, so each starts 16-byte aligned and words 0..3 (what rr reads and writes
+ * for a new connection) never straddle a cache line (issue 10).
  */
 // @ts-ignore: decorator
 @inline export const POOL_WORDS: i32 = 20;
@@ -232,9 +235,9 @@
 // @ts-ignore: decorator
 @inline export const POOL_SCHED: i32 = 2;
 // @ts-ignore: decorator
-@inline export const POOL_TABLE: i32 = 3;
+@inline export const POOL_TABLE: i32 = 4;
 // @ts-ignore: decorator
-@inline export const POOL_POS: i32 = 4;
+@inline export const POOL_POS: i32 = 3;
 // @ts-ignore: decorator
 @inline export const POOL_CW: i32 = 5;
 // @ts-ignore: decorator
@@ -265,9 +268,17 @@
  * `ip_vs_dest` of one virtual service, with its own counters and last_weight. A scheduler scan
  * reads only these records, contiguous per pool.
  *
- *   word 0: backend (global index)   word 1: weight   word 2: active conns   word 3: inactive conns
- *   word 4: last non-zero weight (mh; the weight given at add time, even 0)   word 5: pool
- *   words 6..7: reserved (records are 32 bytes)
+ *   +---------+--------+--------+-------------+----------+-------------+------+----------+
+ *   | backend | weight | active | local index | inactive | last weight | pool | reserved |
+ *   +---------+--------+--------+-------------+----------+-------------+------+----------+
+ *   word 0: backend (global index)   word 1: weight   word 2: active conns
+ *   word 3: the backend's index within its service port (a copy of H_LOCAL_INDEX)
+ *   word 4: inactive conns   word 5: last non-zero weight (mh; the weight given at add time, even 0)
+ *   word 6: pool   word 7: reserved (records are 32 bytes)
+ *
+ * What a new TCP connection reads and writes (backend, weight, active, local index) is words 0..3:
+ * records start 16-byte aligned, so those 16 bytes never straddle a cache line, and with the
+ * local index here the decision waits on no hot backend record (issue 10).
  */
 // @ts-ignore: decorator
 @inline export const MEMBER_WORDS: i32 = 8;
@@ -278,17 +289,29 @@
 // @ts-ignore: decorator
 @inline export const MEMBER_ACTIVE: i32 = 2;
 // @ts-ignore: decorator
-@inline export const MEMBER_INACTIVE: i32 = 3;
+@inline export const MEMBER_INACTIVE: i32 = 4;
 // @ts-ignore: decorator
-@inline export const MEMBER_LAST_WEIGHT: i32 = 4;
+@inline export const MEMBER_LAST_WEIGHT: i32 = 5;
 // @ts-ignore: decorator
-@inline export const MEMBER_POOL: i32 = 5;
+@inline export const MEMBER_POOL: i32 = 6;
+// @ts-ignore: decorator
+@inline export const MEMBER_LOCAL_INDEX: i32 = 3;
 /** No table for this pool. */
 // @ts-ignore: decorator
 @inline export const NO_TABLE: u32 = 0xffffffff;
 /** Empty dh/sh/mh bucket. */
 // @ts-ignore: decorator
 @inline export const EMPTY_BUCKET: u16 = 0xffff;
+
+/** Cache line size hot records are aligned to, in words (64 bytes on x86-64 and arm64). */
+// @ts-ignore: decorator
+@inline export const LINE_WORDS: i32 = 16;
+/**
+ * Words allocated past the match slots (service-table.ts) so they can start at a line boundary:
+ * array data is only 16-byte aligned (TLSF), so up to 48 bytes may precede the first line.
+ */
+// @ts-ignore: decorator
+@inline export const MATCH_SLACK_WORDS: i32 = 12;
 
 /*
  * Source range record, RANGE_WORDS words: family, w0..w3, prefix length.

@@ -21,7 +21,8 @@
  */
 import { Generation } from './generation';
 import {
-  H_WEIGHT, MEMBER_ACTIVE, MEMBER_BACKEND, MEMBER_INACTIVE, MEMBER_LAST_WEIGHT, MEMBER_WEIGHT, POOL_CW, POOL_DI,
+  H_LOCAL_INDEX, H_WEIGHT, MEMBER_ACTIVE, MEMBER_BACKEND, MEMBER_INACTIVE, MEMBER_LAST_WEIGHT, MEMBER_LOCAL_INDEX,
+  MEMBER_WEIGHT, POOL_CW, POOL_DI,
   POOL_FAMILY, POOL_FAMILY_END, POOL_FAMILY_START, POOL_INVERSE, POOL_MEMBER_COUNT, POOL_MEMBER_START,
   POOL_MW, POOL_POS, POOL_SCHED, POOL_SP, POOL_VPORT, POOL_W0, SCHED_RR, SCHED_WRR, SP_POOL_COUNT, SP_POOL_START,
 } from './layout';
@@ -225,6 +226,7 @@ function reorder(gen: Generation, pool: i32, old: Generation, oldPool: i32, rema
     const b = unchecked(backendAt[i]);
     const slot = first + i;
     gen.setMemberWord(slot, MEMBER_BACKEND, b);
+    gen.setMemberWord(slot, MEMBER_LOCAL_INDEX, gen.hotWord(b, H_LOCAL_INDEX));
     gen.setMemberWord(slot, MEMBER_WEIGHT, gen.hotWord(b, H_WEIGHT));
     gen.setMemberWord(slot, MEMBER_LAST_WEIGHT, unchecked(lastWeightAt[i]));
     gen.setMemberWord(slot, MEMBER_ACTIVE, 0);

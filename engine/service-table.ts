@@ -4,7 +4,7 @@
  * the node's addresses). Open addressing with linear probing over `Generation.match`, built once
  * per generation at load factor ≤ 1/2, so a lookup is O(1) whatever the number of services.
  *
- *   slot (8 × u32 = 32 bytes, one half cache line):
+ *   slot (8 × u32 = 32 bytes, one half cache line; slots start at a 64-byte boundary, see `slotsPad`):
  *   +------+------+------+------+-------------------------------+---------------+------+---------+
  *   |  w0  |  w1  |  w2  |  w3  | meta: proto | v6<<8 | port<<16 | sp << 2 | kind | pool | sp meta |
  *   +------+------+------+------+-------------------------------+---------------+------+---------+
@@ -20,11 +20,26 @@ import { Generation } from './generation';
 import { finishHash, mixWord } from './hash';
 import {
   KIND_CLUSTER_IP, KIND_EXTERNAL_IP, KIND_LOAD_BALANCER, KIND_NODE_PORT, SP_ADDR_COUNTS, SP_ADDR_PTR,
-  RANGE_WORDS, SP_LB_COUNT, SP_META, SP_POOL_START, SP_RANGE_COUNT, SP_RANGE_START,
+  LINE_WORDS, MATCH_SLACK_WORDS, RANGE_WORDS, SP_LB_COUNT, SP_META, SP_POOL_START, SP_RANGE_COUNT, SP_RANGE_START,
 } from './layout';
 
 // @ts-ignore: decorator
 @inline const SLOT_WORDS: i32 = 8;
+
+/**
+ * Words from the start of `table` to its first 64-byte boundary, where slot 0 lives. Unaligned,
+ * half the slots would straddle two cache lines and a match would wait on two misses (issue 10).
+ */
+// @ts-ignore: decorator
+@inline function slotsPad(table: StaticArray<u32>): i32 {
+  return <i32>((<usize>0 - changetype<usize>(table)) & <usize>(LINE_WORDS * 4 - 1)) >> 2;
+}
+
+/** Index in `table` of word 0 of slot `i`. */
+// @ts-ignore: decorator
+@inline function slotAt(table: StaticArray<u32>, i: i32): i32 {
+  return slotsPad(table) + i * SLOT_WORDS;
+}
 
 // @ts-ignore: decorator
 @inline function matchMeta(proto: u32, family: u32, port: u32): u32 {
@@ -58,7 +73,7 @@ function insertKey(gen: Generation, proto: u32, port: u32, addr: usize, value: u
   const table = gen.match;
   let i = matchHash(meta, w0, w1, w2, w3) & mask;
   while (true) {
-    const at = <i32>i * SLOT_WORDS;
+    const at = slotAt(table, <i32>i);
     const m = unchecked(table[at + 4]);
     if (m == 0) {
       unchecked((table[at] = w0));
@@ -103,7 +118,7 @@ export function beginServiceTable(gen: Generation, extraKeys: i64 = 0): void {
   for (let s = 0; s < gen.spCount; s++) keys += keyCount(gen, s);
   let size: i64 = 16;
   while (size < keys * 2) size <<= 1;
-  gen.match = new StaticArray<u32>(<i32>size * SLOT_WORDS);
+  gen.match = new StaticArray<u32>(<i32>size * SLOT_WORDS + MATCH_SLACK_WORDS);
   gen.matchMask = <u32>size - 1;
   gen.matchConflicts = 0;
   gen.matchKeys = 0;
@@ -154,12 +169,12 @@ export function servicePortKeys(gen: Generation, s: i32, op: i32, arg: i32, from
     }
     const at = findKey(gen, proto, p, a);
     if (at < 0) continue;
-    const owner = <i32>(unchecked(gen.match[at * SLOT_WORDS + 5]) >>> 2);
+    const owner = <i32>(unchecked(gen.match[slotAt(gen.match, at) + 5]) >>> 2);
     if (op == KEYS_CHECK) {
       if (unchecked(released[owner]) == 0) conflicts++;
     } else if (owner == s) {
       if (op == KEYS_REMOVE) removeKeyAt(gen, at);
-      else unchecked((gen.match[at * SLOT_WORDS + 5] = (<u32>arg << 2) | kind));
+      else unchecked((gen.match[slotAt(gen.match, at) + 5] = (<u32>arg << 2) | kind));
     }
   }
   return conflicts;
@@ -176,7 +191,7 @@ function findKey(gen: Generation, proto: u32, port: u32, addr: usize): i32 {
   const table = gen.match;
   let i = matchHash(meta, w0, w1, w2, w3) & mask;
   while (true) {
-    const at = <i32>i * SLOT_WORDS;
+    const at = slotAt(table, <i32>i);
     const m = unchecked(table[at + 4]);
     if (m == 0) return -1;
     if (m == meta && unchecked(table[at]) == w0 && unchecked(table[at + 1]) == w1 &&
@@ -193,18 +208,18 @@ function removeKeyAt(gen: Generation, i: i32): void {
   let j = i;
   while (true) {
     j = (j + 1) & mask;
-    const at = j * SLOT_WORDS;
+    const at = slotAt(table, j);
     const m = unchecked(table[at + 4]);
     if (m == 0) break;
     const home = <i32>(matchHash(m, unchecked(table[at]), unchecked(table[at + 1]), unchecked(table[at + 2]), unchecked(table[at + 3])) & <u32>mask);
     // Move slot j back into the hole unless its home lies cyclically in (hole, j].
     const between = hole <= j ? home > hole && home <= j : home > hole || home <= j;
     if (!between) {
-      memory.copy(changetype<usize>(table) + (<usize>(hole * SLOT_WORDS) << 2), changetype<usize>(table) + (<usize>at << 2), SLOT_WORDS << 2);
+      memory.copy(changetype<usize>(table) + (<usize>slotAt(table, hole) << 2), changetype<usize>(table) + (<usize>at << 2), SLOT_WORDS << 2);
       hole = j;
     }
   }
-  memory.fill(changetype<usize>(table) + (<usize>(hole * SLOT_WORDS) << 2), 0, SLOT_WORDS << 2);
+  memory.fill(changetype<usize>(table) + (<usize>slotAt(table, hole) << 2), 0, SLOT_WORDS << 2);
   gen.matchKeys--;
 }
 
@@ -216,7 +231,7 @@ function removeKeyAt(gen: Generation, i: i32): void {
 @inline export function matchService(gen: Generation, proto: u32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32, port: u32): i32 {
   const meta = matchMeta(proto, family, port);
   const mask = gen.matchMask;
-  const table = changetype<usize>(gen.match);
+  const table = changetype<usize>(gen.match) + (<usize>slotsPad(gen.match) << 2);
   let i = matchHash(meta, w0, w1, w2, w3) & mask;
   while (true) {
     const at = table + (<usize>i << 5);
