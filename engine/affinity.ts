@@ -51,7 +51,7 @@ let seq: u32 = 0;
 // @ts-ignore: decorator
 @inline export const MAX_AFFINITY_CAPACITY: i32 = MAX_TABLE_CAPACITY;
 
-const affTable: Table = newTable(memory.data(offsetof<Table>(), 8), memory.data(LISTS_BYTES, 8));
+const affTable: Table = newTable(memory.data(offsetof<Table>(), 8), memory.data(<i32>LISTS_BYTES, 8));
 
 // @ts-ignore: decorator
 @inline function listTimeout(l: i32): u32 {

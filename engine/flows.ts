@@ -51,7 +51,7 @@ import {
 // @ts-ignore: decorator
 @inline export const META_ACTIVE: u32 = 1 << 13;
 
-const flowTable: Table = newTable(memory.data(offsetof<Table>(), 8), memory.data(LISTS_BYTES, 8));
+const flowTable: Table = newTable(memory.data(offsetof<Table>(), 8), memory.data(<i32>LISTS_BYTES, 8));
 
 /** The bucket of flow `e` (its slot). */
 // @ts-ignore: decorator
