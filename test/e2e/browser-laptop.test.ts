@@ -221,8 +221,12 @@ describe.skipIf(skip !== null)(`playground on a 1366x768 laptop screen${skip ? `
     await page.click('#tab-nftables');
     const want = await sharedState(page);
     expect(want.step).toBe('3');
-    // The fragment is written 150 ms after the last change: wait until it holds that change.
-    await expect.poll(async () => (await decodeState(new URL(page.url()).hash, '', [want.example])).rules, { timeout: 5_000 }).toBe('nftables');
+    // The fragment is written 150 ms after the last change: wait until it holds every change of
+    // this test (a fragment from an earlier one may already say nftables, so rules alone is not enough).
+    await expect.poll(async () => {
+      const s = await decodeState(new URL(page.url()).hash, '', [want.example]);
+      return `${s.example} ${s.scheduler} ${s.seed} ${s.rules}`;
+    }, { timeout: 5_000 }).toBe(`${want.example} mh 99 nftables`);
     const second = await browser.newPage();
     try {
       await second.goto(page.url());
