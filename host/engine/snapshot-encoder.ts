@@ -121,13 +121,15 @@ function addr(sp: ModelServicePort | null, field: string, text: string): Address
 
 function parseCIDR(sp: ModelServicePort, field: string, cidr: string): { a: Address; bits: number } {
   const slash = cidr.lastIndexOf('/');
-  const a = addr(sp, field, slash < 0 ? cidr : cidr.slice(0, slash));
-  const max = a.family === 4 ? 32 : 128;
-  let bits = slash < 0 ? max : Number(cidr.slice(slash + 1));
-  if (!Number.isInteger(bits) || bits < 0 || bits > max) fail(sp, field, `"${cidr}" has a bad prefix length`);
-  // An IPv4-mapped IPv6 range (::ffff:a.b.c.d/n, n ≥ 96) is normalised with its address.
-  if (a.family === 4 && slash >= 0 && cidr.slice(0, slash).includes(':')) bits = Math.max(0, bits - 96);
-  return { a, bits };
+  const text = slash < 0 ? cidr : cidr.slice(0, slash);
+  const a = addr(sp, field, text);
+  // An IPv4-mapped IPv6 range (::ffff:a.b.c.d/n, 96 ≤ n ≤ 128) is normalised with its address:
+  // its prefix length counts the 96 mapping bits, so it is checked against 128, then shortened.
+  const mapped = a.family === 4 && text.includes(':');
+  const max = a.family === 4 && !mapped ? 32 : 128;
+  const bits = slash < 0 ? max : Number(cidr.slice(slash + 1));
+  if (!Number.isInteger(bits) || bits < (mapped ? 96 : 0) || bits > max) fail(sp, field, `"${cidr}" has a bad prefix length`);
+  return { a, bits: mapped ? bits - 96 : bits };
 }
 
 /** Records a service port counts against a chunk's budget: itself, its addresses, ranges and backends. */

@@ -86,11 +86,17 @@ describe('snapshot encoder errors', () => {
     ['weight out of range', { backends: [backend('10.0.0.1', 80, { weight: 70000 })] }, /backends\[0\]\.weight: 70000 is not an integer in 0\.\.65535/],
     ['backend port 0', { backends: [backend('10.0.0.1', 0)] }, /backends\[0\]\.port: 0 is not in 1\.\.65535/],
     ['bad source range', { loadBalancerSourceRanges: ['10.0.0.0/40'] }, /loadBalancerSourceRanges\[0\]: "10.0.0.0\/40" has a bad prefix length/],
+    ['IPv4-mapped range shorter than the mapping', { loadBalancerSourceRanges: ['::ffff:10.0.0.0/64'] }, /loadBalancerSourceRanges\[0\]: "::ffff:10.0.0.0\/64" has a bad prefix length/],
     ['affinity timeout too long', { sessionAffinity: 'ClientIP', affinityTimeoutSeconds: 90000 }, /affinityTimeoutSeconds: 90000 is not in 1\.\.86400/],
     ['ClientIP affinity with timeout 0 (issue 10)', { sessionAffinity: 'ClientIP', affinityTimeoutSeconds: 0 }, /affinityTimeoutSeconds: 0 is not in 1\.\.86400/],
   ];
   it.each(bad)('names the field: %s', (_, extra, message) => {
     expect(() => encodeSnapshot(model([servicePort('web', { clusterIPs: ['10.96.0.10'], ...extra })]))).toThrow(message);
+  });
+
+  it('encodes an IPv4-mapped source range as the IPv4 range it maps', () => {
+    const withRange = (range: string) => encodeSnapshot(model([servicePort('web', { clusterIPs: ['10.96.0.10'], loadBalancerSourceRanges: [range] })]));
+    expect(withRange('::ffff:10.0.0.0/104')).toEqual(withRange('10.0.0.0/8'));
   });
 
   it('refuses backends out of engine order', () => {
