@@ -12,6 +12,7 @@
  */
 import { randomFillSync } from 'node:crypto';
 import net from 'node:net';
+import { seededUnit } from '../../host/browser/simulate.js';
 import { type ClientCommand, type ClientReply, type ClientSettings, type ClientStats } from './protocol.js';
 import { SoakConnection, type ConnectionEnd } from './connection.js';
 
@@ -30,23 +31,12 @@ let settings: ClientSettings;
 let pending = 0;
 let started = 0;
 let stopping = false;
-let rng = mulberry32(1);
+/** Seeded: message sizes and think times are reproducible per seed. */
+let rng = seededUnit(1);
 const rtts: number[] = [];
 const stats: Omit<ClientStats, 'open' | 'rttMs' | 'perEndpoint'> = {
   connected: 0, connectFailures: {}, reconnects: 0, messages: 0, bytesEchoed: 0, bytesCorrupted: 0, lostLive: {}, endedRetired: 0,
 };
-
-/** A small seeded PRNG: message sizes and think times are reproducible per seed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function bump(map: Record<string, number>, key: string): void {
   map[key] = (map[key] ?? 0) + 1;
@@ -150,7 +140,7 @@ process.on('message', (msg: ClientCommand) => {
   switch (msg.type) {
     case 'start':
       settings = msg.settings;
-      rng = mulberry32(settings.seed);
+      rng = seededUnit(settings.seed);
       setInterval(topUp, 100).unref();
       setInterval(checkStalls, 1000).unref();
       return;

@@ -173,7 +173,13 @@ export function sourcePorts(seed: number, clients = 1): (request: number) => num
   return () => EPHEMERAL_LOW + (next() % span);
 }
 
-/** mulberry32: a small, well-mixed seeded PRNG of u32 values (also the DNS comparison's scenarios). */
+/** mulberry32 scaled to [0, 1): for scenario generators, tests and benches that need a seeded Math.random. */
+export function seededUnit(seed: number): () => number {
+  const next = mulberry32(seed);
+  return () => next() / 4294967296;
+}
+
+/** mulberry32: a small, well-mixed seeded PRNG of u32 values. */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

@@ -5,7 +5,7 @@
  * ExternalName Services (targets outside and inside the zone), plus the questions to ask about
  * them: every name the specification defines and the negative cases around them.
  */
-import { mulberry32 } from '../../host/browser/simulate.js';
+import { seededUnit } from '../../host/browser/simulate.js';
 import type { Cluster } from '../k8s/cluster.js';
 
 export interface ScenarioPod {
@@ -23,15 +23,9 @@ export interface Scenario {
   readonly services: readonly { namespace: string; name: string; kind: 'ClusterIP' | 'Headless' | 'ExternalName'; ports: { name: string; protocol: string }[] }[];
 }
 
-/** Uniform in [0, 1) from mulberry32 (the playground's source-port PRNG). */
-function prng(seed: number): () => number {
-  const next = mulberry32(seed);
-  return () => next() / 4294967296;
-}
-
 /** `podOffset` keeps pod IPs of scenarios applied to one cluster apart. */
 export function generateScenario(seed: number, servicesPerNamespace = 4, namespaces = ['dns-a', 'dns-b', 'dns-c'], podOffset = 0): Scenario {
-  const rnd = prng(seed);
+  const rnd = seededUnit(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const objects: object[] = [{ apiVersion: 'v1', kind: 'Node', metadata: { name: 'dns-node' } }];
   const pods: ScenarioPod[] = [];
