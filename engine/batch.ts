@@ -73,28 +73,43 @@ function touchHomes(n: i32): void {
   return n < 0 ? 0 : n > MAX_BATCH ? MAX_BATCH : n;
 }
 
-/** `core.lookup` for the first `n` records (at most MAX_BATCH), in order; returns how many. */
-export function lookupMany(n: i32, nowMs: f64): i32 {
+/**
+ * `core.connect` (or `core.lookup`) for the first `n` records (at most MAX_BATCH), in order, after
+ * touching every record's home slot; returns how many. Inlined into each export with `connect`
+ * constant, so each keeps a direct call.
+ */
+// @ts-ignore: decorator
+@inline function decideMany(n: i32, nowMs: f64, connect: bool): i32 {
   n = clampBatch(n);
   touchHomes(n);
   for (let k = 0; k < n; k++) {
     const r = REGION + <usize>k * BATCH_RECORD_SIZE;
-    writeResult(r, core.lookup(load<u32>(r, R_PROTO), load<u32>(r, R_SRC), load<u32>(r, R_SRC + 4), load<u32>(r, R_SRC + 8), load<u32>(r, R_SRC + 12),
-      load<u32>(r, R_SRC + 16), load<u32>(r, R_SPORT), load<u32>(r, R_DST), load<u32>(r, R_DST + 4), load<u32>(r, R_DST + 8), load<u32>(r, R_DST + 12),
-      load<u32>(r, R_DST + 16), load<u32>(r, R_DPORT), nowMs));
+    const proto = load<u32>(r, R_PROTO);
+    const sf = load<u32>(r, R_SRC);
+    const s0 = load<u32>(r, R_SRC + 4);
+    const s1 = load<u32>(r, R_SRC + 8);
+    const s2 = load<u32>(r, R_SRC + 12);
+    const s3 = load<u32>(r, R_SRC + 16);
+    const sport = load<u32>(r, R_SPORT);
+    const df = load<u32>(r, R_DST);
+    const d0 = load<u32>(r, R_DST + 4);
+    const d1 = load<u32>(r, R_DST + 8);
+    const d2 = load<u32>(r, R_DST + 12);
+    const d3 = load<u32>(r, R_DST + 16);
+    const dport = load<u32>(r, R_DPORT);
+    writeResult(r, connect
+      ? core.connect(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, nowMs)
+      : core.lookup(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, nowMs));
   }
   return n;
 }
 
+/** `core.lookup` for the first `n` records (at most MAX_BATCH), in order; returns how many. */
+export function lookupMany(n: i32, nowMs: f64): i32 {
+  return decideMany(n, nowMs, false);
+}
+
 /** `core.connect` for the first `n` records (at most MAX_BATCH), in order; returns how many. */
 export function connectMany(n: i32, nowMs: f64): i32 {
-  n = clampBatch(n);
-  touchHomes(n);
-  for (let k = 0; k < n; k++) {
-    const r = REGION + <usize>k * BATCH_RECORD_SIZE;
-    writeResult(r, core.connect(load<u32>(r, R_PROTO), load<u32>(r, R_SRC), load<u32>(r, R_SRC + 4), load<u32>(r, R_SRC + 8), load<u32>(r, R_SRC + 12),
-      load<u32>(r, R_SRC + 16), load<u32>(r, R_SPORT), load<u32>(r, R_DST), load<u32>(r, R_DST + 4), load<u32>(r, R_DST + 8), load<u32>(r, R_DST + 12),
-      load<u32>(r, R_DST + 16), load<u32>(r, R_DPORT), nowMs));
-  }
-  return n;
+  return decideMany(n, nowMs, true);
 }
