@@ -21,7 +21,7 @@ import { finishNH, nhTerm, tableKey } from './hash';
 import { elapsed, stats } from './state';
 import {
   BUCKET_SIZE, B_HASH, B_LAST_USED, B_LIST, B_PREV, MAX_PROBE_SLOTS, LISTS_BYTES, MAX_TABLE_CAPACITY, Table, bucket, listHead, listNext, listTail,
-  newTable, homeSlot, nextSlot, tableBytes, tableClaim, tableClear, tableDisplacement, tableInit, tableProbeFits, tableRemove, tableTouch,
+  homeSlot, nextSlot, tableBytes, tableClaim, tableClear, tableDisplacement, tableInit, tableProbeFits, tableRemove, tableTouch,
 } from './table';
 
 // @ts-ignore: decorator
@@ -48,10 +48,20 @@ import {
 const LIST_TIMEOUT: usize = memory.data(4 * LISTS, 4);
 /** Touch sequence: larger = more recently used (compared wrap-safe). */
 let seq: u32 = 0;
+
+/** The touch sequence, for instances that share one table (lock.ts). */
+export function affinitySeq(): u32 {
+  return seq;
+}
+export function setAffinitySeq(s: u32): void {
+  seq = s;
+}
 // @ts-ignore: decorator
 @inline export const MAX_AFFINITY_CAPACITY: i32 = MAX_TABLE_CAPACITY;
 
-const affTable: Table = newTable(memory.data(offsetof<Table>(), 8), memory.data(<i32>LISTS_BYTES, 8));
+/** A constant address, not a start-time value: every instance over a shared memory sees it (lock.ts). */
+const affTable = changetype<Table>(memory.data(offsetof<Table>(), 8));
+affTable.lists = memory.data(<i32>LISTS_BYTES, 8); // at start: the leader's _initialize, into the shared memory
 
 // @ts-ignore: decorator
 @inline function listTimeout(l: i32): u32 {

@@ -12,6 +12,7 @@
  *   +------+-------+-------+--------+-----------+--------+-----------+--------+-----+--------+-------+------+-----+
  *   (bytes 76..80 unused; verdict… are written by the engine, -1 where absent, as the scratch decision)
  */
+import { enter, leave } from './lock';
 import * as core from './core';
 import { flowHash, flowHomeWord } from './flows';
 
@@ -33,19 +34,27 @@ import { flowHash, flowHomeWord } from './flows';
 // @ts-ignore: decorator
 @inline const R_VERDICT: usize = 52;
 
-const REGION: usize = memory.data(<i32>BATCH_RECORD_SIZE * MAX_BATCH, 16);
+/** Bytes of one batch region. */
+// @ts-ignore: decorator
+@inline export const BATCH_REGION_BYTES: usize = BATCH_RECORD_SIZE * <usize>MAX_BATCH;
+/** This instance's region: the static one, or a worker's own (lock.ts, index.ts attachWorker). */
+let region: usize = memory.data(<i32>BATCH_REGION_BYTES, 16);
+
+export function useBatchRegion(at: usize): void {
+  region = at;
+}
 /** Keeps the early bucket reads alive (the optimizer may not drop a load whose value is stored). */
 let touched: u32 = 0;
 
 export function batchRegion(): usize {
-  return REGION;
+  return region;
 }
 
 /** Hashes each of the first `n` records and reads its home bucket's first word. */
 function touchHomes(n: i32): void {
   let sink: u32 = 0;
   for (let k = 0; k < n; k++) {
-    const r = REGION + <usize>k * BATCH_RECORD_SIZE;
+    const r = region + <usize>k * BATCH_RECORD_SIZE;
     const proto = load<u32>(r, R_PROTO);
     const sf = load<u32>(r, R_SRC);
     const df = load<u32>(r, R_DST);
@@ -83,7 +92,7 @@ function touchHomes(n: i32): void {
   n = clampBatch(n);
   touchHomes(n);
   for (let k = 0; k < n; k++) {
-    const r = REGION + <usize>k * BATCH_RECORD_SIZE;
+    const r = region + <usize>k * BATCH_RECORD_SIZE;
     const proto = load<u32>(r, R_PROTO);
     const sf = load<u32>(r, R_SRC);
     const s0 = load<u32>(r, R_SRC + 4);
@@ -106,10 +115,16 @@ function touchHomes(n: i32): void {
 
 /** `core.lookup` for the first `n` records (at most MAX_BATCH), in order; returns how many. */
 export function lookupMany(n: i32, nowMs: f64): i32 {
-  return decideMany(n, nowMs, false);
+  enter();
+  const r = decideMany(n, nowMs, false);
+  leave();
+  return r;
 }
 
 /** `core.connect` for the first `n` records (at most MAX_BATCH), in order; returns how many. */
 export function connectMany(n: i32, nowMs: f64): i32 {
-  return decideMany(n, nowMs, true);
+  enter();
+  const r = decideMany(n, nowMs, true);
+  leave();
+  return r;
 }

@@ -25,7 +25,7 @@ import { Generation } from './generation';
 import { H_ACTIVE, H_INACTIVE, H_WORDS, MEMBER_ACTIVE, MEMBER_BACKEND, MEMBER_INACTIVE, MEMBER_WORDS } from './layout';
 import { CLASS_TCP_SYN, FLOW_CLASS_COUNT, current, elapsed, stats, timeoutMs } from './state';
 import {
-  B_HASH, B_LAST_USED, B_LIST, B_NEXT, B_PREV, LISTS_BYTES, MAX_TABLE_CAPACITY, MAX_PROBE_SLOTS, Table, bucket, listHead, listNext, listTail, newTable, homeSlot, nextSlot,
+  B_HASH, B_LAST_USED, B_LIST, B_NEXT, B_PREV, LISTS_BYTES, MAX_TABLE_CAPACITY, MAX_PROBE_SLOTS, Table, bucket, listHead, listNext, listTail, homeSlot, nextSlot,
   tableBytes, tableClaim, tableDisplacement, tableInit, tableProbeFits, tableRemove, tableTouch, tableWatch, tableWatched,
 } from './table';
 
@@ -51,7 +51,9 @@ import {
 // @ts-ignore: decorator
 @inline export const META_ACTIVE: u32 = 1 << 13;
 
-const flowTable: Table = newTable(memory.data(offsetof<Table>(), 8), memory.data(<i32>LISTS_BYTES, 8));
+/** A constant address, not a start-time value: every instance over a shared memory sees it (lock.ts). */
+const flowTable = changetype<Table>(memory.data(offsetof<Table>(), 8));
+flowTable.lists = memory.data(<i32>LISTS_BYTES, 8); // at start: the leader's _initialize, into the shared memory
 
 /** The bucket of flow `e` (its slot). */
 // @ts-ignore: decorator
@@ -174,6 +176,14 @@ export function flowsInit(cap: i32): void {
 @inline const HIT_RING: i32 = 64;
 const HITS: usize = memory.data(4 * HIT_RING, 64);
 let hitCount: i32 = 0;
+
+/** The pending hit count, for instances that share one table (lock.ts). */
+export function pendingHits(): i32 {
+  return hitCount;
+}
+export function setPendingHits(n: i32): void {
+  hitCount = n;
+}
 /** Keeps applyHits' neighbour reads alive. */
 let neighbourSink: u32 = 0;
 

@@ -20,38 +20,83 @@ import * as core from './core';
 import * as flows from './flows';
 import * as affinity from './affinity';
 import { snapshotErrorOffset, snapshotErrorServicePort } from './snapshot';
-import { MAX_BATCH } from './batch';
+import { BATCH_REGION_BYTES, MAX_BATCH, useBatchRegion } from './batch';
+import { enter, leave, setOwnerId } from './lock';
 
-/** ABI version: bumped when exports or the scratch layout change (4: batchRegion, lookupMany, connectMany; 5: with delta snapshots and staged loads). */
+/**
+ * ABI version: bumped when exports or the scratch layout change (4: batchRegion, lookupMany,
+ * connectMany; 5: with delta snapshots and staged loads; 6: the decision's generation at scratch
+ * word 22, and the shared-memory exports of lock.ts).
+ */
 export function abiVersion(): u32 {
-  return 5;
+  return 6;
 }
 
-const SCRATCH = memory.data(512, 16);
+// @ts-ignore: decorator
+@inline const SCRATCH_BYTES: usize = 512;
+/** This instance's scratch: the static one, or a worker's own area (attachWorker). */
+let SCRATCH: usize = memory.data(<i32>SCRATCH_BYTES, 16);
 
 export function scratch(): usize {
   return SCRATCH;
 }
 
+/** Bytes of one worker's area: its scratch, then its batch region (engine.shared.wasm). */
+export function workerAreaBytes(): usize {
+  return SCRATCH_BYTES + BATCH_REGION_BYTES;
+}
+
+/**
+ * The leader allocates `count` worker areas (pinned: they live as long as the engine) and returns
+ * the first; worker `id` uses the one at `first + (id - 1) × workerAreaBytes()`.
+ */
+export function allocWorkerAreas(count: i32): usize {
+  enter();
+  const block = new StaticArray<u8>(<i32>workerAreaBytes() * count + 64);
+  __pin(changetype<usize>(block));
+  leave();
+  return (changetype<usize>(block) + 63) & ~<usize>63;
+}
+
+/**
+ * Makes this instance worker `id` (1..255) of a shared engine: a follower that did not run
+ * `_initialize` (lock.ts), deciding over the leader's state with its own scratch and batch region.
+ */
+export function attachWorker(id: i32, area: usize): void {
+  setOwnerId(id);
+  SCRATCH = area;
+  useBatchRegion(area + SCRATCH_BYTES);
+}
+
+export { lockEngine, unlockEngine, releaseLockOf, lockAcquisitions, lockContentions, sharedBlock } from './lock';
+
 /** core.init: INIT_OK (0), or INIT_BAD_TIMEOUT (1) when a timeout exceeds 2,000,000 s (nothing changed). */
 export function init(flowCap: i32, affinityCap: i32, seed: u32, tcpS: u32, tcpFinS: u32, udpS: u32, sctpS: u32, synS: u32): i32 {
-  return core.init(flowCap, affinityCap, seed, tcpS, tcpFinS, udpS, sctpS, synS);
+  enter();
+  const r = core.init(flowCap, affinityCap, seed, tcpS, tcpFinS, udpS, sctpS, synS);
+  leave();
+  return r;
 }
 
 let pendingSnapshot = new StaticArray<u8>(0);
 
 /** Allocates a buffer of `len` bytes for the next snapshot; the host writes it, then calls `loadSnapshot`. */
 export function snapshotBuffer(len: i32): usize {
+  enter();
   pendingSnapshot = new StaticArray<u8>(len);
+  leave();
   return changetype<usize>(pendingSnapshot);
 }
 
 /** Loads the snapshot written into `snapshotBuffer`; 0 or a rejection code (engine/snapshot.ts). */
 export function loadSnapshot(): i32 {
+  enter();
   __collect(); // the previous generation's garbage; pendingSnapshot is a global, so it survives
   const bytes = pendingSnapshot;
   pendingSnapshot = new StaticArray<u8>(0);
-  return core.loadSnapshot(bytes);
+  const r = core.loadSnapshot(bytes);
+  leave();
+  return r;
 }
 
 /**
@@ -59,24 +104,34 @@ export function loadSnapshot(): i32 {
  * decisions keep using the serving generation until `commitSnapshot`.
  */
 export function beginSnapshot(): void {
+  enter();
   __collect();
   const bytes = pendingSnapshot;
   pendingSnapshot = new StaticArray<u8>(0);
   core.beginSnapshot(bytes);
+  leave();
 }
 
 /** Advances the staged build by at most `budget` records per stage: -1 more, 0 ready, else a rejection code. */
 export function snapshotStep(budget: i32): i32 {
-  return core.snapshotStep(budget);
+  enter();
+  const r = core.snapshotStep(budget);
+  leave();
+  return r;
 }
 
 /** Switches to the staged build: 0, -1 (not ready), 18 (the serving generation changed meanwhile), 21 (none). */
 export function commitSnapshot(): i32 {
-  return core.commitSnapshot();
+  enter();
+  const r = core.commitSnapshot();
+  leave();
+  return r;
 }
 
 export function abortSnapshot(): void {
+  enter();
   core.abortSnapshot();
+  leave();
 }
 
 /**
@@ -84,10 +139,13 @@ export function abortSnapshot(): void {
  * 0 or a rejection code (20: only a full snapshot can express it).
  */
 export function applyDelta(): i32 {
+  enter();
   __collect();
   const bytes = pendingSnapshot;
   pendingSnapshot = new StaticArray<u8>(0);
-  return core.applyDelta(bytes);
+  const r = core.applyDelta(bytes);
+  leave();
+  return r;
 }
 
 export function errorOffset(): i32 {
@@ -106,37 +164,50 @@ export function errorServicePort(): i32 {
   store<i32>(SCRATCH, core.decisionBackend, 76);
   store<i32>(SCRATCH, core.decisionDetail, 80);
   store<i32>(SCRATCH, core.decisionKind, 84);
+  store<u32>(SCRATCH, core.generation(), 88);
+  leave();
   return verdict;
 }
 
 export function connect(proto: u32, sport: u32, dport: u32, nowMs: f64): i32 {
+  enter();
   const s = SCRATCH;
   return writeDecision(core.connect(proto, load<u32>(s), load<u32>(s, 4), load<u32>(s, 8), load<u32>(s, 12), load<u32>(s, 16), sport,
     load<u32>(s, 20), load<u32>(s, 24), load<u32>(s, 28), load<u32>(s, 32), load<u32>(s, 36), dport, nowMs));
 }
 
 export function lookup(proto: u32, sport: u32, dport: u32, nowMs: f64): i32 {
+  enter();
   const s = SCRATCH;
   return writeDecision(core.lookup(proto, load<u32>(s), load<u32>(s, 4), load<u32>(s, 8), load<u32>(s, 12), load<u32>(s, 16), sport,
     load<u32>(s, 20), load<u32>(s, 24), load<u32>(s, 28), load<u32>(s, 32), load<u32>(s, 36), dport, nowMs));
 }
 
 export function established(proto: u32, sport: u32, dport: u32, nowMs: f64): bool {
+  enter();
   const s = SCRATCH;
-  return core.established(proto, load<u32>(s), load<u32>(s, 4), load<u32>(s, 8), load<u32>(s, 12), load<u32>(s, 16), sport,
+  const r = core.established(proto, load<u32>(s), load<u32>(s, 4), load<u32>(s, 8), load<u32>(s, 12), load<u32>(s, 16), sport,
     load<u32>(s, 20), load<u32>(s, 24), load<u32>(s, 28), load<u32>(s, 32), load<u32>(s, 36), dport, nowMs);
+  leave();
+  return r;
 }
 
 export function close(proto: u32, sport: u32, dport: u32, nowMs: f64): bool {
+  enter();
   const s = SCRATCH;
-  return core.close(proto, load<u32>(s), load<u32>(s, 4), load<u32>(s, 8), load<u32>(s, 12), load<u32>(s, 16), sport,
+  const r = core.close(proto, load<u32>(s), load<u32>(s, 4), load<u32>(s, 8), load<u32>(s, 12), load<u32>(s, 16), sport,
     load<u32>(s, 20), load<u32>(s, 24), load<u32>(s, 28), load<u32>(s, 32), load<u32>(s, 36), dport, nowMs);
+  leave();
+  return r;
 }
 
 export function rebind(proto: u32, sport: u32, dport: u32, k: i32, nowMs: f64): bool {
+  enter();
   const s = SCRATCH;
-  return core.rebind(proto, load<u32>(s), load<u32>(s, 4), load<u32>(s, 8), load<u32>(s, 12), load<u32>(s, 16), sport,
+  const r = core.rebind(proto, load<u32>(s), load<u32>(s, 4), load<u32>(s, 8), load<u32>(s, 12), load<u32>(s, 16), sport,
     load<u32>(s, 20), load<u32>(s, 24), load<u32>(s, 28), load<u32>(s, 32), load<u32>(s, 36), dport, k, nowMs);
+  leave();
+  return r;
 }
 
 /**
@@ -149,16 +220,25 @@ export function batchCapacity(): i32 {
 }
 
 export function expire(nowMs: f64): i32 {
+  enter();
   __collect(); // whatever the non-hot exports (stats, names) allocated since the last call
-  return core.expire(nowMs);
+  const r = core.expire(nowMs);
+  leave();
+  return r;
 }
 
 export function backendActive(sp: i32, k: i32): u32 {
-  return core.backendActive(sp, k);
+  enter();
+  const r = core.backendActive(sp, k);
+  leave();
+  return r;
 }
 
 export function backendInactive(sp: i32, k: i32): u32 {
-  return core.backendInactive(sp, k);
+  enter();
+  const r = core.backendInactive(sp, k);
+  leave();
+  return r;
 }
 
 /**
@@ -168,6 +248,7 @@ export function backendInactive(sp: i32, k: i32): u32 {
  * flow table bytes, flows untracked, affinities untracked, records orphaned by deltas, member records.
  */
 export function fillStats(): void {
+  enter();
   const p = SCRATCH + 256;
   const st = core.stats;
   store<f64>(p, <f64>core.generation(), 0);
@@ -189,16 +270,22 @@ export function fillStats(): void {
   store<f64>(p, <f64>st.affinitiesUntracked, 128);
   store<f64>(p, <f64>core.garbageRecords(), 136);
   store<f64>(p, <f64>core.memberRecords(), 144);
+  leave();
 }
 
 /** Service port by name for hosts that route by DNS name: UTF-8 of namespace then name in the snapshot buffer region. */
 export function servicePortByName(nsPtr: usize, nsLen: i32, namePtr: usize, nameLen: i32, port: u32, proto: u32): i32 {
-  return core.servicePortByName(nsPtr, nsLen, namePtr, nameLen, port, proto);
+  enter();
+  const r = core.servicePortByName(nsPtr, nsLen, namePtr, nameLen, port, proto);
+  leave();
+  return r;
 }
 
 /** Diagnostics: total displacement of the flow index (probe length sum). */
 export function seedTables(a: u32, b: u32, c: u32, d: u32): void {
+  enter();
   core.seedTables(a, b, c, d);
+  leave();
 }
 
 export function affinityIndexDisplacement(): f64 {

@@ -85,16 +85,6 @@ export class Table {
   lists: usize = 0;
 }
 
-/**
- * A Table header at `header` (offsetof<Table>() bytes) with its list heads and tails at `lists`
- * (LISTS_BYTES): each table passes its own `memory.data` regions (one static region per call site).
- */
-export function newTable(header: usize, lists: usize): Table {
-  const t = changetype<Table>(header);
-  t.lists = lists;
-  return t;
-}
-
 /** Home slot of a hash: its low bits. */
 // @ts-ignore: decorator
 @inline export function homeSlot(t: Table, hash: u32): u32 {
@@ -147,7 +137,8 @@ export function tableInit(t: Table, cap: i32, eager: bool): void {
   t.count = 0;
   t.watch = 0;
   memory.fill(t.lists, 0, LISTS_BYTES);
-  if (eager || t.regionBytes != 0) tableEnsure(t);
+  // A shared engine's workers must never allocate (engine/lock.ts): there, buckets are allocated now.
+  if (eager || ASC_FEATURE_THREADS || t.regionBytes != 0) tableEnsure(t);
 }
 
 /** Allocates (or reuses) and clears the buckets unless they are in place. */

@@ -8,6 +8,11 @@ import { weightOf } from './common';
 
 let state: u32 = 1;
 
+/** Sets the stream's state (instances that share one engine state, lock.ts). */
+export function setRandomState(s: u32): void {
+  state = s;
+}
+
 export function seedRandom(seed: u32): void {
   state = seed != 0 ? seed : 1;
 }

@@ -129,21 +129,33 @@ export class ServicePortOrder {
 
   /** Mirrors what engine/splice.ts does with `ops` once the engine accepted them. */
   apply(ops: readonly DeltaOp[]): void {
-    const removes: number[] = [];
-    for (const op of ops) {
-      if (op.kind === 'replace') this.ports[op.index] = op.servicePort;
-      else if (op.kind === 'append') {
-        this.index.set(identity(op.servicePort), this.ports.length);
-        this.ports.push(op.servicePort);
-      } else removes.push(op.index);
-    }
-    for (const t of removes.sort((a, b) => b - a)) {
-      this.index.delete(identity(this.ports[t]!));
-      const last = this.ports.pop()!;
-      if (t < this.ports.length) {
-        this.ports[t] = last;
-        this.index.set(identity(last), t);
-      }
+    applyOps(this.ports, this.index, ops);
+  }
+
+  /** The service ports in engine order after `ops`, without applying them (a plan shown before it is sent). */
+  preview(ops: readonly DeltaOp[]): ModelServicePort[] {
+    const ports = this.ports.slice();
+    applyOps(ports, null, ops);
+    return ports;
+  }
+}
+
+/** Replaces, appends, then removes (each removed index takes the last port), keeping `index` (when given) in step. */
+function applyOps(ports: ModelServicePort[], index: Map<string, number> | null, ops: readonly DeltaOp[]): void {
+  const removes: number[] = [];
+  for (const op of ops) {
+    if (op.kind === 'replace') ports[op.index] = op.servicePort;
+    else if (op.kind === 'append') {
+      index?.set(identity(op.servicePort), ports.length);
+      ports.push(op.servicePort);
+    } else removes.push(op.index);
+  }
+  for (const t of removes.sort((a, b) => b - a)) {
+    index?.delete(identity(ports[t]!));
+    const last = ports.pop()!;
+    if (t < ports.length) {
+      ports[t] = last;
+      index?.set(identity(last), t);
     }
   }
 }

@@ -47,10 +47,12 @@ export interface EngineExports {
   backendActive(sp: number, k: number): number;
   backendInactive(sp: number, k: number): number;
   fillStats(): void;
+  /** engine.shared.wasm: makes a non-initialized instance worker `id` with its own scratch area. */
+  attachWorker?(id: number, area: number): void;
 }
 
 /** The ABI version this wrapper speaks (engine/index.ts abiVersion). */
-export const ENGINE_ABI_VERSION = 5;
+export const ENGINE_ABI_VERSION = 6;
 
 /** Words per record of the batch region and the first result word (engine/batch.ts). */
 const BATCH_WORDS = 20;
@@ -88,6 +90,23 @@ class ReusedDecision implements Decision {
   }
 }
 
+/** `Engine.planChanges`: the model the next generation serves, and the call that serves it. */
+export interface PlannedChanges {
+  readonly model: ServiceModel;
+  /** What `apply` will try first (it may still fall back to a full load). */
+  readonly kind: 'delta' | 'full';
+  apply(): 'delta' | 'full';
+}
+
+function once<T>(f: () => T): () => T {
+  let used = false;
+  return () => {
+    if (used) throw new Error('PlannedChanges.apply: already applied');
+    used = true;
+    return f();
+  };
+}
+
 /** 2^20 slots of 64 bytes at load 3/4: the largest capacity in 64 MiB (engine/table.ts). */
 export const DEFAULT_FLOW_CAPACITY = 3 << 18;
 
@@ -109,11 +128,33 @@ export class Engine implements EngineApi {
   private batchU32: Uint32Array;
   private batchI32: Int32Array;
 
-  /** Wraps an initialized (WASI `_initialize` already run) engine instance and applies `options`. */
-  constructor(instance: WebAssembly.Instance, options: EngineOptions = {}) {
+  /**
+   * Models by generation, on a worker of a shared engine (host/engine/shared.ts): the leader
+   * changes generations under it, so each decision reads its model by the generation it was made in.
+   */
+  protected readonly models: Map<number, ServiceModel> | null;
+
+  /**
+   * Wraps an initialized (WASI `_initialize` already run) engine instance and applies `options`;
+   * or, with `worker`, attaches an instance that did not run `_initialize` to a shared engine's
+   * state as that worker (options are the leader's: none applied).
+   */
+  constructor(instance: { readonly exports: WebAssembly.Exports }, options: EngineOptions = {}, worker?: { readonly id: number; readonly area: number }) {
     this.ex = instance.exports as unknown as EngineExports;
     const abi = this.ex.abiVersion();
     if (abi !== ENGINE_ABI_VERSION) throw new Error(`engine.wasm speaks ABI ${abi}, this host speaks ${ENGINE_ABI_VERSION}: rebuild (npm run build)`);
+    this.models = worker ? new Map() : null;
+    if (worker) this.ex.attachWorker!(worker.id, worker.area);
+    else this.configure(options);
+    this.scratchPtr = this.ex.scratch();
+    this.u32 = new Uint32Array(this.ex.memory.buffer, this.scratchPtr, 128);
+    this.i32 = new Int32Array(this.ex.memory.buffer, this.scratchPtr, 128);
+    this.f64 = new Float64Array(this.ex.memory.buffer, this.scratchPtr + 256, 32);
+    this.batchU32 = new Uint32Array(this.ex.memory.buffer, this.ex.batchRegion(), this.ex.batchCapacity() * BATCH_WORDS);
+    this.batchI32 = new Int32Array(this.batchU32.buffer, this.batchU32.byteOffset, this.batchU32.length);
+  }
+
+  private configure(options: EngineOptions): void {
     const t = options.timeouts ?? {};
     for (const [field, v] of Object.entries({ flowCapacity: options.flowCapacity, affinityCapacity: options.affinityCapacity })) {
       if (v !== undefined && (!Number.isInteger(v) || v < 1 || v > (1 << 24) - 2)) {
@@ -133,12 +174,6 @@ export class Engine implements EngineApi {
       if (k.length !== 4 || k.some((w) => !Number.isInteger(w) || w < 0 || w > 0xffffffff)) throw new Error('EngineOptions.hashKey: want four 32-bit unsigned words');
       this.ex.seedTables(k[0], k[1], k[2], k[3]);
     }
-    this.scratchPtr = this.ex.scratch();
-    this.u32 = new Uint32Array(this.ex.memory.buffer, this.scratchPtr, 128);
-    this.i32 = new Int32Array(this.ex.memory.buffer, this.scratchPtr, 128);
-    this.f64 = new Float64Array(this.ex.memory.buffer, this.scratchPtr + 256, 32);
-    this.batchU32 = new Uint32Array(this.ex.memory.buffer, this.ex.batchRegion(), this.ex.batchCapacity() * BATCH_WORDS);
-    this.batchI32 = new Int32Array(this.batchU32.buffer, this.batchU32.byteOffset, this.batchU32.length);
   }
 
   /** Re-creates the scratch views after linear memory grew (a grown memory detaches old views). */
@@ -179,35 +214,49 @@ export class Engine implements EngineApi {
    * decision indexes refer to. Returns which path was taken.
    */
   applyChanges(changes: ServicePortChanges): 'delta' | 'full' {
+    return this.planChanges(changes).apply();
+  }
+
+  /**
+   * `applyChanges` in two steps: the plan says which model the next generation will serve
+   * (`model`, in engine order) before anything is sent, and `apply()` sends it; decisions made in
+   * that generation index `model`. A shared engine's main thread hands `model` to its workers
+   * first (host/engine/shared.ts). `apply()` may be called once; when the engine asks for a full
+   * snapshot instead of the delta, `model` is loaded whole, so it stays what is served.
+   */
+  planChanges(changes: ServicePortChanges): PlannedChanges {
     const count = changes.added.length + changes.updated.length + changes.removed.length;
     const st = this.current === EMPTY_MODEL ? null : this.stats();
-    if (st === null || changes.nodeIPsChanged || count > Math.max(64, st.servicePorts / 8) ||
-        st.garbageRecords > Math.max(4096, st.memberRecords)) {
-      this.load(changes.current);
-      return 'full';
-    }
-    this.order ??= new ServicePortOrder(this.current);
-    const ops: DeltaOp[] | null = this.order.plan(changes);
+    const ops = st === null || changes.nodeIPsChanged || count > Math.max(64, st.servicePorts / 8) ||
+      st.garbageRecords > Math.max(4096, st.memberRecords)
+      ? null
+      : (this.order ??= new ServicePortOrder(this.current)).plan(changes);
     if (ops === null) {
-      this.load(changes.current);
-      return 'full';
+      const model = changes.current;
+      return { model, kind: 'full', apply: once(() => (this.load(model), 'full')) };
     }
-    if (ops.length === 0) {
-      this.current = { ...changes.current, servicePorts: this.order.ports.slice() };
-      this.decision.model = this.current;
-      return 'delta';
-    }
-    const code = this.send(encodeDelta(ops, st.generation), true);
-    if (code === NEEDS_FULL) {
-      this.load(changes.current);
-      return 'full';
-    }
-    if (code !== 0) this.reject(code);
-    this.order.apply(ops);
-    this.current = { ...changes.current, servicePorts: this.order.ports.slice() };
-    this.decision.model = this.current;
-    return 'delta';
+    const order = this.order!;
+    const model: ServiceModel = { ...changes.current, servicePorts: order.preview(ops) };
+    return {
+      model,
+      kind: 'delta',
+      apply: once(() => {
+        if (ops.length !== 0) {
+          const code = this.send(encodeDelta(ops, st!.generation), true);
+          if (code === NEEDS_FULL) {
+            this.load(model);
+            return 'full';
+          }
+          if (code !== 0) this.reject(code);
+        }
+        order.apply(ops);
+        this.current = model;
+        this.decision.model = model;
+        return 'delta';
+      }),
+    };
   }
+
 
   /**
    * Loads `model` as `load` does, without blocking decisions for the whole rebuild: the model is
@@ -303,6 +352,7 @@ export class Engine implements EngineApi {
     d.servicePortIndex = sp;
     d.backendIndex = b;
     d.detail = i[20]!;
+    if (this.models !== null) d.model = this.models.get(i[22]! >>> 0) ?? EMPTY_MODEL;
     return d;
   }
 
