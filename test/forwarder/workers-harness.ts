@@ -30,7 +30,7 @@ export interface WorkerForwarder {
   stop(): Promise<void>;
 }
 
-export async function startWorkerForwarder(model: ServiceModel, workers = 2, options: ForwarderOptions = {}): Promise<WorkerForwarder> {
+export async function startWorkerForwarder(model: ServiceModel, workers = 2, options: ForwarderOptions = {}, ackTimeoutMs = 5000): Promise<WorkerForwarder> {
   const logs: WorkerForwarder['logs'] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -40,7 +40,7 @@ export async function startWorkerForwarder(model: ServiceModel, workers = 2, opt
   });
   const log = pino({ level: 'info' }, sink);
   const ejectMs = options.ejectMs ?? 5000;
-  const started = await startForwarderEngine({}, workers, { ejectMs });
+  const started = await startForwarderEngine({}, workers, { ejectMs, ackTimeoutMs });
   const forwarder = new Forwarder(started.engine, log, { processMetrics: false, expireIntervalMs: 100, ...options, plane: started.plane });
   const pool = started.pool();
   if (!pool) throw new Error('no worker pool: ask for 2 workers or more');

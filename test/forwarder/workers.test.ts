@@ -99,6 +99,47 @@ describe.skipIf(unsupported !== null)('forwarder with 2 worker threads', () => {
     }
   });
 
+  it('restarts a worker that does not ack a model in time; the model is served by all', async () => {
+    const port = await freePort(VIP);
+    const second = await freePort(VIP);
+    const sp = servicePort('echo', { clusterIPs: [VIP], port, backends: [backend(ECHO, echoPort)] });
+    const f = await startWorkerForwarder(model([sp]), 2, {}, 800);
+    try {
+      f.pool.hangForTest(1, 30_000);
+      const started = Date.now();
+      await f.forwarder.sync(model([sp, servicePort('echo2', { clusterIPs: [VIP], port: second, backends: [backend(ECHO, echoPort)] })]));
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(f.logs.some((l) => l.msg === 'worker unresponsive; restarting it' && l['worker'] === 1)).toBe(true);
+      await eventually(() => f.pool.liveWorkers().length === 2, 10_000);
+      // Both workers (the replacement too) hold the new Service port: 20 source ports all reach it.
+      for (let i = 0; i < 20; i++) {
+        const payload = randomBytes(48);
+        expect((await tcpRoundTrip(VIP, second, payload)).equals(payload)).toBe(true);
+      }
+      const byWorker = perWorker(await scrape(f.metricsUrl));
+      for (const n of byWorker.values()) expect(n).toBeGreaterThan(0);
+      expect(sample(await scrape(f.metricsUrl), 'vipwasm_forwarder_worker_restarts_total')).toBe(1);
+    } finally {
+      await f.stop();
+    }
+  });
+
+  it('drains every worker: stops accepting, then cuts what is still open after the grace period', async () => {
+    const port = await freePort(VIP);
+    const f = await startWorkerForwarder(model([servicePort('echo', { clusterIPs: [VIP], port, backends: [backend(ECHO, echoPort)] })]));
+    const held: HeldConnection[] = [];
+    try {
+      for (let i = 0; i < 8; i++) held.push(await HeldConnection.open(VIP, port));
+      for (const c of held) expect(await c.echo(Buffer.from('before drain'))).toBe(true);
+      expect(await f.forwarder.drain(300)).toEqual({ aborted: 8 });
+      await eventually(() => held.every((c) => c.ended), 3000);
+      await expect(HeldConnection.open(VIP, port)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    } finally {
+      for (const c of held) c.close();
+      await f.stop();
+    }
+  });
+
   it('ejects a refusing backend once, for every worker', async () => {
     const port = await freePort(EJECT_VIP);
     const refusingPort = await freePort(REFUSING); // nothing listens there: connects are refused

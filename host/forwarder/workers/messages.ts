@@ -35,7 +35,9 @@ export type ToWorker =
   /** Close everything and exit. */
   | { readonly type: 'close' }
   /** Tests only: exit at once with code 1, as a crash would. */
-  | { readonly type: 'crash' };
+  | { readonly type: 'crash' }
+  /** Tests only: block the event loop for `ms`, as a stuck worker would. */
+  | { readonly type: 'hang'; readonly ms: number };
 
 /** prom-client's `getMetricsAsJSON()` (plain objects: structured-cloneable). */
 export type WorkerMetrics = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;

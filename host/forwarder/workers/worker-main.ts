@@ -67,6 +67,7 @@ async function run(port: NonNullable<typeof parentPort>, setup: WorkerSetup): Pr
   port.on('message', (m: ToWorker) => {
     if (m.type === 'serving') linked.dropModelsBefore(m.generation);
     else if (m.type === 'crash') process.exit(1);
+    else if (m.type === 'hang') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, m.ms);
     else if (m.type === 'close') {
       plane.close();
       linked.close();

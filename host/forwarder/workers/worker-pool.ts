@@ -171,6 +171,11 @@ export class WorkerPool implements ServingPlane {
     this.slots.get(id)?.post({ type: 'crash' });
   }
 
+  /** Tests only: blocks worker `id`'s event loop for `ms`, as a stuck worker would. */
+  hangForTest(id: number, ms: number): void {
+    this.slots.get(id)?.post({ type: 'hang', ms });
+  }
+
   private queue<T>(op: () => Promise<T>): Promise<T> {
     const run = this.ops.then(op);
     this.ops = run.catch(() => undefined);
