@@ -99,7 +99,9 @@ export class WorkerPool implements ServingPlane {
 
   serve(served: ServiceModel): Promise<void> {
     return this.queue(async () => {
-      await this.started;
+      // A worker that failed to start is being replaced (exited()); with none running, nothing serves.
+      await this.started.catch(() => undefined);
+      if (this.live.size === 0) throw new Error('no worker thread is running (see the log for why they exited)');
       const generation = this.leader.stats().generation + 1;
       await this.askLive({ type: 'model', generation, model: served });
       try {
@@ -154,7 +156,8 @@ export class WorkerPool implements ServingPlane {
     const parts: WorkerMetrics[] = [await own.getMetricsAsJSON()];
     const perWorker: { labels: { worker: string }; value: number }[] = [];
     const ids = [...this.live];
-    const replies = await Promise.allSettled(ids.map((id) => this.slots.get(id)!.request({ type: 'metrics' }, this.ackTimeoutMs)));
+    // A stuck worker must not hold /metrics for long: its counts are left out of this scrape.
+    const replies = await Promise.allSettled(ids.map((id) => this.slots.get(id)!.request({ type: 'metrics' }, Math.min(this.ackTimeoutMs, 2000))));
     replies.forEach((r, i) => {
       if (r.status !== 'fulfilled' || r.value.kind !== 'metrics') return;
       this.slots.get(ids[i]!)!.open = r.value.open;
