@@ -124,6 +124,35 @@ describe.skipIf(unsupported !== null)('forwarder with 2 worker threads', () => {
     }
   });
 
+  it('keeps the previous model serving on every worker when the engine refuses one', async () => {
+    const port = await freePort(VIP);
+    const second = await freePort(VIP);
+    const sp = servicePort('echo', { clusterIPs: [VIP], port, backends: [backend(ECHO, echoPort)] });
+    const f = await startWorkerForwarder(model([sp]));
+    try {
+      const generation = f.engine.stats().generation;
+      const twice = backend(ECHO, echoPort);
+      const refused = { ...servicePort('echo2', { clusterIPs: [VIP], port: second }), backends: [twice, twice], hasEndpoints: true };
+      await expect(f.forwarder.sync(model([sp, refused]))).rejects.toThrow('backends[1]: 127.245.140.1');
+      expect(f.engine.stats().generation).toBe(generation);
+      for (let i = 0; i < 20; i++) {
+        const payload = randomBytes(40);
+        expect((await tcpRoundTrip(VIP, port, payload)).equals(payload)).toBe(true);
+      }
+      let text = await scrape(f.metricsUrl);
+      expect(sample(text, 'vipwasm_sync_proxy_rules_errors_total')).toBe(1);
+      for (const n of perWorker(text).values()) expect(n).toBeGreaterThan(0);
+      // The next model is served under the generation number the refused one would have had.
+      await f.forwarder.sync(model([sp, servicePort('echo2', { clusterIPs: [VIP], port: second, backends: [twice] })]));
+      expect(f.engine.stats().generation).toBe(generation + 1);
+      for (let i = 0; i < 20; i++) expect((await tcpRoundTrip(VIP, second, Buffer.from(`m${i}`))).toString()).toBe(`m${i}`);
+      text = await scrape(f.metricsUrl);
+      expect(sample(text, 'vipwasm_forwarder_connections_total{service_port="default/echo2",protocol="TCP"}')).toBe(20);
+    } finally {
+      await f.stop();
+    }
+  });
+
   it('drains every worker: stops accepting, then cuts what is still open after the grace period', async () => {
     const port = await freePort(VIP);
     const f = await startWorkerForwarder(model([servicePort('echo', { clusterIPs: [VIP], port, backends: [backend(ECHO, echoPort)] })]));
