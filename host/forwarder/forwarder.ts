@@ -158,12 +158,11 @@ export class Forwarder {
     const started = performance.now();
     this.triggers?.mark();
     try {
-      await this.loadEngine(this.ejections.apply(model, performance.now()));
+      await this.loadEngine(model);
     } catch (err) {
       this.metrics.syncErrors.inc();
       throw err;
     }
-    this.model = model;
     const plan = planListeners(model, { nodePortAddresses: this.options.nodePortAddresses });
     if (this.vips) {
       const vips = new Set<string>();
@@ -279,8 +278,14 @@ export class Forwarder {
    * Services. Loads run one at a time, in the order asked, so an ejection reload never overtakes a
    * sync (with workers, each load is a generation handshake that takes event-loop turns).
    */
-  private loadEngine(served: ServiceModel): Promise<void> {
-    const load = this.engineLoads.then(() => this.plane.serve(served));
+  private loadEngine(next: ServiceModel | 'current'): Promise<void> {
+    const load = this.engineLoads.then(async () => {
+      // An ejection reload serves whatever model is current when its turn comes, never an older one.
+      const model = next === 'current' ? this.model : next;
+      if (!model || this.closed) return;
+      await this.plane.serve(this.ejections.apply(model, performance.now()));
+      this.model = model;
+    });
     this.engineLoads = load.catch(() => undefined);
     return load;
   }
@@ -290,7 +295,7 @@ export class Forwarder {
     if (this.closed || !this.model) return;
     const now = performance.now();
     this.ejections.expire(now);
-    this.loadEngine(this.ejections.apply(this.model, now)).catch((err: Error) =>
+    this.loadEngine('current').catch((err: Error) =>
       this.log.error({ err: err.message }, 'engine rejected the model with ejections applied'),
     );
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
