@@ -10,8 +10,17 @@
  * Until the shared engine lands, this module gives each worker an engine of its own, fed the same
  * model in the same order as the leader (so every worker decides with the same Service ports and
  * schedulers, but flows, affinity and counters are per worker, and the leader's stay empty).
- * Switching is this module alone: `SHARED_ENGINE = true` and the three calls below go to
- * host/engine/shared.ts (test/forwarder/workers-shared-state.test.ts is what then must pass).
+ * Switching is this module alone (test/forwarder/workers-shared-state.test.ts is what then must
+ * pass): `SHARED_ENGINE = true`; `EngineHandle` carries the `SharedEngineHandle`;
+ * `loadLeaderEngine` calls `loadSharedEngine(options)`; `attachWorkerEngine` calls
+ * `attachSharedEngine(handle.shared, workerId)`, wraps the follower in RecordingEngine, and maps
+ * `useModel` / `dropModelsBefore` onto the follower's (no expiry timer: main expires);
+ * `releaseWorkerLock` calls the shared one.
+ *
+ * Note for that switch: `applyChanges` leaves the leader's service ports in the engine's order
+ * (a delta swap-removes; docs/snapshot.md), which the model posted to workers before the apply
+ * does not have; decisions index into the model, so the follower must index the model the leader
+ * serves in the leader's order (or the handshake must carry that order).
  */
 import type { EngineApi, EngineOptions } from '../../engine/api.js';
 import type { ServiceModel } from '../../engine/model.js';
