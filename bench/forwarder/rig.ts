@@ -208,5 +208,16 @@ export async function bundleCli(): Promise<string> {
     outfile,
     logLevel: 'warning',
   });
+  // `--workers N` starts host/forwarder/workers/worker-main as `./worker-main.js` beside the CLI.
+  await build({
+    entryPoints: [join(root, 'host/forwarder/workers/worker-main.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    outfile: join(root, 'dist', 'bench', 'worker-main.js'),
+    logLevel: 'warning',
+  });
   return outfile;
 }

@@ -31,6 +31,7 @@ export interface ForwarderFlagValues {
   healthzTimeout: string;
   flowCapacity?: string;
   affinityCapacity?: string;
+  workers?: string;
   logLevel: string;
 }
 
@@ -51,6 +52,7 @@ export function addForwarderFlags(cmd: Command, defaults: { metrics?: string; he
     .option('--healthz-timeout <duration>', '/healthz answers 503 when an update waited longer than this', '60s')
     .option('--flow-capacity <n>', 'engine flow table capacity (like nf_conntrack_max)')
     .option('--affinity-capacity <n>', 'engine ClientIP affinity table capacity')
+    .option('--workers <n>', 'worker threads accepting on every Service address, one engine state (default: one per CPU; 1 = no threads)')
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'));
 }
 
@@ -85,6 +87,8 @@ export interface ResolvedForwarderFlags {
   metricsAddress: string | null;
   healthzAddress: string | null;
   shutdownGraceMs: number;
+  /** --workers; undefined = one per CPU (host/forwarder/workers/worker-count.ts). */
+  workers: number | undefined;
   logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -119,8 +123,16 @@ export function resolveForwarderFlags(v: ForwarderFlagValues): ResolvedForwarder
     metricsAddress: bindAddress('--metrics-bind-address', v.metricsBindAddress),
     healthzAddress: bindAddress('--healthz-bind-address', v.healthzBindAddress),
     shutdownGraceMs: parseDuration('--shutdown-grace', v.shutdownGrace),
+    workers: v.workers === undefined ? undefined : parseWorkers(v.workers),
     logLevel: v.logLevel as (typeof LOG_LEVELS)[number],
   };
+}
+
+/** --workers: a whole number of threads, 1..255 (worker ids are one byte in the shared engine). */
+function parseWorkers(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1 || n > 255) throw new UsageError(`--workers: "${value}" is not a number of worker threads from 1 to 255`);
+  return n;
 }
 
 /** Structured logs (pino) on stderr, so stdout stays for command output. */

@@ -30,6 +30,11 @@ export interface DataPathOptions {
    * for lc/wlc/sed/nq past the tcp timeout (issue 10). Default 10 000, far below the 900 s timeout.
    */
   flowRefreshMs: number;
+  /**
+   * Bind service listeners with SO_REUSEPORT (Node ≥ 22.12), so several worker threads hold the
+   * same address and the kernel spreads connections and UDP clients over them. Default false.
+   */
+  reusePort: boolean;
 }
 
 export const DEFAULT_DATA_PATH_OPTIONS: DataPathOptions = {
@@ -40,6 +45,7 @@ export const DEFAULT_DATA_PATH_OPTIONS: DataPathOptions = {
   udpMaxSessions: 16_384,
   tcpIdleTimeoutMs: 0,
   flowRefreshMs: 10_000,
+  reusePort: false,
 };
 
 /**

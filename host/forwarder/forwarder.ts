@@ -11,15 +11,15 @@ import type http from 'node:http';
 import type { Logger } from 'pino';
 import type { EngineApi } from '../engine/api.js';
 import type { ServiceModel } from '../engine/model.js';
-import { ServiceChangeTracker } from '../model/change-tracker.js';
 import { BackendEjections } from './backend-ejection.js';
 import { ConnectDeadlines } from './connect-deadlines.js';
 import { AddressCache, DEFAULT_DATA_PATH_OPTIONS } from './context.js';
 import type { DataPathContext, DataPathOptions } from './context.js';
+import { LocalPlane } from './data-plane.js';
+import type { ServingPlane } from './data-plane.js';
 import { ProxyHealth, ServiceHealthServers, healthzHandler, listenHttp, metricsHandler, parseBindAddress } from './health.js';
 import { planListeners } from './listen-plan.js';
 import type { ListenPlan } from './listen-plan.js';
-import { ServiceListeners } from './listeners.js';
 import type { BindFailure } from './listeners.js';
 import type { TriggerCursor } from '../metrics/trigger-times.js';
 import { ForwarderMetrics, servedFamilies } from './metrics.js';
@@ -38,6 +38,12 @@ export interface ForwarderOptions extends Partial<DataPathOptions> {
   expireIntervalMs?: number;
   /** Register Node process metrics (off in tests that run several forwarders). Default true. */
   processMetrics?: boolean;
+  /**
+   * What serves traffic under this control plane: by default a LocalPlane (this thread, this
+   * engine); workers/worker-pool.ts builds one of worker threads. Gets the data-path context whose
+   * `backendFailed` reaches this forwarder's ejections.
+   */
+  plane?: (ctx: DataPathContext) => ServingPlane;
 }
 
 export interface SyncResult {
@@ -52,14 +58,14 @@ export class Forwarder {
   readonly metrics: ForwarderMetrics;
   readonly health: ProxyHealth;
   private readonly ctx: DataPathContext;
-  private readonly listeners: ServiceListeners;
+  private readonly plane: ServingPlane;
   private readonly healthServers: ServiceHealthServers;
   private readonly ejections: BackendEjections;
   private readonly vips: VipInterface | null;
   private readonly opServers: http.Server[] = [];
   private model: ServiceModel | null = null;
-  /** What the engine was last handed (ejections applied), to hand it only what changed (loadEngine). */
-  private served = new ServiceChangeTracker();
+  /** Engine loads (syncs and ejection reloads) in the order they were asked for. */
+  private engineLoads: Promise<unknown> = Promise.resolve();
   private pending: ServiceModel | null = null;
   private syncing: Promise<SyncResult> | null = null;
   private lastResult: SyncResult | null = null;
@@ -75,7 +81,7 @@ export class Forwarder {
     private readonly options: ForwarderOptions = {},
   ) {
     const dp: DataPathOptions = { ...DEFAULT_DATA_PATH_OPTIONS };
-    for (const k of Object.keys(dp) as (keyof DataPathOptions)[]) if (options[k] !== undefined) dp[k] = options[k]!;
+    for (const k of Object.keys(dp) as (keyof DataPathOptions)[]) if (options[k] !== undefined) (dp as unknown as Record<string, unknown>)[k] = options[k];
     this.metrics = new ForwarderMetrics(() => (this.closed ? null : engine), { processMetrics: options.processMetrics });
     this.health = new ProxyHealth(options.healthTimeoutMs ?? 60_000);
     this.ejections = new BackendEjections(options.ejectMs ?? 5000);
@@ -92,7 +98,7 @@ export class Forwarder {
       now,
       backendFailed: (key) => this.backendFailed(key),
     };
-    this.listeners = new ServiceListeners(this.ctx);
+    this.plane = options.plane ? options.plane(this.ctx) : new LocalPlane(engine, this.ctx);
     this.healthServers = new ServiceHealthServers(this.health, log);
     this.expireTimer = setInterval(() => engine.expire(performance.now()), options.expireIntervalMs ?? 1000);
     this.expireTimer.unref();
@@ -105,12 +111,12 @@ export class Forwarder {
 
   /** Open TCP connections plus UDP sessions. */
   get openConnections(): number {
-    return this.listeners.connections.size + this.listeners.udpSessions();
+    return this.plane.openConnections;
   }
 
   /** Listener keys currently bound (`tcp/ip:port`). */
   boundListeners(): string[] {
-    return this.listeners.keys();
+    return this.plane.listenerKeys();
   }
 
   /** Observe `kubeproxy_network_programming_duration_seconds` for the trigger times this cursor reads. */
@@ -152,12 +158,11 @@ export class Forwarder {
     const started = performance.now();
     this.triggers?.mark();
     try {
-      this.loadEngine(this.ejections.apply(model, performance.now()));
+      await this.loadEngine(model);
     } catch (err) {
       this.metrics.syncErrors.inc();
       throw err;
     }
-    this.model = model;
     const plan = planListeners(model, { nodePortAddresses: this.options.nodePortAddresses });
     if (this.vips) {
       const vips = new Set<string>();
@@ -165,9 +170,7 @@ export class Forwarder {
       const changed = await this.vips.sync(vips);
       if (changed.added.length || changed.removed.length) this.log.info(changed, 'VIP interface updated');
     }
-    const bindFailures = await this.listeners.reconcile(plan.listeners);
-    const staleUdp = this.listeners.revalidateUdp();
-    if (staleUdp > 0) this.log.debug({ sessions: staleUdp }, 'UDP sessions to removed endpoints ended');
+    const bindFailures = await this.plane.reconcile(plan.listeners);
     await this.healthServers.reconcile(model, plan.healthServers);
     for (const f of bindFailures) this.log.warn(f, 'cannot listen on service address');
     const durationMs = performance.now() - started;
@@ -179,7 +182,7 @@ export class Forwarder {
     }
     this.health.updated();
     this.lastResult = {
-      listeners: this.listeners.size,
+      listeners: this.plane.listenerKeys().length,
       healthServers: this.healthServers.size,
       bindFailures,
       skipped: plan.skipped,
@@ -205,7 +208,8 @@ export class Forwarder {
     };
     if (metricsAddress) {
       const { host, port } = parseBindAddress('--metrics-bind-address', metricsAddress);
-      const s = await listenHttp(host, port, metricsHandler(this.metrics, healthzAddress === metricsAddress ? this.health : undefined));
+      const render = this.plane.renderMetrics?.bind(this.plane, this.metrics.registry);
+      const s = await listenHttp(host, port, metricsHandler(this.metrics, healthzAddress === metricsAddress ? this.health : undefined, render));
       this.opServers.push(s);
       out.metrics = bound(s);
     }
@@ -224,15 +228,8 @@ export class Forwarder {
    */
   async drain(graceMs: number): Promise<{ aborted: number }> {
     this.health.draining = true;
-    this.listeners.stopAccepting();
     this.healthServers.closeAll();
-    const deadline = performance.now() + graceMs;
-    while (this.listeners.connections.size > 0 && performance.now() < deadline) {
-      await new Promise((r) => setTimeout(r, Math.min(50, Math.max(1, deadline - performance.now()))));
-    }
-    const aborted = this.listeners.connections.size;
-    this.listeners.abortAll();
-    return { aborted };
+    return this.plane.drain(graceMs);
   }
 
   /** Releases everything: listeners, connections, servers, timers, the VIP interface. */
@@ -241,9 +238,7 @@ export class Forwarder {
     this.closed = true;
     clearInterval(this.expireTimer);
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
-    this.listeners.stopAccepting();
-    this.listeners.abortAll();
-    this.ctx.connectDeadlines.clear();
+    await this.plane.close();
     this.healthServers.closeAll();
     await Promise.all(this.opServers.map((s) => new Promise((r) => s.close(r))));
     for (const s of this.opServers) s.closeAllConnections();
@@ -278,19 +273,21 @@ export class Forwarder {
   }
 
   /**
-   * Hands the engine the model it serves (ejections applied) as what changed since the last one
-   * (engine.applyChanges): a delta that rebuilds only the changed service ports, so one endpoint
-   * change or ejection costs the same at 10 or 100k Services, with a full load where a delta
-   * cannot say it. When the engine refuses, the next call starts over with a full load, so the
-   * tracker never runs ahead of what the engine holds.
+   * Hands the plane the model to serve (ejections applied); the plane gives the engine only what
+   * changed (applyChanges), so one endpoint change or ejection costs the same at 10 or 100k
+   * Services. Loads run one at a time, in the order asked, so an ejection reload never overtakes a
+   * sync (with workers, each load is a generation handshake that takes event-loop turns).
    */
-  private loadEngine(served: ServiceModel): void {
-    try {
-      this.engine.applyChanges(this.served.update(served));
-    } catch (err) {
-      this.served = new ServiceChangeTracker();
-      throw err;
-    }
+  private loadEngine(next: ServiceModel | 'current'): Promise<void> {
+    const load = this.engineLoads.then(async () => {
+      // An ejection reload serves whatever model is current when its turn comes, never an older one.
+      const model = next === 'current' ? this.model : next;
+      if (!model || this.closed) return;
+      await this.plane.serve(this.ejections.apply(model, performance.now()));
+      this.model = model;
+    });
+    this.engineLoads = load.catch(() => undefined);
+    return load;
   }
 
   /** Re-applies the current model with the ejections in effect (weights only; listeners unchanged). */
@@ -298,11 +295,9 @@ export class Forwarder {
     if (this.closed || !this.model) return;
     const now = performance.now();
     this.ejections.expire(now);
-    try {
-      this.loadEngine(this.ejections.apply(this.model, now));
-    } catch (err) {
-      this.log.error({ err: (err as Error).message }, 'engine rejected the model with ejections applied');
-    }
+    this.loadEngine('current').catch((err: Error) =>
+      this.log.error({ err: err.message }, 'engine rejected the model with ejections applied'),
+    );
     if (this.reloadTimer) clearTimeout(this.reloadTimer);
     this.reloadTimer = null;
     const next = this.ejections.nextExpiry();

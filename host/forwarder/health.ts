@@ -93,11 +93,12 @@ export function healthzHandler(health: ProxyHealth, metrics: ForwarderMetrics): 
   };
 }
 
-export function metricsHandler(metrics: ForwarderMetrics, health?: ProxyHealth): http.RequestListener {
+/** `render` produces the /metrics text when it is not this registry's alone (worker threads' counts merged in). */
+export function metricsHandler(metrics: ForwarderMetrics, health?: ProxyHealth, render?: () => Promise<string>): http.RequestListener {
   return (req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
-      metrics.registry.metrics().then(
+      (render ? render() : metrics.registry.metrics()).then(
         (text) => send(res, 200, metrics.registry.contentType, text),
         (err: Error) => send(res, 500, 'text/plain; charset=utf-8', `${err.message}\n`),
       );

@@ -122,7 +122,9 @@ export class ServiceListeners {
     const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(p, socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host: p.ip, port: p.port, backlog: 4096, exclusive: true }, () => {
+      // reusePort (worker threads): each worker's socket joins the kernel's SO_REUSEPORT group.
+      const reusePort = this.ctx.options.reusePort || undefined;
+      server.listen({ host: p.ip, port: p.port, backlog: 4096, exclusive: true, ...(reusePort && { reusePort }) } as net.ListenOptions, () => {
         server.removeListener('error', reject);
         resolve();
       });

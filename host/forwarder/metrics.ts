@@ -103,8 +103,9 @@ export class ForwarderMetrics {
       [{ reason: 'session_limit' }, pm.rejectSessionLimit],
     ]);
     this.udpSessions = new Gauge({ name: 'vipwasm_forwarder_udp_sessions', help: 'Open UDP client sessions', registers });
-    this.listeners = new Gauge({ name: 'vipwasm_forwarder_listeners', help: 'Bound service listeners, by protocol', labelNames: ['protocol'], registers });
-    this.listenerErrors = new Counter({ name: 'vipwasm_forwarder_listener_errors_total', help: 'Service listeners that could not be bound', labelNames: ['code'], registers });
+    // With worker threads every worker binds the same listeners: merged, the count is one worker's (max).
+    this.listeners = new Gauge({ name: 'vipwasm_forwarder_listeners', help: 'Bound service listeners, by protocol', labelNames: ['protocol'], registers, aggregator: 'max' });
+    this.listenerErrors = new Counter({ name: 'vipwasm_forwarder_listener_errors_total', help: 'Service listeners that could not be bound', labelNames: ['code'], registers, aggregator: 'max' });
     this.syncErrors = new Counter({ name: 'vipwasm_sync_proxy_rules_errors_total', help: 'Models the engine rejected', registers });
     this.kubeProxy = new KubeProxyMetrics({ registry: this.registry, processMetrics: false, healthServer: true });
     registerEngineGauges(this.registry, engine);

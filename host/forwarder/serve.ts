@@ -58,7 +58,14 @@ export async function serveForwarder(o: ServeOptions): Promise<ServingForwarder>
   forwarder.followTriggerTimes(triggers.cursor());
   let current = await feed.start();
   logDiagnostics(current);
-  const first = await forwarder.sync(current.result.model);
+  let first: SyncResult;
+  try {
+    first = await forwarder.sync(current.result.model);
+  } catch (err) {
+    // Nothing serves: release the servers and worker threads (the caller closes the source).
+    await forwarder.close();
+    throw err;
+  }
 
   const unsubscribe = feed.subscribe(
     (u) => {

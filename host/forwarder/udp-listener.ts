@@ -46,7 +46,10 @@ export class UdpServiceListener {
     private readonly ctx: DataPathContext,
     readonly listener: PlannedListener,
   ) {
-    this.socket = dgram.createSocket({ type: listener.address.family === 6 ? 'udp6' : 'udp4' });
+    // reusePort (worker threads): the kernel hashes each client to one worker's socket, so a
+    // client's datagrams keep reaching the worker that holds its session.
+    const reusePort = ctx.options.reusePort || undefined;
+    this.socket = dgram.createSocket({ type: listener.address.family === 6 ? 'udp6' : 'udp4', ...(reusePort && { reusePort }) } as dgram.SocketOptions);
     this.socket.on('message', this.onMessage);
     const every = Math.min(10_000, Math.max(50, Math.floor(ctx.options.udpTimeoutMs / 4)));
     this.sweepTimer = setInterval(() => this.sweep(), every);

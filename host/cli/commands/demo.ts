@@ -16,7 +16,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { randomHashKey } from '../../engine/engine.js';
-import { loadEngine } from '../../engine/node.js';
+import { resolveWorkerCount } from '../../forwarder/workers/worker-count.js';
+import { startForwarderEngine } from '../../forwarder/workers/start.js';
 import { addForwarderFlags, createLogger, parseCount, resolveForwarderFlags } from '../forwarder-options.js';
 import type { ForwarderFlagValues } from '../forwarder-options.js';
 import { serveForwarder } from '../../forwarder/serve.js';
@@ -139,7 +140,8 @@ async function runDemo(flags: DemoFlags): Promise<number> {
 
   const pods = await Promise.all(DEMO_POD_IPS.map((ip, i) => startPod(ip, i + 1)));
   // Clients are untrusted: key the flow and affinity hashes with real randomness.
-  const engine = await loadEngine({ ...r.engine, hashKey: randomHashKey() });
+  const workers = resolveWorkerCount(r.workers, log);
+  const { engine, plane } = await startForwarderEngine({ ...r.engine, hashKey: randomHashKey() }, workers, { ejectMs: r.forwarder.ejectMs ?? 5000 });
   let metricsAddress = r.metricsAddress;
   let healthzAddress = r.healthzAddress;
   // A second demo (or a kube-proxy) may hold the default ports: fall back to free ones.
@@ -150,7 +152,7 @@ async function runDemo(flags: DemoFlags): Promise<number> {
     engine,
     log,
     model: { serviceClusterIPRanges: [DEMO_CLUSTER_IP_RANGE], nodeIPs: ['127.0.0.1'], nodeName: 'demo-node' },
-    forwarder: { ...r.forwarder, processMetrics: true },
+    forwarder: { ...r.forwarder, processMetrics: true, plane },
     metricsAddress,
     healthzAddress,
   });

@@ -7,7 +7,8 @@
 import type { Command } from 'commander';
 import { networkInterfaces } from 'node:os';
 import { randomHashKey } from '../../engine/engine.js';
-import { loadEngine } from '../../engine/node.js';
+import { resolveWorkerCount } from '../../forwarder/workers/worker-count.js';
+import { startForwarderEngine } from '../../forwarder/workers/start.js';
 import { addForwarderFlags, createLogger, resolveForwarderFlags } from '../forwarder-options.js';
 import type { ForwarderFlagValues } from '../forwarder-options.js';
 import { serveForwarder } from '../../forwarder/serve.js';
@@ -38,7 +39,8 @@ async function runForward(flags: SourceFlags & ForwarderFlagValues & DnsFlagValu
   const dnsOptions = resolveDnsFlags(flags);
   const log = createLogger(r.logLevel);
   // Clients are untrusted: key the flow and affinity hashes with real randomness.
-  const engine = await loadEngine({ ...r.engine, hashKey: randomHashKey() });
+  const workers = resolveWorkerCount(r.workers, log);
+  const { engine, plane } = await startForwarderEngine({ ...r.engine, hashKey: randomHashKey() }, workers, { ejectMs: r.forwarder.ejectMs ?? 5000 });
   // Cluster DNS also needs Pods (pod records, hostnames) and Namespaces (NXDOMAIN vs NODATA).
   const source = await createSource(settings, dnsOptions ? { extraKinds: ['Pod', 'Namespace'] } : {});
 
@@ -49,7 +51,7 @@ async function runForward(flags: SourceFlags & ForwarderFlagValues & DnsFlagValu
       engine,
       log,
       model: settings.modelOptions,
-      forwarder: r.forwarder,
+      forwarder: { ...r.forwarder, plane },
       metricsAddress: r.metricsAddress,
       healthzAddress: r.healthzAddress,
     });
@@ -81,7 +83,7 @@ async function runForward(flags: SourceFlags & ForwarderFlagValues & DnsFlagValu
   process.stdout.write(
     `vipwasm forward: serving ${serving.forwarder.summary()}; scheduler ${settings.modelOptions.defaultScheduler ?? 'rr'}, ` +
       `connect timeout ${d.connectTimeoutMs}ms, ${d.connectRetries} retries, udp timeout ${d.udpTimeoutMs / 1000}s` +
-      `${ops.length ? `; ${ops.join(', ')}` : ''}\n`,
+      `${ops.length ? `; ${ops.join(', ')}` : ''}${workers > 1 ? `; ${workers} worker threads` : ''}\n`,
   );
   log.info({ listeners: serving.forwarder.boundListeners() }, 'serving');
 
