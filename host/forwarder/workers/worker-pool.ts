@@ -15,6 +15,7 @@
  * worker with the same id starts on the current model and listeners. Other workers' connections
  * are untouched.
  */
+import type { Engine, PlannedChanges } from '../../engine/engine.js';
 import { AggregatorRegistry, Counter, Gauge } from 'prom-client';
 import type { Registry } from 'prom-client';
 import type { EngineApi } from '../../engine/api.js';
@@ -59,7 +60,7 @@ export class WorkerPool implements ServingPlane {
   private failuresInARow = 0;
 
   constructor(
-    private readonly leader: EngineApi,
+    private readonly leader: Engine,
     private readonly ctx: DataPathContext,
     private readonly o: WorkerPoolOptions,
   ) {
@@ -103,14 +104,18 @@ export class WorkerPool implements ServingPlane {
       await this.started.catch(() => undefined);
       if (this.live.size === 0) throw new Error('no worker thread is running (see the log for why they exited)');
       const generation = this.leader.stats().generation + 1;
-      await this.askLive({ type: 'model', generation, model: served });
+      // The plan names the model generation `generation` will serve, in the engine's order (a delta
+      // moves a removed port's last one into its index): the workers must index that one.
+      let plan: PlannedChanges;
       try {
-        this.leader.applyChanges(this.leaderChanges.update(served));
+        plan = this.leader.planChanges(this.leaderChanges.update(served));
+        await this.askLive({ type: 'model', generation, model: plan.model });
+        plan.apply();
       } catch (err) {
         this.leaderChanges = new ServiceChangeTracker();
         throw err;
       }
-      this.served = { generation, model: served };
+      this.served = { generation, model: plan.model };
       for (const id of this.live) this.slots.get(id)!.post({ type: 'serving', generation });
     });
   }
@@ -226,7 +231,7 @@ export class WorkerPool implements ServingPlane {
     this.live.delete(slot.id);
     if (this.slots.get(slot.id) === slot && (slot.stopping || this.closing)) this.slots.delete(slot.id);
     if (slot.stopping || this.closing) return;
-    releaseWorkerLock(this.o.handle, slot.id);
+    releaseWorkerLock(this.leader, slot.id);
     const now = this.ctx.now();
     const flows = slot.flows.flows();
     let closed = 0;
