@@ -6,7 +6,8 @@
  * Backends: iperf3 (bulk throughput, 1 and 8 streams) and Debian nginx (small HTTP answers) on
  * 127.246.0.x. Clients: iperf3 and wrk (one thread). Targets: direct, haproxy, node-pipe
  * (bench/node-pipe-proxy.mjs: net.Server + net.connect + pipe, no engine, the floor any Node proxy
- * stands on) and vipwasm (the bundled CLI, `vipwasm forward`).
+ * stands on) and vipwasm (the bundled CLI, `vipwasm forward --workers 1`: one thread, as the
+ * others; bench/workers.ts measures several).
  *
  * Two phases:
  *   1. per target in turn (iperf3's server is restarted per target): tcp bulk 1 / 8 streams
@@ -63,7 +64,7 @@ async function startProxy(target: Target, s: Settings): Promise<ChildProcess | u
   if (target === 'vipwasm') {
     const node = [...(s.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', resolve(s.cpuProf)] : []), await bundleCli()];
     return start(process.execPath, [...node, 'forward', '-f', join(s.dir, 'manifests'), '--service-cluster-ip-range', '127.97.0.0/16',
-      '--node-name', 'bench-node', '--node-ip', '127.0.0.1', '--metrics-bind-address', 'off', '--healthz-bind-address', 'off', '--log-level', 'warn', '--shutdown-grace', '1s'], 'vipwasm forward',
+      '--node-name', 'bench-node', '--node-ip', '127.0.0.1', '--metrics-bind-address', 'off', '--healthz-bind-address', 'off', '--log-level', 'warn', '--shutdown-grace', '1s', '--workers', '1'], 'vipwasm forward',
       quietNode);
   }
   return undefined;

@@ -101,11 +101,12 @@ ${HTTP_BACKENDS.map((ip) => `    listen ${ip}:8080 backlog=4096;`).join('\n')}
 `;
 }
 
-export function haproxyConfig(): string {
+/** HAProxy in TCP mode on its endpoints, with `threads` threads (nbthread). */
+export function haproxyConfig(threads = 1): string {
   const [iIP, iPort] = ENDPOINTS.haproxy.iperf;
   const [hIP, hPort] = ENDPOINTS.haproxy.http;
   return `global
-  nbthread 1
+  nbthread ${threads}
   maxconn 8000
 defaults
   mode tcp
