@@ -6,50 +6,13 @@
  */
 import type { Address } from './address.js';
 import { SnapshotError, Verdict, Via, type Decision, type EngineApi, type EngineOptions, type EngineStats, type FlowTuple } from './api.js';
-import type { ModelBackend, ModelServicePort, ServiceModel } from './model.js';
+import type { ServiceModel } from './model.js';
 import { SNAPSHOT_ERRORS, SnapshotEncoder, encodeSnapshot } from './snapshot.js';
-import { ServicePortOrder, encodeDelta, type DeltaOp, type ServicePortChanges } from './delta.js';
+import { ServicePortOrder, encodeDelta, type ServicePortChanges } from './delta.js';
 import { EngineStateView, type StateViewExports } from './state-view.js';
+import { EMPTY_MODEL, ReusedDecision, once, type EngineExports, type PlannedChanges } from './abi.js';
 
-/** The exports of engine.wasm this wrapper uses. */
-export interface EngineExports {
-  readonly memory: WebAssembly.Memory;
-  abiVersion(): number;
-  seedTables(a: number, b: number, c: number, d: number): void;
-  flowIndexDisplacement(): number;
-  affinityIndexDisplacement(): number;
-  scratch(): number;
-  /** 0 = applied; 1 = a timeout above 2,000,000 s was refused (nothing changed). */
-  init(flowCap: number, affinityCap: number, seed: number, tcpS: number, tcpFinS: number, udpS: number, sctpS: number, synS: number): number;
-  snapshotBuffer(len: number): number;
-  loadSnapshot(): number;
-  /** Applies the delta snapshot in the buffer; 0, or a rejection code (20: send a full snapshot). */
-  applyDelta(): number;
-  /** Starts building the snapshot in the buffer in steps; decisions keep the serving generation. */
-  beginSnapshot(): void;
-  /** Advances the staged build by at most `budget` records per stage: -1 more, 0 ready, else a rejection code. */
-  snapshotStep(budget: number): number;
-  /** Switches to the staged build: 0, -1 not ready, 18 the serving generation changed meanwhile, 21 none staged. */
-  commitSnapshot(): number;
-  abortSnapshot(): void;
-  errorOffset(): number;
-  errorServicePort(): number;
-  connect(proto: number, sport: number, dport: number, nowMs: number): number;
-  lookup(proto: number, sport: number, dport: number, nowMs: number): number;
-  established(proto: number, sport: number, dport: number, nowMs: number): number;
-  close(proto: number, sport: number, dport: number, nowMs: number): number;
-  rebind(proto: number, sport: number, dport: number, k: number, nowMs: number): number;
-  expire(nowMs: number): number;
-  batchRegion(): number;
-  batchCapacity(): number;
-  lookupMany(n: number, nowMs: number): number;
-  connectMany(n: number, nowMs: number): number;
-  backendActive(sp: number, k: number): number;
-  backendInactive(sp: number, k: number): number;
-  fillStats(): void;
-  /** engine.shared.wasm: makes a non-initialized instance worker `id` with its own scratch area. */
-  attachWorker?(id: number, area: number): void;
-}
+export type { EngineExports, PlannedChanges } from './abi.js';
 
 /** The ABI version this wrapper speaks (engine/index.ts abiVersion). */
 export const ENGINE_ABI_VERSION = 6;
@@ -59,53 +22,6 @@ const BATCH_WORDS = 20;
 const BATCH_RESULT = 13;
 /** engine/delta.ts SNAP_NEEDS_FULL: a well-formed delta only a full snapshot can express. */
 const NEEDS_FULL = 20;
-
-const EMPTY_MODEL: ServiceModel = { nodeIPs: [], servicePorts: [] };
-
-/**
- * The reused Decision. `servicePort` and `backend` are looked up in the model only when read:
- * touching two model objects per decision would cost more than the decision itself at 10k+
- * services (two random cache misses), and many callers only need the indexes.
- */
-class ReusedDecision implements Decision {
-  verdict: Verdict = Verdict.Pass;
-  via: Via = Via.None;
-  servicePortIndex = -1;
-  backendIndex = -1;
-  detail = -1;
-  model: ServiceModel = EMPTY_MODEL;
-
-  get servicePort(): ModelServicePort | null {
-    return this.servicePortIndex >= 0 ? this.model.servicePorts[this.servicePortIndex] ?? null : null;
-  }
-  set servicePort(_: ModelServicePort | null) {
-    throw new TypeError('Decision.servicePort is derived from servicePortIndex; copy the decision to change it');
-  }
-  get backend(): ModelBackend | null {
-    const port = this.servicePort;
-    return port !== null && this.backendIndex >= 0 ? port.backends[this.backendIndex] ?? null : null;
-  }
-  set backend(_: ModelBackend | null) {
-    throw new TypeError('Decision.backend is derived from backendIndex; copy the decision to change it');
-  }
-}
-
-/** `Engine.planChanges`: the model the next generation serves, and the call that serves it. */
-export interface PlannedChanges {
-  readonly model: ServiceModel;
-  /** What `apply` will try first (it may still fall back to a full load). */
-  readonly kind: 'delta' | 'full';
-  apply(): 'delta' | 'full';
-}
-
-function once<T>(f: () => T): () => T {
-  let used = false;
-  return () => {
-    if (used) throw new Error('PlannedChanges.apply: already applied');
-    used = true;
-    return f();
-  };
-}
 
 /** 2^20 slots of 64 bytes at load 3/4: the largest capacity in 64 MiB (engine/table.ts). */
 export const DEFAULT_FLOW_CAPACITY = 3 << 18;
