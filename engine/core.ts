@@ -210,7 +210,7 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spFlags: u32, pro
     gen.count(slot, tcp, 1);
   }
   // `sp` owns the pool, so it is the backend's service port; the member carries the local index:
-  // the decision waits on no hot backend record (count's write to it is off the chain; issue 10).
+  // the decision reads and writes no hot backend record (issue 10).
   return setDecision(VERDICT_BACKEND, via, sp, <i32>gen.memberWord(slot, MEMBER_LOCAL_INDEX), detail, kind);
 }
 

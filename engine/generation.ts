@@ -3,7 +3,7 @@
  * built from it. Built completely off the hot path by `decodeSnapshot` (snapshot.ts) and
  * `buildPools` (pools.ts), then swapped in atomically by core.ts. Record layouts: layout.ts.
  */
-import { B_WORDS, H_ACTIVE, H_INACTIVE, H_WORDS, MEMBER_ACTIVE, MEMBER_BACKEND, MEMBER_INACTIVE, MATCH_SLACK_WORDS, MEMBER_WORDS, POOL_MEMBER_START, POOL_WORDS, SP_WORDS, SP_META, SP_PORTS } from './layout';
+import { B_WORDS, H_WORDS, MEMBER_ACTIVE, MEMBER_BACKEND, MEMBER_INACTIVE, MATCH_SLACK_WORDS, MEMBER_WORDS, POOL_MEMBER_START, POOL_WORDS, SP_WORDS, SP_META, SP_PORTS } from './layout';
 
 export class Generation {
   /** Monotonic generation number (1 for the first snapshot loaded). */
@@ -106,15 +106,13 @@ export class Generation {
     unchecked((this.members[slot * MEMBER_WORDS + word] = value));
   }
   /**
-   * Adds `delta` to a member's active (or inactive) connections and to its backend's total
-   * (the hot record's, which views report).
+   * Adds `delta` to a member's active (or inactive) connections. Backend totals are summed from
+   * the members when a view asks (views.ts), so this writes no second, random record (issue 10).
    */
   // @ts-ignore: decorator
   @inline count(slot: i32, active: bool, delta: i32): void {
     const m = slot * MEMBER_WORDS + (active ? MEMBER_ACTIVE : MEMBER_INACTIVE);
     unchecked((this.members[m] = unchecked(this.members[m]) + <u32>delta));
-    const h = this.memberBackend(slot) * H_WORDS + (active ? H_ACTIVE : H_INACTIVE);
-    unchecked((this.hot[h] = unchecked(this.hot[h]) + <u32>delta));
   }
   /** The backend (global index) behind a member slot. */
   // @ts-ignore: decorator

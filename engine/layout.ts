@@ -168,8 +168,8 @@
  * Hot backend record (`Generation.hot`), H_WORDS u32 words: what a decision reads and writes,
  * kept apart so the scheduler scans and counter updates touch 32 bytes per backend, not 64.
  *
- *   word 0: weight   word 1: flags (BF_*)
- *   word 2: active conns   word 3: inactive conns (totals over the service port's pools, for views)
+ *   word 0: weight   word 1: flags (BF_*)   words 2..3: reserved (connection counters live in the
+ *   member records only; views.ts sums a backend's over its pools, so a decision writes no hot record)
  *   word 4: service port   word 5: index within its service port   words 6..7: reserved
  */
 // @ts-ignore: decorator
@@ -188,10 +188,6 @@
 @inline export const H_WEIGHT: i32 = 0;
 // @ts-ignore: decorator
 @inline export const H_FLAGS: i32 = 1;
-// @ts-ignore: decorator
-@inline export const H_ACTIVE: i32 = 2;
-// @ts-ignore: decorator
-@inline export const H_INACTIVE: i32 = 3;
 // @ts-ignore: decorator
 @inline export const H_SP: i32 = 4;
 // @ts-ignore: decorator
