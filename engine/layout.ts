@@ -299,6 +299,37 @@
 // @ts-ignore: decorator
 @inline export const EMPTY_BUCKET: u16 = 0xffff;
 
+/*
+ * Match slot (service-table.ts), MATCH_WORDS words, one 64-byte cache line: the key, what it
+ * matched, and a copy of the matched pool's static fields (first member, member count, table), so
+ * a new connection's scheduler reads its members and its dh/sh/mh table without waiting on the
+ * pool record (issue 10). The copies are taken when the key is inserted, after its pool is final
+ * (a full build inserts keys after the tables; a delta after writing the pools).
+ *
+ *   words 0..3: address w0..w3   word 4: proto | v6 << 8 | port << 16 (0 = empty slot)
+ *   word 5: sp << 2 | kind   word 6: pool   word 7: the service port's meta word (SP_META)
+ *   word 8: pool's first member slot   word 9: pool's member count   word 10: pool's table offset
+ *   words 11..15: reserved
+ */
+// @ts-ignore: decorator
+@inline export const MATCH_WORDS: i32 = 16;
+// @ts-ignore: decorator
+@inline export const MATCH_W0: i32 = 0;
+// @ts-ignore: decorator
+@inline export const MATCH_META: i32 = 4;
+// @ts-ignore: decorator
+@inline export const MATCH_VALUE: i32 = 5;
+// @ts-ignore: decorator
+@inline export const MATCH_POOL: i32 = 6;
+// @ts-ignore: decorator
+@inline export const MATCH_SP_META: i32 = 7;
+// @ts-ignore: decorator
+@inline export const MATCH_MEMBER_START: i32 = 8;
+// @ts-ignore: decorator
+@inline export const MATCH_MEMBER_COUNT: i32 = 9;
+// @ts-ignore: decorator
+@inline export const MATCH_TABLE: i32 = 10;
+
 /** Cache line size hot records are aligned to, in words (64 bytes on x86-64 and arm64). */
 // @ts-ignore: decorator
 @inline export const LINE_WORDS: i32 = 16;

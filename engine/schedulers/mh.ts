@@ -91,20 +91,20 @@ export function buildMH(gen: Generation, pool: i32): void {
   }
 }
 
-export function scheduleMH(gen: Generation, pool: i32, srcFold: u32, port: u32, fallback: bool): i32 {
-  const t = <i32>gen.poolWord(pool, POOL_TABLE);
+/** `first`, `t`: the pool's first member slot and table offset (schedulers/index.ts). */
+export function scheduleMH(gen: Generation, first: i32, t: i32, srcFold: u32, port: u32, fallback: bool): i32 {
   const ihash = mhHash(srcFold, port, KEY1, 0) % <u32>MH_TAB_SIZE;
   setDetail(<i32>ihash);
   const k = unchecked(gen.tables[t + <i32>ihash]);
   if (k == EMPTY_BUCKET) return -1;
-  if (weightOf(gen, gen.member(pool, k)) > 0) return <i32>k;
+  if (weightOf(gen, first + <i32>k) > 0) return <i32>k;
   if (!fallback) return -1;
   for (let off: u32 = 0; off < <u32>MH_TAB_SIZE; off++) {
     const roff = (off + ihash) % <u32>MH_TAB_SIZE;
     const slot = mhHash(srcFold, port, KEY1, roff) % <u32>MH_TAB_SIZE;
     const m = unchecked(gen.tables[t + <i32>slot]);
     if (m == EMPTY_BUCKET) return -1;
-    if (weightOf(gen, gen.member(pool, m)) > 0) {
+    if (weightOf(gen, first + <i32>m) > 0) {
       setDetail(<i32>slot);
       return <i32>m;
     }
