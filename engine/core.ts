@@ -13,7 +13,7 @@ import {
   H_LOCAL_INDEX, H_SP, BF_CLUSTER, BF_EXTERNAL, KIND_CLUSTER_IP, KIND_LOAD_BALANCER, MEMBER_LOCAL_INDEX, MEMBER_POOL,
   PROTO_SCTP, PROTO_TCP, PROTO_UDP, SP_AFFINITY_MS, SP_BACKEND_COUNT, SP_BACKEND_START, SPF_AFFINITY, POOL_FAMILY, POOL_FAMILY_END, POOL_FAMILY_START,
   POOL_HAS_ENDPOINTS, POOL_INVERSE, POOL_MEMBER_COUNT, POOL_MEMBER_START, POOL_SET, POOL_TABLE, POOL_W0, SP_POOL_COUNT, SP_POOL_START,
-  MATCH_MEMBER_COUNT, MATCH_MEMBER_START, MATCH_POOL, MATCH_SP_META, MATCH_TABLE, MATCH_VALUE, SP_META,
+  MATCH_MEMBER_COUNT, MATCH_MEMBER_START, MATCH_META, MATCH_POOL, MATCH_SP_META, MATCH_TABLE, MATCH_VALUE, SP_META,
   VERDICT_BACKEND, VERDICT_DROP, VERDICT_PASS, VERDICT_REJECT, VIA_AFFINITY, VIA_FLOW, VIA_NONE, VIA_SCHEDULER,
 } from './layout';
 import { foldAddress } from './hash';
@@ -21,7 +21,7 @@ import { CLASS_SCTP, CLASS_TCP, CLASS_TCP_FIN, CLASS_TCP_SYN, CLASS_UDP, current
 import { SNAP_OK } from './snapshot';
 import { BUILD_MORE, StagedBuild, buildStep, commit } from './build';
 import { applyDelta as applyDeltaTo } from './delta';
-import { matchSlot, slotWord, sourceAllowed } from './service-table';
+import { matchHome, matchSlotFrom, slotWord, sourceAllowed } from './service-table';
 import { schedule, schedDetail } from './schedulers/index';
 import {
   META_ACTIVE, flowClassOf, flowExpired, flowFind, flowHash, flowInsert, flowListHead, flowListNext, flowMember, flowMeta,
@@ -256,6 +256,10 @@ export function connect(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32,
   const ports = (sport << 16) | (dport & 0xffff);
   const keyMeta = keyMetaOf(proto, sf, df);
   const h = flowHash(keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3);
+  // A read of the destination's home match slot, issued before the flow probe so the two misses
+  // overlap (a new connection needs both; the value is unused: Wasm has no prefetch).
+  const home = matchHome(gen, proto, df, d0, d1, d2, d3, dport);
+  const early = load<u32>(home, MATCH_META << 2);
   const e = liveFlow(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, now);
   if (e >= 0) {
     const meta = flowMeta(e);
@@ -270,7 +274,7 @@ export function connect(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32,
     }
     return backendDecision(gen, gen.memberBackend(slot), VIA_FLOW, -1, -1);
   }
-  const at = matchSlot(gen, proto, df, d0, d1, d2, d3, dport);
+  const at = matchSlotFrom(gen, home + <usize>(early & 0), proto, df, d0, d1, d2, d3, dport);
   if (at == 0) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);
   const m = slotWord(at, MATCH_VALUE);
   return admit(gen, <i32>(m >>> 2), m & 3, <i32>slotWord(at, MATCH_POOL), slotWord(at, MATCH_SP_META), <i32>slotWord(at, MATCH_MEMBER_START),

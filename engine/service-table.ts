@@ -240,16 +240,32 @@ function removeKeyAt(gen: Generation, i: i32): void {
 }
 
 /**
+ * The address of a destination's home match slot, where `matchSlotFrom` starts probing. `connect`
+ * reads it before probing the flow table, so the two misses overlap (issue 10).
+ */
+// @ts-ignore: decorator
+@inline export function matchHome(gen: Generation, proto: u32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32, port: u32): usize {
+  const table = changetype<usize>(gen.match) + (<usize>slotsPad(gen.match) << 2);
+  return table + (<usize>(matchHash(matchMeta(proto, family, port), w0, w1, w2, w3) & gen.matchMask) << SLOT_SHIFT);
+}
+
+/**
  * The address of the match slot (layout.ts MATCH_*) for a destination, or 0 when nothing matches.
  * Addresses are in Address word form (host/engine/address.ts). The caller reads the slot's words
  * itself: no module global is written, so the data path has nothing to sync (lock.ts).
  */
 // @ts-ignore: decorator
 @inline export function matchSlot(gen: Generation, proto: u32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32, port: u32): usize {
+  return matchSlotFrom(gen, matchHome(gen, proto, family, w0, w1, w2, w3, port), proto, family, w0, w1, w2, w3, port);
+}
+
+/** matchSlot, probing from `home` (matchHome of the same destination). */
+// @ts-ignore: decorator
+@inline export function matchSlotFrom(gen: Generation, home: usize, proto: u32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32, port: u32): usize {
   const meta = matchMeta(proto, family, port);
   const mask = gen.matchMask;
   const table = changetype<usize>(gen.match) + (<usize>slotsPad(gen.match) << 2);
-  let i = matchHash(meta, w0, w1, w2, w3) & mask;
+  let i = <u32>((home - table) >> SLOT_SHIFT);
   while (true) {
     const at = table + (<usize>i << SLOT_SHIFT);
     const m = load<u32>(at, MATCH_META << 2);
