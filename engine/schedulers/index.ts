@@ -42,7 +42,7 @@ export { schedDetail } from './common';
     case SCHED_SH:
       return scheduleSH(gen, first, table, srcFold, (flags & SPF_SCHED_PORT) != 0 ? srcPort : 0, (flags & SPF_SCHED_FALLBACK) != 0);
     case SCHED_MH:
-      return scheduleMH(gen, first, table, srcFold, (flags & SPF_SCHED_PORT) != 0 ? srcPort : 0, (flags & SPF_SCHED_FALLBACK) != 0);
+      return scheduleMH(gen, first, n, table, srcFold, (flags & SPF_SCHED_PORT) != 0 ? srcPort : 0, (flags & SPF_SCHED_FALLBACK) != 0);
     case SCHED_RANDOM: return scheduleRandom(gen, pool);
   }
   return -1;
