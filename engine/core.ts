@@ -11,8 +11,8 @@
 import { Generation } from './generation';
 import {
   H_LOCAL_INDEX, H_SP, BF_CLUSTER, BF_EXTERNAL, KIND_CLUSTER_IP, KIND_LOAD_BALANCER, MEMBER_LOCAL_INDEX, MEMBER_POOL,
-  PROTO_SCTP, PROTO_TCP, PROTO_UDP, SP_AFFINITY_MS, SP_BACKEND_COUNT, SP_BACKEND_START, SPF_AFFINITY, POOL_FAMILY, POOL_FAMILY_END, POOL_FAMILY_START,
-  POOL_HAS_ENDPOINTS, POOL_INVERSE, POOL_MEMBER_COUNT, POOL_MEMBER_START, POOL_SET, POOL_TABLE, POOL_W0, SP_POOL_COUNT, SP_POOL_START,
+  PROTO_SCTP, PROTO_TCP, PROTO_UDP, SP_AFFINITY_MS, SP_BACKEND_COUNT, SP_BACKEND_START, SPF_AFFINITY,
+  POOL_HAS_ENDPOINTS, POOL_MEMBER_COUNT, POOL_MEMBER_START, POOL_TABLE,
   MATCH_MEMBER_COUNT, MATCH_MEMBER_START, MATCH_META, MATCH_POOL, MATCH_SP_META, MATCH_TABLE, MATCH_VALUE, SP_META,
   VERDICT_BACKEND, VERDICT_DROP, VERDICT_PASS, VERDICT_REJECT, VIA_AFFINITY, VIA_FLOW, VIA_NONE, VIA_SCHEDULER,
 } from './layout';
@@ -41,6 +41,8 @@ export { stats } from './state';
 export * from './views';
 export { DEFAULT_AFFINITY_CAPACITY, DEFAULT_FLOW_CAPACITY, INIT_BAD_TIMEOUT, INIT_OK, MAX_TIMEOUT_S, init, seedTables } from './init';
 import { ensureInit } from './init';
+import { memberSlotOf, poolForDestination } from './pools';
+export { memberSlotOf, poolForDestination } from './pools';
 
 // ---- the last decision ---------------------------------------------------------------------------
 /** Verdict (layout.ts VERDICT_*). */
@@ -141,14 +143,6 @@ export function applyDelta(bytes: StaticArray<u8>): i32 {
 // @ts-ignore: decorator
 @inline function classFor(proto: u32): u32 {
   return proto == PROTO_TCP ? CLASS_TCP : proto == PROTO_UDP ? CLASS_UDP : CLASS_SCTP;
-}
-
-/** The member slot of backend `b` in `pool`, or -1 when it is not one of the pool's destinations. */
-// @ts-ignore: decorator
-@inline export function memberSlotOf(gen: Generation, pool: i32, b: i32): i32 {
-  const from = <i32>gen.poolWord(pool, POOL_FAMILY_START);
-  if (b < from || b >= <i32>gen.poolWord(pool, POOL_FAMILY_END)) return -1;
-  return unchecked(gen.memberOf[<i32>gen.poolWord(pool, POOL_INVERSE) + b - from]);
 }
 
 /**
@@ -279,24 +273,6 @@ export function connect(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32,
   const m = slotWord(at, MATCH_VALUE);
   return admit(gen, <i32>(m >>> 2), m & 3, <i32>slotWord(at, MATCH_POOL), slotWord(at, MATCH_SP_META), <i32>slotWord(at, MATCH_MEMBER_START),
     <i32>slotWord(at, MATCH_MEMBER_COUNT), <i32>slotWord(at, MATCH_TABLE), proto, keyMeta, h, sf, s0, s1, s2, s3, ports, df, d0, d1, d2, d3, now);
-}
-
-/**
- * The pool of service port `sp` for a destination: the address's own virtual service when the
- * destination is one of the port's addresses, else the first of its addresses of the same set and
- * family; -1 when it has none.
- */
-export function poolForDestination(gen: Generation, sp: i32, set: u32, df: u32, d0: u32, d1: u32, d2: u32, d3: u32): i32 {
-  const start = <i32>gen.spWord(sp, SP_POOL_START);
-  const end = start + <i32>gen.spWord(sp, SP_POOL_COUNT);
-  let fallback = -1;
-  for (let p = start; p < end; p++) {
-    if (gen.poolWord(p, POOL_FAMILY) != df) continue;
-    if (gen.poolWord(p, POOL_W0) == d0 && gen.poolWord(p, POOL_W0 + 1) == d1 && gen.poolWord(p, POOL_W0 + 2) == d2 &&
-        gen.poolWord(p, POOL_W0 + 3) == d3) return p;
-    if (fallback < 0 && gen.poolWord(p, POOL_SET) == set) fallback = p;
-  }
-  return fallback;
 }
 
 /**

@@ -4,9 +4,9 @@
  * state or sits on the per-packet path.
  */
 import {
-  MEMBER_ACTIVE, MEMBER_INACTIVE, POOL_FAMILY_END, POOL_FAMILY_START, POOL_INVERSE, SP_AFFINITY_MS, SP_BACKEND_COUNT, SP_BACKEND_START,
-  SP_POOL_COUNT, SP_POOL_START,
+  MEMBER_ACTIVE, MEMBER_INACTIVE, SP_AFFINITY_MS, SP_BACKEND_COUNT, SP_BACKEND_START, SP_POOL_COUNT, SP_POOL_START,
 } from './layout';
+import { memberSlotOf } from './pools';
 import { current } from './state';
 import { matchService } from './service-table';
 import { findServicePort } from './names';
@@ -60,9 +60,7 @@ function backendCounter(sp: i32, k: i32, word: i32): u32 {
   const end = start + <i32>gen.spWord(sp, SP_POOL_COUNT);
   let sum: u32 = 0;
   for (let p = start; p < end; p++) {
-    const from = <i32>gen.poolWord(p, POOL_FAMILY_START);
-    if (b < from || b >= <i32>gen.poolWord(p, POOL_FAMILY_END)) continue;
-    const slot = unchecked(gen.memberOf[<i32>gen.poolWord(p, POOL_INVERSE) + b - from]);
+    const slot = memberSlotOf(gen, p, b);
     if (slot >= 0) sum += gen.memberWord(slot, word);
   }
   return sum;
