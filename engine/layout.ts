@@ -165,8 +165,8 @@
  *   word 12: the snapshot's weight (mh's last_weight lives in the member record)              word 13: fold(address) (dh/sh/mh hashing)
  *   words 14..15: reserved
  *
- * Hot backend record (`Generation.hot`), H_WORDS u32 words: what a decision reads and writes,
- * kept apart so the scheduler scans and counter updates touch 32 bytes per backend, not 64.
+ * Hot backend record (`Generation.hot`), H_WORDS u32 words: what a flow hit reads (service port,
+ * local index), kept apart from the cold record so it touches 32 bytes per backend, not 64.
  *
  *   word 0: weight   word 1: flags (BF_*)   words 2..3: reserved (connection counters live in the
  *   member records only; views.ts sums a backend's over its pools, so a decision writes no hot record)
