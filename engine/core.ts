@@ -11,8 +11,9 @@
 import { Generation } from './generation';
 import {
   H_LOCAL_INDEX, H_SP, BF_CLUSTER, BF_EXTERNAL, KIND_CLUSTER_IP, KIND_LOAD_BALANCER, MEMBER_LOCAL_INDEX, MEMBER_POOL,
-  PROTO_SCTP, PROTO_TCP, PROTO_UDP, SP_AFFINITY_MS, SP_BACKEND_COUNT, SP_BACKEND_START, SPF_AFFINITY, POOL_FAMILY, POOL_FAMILY_END, POOL_FAMILY_START,
-  POOL_HAS_ENDPOINTS, POOL_INVERSE, POOL_MEMBER_COUNT, POOL_SET, POOL_W0, SP_POOL_COUNT, SP_POOL_START,
+  PROTO_SCTP, PROTO_TCP, PROTO_UDP, SP_AFFINITY_MS, SP_BACKEND_COUNT, SP_BACKEND_START, SPF_AFFINITY,
+  POOL_HAS_ENDPOINTS, POOL_MEMBER_COUNT, POOL_MEMBER_START, POOL_TABLE,
+  MATCH_MEMBER_COUNT, MATCH_MEMBER_START, MATCH_META, MATCH_POOL, MATCH_SP_META, MATCH_TABLE, MATCH_VALUE, SP_META,
   VERDICT_BACKEND, VERDICT_DROP, VERDICT_PASS, VERDICT_REJECT, VIA_AFFINITY, VIA_FLOW, VIA_NONE, VIA_SCHEDULER,
 } from './layout';
 import { foldAddress } from './hash';
@@ -20,7 +21,7 @@ import { CLASS_SCTP, CLASS_TCP, CLASS_TCP_FIN, CLASS_TCP_SYN, CLASS_UDP, current
 import { SNAP_OK } from './snapshot';
 import { BUILD_MORE, StagedBuild, buildStep, commit } from './build';
 import { applyDelta as applyDeltaTo } from './delta';
-import { matchService, matchedMeta, matchedPool, sourceAllowed } from './service-table';
+import { matchHome, matchSlotFrom, slotWord, sourceAllowed } from './service-table';
 import { schedule, schedDetail } from './schedulers/index';
 import {
   META_ACTIVE, flowClassOf, flowExpired, flowFind, flowHash, flowInsert, flowListHead, flowListNext, flowMember, flowMeta,
@@ -40,6 +41,8 @@ export { stats } from './state';
 export * from './views';
 export { DEFAULT_AFFINITY_CAPACITY, DEFAULT_FLOW_CAPACITY, INIT_BAD_TIMEOUT, INIT_OK, MAX_TIMEOUT_S, init, seedTables } from './init';
 import { ensureInit } from './init';
+import { memberSlotOf, poolForDestination } from './pools';
+export { memberSlotOf, poolForDestination } from './pools';
 
 // ---- the last decision ---------------------------------------------------------------------------
 /** Verdict (layout.ts VERDICT_*). */
@@ -142,28 +145,22 @@ export function applyDelta(bytes: StaticArray<u8>): i32 {
   return proto == PROTO_TCP ? CLASS_TCP : proto == PROTO_UDP ? CLASS_UDP : CLASS_SCTP;
 }
 
-/** The member slot of backend `b` in `pool`, or -1 when it is not one of the pool's destinations. */
-// @ts-ignore: decorator
-@inline export function memberSlotOf(gen: Generation, pool: i32, b: i32): i32 {
-  const from = <i32>gen.poolWord(pool, POOL_FAMILY_START);
-  if (b < from || b >= <i32>gen.poolWord(pool, POOL_FAMILY_END)) return -1;
-  return unchecked(gen.memberOf[<i32>gen.poolWord(pool, POOL_INVERSE) + b - from]);
-}
-
 /**
  * A new connection to service port `sp` reached through an address of `kind` (KIND_*), whose flow
  * key `flowHash`/`keyMeta` did not find: source ranges, pools, affinity, scheduling, then the flow
- * and affinity inserts. Returns the verdict.
+ * and affinity inserts. Returns the verdict. `spMeta` is the service port's meta word (SP_META);
+ * `first`, `n` and `table` are the pool's POOL_MEMBER_START, POOL_MEMBER_COUNT and POOL_TABLE
+ * (the match slot's copies when there is one: no wait on the pool record).
  */
-function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spFlags: u32, proto: u32, keyMeta: u32, h: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32,
-  ports: u32, df: u32, d0: u32, d1: u32, d2: u32, d3: u32, now: u32): i32 {
+function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spMeta: u32, first: i32, n: i32, table: i32, proto: u32, keyMeta: u32, h: u32,
+  sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, df: u32, d0: u32, d1: u32, d2: u32, d3: u32, now: u32): i32 {
   if (kind == KIND_LOAD_BALANCER && !sourceAllowed(gen, sp, sf, s0, s1, s2, s3)) {
     return setDecision(VERDICT_DROP, VIA_NONE, sp, -1, -1, kind);
   }
   // `pool` is the destination address's own pool (pools.ts): no usable endpoint of its family →
   // Drop when the family has some ready or serving-terminating endpoint, else Reject (per-family
   // kube-proxy hasAnyEndpoints; the rule is spelled out at pools.ts familyHasEndpoints).
-  if (gen.poolWord(pool, POOL_MEMBER_COUNT) == 0) {
+  if (n == 0) {
     return setDecision(gen.poolWord(pool, POOL_HAS_ENDPOINTS) != 0 ? VERDICT_DROP : VERDICT_REJECT, VIA_NONE, sp, -1, -1, kind);
   }
   let slot = -1;
@@ -171,7 +168,7 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spFlags: u32, pro
   let detail = -1;
   let a = -1;
   let ah: u32 = 0;
-  const affinity = (spFlags & SPF_AFFINITY) != 0;
+  const affinity = (((spMeta >>> 16) & 0xff) & SPF_AFFINITY) != 0;
   if (affinity) {
     // Persistence is per virtual service (pool), as the kernel's templates are.
     ah = affinityHash(pool, sf, s0, s1, s2, s3);
@@ -188,10 +185,11 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spFlags: u32, pro
     }
   }
   if (slot < 0) {
-    const k = schedule(gen, pool, foldAddress(sf, s0, s1, s2, s3), ports >>> 16, foldAddress(df, d0, d1, d2, d3));
+    // POOL_SCHED is scheduler | flags << 8: the service port meta word's bytes 1 and 2.
+    const k = schedule(gen, pool, (spMeta >>> 8) & 0xffff, first, n, table, foldAddress(sf, s0, s1, s2, s3), ports >>> 16, foldAddress(df, d0, d1, d2, d3));
     detail = schedDetail;
     if (k < 0) return setDecision(VERDICT_REJECT, VIA_NONE, sp, -1, detail, kind);
-    slot = gen.member(pool, k);
+    slot = first + k;
   }
   const b = gen.memberBackend(slot);
   if (affinity) {
@@ -210,7 +208,7 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spFlags: u32, pro
     gen.count(slot, tcp, 1);
   }
   // `sp` owns the pool, so it is the backend's service port; the member carries the local index:
-  // the decision waits on no hot backend record (count's write to it is off the chain; issue 10).
+  // the decision reads and writes no hot backend record (issue 10).
   return setDecision(VERDICT_BACKEND, via, sp, <i32>gen.memberWord(slot, MEMBER_LOCAL_INDEX), detail, kind);
 }
 
@@ -252,6 +250,10 @@ export function connect(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32,
   const ports = (sport << 16) | (dport & 0xffff);
   const keyMeta = keyMetaOf(proto, sf, df);
   const h = flowHash(keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3);
+  // A read of the destination's home match slot, issued before the flow probe so the two misses
+  // overlap (a new connection needs both; the value is unused: Wasm has no prefetch).
+  const home = matchHome(gen, proto, df, d0, d1, d2, d3, dport);
+  const early = load<u32>(home, MATCH_META << 2);
   const e = liveFlow(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, now);
   if (e >= 0) {
     const meta = flowMeta(e);
@@ -266,27 +268,11 @@ export function connect(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32,
     }
     return backendDecision(gen, gen.memberBackend(slot), VIA_FLOW, -1, -1);
   }
-  const m = matchService(gen, proto, df, d0, d1, d2, d3, dport);
-  if (m < 0) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);
-  return admit(gen, m >> 2, <u32>m & 3, matchedPool, (matchedMeta >>> 16) & 0xff, proto, keyMeta, h, sf, s0, s1, s2, s3, ports, df, d0, d1, d2, d3, now);
-}
-
-/**
- * The pool of service port `sp` for a destination: the address's own virtual service when the
- * destination is one of the port's addresses, else the first of its addresses of the same set and
- * family; -1 when it has none.
- */
-export function poolForDestination(gen: Generation, sp: i32, set: u32, df: u32, d0: u32, d1: u32, d2: u32, d3: u32): i32 {
-  const start = <i32>gen.spWord(sp, SP_POOL_START);
-  const end = start + <i32>gen.spWord(sp, SP_POOL_COUNT);
-  let fallback = -1;
-  for (let p = start; p < end; p++) {
-    if (gen.poolWord(p, POOL_FAMILY) != df) continue;
-    if (gen.poolWord(p, POOL_W0) == d0 && gen.poolWord(p, POOL_W0 + 1) == d1 && gen.poolWord(p, POOL_W0 + 2) == d2 &&
-        gen.poolWord(p, POOL_W0 + 3) == d3) return p;
-    if (fallback < 0 && gen.poolWord(p, POOL_SET) == set) fallback = p;
-  }
-  return fallback;
+  const at = matchSlotFrom(gen, home + <usize>(early & 0), proto, df, d0, d1, d2, d3, dport);
+  if (at == 0) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);
+  const m = slotWord(at, MATCH_VALUE);
+  return admit(gen, <i32>(m >>> 2), m & 3, <i32>slotWord(at, MATCH_POOL), slotWord(at, MATCH_SP_META), <i32>slotWord(at, MATCH_MEMBER_START),
+    <i32>slotWord(at, MATCH_MEMBER_COUNT), <i32>slotWord(at, MATCH_TABLE), proto, keyMeta, h, sf, s0, s1, s2, s3, ports, df, d0, d1, d2, d3, now);
 }
 
 /**
@@ -309,7 +295,8 @@ export function connectToServicePort(sp: i32, kind: u32, proto: u32, sf: u32, s0
   const k = kind & 3;
   const pool = poolForDestination(gen, sp, k == KIND_CLUSTER_IP ? BF_CLUSTER : BF_EXTERNAL, df, d0, d1, d2, d3);
   if (pool < 0) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);
-  return admit(gen, sp, k, pool, gen.spFlags(sp), proto, keyMeta, h, sf, s0, s1, s2, s3, ports, df, d0, d1, d2, d3, now);
+  return admit(gen, sp, k, pool, gen.spWord(sp, SP_META), <i32>gen.poolWord(pool, POOL_MEMBER_START), <i32>gen.poolWord(pool, POOL_MEMBER_COUNT),
+    <i32>gen.poolWord(pool, POOL_TABLE), proto, keyMeta, h, sf, s0, s1, s2, s3, ports, df, d0, d1, d2, d3, now);
 }
 
 /** An existing flow: Backend via Flow (refreshed), or Pass. Never schedules. */

@@ -22,7 +22,7 @@
  */
 import { finishNH, nhTerm, tableKey } from './hash';
 import { Generation } from './generation';
-import { H_ACTIVE, H_INACTIVE, H_WORDS, MEMBER_ACTIVE, MEMBER_BACKEND, MEMBER_INACTIVE, MEMBER_WORDS } from './layout';
+import { MEMBER_ACTIVE, MEMBER_INACTIVE, MEMBER_WORDS } from './layout';
 import { CLASS_TCP_SYN, FLOW_CLASS_COUNT, current, elapsed, stats, timeoutMs } from './state';
 import {
   B_HASH, B_LAST_USED, B_LIST, B_NEXT, B_PREV, LISTS_BYTES, MAX_TABLE_CAPACITY, MAX_PROBE_SLOTS, Table, bucket, listHead, listNext, listTail, homeSlot, nextSlot,
@@ -226,7 +226,7 @@ export function flowTouch(e: i32, now: u32, cls: u32): void {
 }
 
 /**
- * Releases an entry's count from its member (and the member's backend total) when it goes away.
+ * Releases an entry's count from its member when it goes away.
  * Reads the serving generation through raw pointers: holding `current` in a local would give
  * flowRemove a shadow stack frame (a memory.fill per call) under the incremental runtime.
  */
@@ -238,9 +238,6 @@ export function flowTouch(e: i32, now: u32, cls: u32): void {
   const members = load<usize>(gen + offsetof<Generation>('members'));
   const m = members + ((<usize>slot * MEMBER_WORDS + (active ? MEMBER_ACTIVE : MEMBER_INACTIVE)) << 2);
   store<u32>(m, load<u32>(m) - 1);
-  const backend = load<u32>(members + ((<usize>slot * MEMBER_WORDS + MEMBER_BACKEND) << 2));
-  const h = load<usize>(gen + offsetof<Generation>('hot')) + ((<usize>backend * H_WORDS + (active ? H_ACTIVE : H_INACTIVE)) << 2);
-  store<u32>(h, load<u32>(h) - 1);
 }
 
 /** Removes entry `e`: its member's counters, its list, its bucket (backward shift). */

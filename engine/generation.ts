@@ -3,7 +3,7 @@
  * built from it. Built completely off the hot path by `decodeSnapshot` (snapshot.ts) and
  * `buildPools` (pools.ts), then swapped in atomically by core.ts. Record layouts: layout.ts.
  */
-import { B_WORDS, H_ACTIVE, H_INACTIVE, H_WORDS, MEMBER_ACTIVE, MEMBER_BACKEND, MEMBER_INACTIVE, MATCH_SLACK_WORDS, MEMBER_WORDS, POOL_MEMBER_START, POOL_WORDS, SP_WORDS, SP_META, SP_PORTS } from './layout';
+import { B_WORDS, H_WORDS, MEMBER_ACTIVE, MEMBER_BACKEND, MEMBER_INACTIVE, MATCH_SLACK_WORDS, MATCH_WORDS, MEMBER_WORDS, POOL_MEMBER_START, POOL_WORDS, SP_WORDS, SP_META, SP_PORTS } from './layout';
 
 export class Generation {
   /** Monotonic generation number (1 for the first snapshot loaded). */
@@ -32,8 +32,8 @@ export class Generation {
   /** Per pool (POOL_INVERSE): backend of the pool's family range → member slot, or -1. */
   memberOf: StaticArray<i32> = new StaticArray<i32>(0);
   tables: StaticArray<u16> = new StaticArray<u16>(0);
-  /** Service match index (service-table.ts): 8 words per slot, `matchMask + 1` slots from its first 64-byte boundary. */
-  match: StaticArray<u32> = new StaticArray<u32>(16 * 8 + MATCH_SLACK_WORDS);
+  /** Service match index (service-table.ts): MATCH_WORDS words per slot, `matchMask + 1` slots from its first 64-byte boundary. */
+  match: StaticArray<u32> = new StaticArray<u32>(16 * MATCH_WORDS + MATCH_SLACK_WORDS);
   matchMask: u32 = 15;
   /** Name index (names.ts): slots hold service port + 1, 0 = empty. */
   names: StaticArray<i32> = new StaticArray<i32>(16);
@@ -106,15 +106,13 @@ export class Generation {
     unchecked((this.members[slot * MEMBER_WORDS + word] = value));
   }
   /**
-   * Adds `delta` to a member's active (or inactive) connections and to its backend's total
-   * (the hot record's, which views report).
+   * Adds `delta` to a member's active (or inactive) connections. Backend totals are summed from
+   * the members when a view asks (views.ts), so this writes no second, random record (issue 10).
    */
   // @ts-ignore: decorator
   @inline count(slot: i32, active: bool, delta: i32): void {
     const m = slot * MEMBER_WORDS + (active ? MEMBER_ACTIVE : MEMBER_INACTIVE);
     unchecked((this.members[m] = unchecked(this.members[m]) + <u32>delta));
-    const h = this.memberBackend(slot) * H_WORDS + (active ? H_ACTIVE : H_INACTIVE);
-    unchecked((this.hot[h] = unchecked(this.hot[h]) + <u32>delta));
   }
   /** The backend (global index) behind a member slot. */
   // @ts-ignore: decorator

@@ -165,11 +165,11 @@
  *   word 12: the snapshot's weight (mh's last_weight lives in the member record)              word 13: fold(address) (dh/sh/mh hashing)
  *   words 14..15: reserved
  *
- * Hot backend record (`Generation.hot`), H_WORDS u32 words: what a decision reads and writes,
- * kept apart so the scheduler scans and counter updates touch 32 bytes per backend, not 64.
+ * Hot backend record (`Generation.hot`), H_WORDS u32 words: what a flow hit reads (service port,
+ * local index), kept apart from the cold record so it touches 32 bytes per backend, not 64.
  *
- *   word 0: weight   word 1: flags (BF_*)
- *   word 2: active conns   word 3: inactive conns (totals over the service port's pools, for views)
+ *   word 0: weight   word 1: flags (BF_*)   words 2..3: reserved (connection counters live in the
+ *   member records only; views.ts sums a backend's over its pools, so a decision writes no hot record)
  *   word 4: service port   word 5: index within its service port   words 6..7: reserved
  */
 // @ts-ignore: decorator
@@ -188,10 +188,6 @@
 @inline export const H_WEIGHT: i32 = 0;
 // @ts-ignore: decorator
 @inline export const H_FLAGS: i32 = 1;
-// @ts-ignore: decorator
-@inline export const H_ACTIVE: i32 = 2;
-// @ts-ignore: decorator
-@inline export const H_INACTIVE: i32 = 3;
 // @ts-ignore: decorator
 @inline export const H_SP: i32 = 4;
 // @ts-ignore: decorator
@@ -302,6 +298,37 @@
 /** Empty dh/sh/mh bucket. */
 // @ts-ignore: decorator
 @inline export const EMPTY_BUCKET: u16 = 0xffff;
+
+/*
+ * Match slot (service-table.ts), MATCH_WORDS words, one 64-byte cache line: the key, what it
+ * matched, and a copy of the matched pool's static fields (first member, member count, table), so
+ * a new connection's scheduler reads its members and its dh/sh/mh table without waiting on the
+ * pool record (issue 10). The copies are taken when the key is inserted, after its pool is final
+ * (a full build inserts keys after the tables; a delta after writing the pools).
+ *
+ *   words 0..3: address w0..w3   word 4: proto | v6 << 8 | port << 16 (0 = empty slot)
+ *   word 5: sp << 2 | kind   word 6: pool   word 7: the service port's meta word (SP_META)
+ *   word 8: pool's first member slot   word 9: pool's member count   word 10: pool's table offset
+ *   words 11..15: reserved
+ */
+// @ts-ignore: decorator
+@inline export const MATCH_WORDS: i32 = 16;
+// @ts-ignore: decorator
+@inline export const MATCH_W0: i32 = 0;
+// @ts-ignore: decorator
+@inline export const MATCH_META: i32 = 4;
+// @ts-ignore: decorator
+@inline export const MATCH_VALUE: i32 = 5;
+// @ts-ignore: decorator
+@inline export const MATCH_POOL: i32 = 6;
+// @ts-ignore: decorator
+@inline export const MATCH_SP_META: i32 = 7;
+// @ts-ignore: decorator
+@inline export const MATCH_MEMBER_START: i32 = 8;
+// @ts-ignore: decorator
+@inline export const MATCH_MEMBER_COUNT: i32 = 9;
+// @ts-ignore: decorator
+@inline export const MATCH_TABLE: i32 = 10;
 
 /** Cache line size hot records are aligned to, in words (64 bytes on x86-64 and arm64). */
 // @ts-ignore: decorator

@@ -206,3 +206,29 @@ export function buildPools(gen: Generation, old: Generation | null, remap: Remap
   beginTables(gen);
   for (let p = 0; p < gen.poolCount; p++) buildTableAt(gen, p);
 }
+
+/** The member slot of backend `b` in `pool`, or -1 when it is not one of the pool's destinations. */
+// @ts-ignore: decorator
+@inline export function memberSlotOf(gen: Generation, pool: i32, b: i32): i32 {
+  const from = <i32>gen.poolWord(pool, POOL_FAMILY_START);
+  if (b < from || b >= <i32>gen.poolWord(pool, POOL_FAMILY_END)) return -1;
+  return unchecked(gen.memberOf[<i32>gen.poolWord(pool, POOL_INVERSE) + b - from]);
+}
+
+/**
+ * The pool of service port `sp` for a destination: the address's own virtual service when the
+ * destination is one of the port's addresses, else the first of its addresses of the same set and
+ * family; -1 when it has none.
+ */
+export function poolForDestination(gen: Generation, sp: i32, set: u32, df: u32, d0: u32, d1: u32, d2: u32, d3: u32): i32 {
+  const start = <i32>gen.spWord(sp, SP_POOL_START);
+  const end = start + <i32>gen.spWord(sp, SP_POOL_COUNT);
+  let fallback = -1;
+  for (let p = start; p < end; p++) {
+    if (gen.poolWord(p, POOL_FAMILY) != df) continue;
+    if (gen.poolWord(p, POOL_W0) == d0 && gen.poolWord(p, POOL_W0 + 1) == d1 && gen.poolWord(p, POOL_W0 + 2) == d2 &&
+        gen.poolWord(p, POOL_W0 + 3) == d3) return p;
+    if (fallback < 0 && gen.poolWord(p, POOL_SET) == set) fallback = p;
+  }
+  return fallback;
+}

@@ -4,14 +4,19 @@
  * the node's addresses). Open addressing with linear probing over `Generation.match`, built once
  * per generation at load factor ≤ 1/2, so a lookup is O(1) whatever the number of services.
  *
- *   slot (8 × u32 = 32 bytes, one half cache line; slots start at a 64-byte boundary, see `slotsPad`):
+ *   slot (MATCH_WORDS = 16 × u32 = one 64-byte cache line, layout.ts MATCH_*; slots start at a
+ *   64-byte boundary, see `slotsPad`):
  *   +------+------+------+------+-------------------------------+---------------+------+---------+
  *   |  w0  |  w1  |  w2  |  w3  | meta: proto | v6<<8 | port<<16 | sp << 2 | kind | pool | sp meta |
  *   +------+------+------+------+-------------------------------+---------------+------+---------+
+ *   | first member | member count | table offset | reserved (5 words)                               |
+ *   +--------------+--------------+--------------+--------------------------------------------------+
  *   meta 0 = empty slot (every protocol number is non-zero). The slot names the address's own
- *   pool (its IPVS virtual service, pools.ts) and repeats the service port's meta word (SP_META:
- *   flags), so a new connection reads no service port record on the common path.
- *
+ *   pool (its IPVS virtual service, pools.ts), repeats the service port's meta word (SP_META:
+ *   scheduler, flags) and the pool's static fields, so a new connection reads no service port
+ *   record, and its scheduler reaches the members and the dh/sh/mh table without waiting on the
+ *   pool record (only rr/wrr state and counters live there).
+
  * When two service ports claim the same key (e.g. the same externalIP and port), the first in
  * snapshot order wins, as the first matching iptables rule does; the loser is counted in
  * `Generation.matchConflicts`.
@@ -20,11 +25,16 @@ import { Generation } from './generation';
 import { finishHash, mixWord } from './hash';
 import {
   KIND_CLUSTER_IP, KIND_EXTERNAL_IP, KIND_LOAD_BALANCER, KIND_NODE_PORT, SP_ADDR_COUNTS, SP_ADDR_PTR,
-  LINE_WORDS, MATCH_SLACK_WORDS, RANGE_WORDS, SP_LB_COUNT, SP_META, SP_POOL_START, SP_RANGE_COUNT, SP_RANGE_START,
+  LINE_WORDS, MATCH_MEMBER_COUNT, MATCH_MEMBER_START, MATCH_META, MATCH_POOL, MATCH_SLACK_WORDS, MATCH_SP_META, MATCH_TABLE,
+  MATCH_VALUE, MATCH_W0, MATCH_WORDS, NO_TABLE, POOL_MEMBER_COUNT, POOL_MEMBER_START, POOL_TABLE, RANGE_WORDS, SP_LB_COUNT,
+  SP_META, SP_POOL_START, SP_RANGE_COUNT, SP_RANGE_START,
 } from './layout';
 
 // @ts-ignore: decorator
-@inline const SLOT_WORDS: i32 = 8;
+@inline const SLOT_WORDS: i32 = MATCH_WORDS;
+/** log2 of a slot's bytes. */
+// @ts-ignore: decorator
+@inline const SLOT_SHIFT: usize = 6;
 
 /**
  * Words from the start of `table` to its first 64-byte boundary, where slot 0 lives. Unaligned,
@@ -74,21 +84,26 @@ function insertKey(gen: Generation, proto: u32, port: u32, addr: usize, value: u
   let i = matchHash(meta, w0, w1, w2, w3) & mask;
   while (true) {
     const at = slotAt(table, <i32>i);
-    const m = unchecked(table[at + 4]);
+    const m = unchecked(table[at + MATCH_META]);
     if (m == 0) {
-      unchecked((table[at] = w0));
-      unchecked((table[at + 1] = w1));
-      unchecked((table[at + 2] = w2));
-      unchecked((table[at + 3] = w3));
-      unchecked((table[at + 4] = meta));
-      unchecked((table[at + 5] = value));
-      unchecked((table[at + 6] = pool));
-      unchecked((table[at + 7] = spMeta));
+      unchecked((table[at + MATCH_W0] = w0));
+      unchecked((table[at + MATCH_W0 + 1] = w1));
+      unchecked((table[at + MATCH_W0 + 2] = w2));
+      unchecked((table[at + MATCH_W0 + 3] = w3));
+      unchecked((table[at + MATCH_META] = meta));
+      unchecked((table[at + MATCH_VALUE] = value));
+      unchecked((table[at + MATCH_POOL] = pool));
+      unchecked((table[at + MATCH_SP_META] = spMeta));
+      // A delta's conflict check builds its keys before its pools exist: no pool, no copies.
+      const built = pool < <u32>gen.poolCount;
+      unchecked((table[at + MATCH_MEMBER_START] = built ? gen.poolWord(<i32>pool, POOL_MEMBER_START) : 0));
+      unchecked((table[at + MATCH_MEMBER_COUNT] = built ? gen.poolWord(<i32>pool, POOL_MEMBER_COUNT) : 0));
+      unchecked((table[at + MATCH_TABLE] = built ? gen.poolWord(<i32>pool, POOL_TABLE) : NO_TABLE));
       gen.matchKeys++;
       return;
     }
-    if (m == meta && unchecked(table[at]) == w0 && unchecked(table[at + 1]) == w1 &&
-        unchecked(table[at + 2]) == w2 && unchecked(table[at + 3]) == w3) {
+    if (m == meta && unchecked(table[at + MATCH_W0]) == w0 && unchecked(table[at + MATCH_W0 + 1]) == w1 &&
+        unchecked(table[at + MATCH_W0 + 2]) == w2 && unchecked(table[at + MATCH_W0 + 3]) == w3) {
       gen.matchConflicts++;
       return;
     }
@@ -169,12 +184,12 @@ export function servicePortKeys(gen: Generation, s: i32, op: i32, arg: i32, from
     }
     const at = findKey(gen, proto, p, a);
     if (at < 0) continue;
-    const owner = <i32>(unchecked(gen.match[slotAt(gen.match, at) + 5]) >>> 2);
+    const owner = <i32>(unchecked(gen.match[slotAt(gen.match, at) + MATCH_VALUE]) >>> 2);
     if (op == KEYS_CHECK) {
       if (unchecked(released[owner]) == 0) conflicts++;
     } else if (owner == s) {
       if (op == KEYS_REMOVE) removeKeyAt(gen, at);
-      else unchecked((gen.match[slotAt(gen.match, at) + 5] = (<u32>arg << 2) | kind));
+      else unchecked((gen.match[slotAt(gen.match, at) + MATCH_VALUE] = (<u32>arg << 2) | kind));
     }
   }
   return conflicts;
@@ -192,10 +207,10 @@ function findKey(gen: Generation, proto: u32, port: u32, addr: usize): i32 {
   let i = matchHash(meta, w0, w1, w2, w3) & mask;
   while (true) {
     const at = slotAt(table, <i32>i);
-    const m = unchecked(table[at + 4]);
+    const m = unchecked(table[at + MATCH_META]);
     if (m == 0) return -1;
-    if (m == meta && unchecked(table[at]) == w0 && unchecked(table[at + 1]) == w1 &&
-        unchecked(table[at + 2]) == w2 && unchecked(table[at + 3]) == w3) return <i32>i;
+    if (m == meta && unchecked(table[at + MATCH_W0]) == w0 && unchecked(table[at + MATCH_W0 + 1]) == w1 &&
+        unchecked(table[at + MATCH_W0 + 2]) == w2 && unchecked(table[at + MATCH_W0 + 3]) == w3) return <i32>i;
     i = (i + 1) & mask;
   }
 }
@@ -209,9 +224,10 @@ function removeKeyAt(gen: Generation, i: i32): void {
   while (true) {
     j = (j + 1) & mask;
     const at = slotAt(table, j);
-    const m = unchecked(table[at + 4]);
+    const m = unchecked(table[at + MATCH_META]);
     if (m == 0) break;
-    const home = <i32>(matchHash(m, unchecked(table[at]), unchecked(table[at + 1]), unchecked(table[at + 2]), unchecked(table[at + 3])) & <u32>mask);
+    const home = <i32>(matchHash(m, unchecked(table[at + MATCH_W0]), unchecked(table[at + MATCH_W0 + 1]), unchecked(table[at + MATCH_W0 + 2]),
+      unchecked(table[at + MATCH_W0 + 3])) & <u32>mask);
     // Move slot j back into the hole unless its home lies cyclically in (hole, j].
     const between = hole <= j ? home > hole && home <= j : home > hole || home <= j;
     if (!between) {
@@ -224,26 +240,58 @@ function removeKeyAt(gen: Generation, i: i32): void {
 }
 
 /**
- * The service port and kind for a destination, as `sp << 2 | kind`, or -1 when nothing matches.
- * Addresses are in Address word form (host/engine/address.ts).
+ * The address of a destination's home match slot, where `matchSlotFrom` starts probing. `connect`
+ * reads it before probing the flow table, so the two misses overlap (issue 10).
  */
 // @ts-ignore: decorator
-@inline export function matchService(gen: Generation, proto: u32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32, port: u32): i32 {
+@inline export function matchHome(gen: Generation, proto: u32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32, port: u32): usize {
+  const table = changetype<usize>(gen.match) + (<usize>slotsPad(gen.match) << 2);
+  return table + (<usize>(matchHash(matchMeta(proto, family, port), w0, w1, w2, w3) & gen.matchMask) << SLOT_SHIFT);
+}
+
+/**
+ * The address of the match slot (layout.ts MATCH_*) for a destination, or 0 when nothing matches.
+ * Addresses are in Address word form (host/engine/address.ts). The caller reads the slot's words
+ * itself: no module global is written, so the data path has nothing to sync (lock.ts).
+ */
+// @ts-ignore: decorator
+@inline export function matchSlot(gen: Generation, proto: u32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32, port: u32): usize {
+  return matchSlotFrom(gen, matchHome(gen, proto, family, w0, w1, w2, w3, port), proto, family, w0, w1, w2, w3, port);
+}
+
+/** matchSlot, probing from `home` (matchHome of the same destination). */
+// @ts-ignore: decorator
+@inline export function matchSlotFrom(gen: Generation, home: usize, proto: u32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32, port: u32): usize {
   const meta = matchMeta(proto, family, port);
   const mask = gen.matchMask;
   const table = changetype<usize>(gen.match) + (<usize>slotsPad(gen.match) << 2);
-  let i = matchHash(meta, w0, w1, w2, w3) & mask;
+  let i = <u32>((home - table) >> SLOT_SHIFT);
   while (true) {
-    const at = table + (<usize>i << 5);
-    const m = load<u32>(at, 16);
-    if (m == meta && load<u32>(at) == w0 && load<u32>(at, 4) == w1 && load<u32>(at, 8) == w2 && load<u32>(at, 12) == w3) {
-      matchedPool = <i32>load<u32>(at, 24);
-      matchedMeta = load<u32>(at, 28);
-      return <i32>load<u32>(at, 20);
-    }
-    if (m == 0) return -1;
+    const at = table + (<usize>i << SLOT_SHIFT);
+    const m = load<u32>(at, MATCH_META << 2);
+    if (m == meta && load<u32>(at, MATCH_W0 << 2) == w0 && load<u32>(at, (MATCH_W0 + 1) << 2) == w1 &&
+        load<u32>(at, (MATCH_W0 + 2) << 2) == w2 && load<u32>(at, (MATCH_W0 + 3) << 2) == w3) return at;
+    if (m == 0) return 0;
     i = (i + 1) & mask;
   }
+}
+
+/** Word `word` (MATCH_*) of the slot at `at` (from matchSlot). */
+// @ts-ignore: decorator
+@inline export function slotWord(at: usize, word: i32): u32 {
+  return load<u32>(at + (<usize>word << 2));
+}
+
+/**
+ * The service port and kind for a destination, as `sp << 2 | kind`, or -1 when nothing matches;
+ * its pool and service port meta word in `matchedPool` / `matchedMeta` (views and the Envoy filter).
+ */
+export function matchService(gen: Generation, proto: u32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32, port: u32): i32 {
+  const at = matchSlot(gen, proto, family, w0, w1, w2, w3, port);
+  if (at == 0) return -1;
+  matchedPool = <i32>slotWord(at, MATCH_POOL);
+  matchedMeta = slotWord(at, MATCH_SP_META);
+  return <i32>slotWord(at, MATCH_VALUE);
 }
 
 /** Whether the source lies in one of the service port's loadBalancerSourceRanges. */

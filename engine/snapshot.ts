@@ -43,7 +43,7 @@
  */
 import { Generation } from './generation';
 import {
-  B_FAMILY, SPF_AFFINITY, B_FOLD, B_LAST_WEIGHT, B_PORT, B_W0, B_WORDS, H_ACTIVE, H_INACTIVE, H_FLAGS, H_LOCAL_INDEX, H_SP, H_WEIGHT, H_WORDS,
+  B_FAMILY, SPF_AFFINITY, B_FOLD, B_LAST_WEIGHT, B_PORT, B_W0, B_WORDS, H_FLAGS, H_LOCAL_INDEX, H_SP, H_WEIGHT, H_WORDS,
   BF_ALL, PROTO_SCTP, PROTO_TCP, PROTO_UDP, RANGE_WORDS, SCHED_COUNT, SPF_ALL, SP_AFFINITY_MS,
   SP_BACKEND_COUNT, SP_BACKEND_START, SP_META, SP_NAME_LENS, SP_NAME_PTR, SP_PORTNAME_LEN,
   SP_PORTS, SP_RANGE_COUNT, SP_ADDR_PTR, SP_ADDR_COUNTS, SP_LB_COUNT, SP_RANGE_START, SP_WORDS,
@@ -367,8 +367,6 @@ export function decodeStep(gen: Generation, cur: SnapshotCursor, budget: i32): b
       unchecked((gen.hot[hw + H_FLAGS] = <u32>load<u16>(q, 24)));
       unchecked((gen.hot[hw + H_SP] = s));
       unchecked((gen.hot[hw + H_LOCAL_INDEX] = i));
-      unchecked((gen.hot[hw + H_ACTIVE] = 0));
-      unchecked((gen.hot[hw + H_INACTIVE] = 0));
       unchecked((backends[bw + B_LAST_WEIGHT] = weight));
       unchecked((backends[bw + B_FOLD] = foldAddress(
         unchecked(backends[bw + B_FAMILY]), unchecked(backends[bw + B_W0]), unchecked(backends[bw + B_W0 + 1]),

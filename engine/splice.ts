@@ -8,7 +8,7 @@
  */
 import { Generation } from './generation';
 import {
-  B_WORDS, H_ACTIVE, H_INACTIVE, H_SP, H_WORDS, HASH_TAB_SIZE, MEMBER_ACTIVE, MEMBER_BACKEND, MEMBER_INACTIVE,
+  B_WORDS, H_SP, H_WORDS, HASH_TAB_SIZE, MEMBER_ACTIVE, MEMBER_BACKEND, MEMBER_INACTIVE,
   MEMBER_POOL, MEMBER_WORDS, MH_TAB_SIZE, NO_TABLE, POOL_FAMILY_END, POOL_FAMILY_START, POOL_INVERSE, POOL_MEMBER_COUNT,
   POOL_MEMBER_START, POOL_SCHED, POOL_SP, POOL_TABLE, POOL_WORDS, RANGE_WORDS, SCHED_MH, SP_BACKEND_COUNT,
   SP_BACKEND_START, SP_POOL_COUNT, SP_POOL_START, SP_RANGE_COUNT, SP_RANGE_START, SP_WORDS,
@@ -252,8 +252,6 @@ function write(gen: Generation, mini: Generation, ch: Change, sp: i32): void {
   copyWords(gen.hot, ch.newBackendStart * H_WORDS, mini.hot, mb * H_WORDS, backends * H_WORDS);
   for (let b = ch.newBackendStart; b < ch.newBackendStart + backends; b++) {
     gen.setHotWord(b, H_SP, sp);
-    gen.setHotWord(b, H_ACTIVE, 0);
-    gen.setHotWord(b, H_INACTIVE, 0);
   }
   const mr = <i32>mini.spWord(j, SP_RANGE_START);
   copyWords(gen.ranges, ch.newRangeStart * RANGE_WORDS, mini.ranges, mr * RANGE_WORDS, <i32>mini.spWord(j, SP_RANGE_COUNT) * RANGE_WORDS);
@@ -262,8 +260,6 @@ function write(gen: Generation, mini: Generation, ch: Change, sp: i32): void {
     const b = <i32>gen.memberWord(s, MEMBER_BACKEND) + dBackend;
     gen.setMemberWord(s, MEMBER_BACKEND, b);
     gen.setMemberWord(s, MEMBER_POOL, gen.memberWord(s, MEMBER_POOL) + dPool);
-    gen.setHotWord(b, H_ACTIVE, gen.hotWord(b, H_ACTIVE) + gen.memberWord(s, MEMBER_ACTIVE));
-    gen.setHotWord(b, H_INACTIVE, gen.hotWord(b, H_INACTIVE) + gen.memberWord(s, MEMBER_INACTIVE));
   }
   for (let i = 0; i < newRuns.inverseCount; i++) {
     const m = unchecked(mini.memberOf[newRuns.inverseStart + i]);

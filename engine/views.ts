@@ -3,7 +3,10 @@
  * addresses, sizes, name and destination lookups). Re-exported by core.ts; nothing here changes
  * state or sits on the per-packet path.
  */
-import { H_ACTIVE, H_INACTIVE, SP_AFFINITY_MS, SP_BACKEND_COUNT, SP_BACKEND_START } from './layout';
+import {
+  MEMBER_ACTIVE, MEMBER_INACTIVE, SP_AFFINITY_MS, SP_BACKEND_COUNT, SP_BACKEND_START, SP_POOL_COUNT, SP_POOL_START,
+} from './layout';
+import { memberSlotOf } from './pools';
 import { current } from './state';
 import { matchService } from './service-table';
 import { findServicePort } from './names';
@@ -44,14 +47,33 @@ export function servicePortBackends(sp: i32): i32 {
   return <i32>current.spWord(sp, SP_BACKEND_COUNT);
 }
 
+/**
+ * A counter (MEMBER_ACTIVE or MEMBER_INACTIVE) of backend `k` of service port `sp`, summed over
+ * its destinations in the port's pools. The data path counts only in member records (the
+ * destination it just read), so a new connection writes no backend record (issue 10); a view pays
+ * one inverse lookup per service address instead.
+ */
+function backendCounter(sp: i32, k: i32, word: i32): u32 {
+  const gen = current;
+  const b = <i32>gen.spWord(sp, SP_BACKEND_START) + k;
+  const start = <i32>gen.spWord(sp, SP_POOL_START);
+  const end = start + <i32>gen.spWord(sp, SP_POOL_COUNT);
+  let sum: u32 = 0;
+  for (let p = start; p < end; p++) {
+    const slot = memberSlotOf(gen, p, b);
+    if (slot >= 0) sum += gen.memberWord(slot, word);
+  }
+  return sum;
+}
+
 /** Active connections of backend `k` of service port `sp`. */
 export function backendActive(sp: i32, k: i32): u32 {
-  return current.hotWord(<i32>current.spWord(sp, SP_BACKEND_START) + k, H_ACTIVE);
+  return backendCounter(sp, k, MEMBER_ACTIVE);
 }
 
 /** Inactive connections of backend `k` of service port `sp`. */
 export function backendInactive(sp: i32, k: i32): u32 {
-  return current.hotWord(<i32>current.spWord(sp, SP_BACKEND_START) + k, H_INACTIVE);
+  return backendCounter(sp, k, MEMBER_INACTIVE);
 }
 
 /** Service port by Service name and port (names.ts), or -1. Names are UTF-8 at the pointers. */

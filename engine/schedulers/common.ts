@@ -30,6 +30,28 @@ export function setDetail(detail: i32): void {
   return (gen.memberWord(slot, MEMBER_ACTIVE) << 8) + gen.memberWord(slot, MEMBER_INACTIVE);
 }
 
+/**
+ * Members whose lines `readAhead` reads (2 member records per 64-byte line): a pool of 10, as most
+ * Services have, is read whole.
+ */
+// @ts-ignore: decorator
+@inline const READ_AHEAD: i32 = 16;
+
+/**
+ * Reads the lines of a pool's first members (up to READ_AHEAD) while the load that picks one is
+ * still in flight (rr's position, dh/sh/mh's table entry), so the chosen member's miss does not
+ * wait on it (issue 10). Wasm has no prefetch instruction: these are plain loads, and the caller
+ * folds the result into its next index as `seen & 0` so no pass drops them.
+ */
+// @ts-ignore: decorator
+@inline export function readAhead(gen: Generation, first: i32, n: i32): u32 {
+  const ahead = n < READ_AHEAD ? n : READ_AHEAD;
+  let seen: u32 = 0;
+  for (let i = 0; i < ahead; i += 2) seen |= weightOf(gen, first + i);
+  if (ahead > 1) seen |= weightOf(gen, first + ahead - 1);
+  return seen;
+}
+
 /** Greatest common divisor of two positive integers. */
 export function gcd(a: u32, b: u32): u32 {
   while (b != 0) {

@@ -15,10 +15,11 @@ export function buildDH(gen: Generation, pool: i32): void {
   }
 }
 
-export function scheduleDH(gen: Generation, pool: i32, dstFold: u32): i32 {
+/** `first`, `t`: the pool's first member slot and table offset (schedulers/index.ts). */
+export function scheduleDH(gen: Generation, first: i32, t: i32, dstFold: u32): i32 {
   const bucket = <i32>hash32(dstFold, HASH_TAB_BITS);
   setDetail(bucket);
-  const k = unchecked(gen.tables[<i32>gen.poolWord(pool, POOL_TABLE) + bucket]);
+  const k = unchecked(gen.tables[t + bucket]);
   if (k == EMPTY_BUCKET) return -1;
-  return weightOf(gen, gen.member(pool, k)) > 0 ? <i32>k : -1;
+  return weightOf(gen, first + <i32>k) > 0 ? <i32>k : -1;
 }

@@ -1,10 +1,14 @@
 /**
  * Scheduler dispatch: one call per new connection, by the pool's scheduler id (layout.ts SCHED_*).
  * Returns the chosen member index within the pool, or -1 when no server is available.
+ *
+ * `word` (POOL_SCHED), `first` (POOL_MEMBER_START), `n` (POOL_MEMBER_COUNT) and `table`
+ * (POOL_TABLE) are the pool's static fields as the caller holds them: the match slot's copies for
+ * `connect`, so rr/dh/sh/mh reach members and tables without waiting on the pool record (issue 10).
  */
 import { Generation } from '../generation';
 import {
-  POOL_SCHED, SCHED_DH, SCHED_LC, SCHED_MH, SCHED_NQ, SCHED_RANDOM, SCHED_RR, SCHED_SED, SCHED_SH,
+  SCHED_DH, SCHED_LC, SCHED_MH, SCHED_NQ, SCHED_RANDOM, SCHED_RR, SCHED_SED, SCHED_SH,
   SCHED_WLC, SCHED_WRR, SPF_SCHED_FALLBACK, SPF_SCHED_PORT,
 } from '../layout';
 import { setDetail } from './common';
@@ -21,23 +25,24 @@ import { scheduleRandom } from './random';
 
 export { schedDetail } from './common';
 
-export function schedule(gen: Generation, pool: i32, srcFold: u32, srcPort: u32, dstFold: u32): i32 {
-  const word = gen.poolWord(pool, POOL_SCHED);
+// @ts-ignore: decorator
+@inline export function schedule(gen: Generation, pool: i32, word: u32, first: i32, n: i32, table: i32,
+  srcFold: u32, srcPort: u32, dstFold: u32): i32 {
   const sched = word & 0xff;
   const flags = word >>> 8;
   setDetail(-1);
   switch (sched) {
-    case SCHED_RR: return scheduleRR(gen, pool);
+    case SCHED_RR: return scheduleRR(gen, pool, first, n);
     case SCHED_WRR: return scheduleWRR(gen, pool);
     case SCHED_LC: return scheduleLC(gen, pool);
     case SCHED_WLC: return scheduleWLC(gen, pool);
     case SCHED_SED: return scheduleSED(gen, pool);
     case SCHED_NQ: return scheduleNQ(gen, pool);
-    case SCHED_DH: return scheduleDH(gen, pool, dstFold);
+    case SCHED_DH: return scheduleDH(gen, first, table, dstFold);
     case SCHED_SH:
-      return scheduleSH(gen, pool, srcFold, (flags & SPF_SCHED_PORT) != 0 ? srcPort : 0, (flags & SPF_SCHED_FALLBACK) != 0);
+      return scheduleSH(gen, first, table, srcFold, (flags & SPF_SCHED_PORT) != 0 ? srcPort : 0, (flags & SPF_SCHED_FALLBACK) != 0);
     case SCHED_MH:
-      return scheduleMH(gen, pool, srcFold, (flags & SPF_SCHED_PORT) != 0 ? srcPort : 0, (flags & SPF_SCHED_FALLBACK) != 0);
+      return scheduleMH(gen, first, n, table, srcFold, (flags & SPF_SCHED_PORT) != 0 ? srcPort : 0, (flags & SPF_SCHED_FALLBACK) != 0);
     case SCHED_RANDOM: return scheduleRandom(gen, pool);
   }
   return -1;

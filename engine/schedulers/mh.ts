@@ -9,7 +9,7 @@ import {
   B_FOLD, B_PORT, MEMBER_LAST_WEIGHT, EMPTY_BUCKET, MH_TAB_BITS, MH_TAB_SIZE, POOL_MEMBER_COUNT, POOL_TABLE,
 } from '../layout';
 import { hsiphash1u32 } from '../hash';
-import { gcd, setDetail, weightOf } from './common';
+import { gcd, readAhead, setDetail, weightOf } from './common';
 
 /** generate_hash_secret(): hash1 = (2654435761, 2654435761), hash2 = (2654446892, 2654446892). */
 // @ts-ignore: decorator
@@ -91,20 +91,21 @@ export function buildMH(gen: Generation, pool: i32): void {
   }
 }
 
-export function scheduleMH(gen: Generation, pool: i32, srcFold: u32, port: u32, fallback: bool): i32 {
-  const t = <i32>gen.poolWord(pool, POOL_TABLE);
+/** `first`, `n`, `t`: the pool's first member slot, member count and table offset (schedulers/index.ts). */
+export function scheduleMH(gen: Generation, first: i32, n: i32, t: i32, srcFold: u32, port: u32, fallback: bool): i32 {
   const ihash = mhHash(srcFold, port, KEY1, 0) % <u32>MH_TAB_SIZE;
   setDetail(<i32>ihash);
-  const k = unchecked(gen.tables[t + <i32>ihash]);
+  const seen = readAhead(gen, first, <i32>n);
+  const k = unchecked(gen.tables[t + <i32>ihash]) | <u16>(seen & 0);
   if (k == EMPTY_BUCKET) return -1;
-  if (weightOf(gen, gen.member(pool, k)) > 0) return <i32>k;
+  if (weightOf(gen, first + <i32>k) > 0) return <i32>k;
   if (!fallback) return -1;
   for (let off: u32 = 0; off < <u32>MH_TAB_SIZE; off++) {
     const roff = (off + ihash) % <u32>MH_TAB_SIZE;
     const slot = mhHash(srcFold, port, KEY1, roff) % <u32>MH_TAB_SIZE;
     const m = unchecked(gen.tables[t + <i32>slot]);
     if (m == EMPTY_BUCKET) return -1;
-    if (weightOf(gen, gen.member(pool, m)) > 0) {
+    if (weightOf(gen, first + <i32>m) > 0) {
       setDetail(<i32>slot);
       return <i32>m;
     }

@@ -4,15 +4,17 @@
  * then wrap up to and including p; the first with weight > 0 wins and becomes p.
  */
 import { Generation } from '../generation';
-import { POOL_MEMBER_COUNT, POOL_POS } from '../layout';
-import { weightOf } from './common';
+import { POOL_POS } from '../layout';
+import { readAhead, weightOf } from './common';
 
-export function scheduleRR(gen: Generation, pool: i32): i32 {
-  const n = <i32>gen.poolWord(pool, POOL_MEMBER_COUNT);
-  const p = <i32>gen.poolWord(pool, POOL_POS);
+/** `first`, `n`: the pool's first member slot and member count (schedulers/index.ts). */
+export function scheduleRR(gen: Generation, pool: i32, first: i32, n: i32): i32 {
+  // The position comes from the pool record: the member lines are read meanwhile.
+  const seen = readAhead(gen, first, n);
+  const p = <i32>gen.poolWord(pool, POOL_POS) | <i32>(seen & 0);
   let j = p >= n ? 0 : p;
   for (let i = 0; i < n; i++) {
-    if (weightOf(gen, gen.member(pool, j)) > 0) {
+    if (weightOf(gen, first + j) > 0) {
       gen.setPoolWord(pool, POOL_POS, j + 1);
       return j;
     }

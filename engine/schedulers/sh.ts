@@ -27,19 +27,19 @@ export function buildSH(gen: Generation, pool: i32): void {
   }
 }
 
-export function scheduleSH(gen: Generation, pool: i32, srcFold: u32, port: u32, fallback: bool): i32 {
-  const t = <i32>gen.poolWord(pool, POOL_TABLE);
+/** `first`, `t`: the pool's first member slot and table offset (schedulers/index.ts). */
+export function scheduleSH(gen: Generation, first: i32, t: i32, srcFold: u32, port: u32, fallback: bool): i32 {
   const ihash = <i32>hash32(port + srcFold, HASH_TAB_BITS);
   setDetail(ihash);
   const k = unchecked(gen.tables[t + ihash]);
   if (k == EMPTY_BUCKET) return -1;
-  if (weightOf(gen, gen.member(pool, k)) > 0) return <i32>k;
+  if (weightOf(gen, first + <i32>k) > 0) return <i32>k;
   if (!fallback) return -1;
   for (let off = 0; off < HASH_TAB_SIZE; off++) {
     const bucket = (ihash + ((off + ihash) & (HASH_TAB_SIZE - 1))) & (HASH_TAB_SIZE - 1);
     const m = unchecked(gen.tables[t + bucket]);
     if (m == EMPTY_BUCKET) return -1;
-    if (weightOf(gen, gen.member(pool, m)) > 0) {
+    if (weightOf(gen, first + <i32>m) > 0) {
       setDetail(bucket);
       return <i32>m;
     }
