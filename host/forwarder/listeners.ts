@@ -7,6 +7,7 @@
 import net from 'node:net';
 import type { DataPathContext } from './context.js';
 import type { PlannedListener } from './listen-plan.js';
+import { OpenConnections } from './open-connections.js';
 import { TcpProxyConnection } from './tcp-connection.js';
 import { UdpServiceListener } from './udp-listener.js';
 
@@ -30,8 +31,8 @@ export interface BindFailure {
 
 export class ServiceListeners {
   private readonly bound = new Map<string, Bound>();
-  /** Open TCP connections, for draining. */
-  readonly connections = new Set<TcpProxyConnection>();
+  /** Open TCP connections, for draining (a list, not a Set: see open-connections.ts). */
+  readonly connections = new OpenConnections<TcpProxyConnection>();
   private accepting = true;
   private readonly forget = (c: TcpProxyConnection): void => {
     this.connections.delete(c);
@@ -91,7 +92,7 @@ export class ServiceListeners {
 
   /** Destroys every open connection. */
   abortAll(): void {
-    for (const c of [...this.connections]) c.abort();
+    for (const c of this.connections.toArray()) c.abort();
   }
 
   private unbind(key: string, b: Bound): void {
