@@ -117,10 +117,13 @@ export class TcpProxyConnection implements ConnectDeadline, OpenConnection {
     ctx.connectDeadlines.remove(this);
     const idle = ctx.options.tcpIdleTimeoutMs;
     if (idle > 0) {
+      // `--tcp-idle-timeout` passed on either side ends both. The closure is made here, not as a
+      // field: without the flag (the default) no connection needs it.
+      const onIdleTimeout = (): void => this.abort();
       up.setTimeout(idle);
-      up.on('timeout', this.onIdleTimeout);
+      up.on('timeout', onIdleTimeout);
       client.setTimeout(idle);
-      client.on('timeout', this.onIdleTimeout);
+      client.on('timeout', onIdleTimeout);
     }
     this.refreshedAt = ctx.now();
     ctx.engine.established(TCP, this.src, this.srcPort, listener.address, listener.port, this.refreshedAt);
@@ -140,9 +143,6 @@ export class TcpProxyConnection implements ConnectDeadline, OpenConnection {
     this.refreshedAt = now;
     ctx.engine.lookup(TCP, this.src, this.srcPort, listener.address, listener.port, now);
   };
-
-  /** `--tcp-idle-timeout` passed on either side: end both. */
-  private readonly onIdleTimeout = (): void => this.abort();
 
   /** The connect deadline passed (ConnectDeadlines): fail the attempt as ETIMEDOUT, which may retry. */
   connectTimedOut(): void {
