@@ -23,7 +23,7 @@
  * (empty) NODE_OPTIONS, and see the same wrk runs.
  * Options: `--seconds=N` per measurement (default 4), `--rounds=N` (default 3),
  * `--only=vipwasm,haproxy,direct,node-pipe`, `--phases=bulk,conn` (default both),
- * `--cpu-prof=DIR` (runs the forwarder with node --cpu-prof, profiles written to DIR).
+ * `--cpu-prof=DIR` (runs the forwarder and node-pipe with node --cpu-prof, profiles written to DIR).
  * Writes rows {case, target, value, unit, runs?} plus one `goal:` row per issue-14 target (ratio,
  * goal, met) to bench/results/forwarder.json, and prints ratios and verdicts.
  */
@@ -51,6 +51,11 @@ function record(rows: Row[], target: Target, c: string, value: number, unit: str
   console.log(`  ${target.padEnd(9)} ${c.padEnd(40)} ${value.toFixed(3)} ${unit}${runs ? `  [${runs.map((v) => v.toFixed(3)).join(' ')}]` : ''}`);
 }
 
+/** Node flags that write a V8 CPU profile into `--cpu-prof=DIR` (node-pipe's too: the floor to compare with). */
+function profile(s: Settings): string[] {
+  return s.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', resolve(s.cpuProf)] : [];
+}
+
 /** Starts a target's proxy process (none for `direct`). */
 async function startProxy(target: Target, s: Settings): Promise<ChildProcess | undefined> {
   const quietNode = { ...process.env, NODE_OPTIONS: '' };
@@ -58,11 +63,11 @@ async function startProxy(target: Target, s: Settings): Promise<ChildProcess | u
   if (target === 'node-pipe') {
     const [iIP, iPort] = ENDPOINTS['node-pipe'].iperf;
     const [hIP, hPort] = ENDPOINTS['node-pipe'].http;
-    return start(process.execPath, [join(root, 'bench', 'node-pipe-proxy.mjs'), `${iIP}:${iPort}=${IPERF_BACKEND}:5201`,
+    return start(process.execPath, [...profile(s), join(root, 'bench', 'node-pipe-proxy.mjs'), `${iIP}:${iPort}=${IPERF_BACKEND}:5201`,
       `${hIP}:${hPort}=${HTTP_BACKENDS.map((ip) => `${ip}:8080`).join(',')}`], 'node-pipe proxy', quietNode);
   }
   if (target === 'vipwasm') {
-    const node = [...(s.cpuProf ? ['--cpu-prof', '--cpu-prof-dir', resolve(s.cpuProf)] : []), await bundleCli()];
+    const node = [...profile(s), await bundleCli()];
     return start(process.execPath, [...node, 'forward', '-f', join(s.dir, 'manifests'), '--service-cluster-ip-range', '127.97.0.0/16',
       '--node-name', 'bench-node', '--node-ip', '127.0.0.1', '--metrics-bind-address', 'off', '--healthz-bind-address', 'off', '--log-level', 'warn', '--shutdown-grace', '1s', '--workers', '1'], 'vipwasm forward',
       quietNode);

@@ -64,17 +64,24 @@ type Handle = { useUserBuffer?: (buf: Uint8Array) => void; reading?: boolean };
  */
 export function pump(from: net.Socket, to: net.Socket, onTraffic?: () => void): void {
   let carried = 0;
+  // The 'drain' listener is added at the first backpressure, not per direction up front: most
+  // short connections never fill a socket, and a listener is a closure plus an insert into the
+  // socket's event table on every connection (issue 14). Once added it stays.
+  let resumeOnDrain: (() => void) | null = null;
   const onData = (chunk: Buffer): void => {
     onTraffic?.();
     if (!to.write(chunk)) {
       from.pause();
+      if (resumeOnDrain === null) {
+        resumeOnDrain = () => from.resume();
+        to.on('drain', resumeOnDrain);
+      }
       return;
     }
     carried += chunk.length;
     if (carried > BULK_THRESHOLD && from.readableLength === 0) switchToUserBuffer(from, to, onData, onTraffic);
   };
   from.on('data', onData);
-  to.on('drain', () => from.resume());
   from.on('end', () => to.end());
   from.resume();
 }

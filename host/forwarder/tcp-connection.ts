@@ -17,6 +17,7 @@ import type { ConnectDeadline } from './connect-deadlines.js';
 import type { DataPathContext } from './context.js';
 import type { PlannedListener } from './listen-plan.js';
 import type { PortMetrics } from './metrics.js';
+import type { OpenConnection } from './open-connections.js';
 import { pump } from './socket-pump.js';
 
 const TCP = 6;
@@ -24,11 +25,14 @@ const TCP = 6;
 /** Connection attempts end in one of these; anything else after connect is a mid-stream error. */
 const RETRYABLE = new Set(['ECONNREFUSED', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ECONNRESET', 'EADDRNOTAVAIL', 'EHOSTDOWN', 'ENETDOWN']);
 
-export class TcpProxyConnection implements ConnectDeadline {
+export class TcpProxyConnection implements ConnectDeadline, OpenConnection {
   // The connect timeout's list links (ctx.connectDeadlines), instead of a timer per socket.
   deadlineAt = 0;
   prevDeadline: ConnectDeadline | null = null;
   nextDeadline: ConnectDeadline | null = null;
+  // The listeners' list of open connections (open-connections.ts).
+  prevOpen: OpenConnection | null = null;
+  nextOpen: OpenConnection | null = null;
   private upstream: net.Socket | null = null;
   private connected = false;
   private finished = false;
@@ -113,10 +117,13 @@ export class TcpProxyConnection implements ConnectDeadline {
     ctx.connectDeadlines.remove(this);
     const idle = ctx.options.tcpIdleTimeoutMs;
     if (idle > 0) {
+      // `--tcp-idle-timeout` passed on either side ends both. The closure is made here, not as a
+      // field: without the flag (the default) no connection needs it.
+      const onIdleTimeout = (): void => this.abort();
       up.setTimeout(idle);
-      up.on('timeout', this.onIdleTimeout);
+      up.on('timeout', onIdleTimeout);
       client.setTimeout(idle);
-      client.on('timeout', this.onIdleTimeout);
+      client.on('timeout', onIdleTimeout);
     }
     this.refreshedAt = ctx.now();
     ctx.engine.established(TCP, this.src, this.srcPort, listener.address, listener.port, this.refreshedAt);
@@ -136,9 +143,6 @@ export class TcpProxyConnection implements ConnectDeadline {
     this.refreshedAt = now;
     ctx.engine.lookup(TCP, this.src, this.srcPort, listener.address, listener.port, now);
   };
-
-  /** `--tcp-idle-timeout` passed on either side: end both. */
-  private readonly onIdleTimeout = (): void => this.abort();
 
   /** The connect deadline passed (ConnectDeadlines): fail the attempt as ETIMEDOUT, which may retry. */
   connectTimedOut(): void {
