@@ -3,10 +3,11 @@ import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { pump, pumpStats, userBuffersSupported } from '../../host/forwarder/socket-pump.js';
 
-/** A loopback socket pair: [client end, accepted end]. */
-async function pair(port: number): Promise<[net.Socket, net.Socket, net.Server]> {
+/** A loopback socket pair on a port the kernel picks: [client end, accepted end]. */
+async function pair(): Promise<[net.Socket, net.Socket, net.Server]> {
   const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
-  await new Promise<void>((r) => server.listen(port, '127.245.9.1', () => r()));
+  await new Promise<void>((r) => server.listen(0, '127.245.9.1', () => r()));
+  const { port } = server.address() as net.AddressInfo;
   const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
   const client = net.connect({ host: '127.245.9.1', port, allowHalfOpen: true });
   return [client, await accepted, server];
@@ -18,8 +19,8 @@ describe('pump', () => {
   });
 
   it('copies a bulk stream byte-exact into a slow reader, switching to a reused buffer, then half-closes', async () => {
-    const [a, aPeer, s1] = await pair(7801);
-    const [b, bPeer, s2] = await pair(7802);
+    const [a, aPeer, s1] = await pair();
+    const [b, bPeer, s2] = await pair();
     // a → aPeer ==pump==> bPeer → b ; b reads slowly to force backpressure.
     pump(aPeer, bPeer);
     const data = randomBytes(8 * 1024 * 1024);
@@ -45,8 +46,8 @@ describe('pump', () => {
   });
 
   it('stops reading while the reader does not read (backpressure), then delivers everything', async () => {
-    const [a, aPeer, s1] = await pair(7803);
-    const [b, bPeer, s2] = await pair(7804);
+    const [a, aPeer, s1] = await pair();
+    const [b, bPeer, s2] = await pair();
     pump(aPeer, bPeer);
     const data = randomBytes(64 * 1024 * 1024);
     // b is paused (pauseOnConnect on its server is for the accepted end; the client end is
