@@ -58,6 +58,9 @@ describe.skipIf(unsupported !== null)('forwarder with 2 worker threads', () => {
       expect(sample(text, 'vipwasm_engine_service_ports')).toBe(1);
       expect(sample(text, 'vipwasm_forwarder_workers')).toBe(2);
       expect(sample(text, 'vipwasm_forwarder_worker_restarts_total')).toBe(0);
+      // Every decision took the shared engine's lock: connect, established and close per connection.
+      expect(sample(text, 'vipwasm_engine_lock_acquisitions_total')).toBeGreaterThanOrEqual(120);
+      expect(sample(text, 'vipwasm_engine_lock_contended_total')).toBeLessThanOrEqual(sample(text, 'vipwasm_engine_lock_acquisitions_total'));
       expect(text.match(/^# TYPE vipwasm_forwarder_connections_total /gm)).toHaveLength(1);
     } finally {
       await f.stop();

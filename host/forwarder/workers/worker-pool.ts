@@ -25,6 +25,7 @@ import type { DataPathContext } from '../context.js';
 import type { ServingPlane } from '../data-plane.js';
 import type { PlannedListener } from '../listen-plan.js';
 import type { BindFailure } from '../listeners.js';
+import { lockCounters } from '../../engine/shared.js';
 import { releaseWorkerLock } from './engine-link.js';
 import type { EngineHandle } from './engine-link.js';
 import { DEFAULT_FLOW_REGISTRY_CAPACITY, FlowRegistry } from './flow-registry.js';
@@ -69,6 +70,10 @@ export class WorkerPool implements ServingPlane {
     const registers = [ctx.metrics.registry];
     const live = this.live;
     new Gauge({ name: 'vipwasm_forwarder_workers', help: 'Live forwarder worker threads', registers, collect() { this.set(live.size); } });
+    // The shared engine's one lock (engine/lock.ts): how often it was taken, and found held.
+    const lock = (): { acquisitions: number; contended: number } => lockCounters(leader);
+    new Counter({ name: 'vipwasm_engine_lock_acquisitions_total', help: 'Calls into the shared engine (each takes its lock)', registers, collect() { this.reset(); this.inc(lock().acquisitions); } });
+    new Counter({ name: 'vipwasm_engine_lock_contended_total', help: 'Calls into the shared engine that found its lock held', registers, collect() { this.reset(); this.inc(lock().contended); } });
     this.restarts = new Counter({ name: 'vipwasm_forwarder_worker_restarts_total', help: 'Worker threads restarted after exiting unexpectedly', registers });
     const slots = Array.from({ length: o.workers }, (_, i) => this.spawn(i + 1));
     this.started = Promise.all(slots.map(async (s) => {
