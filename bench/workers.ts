@@ -8,7 +8,9 @@
  * rotated per round; each is started fresh, warmed up for 1 s, then measured: new connections/s
  * (wrk c=32, `Connection: close`), proxy CPU per connection, and bulk throughput (iperf3, 8
  * streams). Values are per-round medians. Targets (issue 14): per core ≥ 0.5× HAProxy's conn/s and
- * ≥ 1.0× its bulk throughput, 2 workers ≥ 1.7× one.
+ * ≥ 1.0× its bulk throughput, 2 workers ≥ 1.7× one. With 2 workers it also reads the shared
+ * engine's lock counters from /metrics around the conn/s run: the share of calls that found the
+ * lock held (the one-lock design of engine/lock.ts is only right while that stays small).
  *
  * The clients run on the same CPUs as the proxies: on a 2-CPU machine a proxy with 2 threads
  * competes with wrk and the backends for them, so scaling is bounded by the machine, not only by
@@ -34,6 +36,7 @@ const CONFIGS: readonly Config[] = ['vipwasm-1', 'haproxy-1', 'vipwasm-2', 'hapr
 const CONN = 'new connections/s (c=32)';
 const CPU = 'proxy CPU per new connection';
 const BULK = 'tcp bulk 8 streams';
+const LOCK = 'engine lock calls that found it held (c=32)';
 
 type Row = {
   case: string;
@@ -56,32 +59,55 @@ async function nodeWithReusePort(): Promise<string> {
   return join(stdout.trim(), 'node');
 }
 
-async function startConfig(c: Config, dir: string, node: string): Promise<ChildProcess> {
+/** The proxy, and for vipwasm its /metrics URL (read from the summary line it prints once serving). */
+async function startConfig(c: Config, dir: string, node: string): Promise<{ proxy: ChildProcess; metrics: Promise<string> | null }> {
   const threads = c.endsWith('2') ? 2 : 1;
   if (c.startsWith('haproxy')) {
     writeFileSync(join(dir, `haproxy-${threads}.cfg`), haproxyConfig(threads));
-    return start('haproxy', ['-f', join(dir, `haproxy-${threads}.cfg`), '-db'], c);
+    return { proxy: start('haproxy', ['-f', join(dir, `haproxy-${threads}.cfg`), '-db'], c), metrics: null };
   }
-  return start(node, [await bundleCli(), 'forward', '-f', join(dir, 'manifests'), '--service-cluster-ip-range', '127.97.0.0/16',
-    '--node-name', 'bench-node', '--node-ip', '127.0.0.1', '--metrics-bind-address', 'off', '--healthz-bind-address', 'off',
+  const proxy = start(node, [await bundleCli(), 'forward', '-f', join(dir, 'manifests'), '--service-cluster-ip-range', '127.97.0.0/16',
+    '--node-name', 'bench-node', '--node-ip', '127.0.0.1', '--metrics-bind-address', '127.0.0.1:0', '--healthz-bind-address', 'off',
     '--log-level', 'warn', '--shutdown-grace', '1s', '--workers', String(threads)], c, { ...process.env, NODE_OPTIONS: '' });
+  let out = '';
+  const metrics = new Promise<string>((resolve) => {
+    proxy.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /metrics (http:\/\/\S+\/metrics)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+  });
+  return { proxy, metrics };
+}
+
+/** The shared engine's lock counters from /metrics (absent with one worker: no shared engine). */
+async function lockSample(url: string): Promise<{ acquisitions: number; contended: number } | null> {
+  const text = await (await fetch(url)).text();
+  const read = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const acquisitions = read('vipwasm_engine_lock_acquisitions_total');
+  return Number.isFinite(acquisitions) ? { acquisitions, contended: read('vipwasm_engine_lock_contended_total') } : null;
 }
 
 /** One configuration, fresh: warm-up, conn/s with its CPU, bulk throughput. */
 async function measure(c: Config, dir: string, node: string, seconds: number): Promise<Record<string, number>> {
   const target = c.startsWith('haproxy') ? 'haproxy' : 'vipwasm';
   const iperfServer = start('iperf3', ['-s', '-B', IPERF_BACKEND, '-p', '5201'], 'iperf3 -s');
-  const proxy = await startConfig(c, dir, node);
+  const { proxy, metrics } = await startConfig(c, dir, node);
   try {
     await waitForListen(IPERF_BACKEND, 5201);
     await waitPort(ENDPOINTS[target].http[0], 8080, c);
     await wrk(...ENDPOINTS[target].http, 32, 1, true);
+    const url = metrics ? await metrics : null;
+    const lock0 = url ? await lockSample(url) : null;
     const cpu0 = cpuSeconds(proxy.pid);
     const r = await wrk(...ENDPOINTS[target].http, 32, seconds, true);
     if (r.errors) console.log(`  ${c}: ${r.errors}`);
     const cpu = ((cpuSeconds(proxy.pid) - cpu0) * 1e6) / r.requests;
+    const lock1 = url && lock0 ? await lockSample(url) : null;
     const bulk = await iperf(...ENDPOINTS[target].iperf, 8, seconds);
-    return { [CONN]: r.rps, [CPU]: cpu, [BULK]: bulk.gbps };
+    const out: Record<string, number> = { [CONN]: r.rps, [CPU]: cpu, [BULK]: bulk.gbps };
+    if (lock0 && lock1) out[LOCK] = (100 * (lock1.contended - lock0.contended)) / (lock1.acquisitions - lock0.acquisitions);
+    return out;
   } finally {
     await stop(proxy);
     await stop(iperfServer);
@@ -136,10 +162,10 @@ export async function run(args: string[]): Promise<void> {
     await Promise.all([...children].map((c) => stop(c)));
     rmSync(dir, { recursive: true, force: true });
   }
-  const units: Record<string, string> = { [CONN]: 'conn/s', [CPU]: 'µs/conn', [BULK]: 'Gbit/s' };
+  const units: Record<string, string> = { [CONN]: 'conn/s', [CPU]: 'µs/conn', [BULK]: 'Gbit/s', [LOCK]: '%' };
   const rows: Row[] = [];
   for (const c of CONFIGS) {
-    for (const k of [CONN, CPU, BULK]) {
+    for (const k of [CONN, CPU, BULK, LOCK]) {
       const v = runs.get(`${c}\0${k}`) ?? [];
       if (v.length && v.every(Number.isFinite)) rows.push({ case: k, target: c, value: Math.round(median(v) * 1000) / 1000, unit: units[k]!, runs: v.map((x) => Math.round(x * 1000) / 1000) });
     }
