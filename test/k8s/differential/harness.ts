@@ -190,7 +190,7 @@ export class Differential {
     return new Map([...n(raw[0], 'ip4'), ...n(raw[1], 'ip6')]);
   }
 
-  /** Waits for both proxies to show this round's marker, then compares (again for up to 15 s while they differ). */
+  /** Waits for both proxies to show this round's marker, then compares (again for up to 30 s while they differ). */
   async compare(namespaces: readonly string[]): Promise<RoundResult> {
     const raws = await Promise.all(this.netns.map(async (ns, i) => {
       let raw: [string, string] = ['', ''];
@@ -204,8 +204,9 @@ export class Differential {
     }));
     let comparison = compareDumps(this.normalize(raws[0]!), this.normalize(raws[1]!));
     // Both follow the API asynchronously, and a proxy may apply a late event (a Node's topology
-    // labels, say) in a sync after the marker's: compare again for up to 15 s before a difference counts.
-    for (let tries = 0; comparison.differing.size && tries < 5; tries++) {
+    // labels, say) in a sync after the marker's: compare again for up to 30 s before a difference
+    // counts (15 s was once too short on a loaded machine: kube-proxy still without a Node's zone).
+    for (let tries = 0; comparison.differing.size && tries < 10; tries++) {
       await new Promise((r) => setTimeout(r, 3000));
       const again = await Promise.all(this.netns.map((ns) => this.rawDumps(ns)));
       comparison = compareDumps(this.normalize(again[0]!), this.normalize(again[1]!));
