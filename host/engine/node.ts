@@ -8,17 +8,20 @@ import { fileURLToPath } from 'node:url';
 import type { EngineOptions } from './api.js';
 import { Engine } from './engine.js';
 
-const CANDIDATES = ['../../build/engine.wasm', '../../../build/engine.wasm'];
-
-/** Path of build/engine.wasm; throws naming the places looked at when it is missing. */
-export function engineWasmPath(): string {
+/** Path of build/<file> (engine.wasm, engine.shared.wasm); throws naming the places looked at when it is missing. */
+export function builtWasmPath(file: string): string {
   const tried: string[] = [];
-  for (const rel of CANDIDATES) {
+  for (const rel of [`../../build/${file}`, `../../../build/${file}`]) {
     const path = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(path)) return path;
     tried.push(path);
   }
-  throw new Error(`engine.wasm not found (looked at ${tried.join(', ')}): run "npm run build"`);
+  throw new Error(`${file} not found (looked at ${tried.join(', ')}): run "npm run build"`);
+}
+
+/** Path of build/engine.wasm; throws naming the places looked at when it is missing. */
+export function engineWasmPath(): string {
+  return builtWasmPath('engine.wasm');
 }
 
 let compiled: Promise<WebAssembly.Module> | null = null;
@@ -32,7 +35,7 @@ export function engineModule(): Promise<WebAssembly.Module> {
 let wasiClass: Promise<typeof import('node:wasi').WASI> | null = null;
 
 /** node:wasi's WASI class, imported without Node's one-time "WASI is an experimental feature" warning. */
-function wasiConstructor(): Promise<typeof import('node:wasi').WASI> {
+export function wasiConstructor(): Promise<typeof import('node:wasi').WASI> {
   wasiClass ??= (async () => {
     const emit = process.emitWarning;
     process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {

@@ -11,10 +11,10 @@
  * Decisions index the model of the generation they were made in: the leader's `planChanges`
  * names the next generation's model before it is applied; workers receive it (`useModel`) first.
  */
-import { readFileSync, existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import type { EngineOptions } from './api.js';
 import { Engine } from './engine.js';
+import { builtWasmPath, wasiConstructor } from './node.js';
 import type { ServiceModel } from './model.js';
 import type { ServicePortChanges } from './delta.js';
 
@@ -22,7 +22,6 @@ import type { ServicePortChanges } from './delta.js';
 export const MAX_WORKERS = 255;
 /** Pages (64 KiB) the shared memory may grow to: 4 GiB, all of wasm32. */
 const MAXIMUM_PAGES = 65536;
-const CANDIDATES = ['../../build/engine.shared.wasm', '../../../build/engine.shared.wasm'];
 
 /** What a worker needs to attach (structured-cloneable: post it to the worker). */
 export interface SharedEngineHandle {
@@ -54,28 +53,18 @@ const SELF_LOCKING = new Set([
   'lockEngine', 'unlockEngine', 'releaseLockOf', 'lockAcquisitions', 'lockContentions', '_initialize',
 ]);
 
-function sharedWasmBytes(): Uint8Array<ArrayBuffer> {
-  const tried: string[] = [];
-  for (const rel of CANDIDATES) {
-    const path = fileURLToPath(new URL(rel, import.meta.url));
-    if (existsSync(path)) return new Uint8Array(readFileSync(path));
-    tried.push(path);
-  }
-  throw new Error(`engine.shared.wasm not found (looked at ${tried.join(', ')}): run "npm run build"`);
-}
-
 let modules: Promise<{ leader: WebAssembly.Module; worker: WebAssembly.Module }> | null = null;
 
 function compiled(): Promise<{ leader: WebAssembly.Module; worker: WebAssembly.Module }> {
   modules ??= (async () => {
-    const bytes = sharedWasmBytes();
+    const bytes = new Uint8Array(readFileSync(builtWasmPath('engine.shared.wasm')));
     return { leader: await WebAssembly.compile(bytes), worker: await WebAssembly.compile(passiveDataSegments(bytes)) };
   })();
   return modules;
 }
 
 async function wasiImports(memory: WebAssembly.Memory): Promise<{ imports: WebAssembly.Imports; wasi: import('node:wasi').WASI }> {
-  const { WASI } = await import('node:wasi');
+  const WASI = await wasiConstructor();
   const wasi = new WASI({ version: 'preview1', args: [], env: {} });
   const imports = wasi.getImportObject() as WebAssembly.Imports;
   return { imports: { ...imports, env: { memory } }, wasi };
