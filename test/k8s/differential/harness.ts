@@ -16,7 +16,7 @@ import {
 import { ApiClient, pool } from './api.js';
 import { compareDumps, type Comparison, type Dump, normalizeIptables, normalizeNftables } from './dump.js';
 import { loadBalancerStatus, namespaceOf, nodes, podsOf, podStatus, serviceOf, slicesOf } from './manifests.js';
-import { NODE_IPS, type Scenario, THIS_NODE } from './scenarios.js';
+import { NODE_IPS, type Scenario, THIS_NODE, THIS_ZONE } from './scenarios.js';
 
 const SERVICE_CIDR = '10.96.0.0/12,fd00:10:96::/108';
 const CLUSTER_CIDR = '198.19.0.0/16,fd00:19::/48';
@@ -75,6 +75,26 @@ export class Differential {
         serviceCIDR: SERVICE_CIDR, minSyncPeriod: '1s', metricsBindAddress: '127.0.0.1:10249', ...this.options,
       };
       this.runs.push(which === 'kp' ? startKubeProxy(relay.kubeconfig, this.dir, name, settings) : startVipwasm(relay.kubeconfig, name, settings));
+    }
+    await this.retellTopology();
+  }
+
+  /**
+   * kube-proxy (v1.37, cmd/kube-proxy/app/server.go) adds its Node topology handler to a node informer
+   * that is already running, and registers the proxier on it one statement later: when the informer's
+   * replay of this Node wins that race, the handler stores the zone with nobody to tell, and every
+   * later event with the same labels is skipped (pkg/proxy/config NodeTopologyConfig.handleNodeEvent),
+   * so kube-proxy ignores topology hints for its whole life. Seen twice in CI, on a loaded machine.
+   * Once kube-proxy runs its sync loop (its rules exist; the proxier is registered by then), the
+   * zone label is changed and changed back: two real changes every handler hears, ending as before.
+   */
+  private async retellTopology(): Promise<void> {
+    await until('kube-proxy running its sync loop', async () => {
+      const [ip4] = await this.rawDumps(this.netns[0]!);
+      return this.mode === 'iptables' ? ip4.includes(':KUBE-SERVICES') : ip4.includes('"chain"');
+    }, 120_000);
+    for (const zone of [`${THIS_ZONE}-relabel`, THIS_ZONE]) {
+      await this.api.call('PATCH', `/api/v1/nodes/${THIS_NODE}`, { metadata: { labels: { 'topology.kubernetes.io/zone': zone } } });
     }
   }
 
