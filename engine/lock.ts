@@ -5,7 +5,8 @@
  * (asconfig.shared.json); in engine.wasm every function here is an empty inline.
  *
  * Concurrency design: one engine lock, a futex mutex in linear memory (Drepper's three states: 0
- * free, 1 held, 2 held with waiters), taken by every export for the whole call. A decision holds
+ * free, 1 held, 2 held with waiters), taken by every export for the whole call (re-entrant within
+ * an instance: `depth` below). A decision holds
  * it for well under a microsecond while a connection costs the host tens of microseconds, so the
  * lock is uncontended nearly always (`lockContended` counts the exceptions); one lock makes a
  * snapshot swap, an expiry pass and a flow's lc/wlc counter update atomic for every worker at once
@@ -53,6 +54,12 @@ const SHARED: usize = memory.data(64, 64);
 
 /** This instance's owner id (per instance: a module global). */
 let ownerId: i32 = LEADER_ID;
+/**
+ * How deep this instance is in `enter` (per instance: one instance is one thread). The lock is
+ * re-entrant: a host that holds it with `lockEngine` (one view over several exports) may call
+ * exports that take it themselves, and a host wrapper may lock an export that also locks.
+ */
+let depth: i32 = 0;
 
 /** Makes this instance worker `id` (1..255): it decides, it never allocates or loads. */
 export function setOwnerId(id: i32): void {
@@ -62,6 +69,7 @@ export function setOwnerId(id: i32): void {
 // @ts-ignore: decorator
 @inline export function enter(): void {
   if (ASC_FEATURE_THREADS) {
+    if (depth++ != 0) return;
     if (atomic.cmpxchg<i32>(SHARED, 0, 1) != 0) acquireSlow();
     atomic.store<i32>(SHARED, ownerId, S_OWNER);
     syncIn();
@@ -71,6 +79,7 @@ export function setOwnerId(id: i32): void {
 // @ts-ignore: decorator
 @inline export function leave(): void {
   if (ASC_FEATURE_THREADS) {
+    if (--depth != 0) return;
     syncOut();
     atomic.store<i32>(SHARED, 0, S_OWNER);
     if (atomic.sub<i32>(SHARED, 1) != 1) {

@@ -44,13 +44,25 @@ interface SharedExports {
   lockContentions(): number;
 }
 
-/** Exports that take the engine's lock themselves, or need none (static values, per-instance results). */
-const SELF_LOCKING = new Set([
+/**
+ * Exports whose engine code takes the lock itself (engine/index.ts and batch.ts start them with
+ * `enter()`; test/engine/shared-locking.test.ts checks each against the source): wrapping them
+ * would only add a call on the hot path. Every other function export is wrapped in lockEngine /
+ * unlockEngine; the lock is re-entrant, so a name missing here costs a call, never a deadlock.
+ */
+export const LOCKS_ITSELF: ReadonlySet<string> = new Set([
   'init', 'seedTables', 'snapshotBuffer', 'loadSnapshot', 'beginSnapshot', 'snapshotStep', 'commitSnapshot', 'abortSnapshot',
   'applyDelta', 'connect', 'lookup', 'established', 'close', 'rebind', 'connectMany', 'lookupMany', 'expire',
   'backendActive', 'backendInactive', 'fillStats', 'servicePortByName', 'allocWorkerAreas',
+]);
+
+/**
+ * Exports that need no lock: constants, this instance's own areas and last error, the lock itself,
+ * and `_initialize` (run once, before any worker exists).
+ */
+export const NEEDS_NO_LOCK: ReadonlySet<string> = new Set([
   'abiVersion', 'scratch', 'batchRegion', 'batchCapacity', 'workerAreaBytes', 'attachWorker', 'errorOffset', 'errorServicePort',
-  'lockEngine', 'unlockEngine', 'releaseLockOf', 'lockAcquisitions', 'lockContentions', '_initialize',
+  'lockEngine', 'unlockEngine', 'releaseLockOf', 'lockAcquisitions', 'lockContentions', 'sharedBlock', '_initialize',
 ]);
 
 let modules: Promise<{ leader: WebAssembly.Module; worker: WebAssembly.Module }> | null = null;
@@ -85,7 +97,7 @@ export async function loadSharedEngine(options?: EngineOptions, workers = MAX_WO
   const raw = instance.exports as unknown as SharedExports & Record<string, unknown>;
   const exports: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(raw)) {
-    if (typeof value !== 'function' || SELF_LOCKING.has(name)) exports[name] = value;
+    if (typeof value !== 'function' || LOCKS_ITSELF.has(name) || NEEDS_NO_LOCK.has(name)) exports[name] = value;
     else exports[name] = locked(raw, value as (...args: unknown[]) => unknown);
   }
   const engine = new Engine({ exports: exports as WebAssembly.Exports }, options);

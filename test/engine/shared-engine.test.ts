@@ -131,6 +131,20 @@ describe('workers in their own threads', () => {
     plan.apply();
   }
 
+  it('lets a thread that holds the lock call exports that take it (re-entrant), and frees it after', async () => {
+    const { engine: leader, handle } = await loadSharedEngine(OPTIONS, 1);
+    const worker = await start(handle, 1);
+    await serving(leader, [worker], services(0));
+    // Without re-entrancy the worker would wait on its own lock forever: bounded here.
+    const answer = await Promise.race([
+      worker({ op: 'nested', client: '192.0.2.9', vip: '10.96.0.1', port: 80 }),
+      new Promise((r) => setTimeout(() => r('no answer in 10 s'), 10_000)),
+    ]);
+    expect(answer).toEqual([expect.stringMatching(/^10\.0\.1\./), (answer as string[])[0]]);
+    // The lock is free again: the leader decides, and sees the worker's flow.
+    expect(leader.lookup(TCP, ip('192.0.2.9'), 4000, ip('10.96.0.1'), 80, performance.now()).backend?.ip).toBe((answer as string[])[0]);
+  });
+
   it('keeps lc counts exact while two threads open and close flows at once', async () => {
     const { engine: leader, handle } = await loadSharedEngine({ ...OPTIONS, flowCapacity: 1 << 15 }, 2);
     const workers = [await start(handle, 1), await start(handle, 2)];

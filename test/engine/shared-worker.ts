@@ -12,6 +12,8 @@ export type WorkerCommand =
   /** connect + established (TCP) for ports [from, to) from `client` to `vip:port`; answers the backend ips chosen, in order. */
   | { op: 'open'; proto: number; client: string; vip: string; port: number; from: number; to: number }
   | { op: 'close'; proto: number; client: string; vip: string; port: number; from: number; to: number }
+  /** Holds the engine lock (lockEngine) while it connects and looks up one flow, then frees it; answers the two backends. */
+  | { op: 'nested'; client: string; vip: string; port: number }
   /** Takes the engine lock and exits holding it (a worker that dies inside a call). */
   | { op: 'die-locked' };
 
@@ -34,6 +36,13 @@ parentPort!.on('message', (c: WorkerCommand) => {
     let closed = 0;
     for (let p = c.from; p < c.to; p++) if (engine.close(c.proto, ip(c.client), p, ip(c.vip), c.port, performance.now())) closed++;
     parentPort!.postMessage(closed);
+  } else if (c.op === 'nested') {
+    const ex = (engine as unknown as { ex: { lockEngine(): void; unlockEngine(): void } }).ex;
+    ex.lockEngine();
+    const a = engine.connect(6, ip(c.client), 4000, ip(c.vip), c.port, performance.now());
+    const b = engine.lookup(6, ip(c.client), 4000, ip(c.vip), c.port, performance.now());
+    ex.unlockEngine();
+    parentPort!.postMessage([a.backend?.ip, b.backend?.ip]);
   } else {
     (engine as unknown as { ex: { lockEngine(): void } }).ex.lockEngine();
     process.exit(3);
