@@ -70,45 +70,51 @@ import {
 export let matchedPool: i32 = -1;
 export let matchedMeta: u32 = 0;
 
-function insertKey(gen: Generation, proto: u32, port: u32, addr: usize, value: u32, pool: u32): void {
-  const sp = <i32>(value >>> 2);
-  const family = load<u32>(addr);
-  const spMeta = gen.spWord(sp, SP_META);
-  const w0 = load<u32>(addr, 4);
-  const w1 = load<u32>(addr, 8);
-  const w2 = load<u32>(addr, 12);
-  const w3 = load<u32>(addr, 16);
-  const meta = matchMeta(proto, family, port);
+/**
+ * Probes for a key: its slot index when present, else −(the empty slot that ends its chain) − 1,
+ * where an insert puts it. Linear probing from the key's home slot; the table is never full.
+ */
+function probeKey(gen: Generation, meta: u32, w0: u32, w1: u32, w2: u32, w3: u32): i32 {
   const mask = gen.matchMask;
   const table = gen.match;
   let i = matchHash(meta, w0, w1, w2, w3) & mask;
   while (true) {
     const at = slotAt(table, <i32>i);
     const m = unchecked(table[at + MATCH_META]);
-    if (m == 0) {
-      unchecked((table[at + MATCH_W0] = w0));
-      unchecked((table[at + MATCH_W0 + 1] = w1));
-      unchecked((table[at + MATCH_W0 + 2] = w2));
-      unchecked((table[at + MATCH_W0 + 3] = w3));
-      unchecked((table[at + MATCH_META] = meta));
-      unchecked((table[at + MATCH_VALUE] = value));
-      unchecked((table[at + MATCH_POOL] = pool));
-      unchecked((table[at + MATCH_SP_META] = spMeta));
-      // A delta's conflict check builds its keys before its pools exist: no pool, no copies.
-      const built = pool < <u32>gen.poolCount;
-      unchecked((table[at + MATCH_MEMBER_START] = built ? gen.poolWord(<i32>pool, POOL_MEMBER_START) : 0));
-      unchecked((table[at + MATCH_MEMBER_COUNT] = built ? gen.poolWord(<i32>pool, POOL_MEMBER_COUNT) : 0));
-      unchecked((table[at + MATCH_TABLE] = built ? gen.poolWord(<i32>pool, POOL_TABLE) : NO_TABLE));
-      gen.matchKeys++;
-      return;
-    }
+    if (m == 0) return -<i32>i - 1;
     if (m == meta && unchecked(table[at + MATCH_W0]) == w0 && unchecked(table[at + MATCH_W0 + 1]) == w1 &&
-        unchecked(table[at + MATCH_W0 + 2]) == w2 && unchecked(table[at + MATCH_W0 + 3]) == w3) {
-      gen.matchConflicts++;
-      return;
-    }
+        unchecked(table[at + MATCH_W0 + 2]) == w2 && unchecked(table[at + MATCH_W0 + 3]) == w3) return <i32>i;
     i = (i + 1) & mask;
   }
+}
+
+function insertKey(gen: Generation, proto: u32, port: u32, addr: usize, value: u32, pool: u32): void {
+  const w0 = load<u32>(addr, 4);
+  const w1 = load<u32>(addr, 8);
+  const w2 = load<u32>(addr, 12);
+  const w3 = load<u32>(addr, 16);
+  const meta = matchMeta(proto, load<u32>(addr), port);
+  const found = probeKey(gen, meta, w0, w1, w2, w3);
+  if (found >= 0) {
+    gen.matchConflicts++;
+    return;
+  }
+  const table = gen.match;
+  const at = slotAt(table, -found - 1);
+  unchecked((table[at + MATCH_W0] = w0));
+  unchecked((table[at + MATCH_W0 + 1] = w1));
+  unchecked((table[at + MATCH_W0 + 2] = w2));
+  unchecked((table[at + MATCH_W0 + 3] = w3));
+  unchecked((table[at + MATCH_META] = meta));
+  unchecked((table[at + MATCH_VALUE] = value));
+  unchecked((table[at + MATCH_POOL] = pool));
+  unchecked((table[at + MATCH_SP_META] = gen.spWord(<i32>(value >>> 2), SP_META)));
+  // A delta's conflict check builds its keys before its pools exist: no pool, no copies.
+  const built = pool < <u32>gen.poolCount;
+  unchecked((table[at + MATCH_MEMBER_START] = built ? gen.poolWord(<i32>pool, POOL_MEMBER_START) : 0));
+  unchecked((table[at + MATCH_MEMBER_COUNT] = built ? gen.poolWord(<i32>pool, POOL_MEMBER_COUNT) : 0));
+  unchecked((table[at + MATCH_TABLE] = built ? gen.poolWord(<i32>pool, POOL_TABLE) : NO_TABLE));
+  gen.matchKeys++;
 }
 
 /** Match keys of service port `s`: its addresses, plus the node IPs when it has a nodePort. */
@@ -197,22 +203,8 @@ export function servicePortKeys(gen: Generation, s: i32, op: i32, arg: i32, from
 
 /** The slot holding a key, or -1. */
 function findKey(gen: Generation, proto: u32, port: u32, addr: usize): i32 {
-  const meta = matchMeta(proto, load<u32>(addr), port);
-  const w0 = load<u32>(addr, 4);
-  const w1 = load<u32>(addr, 8);
-  const w2 = load<u32>(addr, 12);
-  const w3 = load<u32>(addr, 16);
-  const mask = gen.matchMask;
-  const table = gen.match;
-  let i = matchHash(meta, w0, w1, w2, w3) & mask;
-  while (true) {
-    const at = slotAt(table, <i32>i);
-    const m = unchecked(table[at + MATCH_META]);
-    if (m == 0) return -1;
-    if (m == meta && unchecked(table[at + MATCH_W0]) == w0 && unchecked(table[at + MATCH_W0 + 1]) == w1 &&
-        unchecked(table[at + MATCH_W0 + 2]) == w2 && unchecked(table[at + MATCH_W0 + 3]) == w3) return <i32>i;
-    i = (i + 1) & mask;
-  }
+  const found = probeKey(gen, matchMeta(proto, load<u32>(addr), port), load<u32>(addr, 4), load<u32>(addr, 8), load<u32>(addr, 12), load<u32>(addr, 16));
+  return found >= 0 ? found : -1;
 }
 
 /** Empties slot `i` with backward-shift deletion, so probe chains stay unbroken without tombstones. */
