@@ -167,6 +167,20 @@ export async function attachSharedEngine(handle: SharedEngineHandle, workerId: n
   return new SharedFollower(instance, {}, { id: workerId, area: handle.areas + (workerId - 1) * handle.areaBytes });
 }
 
+/**
+ * Runs `fn` holding the engine lock: the calls it makes on `leader` (they take the lock again:
+ * it is re-entrant) and what it reads elsewhere are one atomic step for every worker.
+ */
+export function withEngineLock<T>(leader: Engine, fn: () => T): T {
+  const ex = (leader as unknown as { ex: SharedExports }).ex;
+  ex.lockEngine();
+  try {
+    return fn();
+  } finally {
+    ex.unlockEngine();
+  }
+}
+
 /** Main thread, after worker `workerId` died: frees the engine's lock if that worker held it; true if it did. */
 export function releaseWorkerLock(leader: Engine, workerId: number): boolean {
   return (leader as unknown as { ex: SharedExports }).ex.releaseLockOf(workerId) !== 0;

@@ -1,7 +1,7 @@
 /**
  * The shared flow registry of a worker (host/forwarder/workers/flow-registry.ts) against a plain
- * Set on random add/remove sequences (fast-check), read back through another view of the same
- * SharedArrayBuffer as main reads it; and what happens when it is full.
+ * Set on random add/remove sequences (fast-check), read back (`flows`, `has`) through another view
+ * of the same SharedArrayBuffer as main reads it; and what happens when it is full.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -30,15 +30,21 @@ describe('FlowRegistry', () => {
           const dst = parseAddress(src.family === 4 ? '127.97.0.1' : 'fd00::97');
           const f = { protocol: t.protocol, src, srcPort: t.srcPort, dst, dstPort: t.dstPort };
           if (add) {
-            reg.add(f.protocol, f.src, f.srcPort, f.dst, f.dstPort);
+            expect(reg.add(f.protocol, f.src, f.srcPort, f.dst, f.dstPort), 'add is true only for a flow not recorded yet').toBe(!model.has(key(f)));
             model.set(key(f), f);
           } else {
             reg.remove(f.protocol, f.src, f.srcPort, f.dst, f.dstPort);
             model.delete(key(f));
           }
         }
-        const read = new FlowRegistry(reg.buffer).flows();
+        const other = new FlowRegistry(reg.buffer);
+        const read = other.flows();
         expect(read.map(key).sort()).toEqual([...model.keys()].sort());
+        for (const [, t] of ops) {
+          const src = parseAddress(t.src);
+          const f = { protocol: t.protocol, src, srcPort: t.srcPort, dst: parseAddress(src.family === 4 ? '127.97.0.1' : 'fd00::97'), dstPort: t.dstPort };
+          expect(other.has(f.protocol, f.src, f.srcPort, f.dst, f.dstPort)).toBe(model.has(key(f)));
+        }
         expect(reg.size).toBe(model.size);
         expect(reg.overflow).toBe(0);
       }),

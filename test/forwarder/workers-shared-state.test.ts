@@ -113,7 +113,7 @@ describe.skipIf(unsupported !== null)('one engine state for all worker threads',
       await eventually(() => held.filter((c) => c.ended).length === before.get('1'), 5000);
       await eventually(() => f.pool.liveWorkers().length === 2, 10_000);
       const crash = f.logs.find((l) => /worker 1 exited unexpectedly/.test(l.msg));
-      expect(crash).toMatchObject({ flows: before.get('1'), closedOnEngine: before.get('1'), notRecorded: 0 });
+      expect(crash).toMatchObject({ flows: before.get('1'), closedOnEngine: before.get('1'), takenOver: 0, notRecorded: 0 });
       // The engine counts what is still open, which is what the backends hold.
       await eventually(() => [...seenByBackends().values()].reduce((a, b) => a + b, 0) === before.get('2'), 5000);
       expect(activeByBackend(f.engine, 'lc')).toEqual(seenByBackends());

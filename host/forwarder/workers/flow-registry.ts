@@ -67,17 +67,20 @@ export class FlowRegistry {
     return this.words[H_OVERFLOW]!;
   }
 
-  /** Records an open flow (idempotent: a flow already recorded stays once). */
-  add(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number): void {
+  /**
+   * Records an open flow (idempotent: a flow already recorded stays once). True when it was not
+   * recorded before (so a caller that recorded ahead of a refused connect knows to forget it).
+   */
+  add(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number): boolean {
     const w = this.words;
     let i = this.home(protocol, src, srcPort, dst, dstPort);
     while (w[HEADER + i * SLOT] === 1) {
-      if (this.matches(i, protocol, src, srcPort, dst, dstPort)) return;
+      if (this.matches(i, protocol, src, srcPort, dst, dstPort)) return false;
       i = (i + 1) & this.mask;
     }
     if (w[H_USED]! >= w[H_CAPACITY]!) {
       w[H_OVERFLOW]!++;
-      return;
+      return false;
     }
     const o = HEADER + i * SLOT;
     w[o + 1] = protocol;
@@ -88,6 +91,22 @@ export class FlowRegistry {
     w[o + 9] = dst.w0; w[o + 10] = dst.w1; w[o + 11] = dst.w2; w[o + 12] = dst.w3;
     Atomics.store(w, o, 1);
     w[H_USED]!++;
+    return true;
+  }
+
+  /**
+   * Whether a flow is recorded (main reads a live worker's registry while that worker writes it:
+   * a slot is published by its state word, and a backward shift copies an entry before it clears
+   * the old slot, so a recorded flow is always found).
+   */
+  has(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number): boolean {
+    let i = this.home(protocol, src, srcPort, dst, dstPort);
+    for (let n = 0; n <= this.mask; n++) {
+      if (Atomics.load(this.words, HEADER + i * SLOT) !== 1) return false;
+      if (this.matches(i, protocol, src, srcPort, dst, dstPort)) return true;
+      i = (i + 1) & this.mask;
+    }
+    return false;
   }
 
   /** Forgets a flow (closed); no-op when it was not recorded. */

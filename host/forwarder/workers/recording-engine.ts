@@ -2,6 +2,11 @@
  * A worker's engine as its data path sees it: every call goes to the engine, and each flow the
  * worker opens (`connect` → Backend) or ends (`close`) is also written to the worker's shared
  * FlowRegistry, so main can close the flows of a worker that died (flow-registry.ts).
+ *
+ * A flow is recorded BEFORE its connect (and forgotten again when the connect is refused): a flow
+ * another worker left behind when it died may be taken over here by that connect (a UDP client
+ * whose datagrams now reach this worker, a TCP client reusing its port), and main, closing the
+ * dead worker's flows under the engine lock, must then see it recorded here (closeDeadWorkerFlows).
  */
 import type { Address } from '../../engine/address.js';
 import { Verdict } from '../../engine/api.js';
@@ -18,8 +23,9 @@ export class RecordingEngine implements EngineApi {
   ) {}
 
   connect(protocol: number, src: Address, srcPort: number, dst: Address, dstPort: number, nowMs: number): Decision {
+    const fresh = this.registry.add(protocol, src, srcPort, dst, dstPort);
     const d = this.engine.connect(protocol, src, srcPort, dst, dstPort, nowMs);
-    if (d.verdict === Verdict.Backend) this.registry.add(protocol, src, srcPort, dst, dstPort);
+    if (fresh && d.verdict !== Verdict.Backend) this.registry.remove(protocol, src, srcPort, dst, dstPort);
     return d;
   }
 
@@ -29,10 +35,11 @@ export class RecordingEngine implements EngineApi {
   }
 
   connectMany(tuples: readonly FlowTuple[], nowMs: number): readonly Decision[] {
+    const fresh = tuples.map((t) => this.registry.add(t.protocol, t.src, t.srcPort, t.dst, t.dstPort));
     const out = this.engine.connectMany(tuples, nowMs);
     for (let i = 0; i < tuples.length; i++) {
       const t = tuples[i]!;
-      if (out[i]!.verdict === Verdict.Backend) this.registry.add(t.protocol, t.src, t.srcPort, t.dst, t.dstPort);
+      if (fresh[i] && out[i]!.verdict !== Verdict.Backend) this.registry.remove(t.protocol, t.src, t.srcPort, t.dst, t.dstPort);
     }
     return out;
   }

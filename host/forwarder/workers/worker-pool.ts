@@ -28,6 +28,7 @@ import type { BindFailure } from '../listeners.js';
 import { lockCounters } from '../../engine/shared.js';
 import { releaseWorkerLock } from './engine-link.js';
 import type { EngineHandle } from './engine-link.js';
+import { closeDeadWorkerFlows } from './dead-worker-flows.js';
 import { DEFAULT_FLOW_REGISTRY_CAPACITY, FlowRegistry } from './flow-registry.js';
 import type { FromWorker, WorkerMetrics, WorkerReply } from './messages.js';
 import { WorkerSlot } from './worker-slot.js';
@@ -237,14 +238,12 @@ export class WorkerPool implements ServingPlane {
     if (this.slots.get(slot.id) === slot && (slot.stopping || this.closing)) this.slots.delete(slot.id);
     if (slot.stopping || this.closing) return;
     releaseWorkerLock(this.leader, slot.id);
-    const now = this.ctx.now();
-    const flows = slot.flows.flows();
-    let closed = 0;
-    for (const f of flows) if (this.leader.close(f.protocol, f.src, f.srcPort, f.dst, f.dstPort, now)) closed++;
+    const others = [...this.slots.values()].filter((s) => s !== slot).map((s) => s.flows);
+    const r = closeDeadWorkerFlows(this.leader, slot.flows, others, this.ctx.now());
     this.restarts.inc();
     this.ctx.log.warn(
-      { worker: slot.id, code, flows: flows.length, closedOnEngine: closed, notRecorded: slot.flows.overflow },
-      `worker ${slot.id} exited unexpectedly (code ${code}); its ${flows.length} flows were closed on the engine; starting a replacement`,
+      { worker: slot.id, code, flows: r.flows, closedOnEngine: r.closed, takenOver: r.adopted, notRecorded: slot.flows.overflow },
+      `worker ${slot.id} exited unexpectedly (code ${code}); ${r.closed} of its ${r.flows} flows were closed on the engine (${r.adopted} taken over by other workers); starting a replacement`,
     );
     this.failuresInARow = performance.now() - slot.startedAt < 5000 ? this.failuresInARow + 1 : 0;
     const delay = this.failuresInARow === 0 ? 0 : Math.min(5000, 250 * 2 ** (this.failuresInARow - 1));
