@@ -33,8 +33,8 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { report } from './report.js';
 import {
-  ENDPOINTS, HTTP_BACKENDS, IPERF_BACKEND, TARGETS, bundleCli, children, cpuSeconds, exec, haproxyConfig, iperf, manifests,
-  nginxConfig, root, start, stop, waitForListen, waitPort, wrk, type Target,
+  ENDPOINTS, HTTP_BACKENDS, IPERF_BACKEND, TARGETS, bundleCli, children, cpuSeconds, exec, flag, haproxyConfig, iperf, manifests,
+  nginxConfig, requireTools, root, start, stop, waitForListen, waitPort, wrk, type Target,
 } from './forwarder/rig.js';
 import { CASES, median, printRatios, verdictRows, type Row } from './forwarder/verdict.js';
 
@@ -152,10 +152,6 @@ async function connPhase(only: readonly Target[], s: Settings, rows: Row[]): Pro
   return loads;
 }
 
-function flag(args: string[], name: string): string | undefined {
-  const hit = args.find((a) => a.startsWith(`${name}=`));
-  return hit?.slice(name.length + 1);
-}
 
 export async function run(args: string[]): Promise<void> {
   const seconds = Math.min(60, Math.max(1, Number(flag(args, '--seconds') ?? 4)));
@@ -164,11 +160,7 @@ export async function run(args: string[]): Promise<void> {
   for (const t of only) if (!TARGETS.includes(t)) throw new Error(`bench forwarder: --only: unknown target "${t}" (want ${TARGETS.join(', ')})`);
   const phases = (flag(args, '--phases') ?? 'bulk,conn').split(',');
   for (const p of phases) if (p !== 'bulk' && p !== 'conn') throw new Error(`bench forwarder: --phases: unknown phase "${p}" (want bulk, conn)`);
-  for (const tool of ['iperf3', 'wrk', 'nginx', 'haproxy']) {
-    await exec('sh', ['-c', `command -v ${tool}`]).catch(() => {
-      throw new Error(`${tool} is not installed: apt-get install -y iperf3 wrk nginx-light haproxy (scripts/setup.sh installs them)`);
-    });
-  }
+  await requireTools();
   const dir = mkdtempSync(join(tmpdir(), 'vipwasm-bench-'));
   const settings: Settings = { seconds, rounds, dir, cpuProf: flag(args, '--cpu-prof') };
   const rows: Row[] = [];

@@ -25,7 +25,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { report } from './report.js';
 import {
-  ENDPOINTS, HTTP_BACKENDS, IPERF_BACKEND, bundleCli, children, cpuSeconds, exec, haproxyConfig, iperf, manifests, nginxConfig, root,
+  ENDPOINTS, HTTP_BACKENDS, IPERF_BACKEND, bundleCli, children, cpuSeconds, exec, flag, haproxyConfig, iperf, manifests, nginxConfig, requireTools, root,
   start, stop, waitForListen, waitPort, wrk,
 } from './forwarder/rig.js';
 import { median } from './forwarder/verdict.js';
@@ -48,9 +48,6 @@ type Row = {
   met?: boolean;
 };
 
-function flag(args: string[], name: string): string | undefined {
-  return args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
-}
 
 /** A Node whose net and dgram have reusePort: this one, or the LTS scripts/node-lts.sh installs. */
 async function nodeWithReusePort(): Promise<string> {
@@ -132,11 +129,7 @@ function goals(rows: Row[]): Row[] {
 export async function run(args: string[]): Promise<void> {
   const seconds = Math.min(60, Math.max(1, Number(flag(args, '--seconds') ?? 4)));
   const rounds = Math.min(20, Math.max(1, Number(flag(args, '--rounds') ?? 3)));
-  for (const tool of ['iperf3', 'wrk', 'nginx', 'haproxy']) {
-    await exec('sh', ['-c', `command -v ${tool}`]).catch(() => {
-      throw new Error(`${tool} is not installed: apt-get install -y iperf3 wrk nginx-light haproxy (scripts/setup.sh installs them)`);
-    });
-  }
+  await requireTools();
   const node = await nodeWithReusePort();
   const dir = mkdtempSync(join(tmpdir(), 'vipwasm-bench-workers-'));
   const runs = new Map<string, number[]>();

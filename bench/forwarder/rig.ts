@@ -222,3 +222,17 @@ export async function bundleCli(): Promise<string> {
   });
   return outfile;
 }
+
+/** `--name=value` from the bench's arguments (the forwarder and workers benches' flag style). */
+export function flag(args: readonly string[], name: string): string | undefined {
+  return args.find((a) => a.startsWith(`${name}=`))?.slice(name.length + 1);
+}
+
+/** Fails with how to install them unless the load tools and peers are on PATH (scripts/setup.sh installs them). */
+export async function requireTools(): Promise<void> {
+  for (const tool of ['iperf3', 'wrk', 'nginx', 'haproxy']) {
+    await exec('sh', ['-c', `command -v ${tool}`]).catch(() => {
+      throw new Error(`${tool} is not installed: apt-get install -y iperf3 wrk nginx-light haproxy (scripts/setup.sh installs them)`);
+    });
+  }
+}
