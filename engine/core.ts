@@ -10,7 +10,7 @@
  */
 import { Generation } from './generation';
 import {
-  H_LOCAL_INDEX, H_SP, BF_CLUSTER, BF_EXTERNAL, KIND_CLUSTER_IP, KIND_LOAD_BALANCER, MEMBER_LOCAL_INDEX, MEMBER_POOL,
+  H_SP, BF_CLUSTER, BF_EXTERNAL, KIND_CLUSTER_IP, KIND_LOAD_BALANCER, MEMBER_LOCAL_INDEX, MEMBER_POOL, MEMBER_SP,
   PROTO_SCTP, PROTO_TCP, PROTO_UDP, SP_AFFINITY_MS, SP_BACKEND_COUNT, SP_BACKEND_START, SPF_AFFINITY,
   POOL_HAS_ENDPOINTS, POOL_MEMBER_COUNT, POOL_MEMBER_START, POOL_TABLE,
   MATCH_MEMBER_COUNT, MATCH_MEMBER_START, MATCH_META, MATCH_POOL, MATCH_SP_META, MATCH_TABLE, MATCH_VALUE, SP_META,
@@ -135,9 +135,10 @@ export function applyDelta(bytes: StaticArray<u8>): i32 {
   return verdict;
 }
 
+/** A flow's decision, from its member record alone (service port and local index are there). */
 // @ts-ignore: decorator
-@inline function backendDecision(gen: Generation, b: i32, via: i32, detail: i32, kind: i32): i32 {
-  return setDecision(VERDICT_BACKEND, via, <i32>gen.hotWord(b, H_SP), <i32>gen.hotWord(b, H_LOCAL_INDEX), detail, kind);
+@inline function memberDecision(gen: Generation, slot: i32): i32 {
+  return setDecision(VERDICT_BACKEND, VIA_FLOW, <i32>gen.memberWord(slot, MEMBER_SP), <i32>gen.memberWord(slot, MEMBER_LOCAL_INDEX), -1, -1);
 }
 
 // @ts-ignore: decorator
@@ -266,7 +267,7 @@ export function connect(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32,
     } else {
       flowTouch(e, now, flowClassOf(e));
     }
-    return backendDecision(gen, gen.memberBackend(slot), VIA_FLOW, -1, -1);
+    return memberDecision(gen, slot);
   }
   const at = matchSlotFrom(gen, home + <usize>(early & 0), proto, df, d0, d1, d2, d3, dport);
   if (at == 0) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);
@@ -290,7 +291,7 @@ export function connectToServicePort(sp: i32, kind: u32, proto: u32, sf: u32, s0
   const e = liveFlow(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, now);
   if (e >= 0) {
     flowTouch(e, now, flowClassOf(e));
-    return backendDecision(gen, gen.memberBackend(<i32>flowMember(e)), VIA_FLOW, -1, -1);
+    return memberDecision(gen, <i32>flowMember(e));
   }
   const k = kind & 3;
   const pool = poolForDestination(gen, sp, k == KIND_CLUSTER_IP ? BF_CLUSTER : BF_EXTERNAL, df, d0, d1, d2, d3);
@@ -307,7 +308,7 @@ export function lookup(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, 
   if (e < 0) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);
   flowHit(e, now);
   const gen = current;
-  return backendDecision(gen, gen.memberBackend(<i32>flowMember(e)), VIA_FLOW, -1, -1);
+  return memberDecision(gen, <i32>flowMember(e));
 }
 
 /** The TCP handshake completed (or SCTP association up): refresh, count as active. False if no flow. */

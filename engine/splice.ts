@@ -9,7 +9,7 @@
 import { Generation } from './generation';
 import {
   B_WORDS, H_SP, H_WORDS, HASH_TAB_SIZE, MEMBER_ACTIVE, MEMBER_BACKEND, MEMBER_INACTIVE,
-  MEMBER_POOL, MEMBER_WORDS, MH_TAB_SIZE, NO_TABLE, POOL_FAMILY_END, POOL_FAMILY_START, POOL_INVERSE, POOL_MEMBER_COUNT,
+  MEMBER_POOL, MEMBER_SP, MEMBER_WORDS, MH_TAB_SIZE, NO_TABLE, POOL_FAMILY_END, POOL_FAMILY_START, POOL_INVERSE, POOL_MEMBER_COUNT,
   POOL_MEMBER_START, POOL_SCHED, POOL_SP, POOL_TABLE, POOL_WORDS, RANGE_WORDS, SCHED_MH, SP_BACKEND_COUNT,
   SP_BACKEND_START, SP_POOL_COUNT, SP_POOL_START, SP_RANGE_COUNT, SP_RANGE_START, SP_WORDS,
 } from './layout';
@@ -260,6 +260,7 @@ function write(gen: Generation, mini: Generation, ch: Change, sp: i32): void {
     const b = <i32>gen.memberWord(s, MEMBER_BACKEND) + dBackend;
     gen.setMemberWord(s, MEMBER_BACKEND, b);
     gen.setMemberWord(s, MEMBER_POOL, gen.memberWord(s, MEMBER_POOL) + dPool);
+    gen.setMemberWord(s, MEMBER_SP, sp);
   }
   for (let i = 0; i < newRuns.inverseCount; i++) {
     const m = unchecked(mini.memberOf[newRuns.inverseStart + i]);
@@ -293,7 +294,11 @@ function renumber(gen: Generation, from: i32, to: i32, keys: bool, names: bool):
   const b0 = <i32>gen.spWord(to, SP_BACKEND_START);
   for (let b = b0; b < b0 + <i32>gen.spWord(to, SP_BACKEND_COUNT); b++) gen.setHotWord(b, H_SP, to);
   const p0 = <i32>gen.spWord(to, SP_POOL_START);
-  for (let p = p0; p < p0 + <i32>gen.spWord(to, SP_POOL_COUNT); p++) gen.setPoolWord(p, POOL_SP, to);
+  for (let p = p0; p < p0 + <i32>gen.spWord(to, SP_POOL_COUNT); p++) {
+    gen.setPoolWord(p, POOL_SP, to);
+    const m0 = <i32>gen.poolWord(p, POOL_MEMBER_START);
+    for (let m = m0; m < m0 + <i32>gen.poolWord(p, POOL_MEMBER_COUNT); m++) gen.setMemberWord(m, MEMBER_SP, to);
+  }
 }
 
 /**
