@@ -1,24 +1,23 @@
 /**
  * Byte pumping between two sockets with backpressure and half-close.
  *
- * Every direction reads through Node's `onread` mode (net.Socket option
- * `onread: { buffer, callback }`) instead of 'data' events. Short exchanges (requests, handshakes)
- * read into one buffer shared by the thread and copy each read out; a direction that turns out
- * to be bulk (more than BULK_THRESHOLD bytes) switches to reading into its own reused 256 KiB
- * buffer without copying: no 64 KiB allocation per read, a quarter of the read syscalls, far less
- * GC. On loopback iperf3 this took the forwarder from ~1.1-1.7 s of CPU per GB to ~0.55-0.7 s
- * (HAProxy 2.6, one thread: ~0.6-1.0 s). At most MAX_BULK_BUFFERS directions hold one at a
+ * Short exchanges (requests, handshakes) use plain 'data' events. A direction that turns out to be
+ * bulk (more than BULK_THRESHOLD bytes) switches to reading into its own reused 256 KiB buffer —
+ * Node's `onread` mode (net.Socket option `onread: { buffer, callback }`): no 64 KiB allocation
+ * per read, a quarter of the read syscalls, far less GC. On loopback iperf3 this took the
+ * forwarder from ~1.1-1.7 s of CPU per GB to ~0.55-0.7 s (HAProxy 2.6, one thread: ~0.6-1.0 s).
+ * Short connections never pin a buffer, and at most MAX_BULK_BUFFERS directions hold one at a
  * time: a buffer stays with its socket until it closes, so without a cap every long-lived
  * connection that ever carried 256 KiB kept 2 × 256 KiB (measured while looking into the soak's
  * RSS, issue 14: 1,000 such idle connections held +500 MiB of external memory, +300 MiB RSS; up
- * to 5 GiB at 10,000). Reading pauses while a write still references a bulk buffer and resumes
- * when it completes, so that buffer is never overwritten under a pending write.
+ * to 5 GiB at 10,000). Reading pauses while a write
+ * still references the buffer and resumes when it completes, so the buffer is never overwritten
+ * under a pending write.
  *
- * Node exposes `onread` only when it creates the socket (backend sockets get it from
- * `upstreamOnread`); accepted sockets get the same mode through the same internal slots
- * (`kBuffer`, `kBufferCb`, found by description on a probe socket) plus `handle.useUserBuffer`,
- * exactly what the constructor does. When those are not there (another Node version), the
- * direction stays on 'data' events.
+ * Node exposes `onread` only when it creates the socket; accepted sockets get the same mode
+ * through the same internal slots (`kBuffer`, `kBufferCb`, found by description on a probe socket)
+ * plus `handle.useUserBuffer`, exactly what the constructor does. When those are not there (another
+ * Node version), the direction simply stays on 'data' events.
  */
 import net from 'node:net';
 
@@ -28,8 +27,8 @@ const BULK_THRESHOLD = 256 * 1024;
 const BULK_BUFFER = 256 * 1024;
 /**
  * Directions that may hold a reused read buffer at once (32 MiB in all). A few streams at a time
- * saturate the cores this runs on; past the cap, bulk directions stay on the shared buffer
- * (copying) until a buffer is freed by its socket closing.
+ * saturate the cores this runs on; past the cap, bulk directions stay on 'data' events until a
+ * buffer is freed by its socket closing.
  */
 export const MAX_BULK_BUFFERS = 128;
 
@@ -56,86 +55,20 @@ export const userBuffersSupported = slots !== null;
 export const pumpStats = { bulkSwitches: 0, bulkBuffersHeld: 0 };
 
 type Handle = { useUserBuffer?: (buf: Uint8Array) => void; reading?: boolean };
-type ReadCallback = (n: number, buf: Buffer) => boolean;
-
-/**
- * The read buffer of every short direction of this thread (Node's default read size). Each read
- * is copied out before the next one can land (JS runs one callback at a time), so it is never
- * referenced by a pending write.
- */
-const sharedReadBuffer = Buffer.allocUnsafeSlow(64 * 1024);
-
-/** An upstream read before its pump started: cannot happen ('connect' starts the pump first); keep the bytes in the kernel. */
-const notPumping: ReadCallback = () => false;
-
-/**
- * `onread` for `net.connect` of a backend socket, so it reads into the shared buffer from its
- * first read on (the pump sets the callback); undefined where this Node has no such slots.
- */
-export const upstreamOnread: { buffer: Buffer; callback: ReadCallback } | undefined = slots
-  ? { buffer: sharedReadBuffer, callback: notPumping }
-  : undefined;
 
 /**
  * Copies `from` into `to` until `from` ends, then ends `to` (half-close). `from` may be paused or
  * hold bytes read before the pump started (a client read while its backend was connecting):
  * pumping resumes it and those bytes go first. `onTraffic` runs for every read
  * (keep it cheap: it is on the byte path).
- *
- * Reads go to the thread's shared buffer and are copied out (a small copy comes from Node's
- * 8 KiB buffer pool), not through Node's default read path: that path allocates 64 KiB per read
- * (EOF included), shrinks it, wraps it in an ArrayBuffer the GC must sweep, and pushes it through
- * the Readable's buffer, 'data' event and a nextTick per chunk; a short connection has four reads
- * (issue 14). Where the slots are missing, the direction uses 'data' events.
  */
 export function pump(from: net.Socket, to: net.Socket, onTraffic?: () => void): void {
-  const handle = (from as unknown as { _handle: Handle | null })._handle;
-  if (slots && handle && typeof handle.useUserBuffer === 'function') pumpReads(slots, handle, from, to, onTraffic);
-  else pumpDataEvents(from, to, onTraffic);
-}
-
-function pumpReads(slots: UserBufferSlots, handle: Handle, from: net.Socket, to: net.Socket, onTraffic?: () => void): void {
   let carried = 0;
   // The 'drain' listener is added at the first backpressure, not per direction up front: most
   // short connections never fill a socket, and a listener is a closure plus an insert into the
   // socket's event table on every connection (issue 14). Once added it stays.
   let resumeOnDrain: (() => void) | null = null;
-  /** Writes a chunk on; false (and `from` paused until 'drain') when `to` is full. */
-  const forward = (chunk: Buffer): boolean => {
-    onTraffic?.();
-    carried += chunk.length;
-    if (to.write(chunk)) return true;
-    from.pause();
-    if (resumeOnDrain === null) {
-      resumeOnDrain = () => from.resume();
-      to.on('drain', resumeOnDrain);
-    }
-    return false;
-  };
-  const onRead = (n: number, buf: Buffer): boolean => {
-    const chunk = Buffer.allocUnsafe(n);
-    buf.copy(chunk, 0, 0, n);
-    if (!forward(chunk)) return false;
-    if (carried > BULK_THRESHOLD) switchToBulkBuffer(slots, handle, from, to, onTraffic);
-    return true;
-  };
-  from.on('end', () => to.end());
-  // Read before the pump started (the client while its backend was connecting): these go first.
-  const early = from.readableLength > 0 ? (from.read() as Buffer | null) : null;
-  const full = early !== null && !forward(early);
-  const s = from as unknown as Record<symbol, unknown>;
-  s[slots.callback] = onRead;
-  if (s[slots.buffer] !== sharedReadBuffer) {
-    s[slots.buffer] = sharedReadBuffer;
-    handle.useUserBuffer!(sharedReadBuffer);
-  }
-  if (!full) from.resume(); // (else 'drain' resumes it)
-}
-
-/** The pump on 'data' events, for a Node without the onread slots. */
-function pumpDataEvents(from: net.Socket, to: net.Socket, onTraffic?: () => void): void {
-  let resumeOnDrain: (() => void) | null = null;
-  from.on('data', (chunk: Buffer): void => {
+  const onData = (chunk: Buffer): void => {
     onTraffic?.();
     if (!to.write(chunk)) {
       from.pause();
@@ -143,18 +76,19 @@ function pumpDataEvents(from: net.Socket, to: net.Socket, onTraffic?: () => void
         resumeOnDrain = () => from.resume();
         to.on('drain', resumeOnDrain);
       }
+      return;
     }
-  });
+    carried += chunk.length;
+    if (carried > BULK_THRESHOLD && from.readableLength === 0) switchToUserBuffer(from, to, onData, onTraffic);
+  };
+  from.on('data', onData);
   from.on('end', () => to.end());
   from.resume();
 }
 
-/**
- * A direction that carried BULK_THRESHOLD bytes reads into a buffer of its own, without copying:
- * reading pauses while a write still references the buffer and resumes when it completes. Past
- * MAX_BULK_BUFFERS it stays on the shared buffer.
- */
-function switchToBulkBuffer(slots: UserBufferSlots, handle: Handle, from: net.Socket, to: net.Socket, onTraffic?: () => void): void {
+function switchToUserBuffer(from: net.Socket, to: net.Socket, onData: (chunk: Buffer) => void, onTraffic?: () => void): void {
+  const handle = (from as unknown as { _handle: Handle | null })._handle;
+  if (!slots || !handle || typeof handle.useUserBuffer !== 'function') return;
   if (pumpStats.bulkBuffersHeld >= MAX_BULK_BUFFERS) return;
   pumpStats.bulkBuffersHeld++;
   from.once('close', () => pumpStats.bulkBuffersHeld--);
@@ -174,9 +108,10 @@ function switchToBulkBuffer(slots: UserBufferSlots, handle: Handle, from: net.So
     waiting = true;
     return false;
   };
+  from.removeListener('data', onData);
   const s = from as unknown as Record<symbol, unknown>;
   s[slots.callback] = onRead;
   s[slots.buffer] = buffer;
-  handle.useUserBuffer!(buffer);
+  handle.useUserBuffer(buffer);
   pumpStats.bulkSwitches++;
 }

@@ -18,7 +18,7 @@ import type { DataPathContext } from './context.js';
 import type { PlannedListener } from './listen-plan.js';
 import type { PortMetrics } from './metrics.js';
 import type { OpenConnection } from './open-connections.js';
-import { pump, upstreamOnread } from './socket-pump.js';
+import { pump } from './socket-pump.js';
 
 const TCP = 6;
 
@@ -101,8 +101,7 @@ export class TcpProxyConnection implements ConnectDeadline, OpenConnection {
     this.attempts++;
     this.backendIndex = index;
     this.upstreamClosed = false;
-    // `onread`: the backend's reads go to the pump's shared buffer from the first one on (socket-pump.ts).
-    const up = net.connect({ host: ip, port, allowHalfOpen: true, noDelay: true, onread: upstreamOnread });
+    const up = net.connect({ host: ip, port, allowHalfOpen: true, noDelay: true });
     this.upstream = up;
     this.ctx.connectDeadlines.add(this);
     // 'connect' comes once per socket: `on` spares the once-wrapper allocations per connection.

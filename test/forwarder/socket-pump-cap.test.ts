@@ -2,7 +2,7 @@
  * Reused bulk read buffers are capped: a buffer stays with its socket until it closes, so without
  * a cap every long-lived connection that once carried 256 KiB kept 2 × 256 KiB (found looking
  * into the soak's RSS, issue 14: 1,000 such idle connections held +500 MiB). Past the cap a bulk
- * direction stays on the shared read buffer (copying each read), byte-exact; a closed socket frees its buffer for another.
+ * direction stays on 'data' events, byte-exact; a closed socket frees its buffer for another.
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';

@@ -1,5 +1,5 @@
 /**
- * Backpressure on the shared read buffer: a direction that gets no reused bulk buffer (all MAX_BULK_BUFFERS
+ * Backpressure on 'data' events: a direction that gets no reused bulk buffer (all MAX_BULK_BUFFERS
  * held) stops reading while its reader does not read and resumes on 'drain'. The pump adds that
  * 'drain' listener at the first backpressure only (issue 14: most connections never need it), so
  * this checks both that it is added then and that no connection without backpressure gets one.
@@ -38,9 +38,9 @@ it('adds no drain listener to a short exchange', async () => {
   expect(bPeer.listenerCount('drain')).toBe(0);
 });
 
-it('stops reading on the shared buffer while the reader stalls, then resumes on drain, byte-exact', async () => {
+it('stops reading on data events while the reader stalls, then resumes on drain, byte-exact', async () => {
   const held = pumpStats.bulkBuffersHeld;
-  pumpStats.bulkBuffersHeld = MAX_BULK_BUFFERS; // no bulk buffer left: this direction stays on the shared one
+  pumpStats.bulkBuffersHeld = MAX_BULK_BUFFERS; // no reused buffer left: this direction stays on 'data'
   try {
     const [a, aPeer] = await pair();
     const [b, bPeer] = await pair();
