@@ -34,7 +34,7 @@ import { join, resolve } from 'node:path';
 import { report } from './report.js';
 import {
   ENDPOINTS, HTTP_BACKENDS, IPERF_BACKEND, TARGETS, bundleCli, children, cpuSeconds, exec, flag, haproxyConfig, iperf, manifests,
-  nginxConfig, requireTools, root, start, stop, waitForListen, waitPort, wrk, type Target,
+  nginxConfig, nodePipeArgs, requireTools, root, start, stop, waitForListen, waitPort, wrk, type Target,
 } from './forwarder/rig.js';
 import { CASES, median, printRatios, verdictRows, type Row } from './forwarder/verdict.js';
 
@@ -60,12 +60,7 @@ function profile(s: Settings): string[] {
 async function startProxy(target: Target, s: Settings): Promise<ChildProcess | undefined> {
   const quietNode = { ...process.env, NODE_OPTIONS: '' };
   if (target === 'haproxy') return start('haproxy', ['-f', join(s.dir, 'haproxy.cfg'), '-db'], 'haproxy');
-  if (target === 'node-pipe') {
-    const [iIP, iPort] = ENDPOINTS['node-pipe'].iperf;
-    const [hIP, hPort] = ENDPOINTS['node-pipe'].http;
-    return start(process.execPath, [...profile(s), join(root, 'bench', 'node-pipe-proxy.mjs'), `${iIP}:${iPort}=${IPERF_BACKEND}:5201`,
-      `${hIP}:${hPort}=${HTTP_BACKENDS.map((ip) => `${ip}:8080`).join(',')}`], 'node-pipe proxy', quietNode);
-  }
+  if (target === 'node-pipe') return start(process.execPath, [...profile(s), ...nodePipeArgs()], 'node-pipe proxy', quietNode);
   if (target === 'vipwasm') {
     const node = [...profile(s), await bundleCli()];
     return start(process.execPath, [...node, 'forward', '-f', join(s.dir, 'manifests'), '--service-cluster-ip-range', '127.97.0.0/16',

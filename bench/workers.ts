@@ -2,7 +2,8 @@
  * `npm run bench -- workers`: `vipwasm forward --workers 1` and `--workers 2` (one shared engine
  * state, issue 14 part 2) against HAProxy with `nbthread 1` and `nbthread 2`, same backends, same
  * run, loopback only (the rig of bench/forwarder.ts: nginx and iperf3 backends, wrk and iperf3
- * clients).
+ * clients), with the bare Node proxy (node-pipe, one thread) as a reference: the conn/s a Node
+ * proxy can reach at all here.
  *
  * Per round (`--rounds`, default 3), the four configurations run one after another in an order
  * rotated per round; each is started fresh, warmed up for 1 s, then measured: new connections/s
@@ -25,14 +26,15 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { report } from './report.js';
 import {
-  ENDPOINTS, HTTP_BACKENDS, IPERF_BACKEND, bundleCli, children, cpuSeconds, exec, flag, haproxyConfig, iperf, manifests, nginxConfig, requireTools, root,
+  ENDPOINTS, HTTP_BACKENDS, IPERF_BACKEND, bundleCli, children, cpuSeconds, exec, flag, haproxyConfig, iperf, manifests, nginxConfig, nodePipeArgs, requireTools, root,
   start, stop, waitForListen, waitPort, wrk,
 } from './forwarder/rig.js';
 import { median } from './forwarder/verdict.js';
 import { reusePortSupported } from '../host/forwarder/workers/worker-count.js';
 
-type Config = 'vipwasm-1' | 'vipwasm-2' | 'haproxy-1' | 'haproxy-2';
-const CONFIGS: readonly Config[] = ['vipwasm-1', 'haproxy-1', 'vipwasm-2', 'haproxy-2'];
+/** `node-pipe-1`: the bare Node proxy (bench/node-pipe-proxy.mjs) on the same Node, the floor of any one-thread Node proxy. */
+type Config = 'vipwasm-1' | 'vipwasm-2' | 'haproxy-1' | 'haproxy-2' | 'node-pipe-1';
+const CONFIGS: readonly Config[] = ['vipwasm-1', 'haproxy-1', 'node-pipe-1', 'vipwasm-2', 'haproxy-2'];
 const CONN = 'new connections/s (c=32)';
 const CPU = 'proxy CPU per new connection';
 const BULK = 'tcp bulk 8 streams';
@@ -63,6 +65,7 @@ async function startConfig(c: Config, dir: string, node: string): Promise<{ prox
     writeFileSync(join(dir, `haproxy-${threads}.cfg`), haproxyConfig(threads));
     return { proxy: start('haproxy', ['-f', join(dir, `haproxy-${threads}.cfg`), '-db'], c), metrics: null };
   }
+  if (c === 'node-pipe-1') return { proxy: start(node, nodePipeArgs(), c, { ...process.env, NODE_OPTIONS: '' }), metrics: null };
   const proxy = start(node, [await bundleCli(), 'forward', '-f', join(dir, 'manifests'), '--service-cluster-ip-range', '127.97.0.0/16',
     '--node-name', 'bench-node', '--node-ip', '127.0.0.1', '--metrics-bind-address', '127.0.0.1:0', '--healthz-bind-address', 'off',
     '--log-level', 'warn', '--shutdown-grace', '1s', '--workers', String(threads)], c, { ...process.env, NODE_OPTIONS: '' });
@@ -87,7 +90,7 @@ async function lockSample(url: string): Promise<{ acquisitions: number; contende
 
 /** One configuration, fresh: warm-up, conn/s with its CPU, bulk throughput. */
 async function measure(c: Config, dir: string, node: string, seconds: number): Promise<Record<string, number>> {
-  const target = c.startsWith('haproxy') ? 'haproxy' : 'vipwasm';
+  const target = c.startsWith('haproxy') ? 'haproxy' : c.startsWith('node-pipe') ? 'node-pipe' : 'vipwasm';
   const iperfServer = start('iperf3', ['-s', '-B', IPERF_BACKEND, '-p', '5201'], 'iperf3 -s');
   const { proxy, metrics } = await startConfig(c, dir, node);
   try {
@@ -116,13 +119,16 @@ function goals(rows: Row[]): Row[] {
   const goal = (name: string, ratio: number, want: number): Row => ({
     case: `goal: ${name}`, target: 'ratio', value: Math.round(ratio * 1000) / 1000, unit: '×', goal: `≥ ${want}`, met: ratio >= want,
   });
+  const reference = (name: string, ratio: number): Row => ({ case: `reference: ${name}`, target: 'ratio', value: Math.round(ratio * 1000) / 1000, unit: '×' });
   return [
     goal('conn/s, 1 worker ÷ haproxy nbthread 1', v(CONN, 'vipwasm-1') / v(CONN, 'haproxy-1'), 0.5),
     goal('conn/s, 2 workers ÷ haproxy nbthread 2', v(CONN, 'vipwasm-2') / v(CONN, 'haproxy-2'), 0.5),
     goal('bulk, 1 worker ÷ haproxy nbthread 1', v(BULK, 'vipwasm-1') / v(BULK, 'haproxy-1'), 1.0),
     goal('bulk, 2 workers ÷ haproxy nbthread 2', v(BULK, 'vipwasm-2') / v(BULK, 'haproxy-2'), 1.0),
     goal('conn/s scaling, 2 workers ÷ 1', v(CONN, 'vipwasm-2') / v(CONN, 'vipwasm-1'), 1.7),
-    { case: 'reference: haproxy conn/s scaling, nbthread 2 ÷ 1', target: 'ratio', value: Math.round((v(CONN, 'haproxy-2') / v(CONN, 'haproxy-1')) * 1000) / 1000, unit: '×' },
+    reference('haproxy conn/s scaling, nbthread 2 ÷ 1', v(CONN, 'haproxy-2') / v(CONN, 'haproxy-1')),
+    reference('conn/s, node-pipe (bare Node proxy) ÷ haproxy nbthread 1', v(CONN, 'node-pipe-1') / v(CONN, 'haproxy-1')),
+    reference('conn/s, 1 worker ÷ node-pipe', v(CONN, 'vipwasm-1') / v(CONN, 'node-pipe-1')),
   ];
 }
 

@@ -238,3 +238,10 @@ export async function requireTools(): Promise<void> {
     });
   }
 }
+
+/** bench/node-pipe-proxy.mjs and its arguments: its iperf and HTTP listeners (ENDPOINTS['node-pipe']) and their backends. */
+export function nodePipeArgs(): string[] {
+  const [iIP, iPort] = ENDPOINTS['node-pipe'].iperf;
+  const [hIP, hPort] = ENDPOINTS['node-pipe'].http;
+  return [join(root, 'bench', 'node-pipe-proxy.mjs'), `${iIP}:${iPort}=${IPERF_BACKEND}:5201`, `${hIP}:${hPort}=${HTTP_BACKENDS.map((ip) => `${ip}:8080`).join(',')}`];
+}
