@@ -81,6 +81,13 @@ export function pump(from: net.Socket, to: net.Socket, onTraffic?: () => void): 
     carried += chunk.length;
     if (carried > BULK_THRESHOLD && from.readableLength === 0) switchToUserBuffer(from, to, onData, onTraffic);
   };
+  // An accepted socket reads from its creation: a client that sent FIN and no bytes before its
+  // backend connected has already emitted 'end' (nothing was buffered), and a listener added now
+  // would never hear it. Its half-close goes on at once.
+  if (from.readableEnded) {
+    to.end();
+    return;
+  }
   from.on('data', onData);
   from.on('end', () => to.end());
   from.resume();

@@ -18,6 +18,29 @@ describe('pump', () => {
     expect(userBuffersSupported).toBe(true);
   });
 
+  it('passes on a FIN that arrived, with no bytes, before the pump started (the client ended while its backend connected)', async () => {
+    // As the forwarder's listeners: no pauseOnConnect, so the accepted end reads at once.
+    const server = net.createServer({ allowHalfOpen: true });
+    await new Promise<void>((r) => server.listen(0, '127.245.9.1', () => r()));
+    const { port } = server.address() as net.AddressInfo;
+    const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+    const client = net.connect({ host: '127.245.9.1', port, allowHalfOpen: true }, () => client.end());
+    const early = await accepted;
+    for (let i = 0; i < 100 && !early.readableEnded; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(early.readableEnded, 'the FIN was read before any listener').toBe(true);
+    const [b, bPeer, s2] = await pair();
+    const ended = new Promise<string>((resolve) => {
+      b.on('end', () => resolve('end'));
+      setTimeout(() => resolve('no FIN within 2 s'), 2000).unref();
+    });
+    b.resume();
+    pump(early, bPeer);
+    expect(await ended).toBe('end');
+    for (const s of [client, early, b, bPeer]) s.destroy();
+    server.close();
+    s2.close();
+  });
+
   it('copies a bulk stream byte-exact into a slow reader, switching to a reused buffer, then half-closes', async () => {
     const [a, aPeer, s1] = await pair();
     const [b, bPeer, s2] = await pair();
