@@ -105,6 +105,11 @@ export class Differential {
     const replaced = live.filter((s) => s.backing === 'pods' && previous.has(s.index));
     await pool(replaced.map((s) => previous.get(s.index)!), 8, (s) => this.deleteObjects(s, false));
     await pool(deleted, 8, (s) => this.deleteObjects(s, true));
+    // The ServiceAccount admission plugin refuses a Pod until the controller has made its
+    // namespace's `default` account: new namespaces first, pods once their accounts exist.
+    const fresh = live.filter((s) => !previous.has(s.index));
+    if (fresh.length) await this.cluster.apply(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: fresh.map(namespaceOf) }));
+    await this.waitForServiceAccounts(fresh.filter((s) => s.backing === 'pods').map((s) => s.namespace));
     const items = live.flatMap((s) => [namespaceOf(s), serviceOf(s), ...slicesOf(s), ...podsOf(s)]);
     if (items.length) await this.cluster.apply(JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
     await pool(live.filter((s) => s.type === 'LoadBalancer'), 8, (s) =>
@@ -114,6 +119,15 @@ export class Differential {
     await pool(pods, 8, ({ s, j }) => this.patchPod(s, j));
     await this.waitForControllerSlices(live.filter((s) => s.backing === 'pods'));
     await this.writeMarker();
+  }
+
+  private async waitForServiceAccounts(namespaces: readonly string[]): Promise<void> {
+    if (!namespaces.length) return;
+    await until('ServiceAccount default in each new namespace', async () => {
+      const list = (await this.api.call('GET', '/api/v1/serviceaccounts?fieldSelector=metadata.name%3Ddefault')) as { items: { metadata: { namespace: string } }[] };
+      const have = new Set(list.items.map((a) => a.metadata.namespace));
+      return namespaces.every((ns) => have.has(ns));
+    }, 60_000);
   }
 
   /** Deletes a scenario's pods and EndpointSlices (pods at once: no kubelet would ever finish them), and its Service when it leaves. */
