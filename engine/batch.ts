@@ -15,6 +15,9 @@
 import { enter, leave } from './lock';
 import * as core from './core';
 import { flowHash, flowHomeWord } from './flows';
+import { MATCH_META } from './layout';
+import { matchHome } from './service-table';
+import { current } from './state';
 
 /** Most tuples one batched call takes (hosts split longer bursts). */
 // @ts-ignore: decorator
@@ -50,9 +53,16 @@ export function batchRegion(): usize {
   return region;
 }
 
-/** Hashes each of the first `n` records and reads its home bucket's first word. */
-function touchHomes(n: i32): void {
+/**
+ * Hashes each of the first `n` records and reads its home bucket's first word; for new connections
+ * (`connect`) also its destination's home match slot, which `core.connect` reads next: every
+ * record's misses are then in flight at once, where one by one the match slot's waited for the
+ * flow probe of its own record only.
+ */
+// @ts-ignore: decorator
+@inline function touchHomes(n: i32, connect: bool): void {
   let sink: u32 = 0;
+  const gen = current;
   for (let k = 0; k < n; k++) {
     const r = region + <usize>k * BATCH_RECORD_SIZE;
     const proto = load<u32>(r, R_PROTO);
@@ -60,9 +70,13 @@ function touchHomes(n: i32): void {
     const df = load<u32>(r, R_DST);
     const keyMeta = (proto & 0xff) | (sf == 6 ? <u32>0x100 : 0) | (df == 6 ? <u32>0x200 : 0);
     const ports = (load<u32>(r, R_SPORT) << 16) | (load<u32>(r, R_DPORT) & 0xffff);
-    const h = flowHash(keyMeta, load<u32>(r, R_SRC + 4), load<u32>(r, R_SRC + 8), load<u32>(r, R_SRC + 12), load<u32>(r, R_SRC + 16), ports,
-      load<u32>(r, R_DST + 4), load<u32>(r, R_DST + 8), load<u32>(r, R_DST + 12), load<u32>(r, R_DST + 16));
+    const d0 = load<u32>(r, R_DST + 4);
+    const d1 = load<u32>(r, R_DST + 8);
+    const d2 = load<u32>(r, R_DST + 12);
+    const d3 = load<u32>(r, R_DST + 16);
+    const h = flowHash(keyMeta, load<u32>(r, R_SRC + 4), load<u32>(r, R_SRC + 8), load<u32>(r, R_SRC + 12), load<u32>(r, R_SRC + 16), ports, d0, d1, d2, d3);
     sink += flowHomeWord(h);
+    if (connect) sink += load<u32>(matchHome(gen, proto, df, d0, d1, d2, d3, load<u32>(r, R_DPORT)), MATCH_META << 2);
   }
   touched += sink;
 }
@@ -90,7 +104,7 @@ function touchHomes(n: i32): void {
 // @ts-ignore: decorator
 @inline function decideMany(n: i32, nowMs: f64, connect: bool): i32 {
   n = clampBatch(n);
-  touchHomes(n);
+  touchHomes(n, connect);
   for (let k = 0; k < n; k++) {
     const r = region + <usize>k * BATCH_RECORD_SIZE;
     const proto = load<u32>(r, R_PROTO);
