@@ -106,15 +106,18 @@ export async function loadSharedEngine(options?: EngineOptions, workers = MAX_WO
   return { engine, handle: { memory, workerModule: worker, areas, areaBytes } };
 }
 
+/** Runs `fn` holding the engine lock of `ex` (re-entrant: `fn` may call exports that take it). */
+function holdingLock<T>(ex: SharedExports, fn: () => T): T {
+  ex.lockEngine();
+  try {
+    return fn();
+  } finally {
+    ex.unlockEngine();
+  }
+}
+
 function locked(ex: SharedExports, f: (...args: unknown[]) => unknown): (...args: unknown[]) => unknown {
-  return (...args) => {
-    ex.lockEngine();
-    try {
-      return f(...args);
-    } finally {
-      ex.unlockEngine();
-    }
-  };
+  return (...args) => holdingLock(ex, () => f(...args));
 }
 
 /** A worker's engine: the data path over the leader's state; control-plane calls throw. */
@@ -172,13 +175,7 @@ export async function attachSharedEngine(handle: SharedEngineHandle, workerId: n
  * it is re-entrant) and what it reads elsewhere are one atomic step for every worker.
  */
 export function withEngineLock<T>(leader: Engine, fn: () => T): T {
-  const ex = (leader as unknown as { ex: SharedExports }).ex;
-  ex.lockEngine();
-  try {
-    return fn();
-  } finally {
-    ex.unlockEngine();
-  }
+  return holdingLock((leader as unknown as { ex: SharedExports }).ex, fn);
 }
 
 /** Main thread, after worker `workerId` died: frees the engine's lock if that worker held it; true if it did. */
