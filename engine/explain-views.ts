@@ -11,7 +11,7 @@
  * Entries are returned as indexes valid until the next state-changing call.
  */
 import {
-  H_LOCAL_INDEX, H_SP, MEMBER_ACTIVE, MEMBER_BACKEND, MEMBER_INACTIVE, MEMBER_LAST_WEIGHT, MEMBER_POOL, MEMBER_WEIGHT,
+  H_LOCAL_INDEX, MEMBER_ACTIVE, MEMBER_INACTIVE, MEMBER_LAST_WEIGHT, MEMBER_LOCAL_INDEX, MEMBER_POOL, MEMBER_SP, MEMBER_WEIGHT,
   NO_TABLE, EMPTY_BUCKET, POOL_CW, POOL_DI, POOL_HAS_ENDPOINTS, POOL_MEMBER_COUNT, POOL_MW, POOL_POS, POOL_SCHED,
   POOL_TABLE, SP_POOL_COUNT, SP_POOL_START,
 } from './layout';
@@ -76,8 +76,7 @@ export function explainPoolTableEntry(pool: i32, i: i32): i32 {
 
 /** Backend index within the service port of the pool's k-th destination (list order). */
 export function explainMemberBackend(pool: i32, k: i32): i32 {
-  const gen = current;
-  return <i32>gen.hotWord(<i32>gen.memberWord(gen.member(pool, k), MEMBER_BACKEND), H_LOCAL_INDEX);
+  return <i32>current.memberWord(current.member(pool, k), MEMBER_LOCAL_INDEX);
 }
 export function explainMemberWeight(pool: i32, k: i32): u32 {
   return current.memberWord(current.member(pool, k), MEMBER_WEIGHT);
@@ -110,13 +109,11 @@ export function explainFlowPool(e: i32): i32 {
 }
 /** Service port of the flow's destination. */
 export function explainFlowServicePort(e: i32): i32 {
-  const gen = current;
-  return <i32>gen.hotWord(gen.memberBackend(<i32>flowMember(e)), H_SP);
+  return <i32>current.memberWord(<i32>flowMember(e), MEMBER_SP);
 }
 /** Backend index within its service port of the flow's destination. */
 export function explainFlowBackend(e: i32): i32 {
-  const gen = current;
-  return <i32>gen.hotWord(gen.memberBackend(<i32>flowMember(e)), H_LOCAL_INDEX);
+  return <i32>current.memberWord(<i32>flowMember(e), MEMBER_LOCAL_INDEX);
 }
 /** Last-used time of a flow (host ms as a u32 tick). */
 export function explainFlowLastUsed(e: i32): u32 {
