@@ -5,28 +5,14 @@
  * this checks both that it is added then and that no connection without backpressure gets one.
  */
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import { afterEach, expect, it } from 'vitest';
 import { MAX_BULK_BUFFERS, pump, pumpStats } from '../../host/forwarder/socket-pump.js';
+import { closeSocketPairs, readToEnd, socketPair, untilStalled } from './socket-pairs.js';
 
 const HOST = '127.245.9.3';
-const open: (net.Socket | net.Server)[] = [];
+const pair = () => socketPair(HOST, false);
 
-afterEach(() => {
-  for (const s of open.splice(0)) s instanceof net.Server ? s.close() : s.destroy();
-});
-
-/** A loopback socket pair on a kernel-chosen port: [client end, accepted end]. */
-async function pair(): Promise<[net.Socket, net.Socket]> {
-  const server = net.createServer({ allowHalfOpen: true });
-  open.push(server);
-  await new Promise<void>((r) => server.listen(0, HOST, () => r()));
-  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
-  const client = net.connect({ host: HOST, port: (server.address() as net.AddressInfo).port, allowHalfOpen: true });
-  const ends: [net.Socket, net.Socket] = [client, await accepted];
-  open.push(...ends);
-  return ends;
-}
+afterEach(closeSocketPairs);
 
 it('adds no drain listener to a short exchange', async () => {
   const [a, aPeer] = await pair();
@@ -49,24 +35,11 @@ it('stops reading on data events while the reader stalls, then resumes on drain,
     const data = randomBytes(48 * 1024 * 1024);
     b.pause();
     a.end(data);
-    // Wait until the pipeline stalls: aPeer's read count stops moving (bounded: 10 s).
-    let last = -1;
-    for (let i = 0, still = 0; i < 200 && still < 4; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      still = aPeer.bytesRead === last ? still + 1 : 0;
-      last = aPeer.bytesRead;
-    }
+    await untilStalled(aPeer);
     expect(aPeer.isPaused()).toBe(true);
     expect(bPeer.listenerCount('drain')).toBe(1);
     expect(aPeer.bytesRead).toBeLessThan(data.length / 2);
-    const got: Buffer[] = [];
-    const done = new Promise<void>((resolve) => {
-      b.on('data', (c: Buffer) => got.push(c));
-      b.on('end', () => resolve());
-    });
-    b.resume();
-    await done;
-    expect(Buffer.concat(got).equals(data)).toBe(true);
+    expect((await readToEnd(b)).equals(data)).toBe(true);
     expect(pumpStats.bulkSwitches).toBe(switches);
     expect(bPeer.listenerCount('drain')).toBe(1); // added once, however often it stalled
   } finally {

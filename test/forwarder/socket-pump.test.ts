@@ -1,17 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { pump, pumpStats, userBuffersSupported } from '../../host/forwarder/socket-pump.js';
+import { closeSocketPairs, readToEnd, socketPair, untilStalled } from './socket-pairs.js';
 
-/** A loopback socket pair on a port the kernel picks: [client end, accepted end]. */
-async function pair(): Promise<[net.Socket, net.Socket, net.Server]> {
-  const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true });
-  await new Promise<void>((r) => server.listen(0, '127.245.9.1', () => r()));
-  const { port } = server.address() as net.AddressInfo;
-  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
-  const client = net.connect({ host: '127.245.9.1', port, allowHalfOpen: true });
-  return [client, await accepted, server];
-}
+const HOST = '127.245.9.1';
+/** As the pump's tests want it: the accepted end paused until pumped. */
+const pair = () => socketPair(HOST, true);
+
+afterEach(closeSocketPairs);
 
 describe('pump', () => {
   it('finds Node\'s onread slots on this Node version', () => {
@@ -20,15 +16,11 @@ describe('pump', () => {
 
   it('passes on a FIN that arrived, with no bytes, before the pump started (the client ended while its backend connected)', async () => {
     // As the forwarder's listeners: no pauseOnConnect, so the accepted end reads at once.
-    const server = net.createServer({ allowHalfOpen: true });
-    await new Promise<void>((r) => server.listen(0, '127.245.9.1', () => r()));
-    const { port } = server.address() as net.AddressInfo;
-    const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
-    const client = net.connect({ host: '127.245.9.1', port, allowHalfOpen: true }, () => client.end());
-    const early = await accepted;
+    const [client, early] = await socketPair(HOST, false);
+    client.end();
     for (let i = 0; i < 100 && !early.readableEnded; i++) await new Promise((r) => setTimeout(r, 10));
     expect(early.readableEnded, 'the FIN was read before any listener').toBe(true);
-    const [b, bPeer, s2] = await pair();
+    const [b, bPeer] = await pair();
     const ended = new Promise<string>((resolve) => {
       b.on('end', () => resolve('end'));
       setTimeout(() => resolve('no FIN within 2 s'), 2000).unref();
@@ -36,14 +28,11 @@ describe('pump', () => {
     b.resume();
     pump(early, bPeer);
     expect(await ended).toBe('end');
-    for (const s of [client, early, b, bPeer]) s.destroy();
-    server.close();
-    s2.close();
   });
 
   it('copies a bulk stream byte-exact into a slow reader, switching to a reused buffer, then half-closes', async () => {
-    const [a, aPeer, s1] = await pair();
-    const [b, bPeer, s2] = await pair();
+    const [a, aPeer] = await pair();
+    const [b, bPeer] = await pair();
     // a → aPeer ==pump==> bPeer → b ; b reads slowly to force backpressure.
     pump(aPeer, bPeer);
     const data = randomBytes(8 * 1024 * 1024);
@@ -63,40 +52,21 @@ describe('pump', () => {
     await done;
     expect(Buffer.concat(got).equals(data)).toBe(true);
     expect(pumpStats.bulkSwitches).toBe(before + 1);
-    for (const s of [a, aPeer, b, bPeer]) s.destroy();
-    s1.close();
-    s2.close();
   });
 
   it('stops reading while the reader does not read (backpressure), then delivers everything', async () => {
-    const [a, aPeer, s1] = await pair();
-    const [b, bPeer, s2] = await pair();
+    const [a, aPeer] = await pair();
+    const [b, bPeer] = await pair();
     pump(aPeer, bPeer);
     const data = randomBytes(64 * 1024 * 1024);
     // b is paused (pauseOnConnect on its server is for the accepted end; the client end is
     // paused explicitly): nothing drains bPeer beyond the kernel's socket buffers.
     b.pause();
     a.end(data);
-    // Wait until the pipeline stalls: aPeer's read count stops moving (bounded: 10 s).
-    let last = -1;
-    for (let i = 0, still = 0; i < 200 && still < 4; i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      still = aPeer.bytesRead === last ? still + 1 : 0;
-      last = aPeer.bytesRead;
-    }
+    await untilStalled(aPeer);
     // The pump holds at most one read's worth in userspace and has stopped reading the sender.
     expect(bPeer.writableLength).toBeLessThan(1024 * 1024);
     expect(aPeer.bytesRead).toBeLessThan(data.length / 2);
-    const got: Buffer[] = [];
-    const done = new Promise<void>((resolve) => {
-      b.on('data', (c: Buffer) => got.push(c));
-      b.on('end', () => resolve());
-    });
-    b.resume();
-    await done;
-    expect(Buffer.concat(got).equals(data)).toBe(true);
-    for (const s of [a, aPeer, b, bPeer]) s.destroy();
-    s1.close();
-    s2.close();
+    expect((await readToEnd(b)).equals(data)).toBe(true);
   });
 });
