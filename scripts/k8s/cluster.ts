@@ -10,7 +10,7 @@
  * why a suite must skip when they are missing.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -86,13 +86,33 @@ export class Cluster {
       detached: options.detached ?? false,
     };
     mkdirSync(opts.dir, { recursive: true });
-    const ports = { etcdClient: await freePort(), etcdPeer: await freePort(), apiserver: await freePort() };
-    const cluster = new Cluster(opts, ports);
-    await cluster.writeCredentials();
-    cluster.startEtcd();
-    await cluster.startApiserver();
-    cluster.startControllerManager();
-    return cluster;
+    // A free port is free when picked, not when etcd or the apiserver binds it: another test may
+    // take it in between. That loss is retried with new ports (twice); any other failure is not.
+    for (let attempt = 1; ; attempt++) {
+      const ports = { etcdClient: await freePort(), etcdPeer: await freePort(), apiserver: await freePort() };
+      const cluster = new Cluster(opts, ports);
+      try {
+        await cluster.writeCredentials();
+        cluster.startEtcd();
+        await cluster.startApiserver();
+      } catch (err) {
+        for (const name of ['kube-apiserver', 'etcd']) await cluster.stopProcess(name);
+        if (attempt >= 3 || !cluster.lostPortRace()) throw err;
+        // Start the next attempt clean: etcd may have written its member with the old peer URL.
+        for (const f of ['etcd', 'etcd.log', 'kube-apiserver.log']) rmSync(cluster.path(f), { recursive: true, force: true });
+        continue;
+      }
+      cluster.startControllerManager();
+      return cluster;
+    }
+  }
+
+  /** Whether etcd or the apiserver failed because a port picked for it was taken meanwhile. */
+  private lostPortRace(): boolean {
+    return ['etcd', 'kube-apiserver'].some((name) => {
+      const log = this.path(`${name}.log`);
+      return existsSync(log) && /bind: address already in use/.test(readFileSync(log, 'utf8'));
+    });
   }
 
   /** Runs kubectl against this cluster; resolves with stdout, rejects with stderr on failure. */
@@ -258,7 +278,7 @@ export class Cluster {
 
   private async stopProcess(name: string): Promise<void> {
     const child = this.procs.get(name);
-    if (!child || child.exitCode !== null) return;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
