@@ -1,8 +1,10 @@
 /**
  * Batched entry points (issue 10): `lookupMany` and `connectMany` decide for up to MAX_BATCH
  * tuples per host call, for UDP bursts (recvmmsg) and the Envoy filter. Each first hashes every
- * tuple and reads its home bucket, so the CPU overlaps those independent cache misses, then makes
- * the ordinary decisions in order over buckets already in cache. The decisions are exactly the
+ * tuple and reads its home bucket, so the CPU overlaps those independent cache misses; a lookup
+ * batch then finds each flow and reads its member record (the second miss of a hit, with many
+ * Services), again all at once; then the ordinary decisions are made in order over records
+ * already in cache, with the hashes computed in the first pass. The decisions are exactly the
  * one-by-one ones (same calls, same order); only the memory traffic is reordered.
  *
  *   batch region (`batchRegion()`), MAX_BATCH records of BATCH_RECORD_SIZE bytes:
@@ -10,12 +12,13 @@
  *   +------+-------+-------+--------+-----------+--------+-----------+--------+-----+--------+-------+------+-----+
  *   | proto| sport | dport | src fam| src w0..w3| dst fam| dst w0..w3| verdict| via | svc prt| backnd| detail| kind|
  *   +------+-------+-------+--------+-----------+--------+-----------+--------+-----+--------+-------+------+-----+
- *   (bytes 76..80 unused; verdict… are written by the engine, -1 where absent, as the scratch decision)
+ *   (verdict… are written by the engine, -1 where absent, as the scratch decision; bytes 76..80
+ *   hold the tuple's flow hash between the passes)
  */
 import { enter, leave } from './lock';
 import * as core from './core';
-import { flowHash, flowHomeWord } from './flows';
-import { MATCH_META } from './layout';
+import { flowFind, flowHomeWord, flowMember } from './flows';
+import { MATCH_META, MEMBER_SP } from './layout';
 import { matchHome } from './service-table';
 import { current } from './state';
 
@@ -36,6 +39,9 @@ import { current } from './state';
 @inline const R_DST: usize = 32;
 // @ts-ignore: decorator
 @inline const R_VERDICT: usize = 52;
+/** The flow hash the first pass computed (engine-internal, like the result words). */
+// @ts-ignore: decorator
+@inline const R_HASH: usize = 76;
 
 /** Bytes of one batch region. */
 // @ts-ignore: decorator
@@ -54,10 +60,10 @@ export function batchRegion(): usize {
 }
 
 /**
- * Hashes each of the first `n` records and reads its home bucket's first word; for new connections
- * (`connect`) also its destination's home match slot, which `core.connect` reads next: every
- * record's misses are then in flight at once, where one by one the match slot's waited for the
- * flow probe of its own record only.
+ * Hashes each of the first `n` records (kept in R_HASH) and reads its home bucket's first word;
+ * for new connections (`connect`) also its destination's home match slot, which `core.connect`
+ * reads next: every record's misses are then in flight at once, where one by one the match slot's
+ * waited for the flow probe of its own record only.
  */
 // @ts-ignore: decorator
 @inline function touchHomes(n: i32, connect: bool): void {
@@ -66,17 +72,36 @@ export function batchRegion(): usize {
   for (let k = 0; k < n; k++) {
     const r = region + <usize>k * BATCH_RECORD_SIZE;
     const proto = load<u32>(r, R_PROTO);
-    const sf = load<u32>(r, R_SRC);
     const df = load<u32>(r, R_DST);
-    const keyMeta = (proto & 0xff) | (sf == 6 ? <u32>0x100 : 0) | (df == 6 ? <u32>0x200 : 0);
-    const ports = (load<u32>(r, R_SPORT) << 16) | (load<u32>(r, R_DPORT) & 0xffff);
     const d0 = load<u32>(r, R_DST + 4);
     const d1 = load<u32>(r, R_DST + 8);
     const d2 = load<u32>(r, R_DST + 12);
     const d3 = load<u32>(r, R_DST + 16);
-    const h = flowHash(keyMeta, load<u32>(r, R_SRC + 4), load<u32>(r, R_SRC + 8), load<u32>(r, R_SRC + 12), load<u32>(r, R_SRC + 16), ports, d0, d1, d2, d3);
+    const h = core.tupleHash(proto, load<u32>(r, R_SRC), load<u32>(r, R_SRC + 4), load<u32>(r, R_SRC + 8), load<u32>(r, R_SRC + 12), load<u32>(r, R_SRC + 16),
+      load<u32>(r, R_SPORT), df, d0, d1, d2, d3, load<u32>(r, R_DPORT));
+    store<u32>(r, h, R_HASH);
     sink += flowHomeWord(h);
     if (connect) sink += load<u32>(matchHome(gen, proto, df, d0, d1, d2, d3, load<u32>(r, R_DPORT)), MATCH_META << 2);
+  }
+  touched += sink;
+}
+
+/**
+ * For a lookup batch, after touchHomes: finds each record's flow (its bucket is in cache now) and
+ * reads its member record, where the hit's decision lies; with many Services those records are
+ * not in cache, and one by one each hit would wait for its own. A read only: a flow that
+ * `core.lookup` then finds expired is removed there, as one by one.
+ */
+// @ts-ignore: decorator
+@inline function touchMembers(n: i32): void {
+  let sink: u32 = 0;
+  for (let k = 0; k < n; k++) {
+    const r = region + <usize>k * BATCH_RECORD_SIZE;
+    const ports = (load<u32>(r, R_SPORT) << 16) | (load<u32>(r, R_DPORT) & 0xffff);
+    const e = flowFind(load<u32>(r, R_HASH), core.keyMetaOf(load<u32>(r, R_PROTO), load<u32>(r, R_SRC), load<u32>(r, R_DST)),
+      load<u32>(r, R_SRC + 4), load<u32>(r, R_SRC + 8), load<u32>(r, R_SRC + 12), load<u32>(r, R_SRC + 16), ports,
+      load<u32>(r, R_DST + 4), load<u32>(r, R_DST + 8), load<u32>(r, R_DST + 12), load<u32>(r, R_DST + 16));
+    if (e >= 0) sink += current.memberWord(<i32>flowMember(e), MEMBER_SP);
   }
   touched += sink;
 }
@@ -105,6 +130,7 @@ export function batchRegion(): usize {
 @inline function decideMany(n: i32, nowMs: f64, connect: bool): i32 {
   n = clampBatch(n);
   touchHomes(n, connect);
+  if (!connect) touchMembers(n);
   for (let k = 0; k < n; k++) {
     const r = region + <usize>k * BATCH_RECORD_SIZE;
     const proto = load<u32>(r, R_PROTO);
@@ -120,9 +146,10 @@ export function batchRegion(): usize {
     const d2 = load<u32>(r, R_DST + 12);
     const d3 = load<u32>(r, R_DST + 16);
     const dport = load<u32>(r, R_DPORT);
+    const h = load<u32>(r, R_HASH);
     writeResult(r, connect
-      ? core.connect(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, nowMs)
-      : core.lookup(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, nowMs));
+      ? core.connectHashed(h, proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, nowMs)
+      : core.lookupHashed(h, proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, nowMs));
   }
   return n;
 }

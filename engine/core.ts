@@ -214,7 +214,7 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spMeta: u32, firs
 }
 
 // @ts-ignore: decorator
-@inline function keyMetaOf(proto: u32, sf: u32, df: u32): u32 {
+@inline export function keyMetaOf(proto: u32, sf: u32, df: u32): u32 {
   return (proto & 0xff) | (sf == 6 ? <u32>0x100 : 0) | (df == 6 ? <u32>0x200 : 0);
 }
 
@@ -230,13 +230,13 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spMeta: u32, firs
   return e;
 }
 
-/** liveFlow for a connection's 5-tuple: what lookup, established and close start from. */
+/** liveFlow for a connection's 5-tuple: what established, close and rebind start from. */
 // @ts-ignore: decorator
 @inline function liveFlowFor(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
   df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32, now: u32): i32 {
   const ports = (sport << 16) | (dport & 0xffff);
   const keyMeta = keyMetaOf(proto, sf, df);
-  return liveFlow(flowHash(keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3), keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, now);
+  return liveFlow(tupleHash(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport), keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, now);
 }
 
 /**
@@ -246,11 +246,24 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spMeta: u32, firs
  */
 export function connect(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
   df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32, nowMs: f64): i32 {
+  return connectHashed(tupleHash(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport), proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, nowMs);
+}
+
+/** The flow hash of a connection's 5-tuple (flowHash over its key words), as the batches compute it ahead. */
+// @ts-ignore: decorator
+@inline export function tupleHash(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
+  df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32): u32 {
+  return flowHash(keyMetaOf(proto, sf, df), s0, s1, s2, s3, (sport << 16) | (dport & 0xffff), d0, d1, d2, d3);
+}
+
+/** `connect` with the tuple's flow hash (`tupleHash`) already computed: connectMany hashes each record once. */
+// @ts-ignore: decorator
+@inline export function connectHashed(h: u32, proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
+  df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32, nowMs: f64): i32 {
   const gen = current;
   const now = toTick(nowMs);
   const ports = (sport << 16) | (dport & 0xffff);
   const keyMeta = keyMetaOf(proto, sf, df);
-  const h = flowHash(keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3);
   // A read of the destination's home match slot, issued before the flow probe so the two misses
   // overlap (a new connection needs both; the value is unused: Wasm has no prefetch).
   const home = matchHome(gen, proto, df, d0, d1, d2, d3, dport);
@@ -303,8 +316,17 @@ export function connectToServicePort(sp: i32, kind: u32, proto: u32, sf: u32, s0
 /** An existing flow: Backend via Flow (refreshed), or Pass. Never schedules. */
 export function lookup(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
   df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32, nowMs: f64): i32 {
+  return lookupHashed(tupleHash(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport), proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, nowMs);
+}
+
+/** `lookup` with the tuple's flow hash (`tupleHash`) already computed: lookupMany hashes each record once. */
+// @ts-ignore: decorator
+@inline export function lookupHashed(h: u32, proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
+  df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32, nowMs: f64): i32 {
   const now = toTick(nowMs);
-  const e = liveFlowFor(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, now);
+  const ports = (sport << 16) | (dport & 0xffff);
+  const keyMeta = keyMetaOf(proto, sf, df);
+  const e = liveFlow(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, now);
   if (e < 0) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);
   flowHit(e, now);
   const gen = current;
