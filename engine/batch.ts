@@ -2,8 +2,8 @@
  * Batched entry points (issue 10): `lookupMany` and `connectMany` decide for up to MAX_BATCH
  * tuples per host call, for UDP bursts (recvmmsg) and the Envoy filter. Each first hashes every
  * tuple and reads its home bucket, so the CPU overlaps those independent cache misses; a lookup
- * batch then finds each flow and reads its member record (the second miss of a hit, with many
- * Services), again all at once; then the ordinary decisions are made in order over records
+ * batch then finds each flow and reads the member records it needs (the second miss of a hit
+ * whose bucket has no valid decision cache, with many Services), again all at once; then the ordinary decisions are made in order over records
  * already in cache, with the hashes computed in the first pass. The decisions are exactly the
  * one-by-one ones (same calls, same order); only the memory traffic is reordered.
  *
@@ -17,7 +17,7 @@
  */
 import { enter, leave } from './lock';
 import * as core from './core';
-import { flowFind, flowHomeWord, flowMember } from './flows';
+import { flowCachedDecision, flowFind, flowHomeWord, flowMember } from './flows';
 import { MATCH_META, MEMBER_SP } from './layout';
 import { matchHome } from './service-table';
 import { current } from './state';
@@ -87,9 +87,10 @@ export function batchRegion(): usize {
 }
 
 /**
- * For a lookup batch, after touchHomes: finds each record's flow (its bucket is in cache now) and
- * reads its member record, where the hit's decision lies; with many Services those records are
- * not in cache, and one by one each hit would wait for its own. A read only: a flow that
+ * For a lookup batch, after touchHomes: finds each record's flow (its bucket is in cache now) and,
+ * unless the flow's bucket caches its decision (an IPv4 flow, flows.ts), reads its member record,
+ * where the hit's decision lies; with many Services those records are not in cache, and one by
+ * one each hit would wait for its own. A read only: a flow that
  * `core.lookup` then finds expired is removed there, as one by one.
  */
 // @ts-ignore: decorator
@@ -101,7 +102,7 @@ export function batchRegion(): usize {
     const e = flowFind(load<u32>(r, R_HASH), core.keyMetaOf(load<u32>(r, R_PROTO), load<u32>(r, R_SRC), load<u32>(r, R_DST)),
       load<u32>(r, R_SRC + 4), load<u32>(r, R_SRC + 8), load<u32>(r, R_SRC + 12), load<u32>(r, R_SRC + 16), ports,
       load<u32>(r, R_DST + 4), load<u32>(r, R_DST + 8), load<u32>(r, R_DST + 12), load<u32>(r, R_DST + 16));
-    if (e >= 0) sink += current.memberWord(<i32>flowMember(e), MEMBER_SP);
+    if (e >= 0 && flowCachedDecision(e) < 0) sink += current.memberWord(<i32>flowMember(e), MEMBER_SP);
   }
   touched += sink;
 }

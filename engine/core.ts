@@ -25,7 +25,7 @@ import { matchHome, matchSlotFrom, slotWord, sourceAllowed } from './service-tab
 import { schedule, schedDetail } from './schedulers/index';
 import {
   META_ACTIVE, flowClassOf, flowExpired, flowFind, flowHash, flowInsert, flowListHead, flowListNext, flowMember, flowMeta,
-  flowHit, flowRemove, flowTouch, flowWatch, flowWatched, flowsExpire, setFlowMember, setFlowMeta,
+  flowHit, flowRemove, flowTouch, flowWatch, flowWatched, flowsExpire, setFlowMember, setFlowMeta, flowCachedDecision, setFlowDecision, flowDecisionsMoved,
 } from './flows';
 import {
   affinityBackend, affinityExpire, affinityExpired, affinityFind, affinityHash, affinityInsert, affinityRemap, affinityRemove, affinityTouch,
@@ -121,7 +121,10 @@ export function abortSnapshot(): void {
 export function applyDelta(bytes: StaticArray<u8>): i32 {
   ensureInit();
   staged = null;
-  return applyDeltaTo(current, bytes);
+  const code = applyDeltaTo(current, bytes);
+  // A delta renumbers service ports and local indexes in place: cached flow decisions are stale.
+  flowDecisionsMoved();
+  return code;
 }
 
 // @ts-ignore: decorator
@@ -135,10 +138,19 @@ export function applyDelta(bytes: StaticArray<u8>): i32 {
   return verdict;
 }
 
-/** A flow's decision, from its member record alone (service port and local index are there). */
+/**
+ * Flow `e`'s decision: from its own bucket while its cache is of this epoch (an IPv4 flow, flows.ts),
+ * else from its member record (service port and local index are there), cached for the next hit.
+ */
 // @ts-ignore: decorator
-@inline function memberDecision(gen: Generation, slot: i32): i32 {
-  return setDecision(VERDICT_BACKEND, VIA_FLOW, <i32>gen.memberWord(slot, MEMBER_SP), <i32>gen.memberWord(slot, MEMBER_LOCAL_INDEX), -1, -1);
+@inline function flowDecision(gen: Generation, e: i32): i32 {
+  const cached = flowCachedDecision(e);
+  if (cached >= 0) return setDecision(VERDICT_BACKEND, VIA_FLOW, <i32>(cached >>> 32), <i32>cached, -1, -1);
+  const slot = <i32>flowMember(e);
+  const sp = gen.memberWord(slot, MEMBER_SP);
+  const local = gen.memberWord(slot, MEMBER_LOCAL_INDEX);
+  setFlowDecision(e, sp, local);
+  return setDecision(VERDICT_BACKEND, VIA_FLOW, <i32>sp, <i32>local, -1, -1);
 }
 
 // @ts-ignore: decorator
@@ -205,12 +217,13 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spMeta: u32, firs
   // IPVS binds a new connection as inactive; the client SYN then moves TCP to SYN_RECV: active
   // (v4.7+), with SYN_RECV's short timeout until `established`.
   // An untracked connection (its probe chain is full) is served but not counted.
-  if (flowInsert(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, tcp ? META_ACTIVE : 0, tcp ? CLASS_TCP_SYN : classFor(proto), slot, now) >= 0) {
-    gen.count(slot, tcp, 1);
-  }
   // `sp` owns the pool, so it is the backend's service port; the member carries the local index:
   // the decision reads and writes no hot backend record (issue 10).
-  return setDecision(VERDICT_BACKEND, via, sp, <i32>gen.memberWord(slot, MEMBER_LOCAL_INDEX), detail, kind);
+  const local = gen.memberWord(slot, MEMBER_LOCAL_INDEX);
+  if (flowInsert(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, tcp ? META_ACTIVE : 0, tcp ? CLASS_TCP_SYN : classFor(proto), slot, <u32>sp, local, now) >= 0) {
+    gen.count(slot, tcp, 1);
+  }
+  return setDecision(VERDICT_BACKEND, via, sp, <i32>local, detail, kind);
 }
 
 // @ts-ignore: decorator
@@ -280,7 +293,7 @@ export function connect(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32,
     } else {
       flowTouch(e, now, flowClassOf(e));
     }
-    return memberDecision(gen, slot);
+    return flowDecision(gen, e);
   }
   const at = matchSlotFrom(gen, home + <usize>(early & 0), proto, df, d0, d1, d2, d3, dport);
   if (at == 0) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);
@@ -304,7 +317,7 @@ export function connectToServicePort(sp: i32, kind: u32, proto: u32, sf: u32, s0
   const e = liveFlow(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, now);
   if (e >= 0) {
     flowTouch(e, now, flowClassOf(e));
-    return memberDecision(gen, <i32>flowMember(e));
+    return flowDecision(gen, e);
   }
   const k = kind & 3;
   const pool = poolForDestination(gen, sp, k == KIND_CLUSTER_IP ? BF_CLUSTER : BF_EXTERNAL, df, d0, d1, d2, d3);
@@ -329,8 +342,7 @@ export function lookup(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, 
   const e = liveFlow(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, now);
   if (e < 0) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);
   flowHit(e, now);
-  const gen = current;
-  return memberDecision(gen, <i32>flowMember(e));
+  return flowDecision(current, e);
 }
 
 /** The TCP handshake completed (or SCTP association up): refresh, count as active. False if no flow. */

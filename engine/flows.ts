@@ -17,6 +17,15 @@
  *   in the serving generation (pools.ts), whose counters the flow is counted in
  *   meta: protocol (8) | src v6 (bit 8) | dst v6 (bit 9) | active (bit 13)
  *
+ * An IPv4 flow's key uses only w0 of each address, so src w1..w3 hold its decision cache instead:
+ * the service port and local index its member record holds, and the decision epoch they were
+ * read in. While the epoch is the current one (`flowCachedDecision`), a hit answers from its own
+ * bucket and reads no member record: one cache line per lookup however many Services there are.
+ * A delta starts a new epoch (`flowDecisionsMoved`), since it renumbers service ports and local
+ * indexes in place, also of members whose flows it does not walk; a flow moved to another member
+ * (`setFlowMember`: rebind, and every flow a full load's commit carries over) drops its cache.
+ * IPv6 (and mixed-family) flows keep every key word and read their member record.
+ *
  * An entry is named by its slot, valid until the next insert or removal (backward shift moves
  * entries).
  */
@@ -50,6 +59,24 @@ import {
 @inline const KEY_META_MASK: u32 = 0x3ff;
 // @ts-ignore: decorator
 @inline export const META_ACTIVE: u32 = 1 << 13;
+/** The key meta's family bits (src v6, dst v6): 0 for an IPv4 flow, the one kind with a decision cache. */
+// @ts-ignore: decorator
+@inline const META_V6: u32 = 0x300;
+/** An IPv4 flow's cached service port (in src w1, not key there). */
+// @ts-ignore: decorator
+@inline const F_CACHE_SP: usize = F_SRC + 4;
+/** An IPv4 flow's cached local index (src w2). */
+// @ts-ignore: decorator
+@inline const F_CACHE_LOCAL: usize = F_SRC + 8;
+/** The epoch + 1 its cache was written in, 0 = none (src w3). */
+// @ts-ignore: decorator
+@inline const F_CACHE_TAG: usize = F_SRC + 12;
+
+/**
+ * The decision epoch, in static memory so every instance over a shared memory sees one (lock.ts).
+ * A cache is valid when its tag is epoch + 1; zeroed memory is epoch 0 with no valid cache.
+ */
+const EPOCH: usize = memory.data(4, 4);
 
 /** A constant address, not a start-time value: every instance over a shared memory sees it (lock.ts). */
 const flowTable = changetype<Table>(memory.data(offsetof<Table>(), 8));
@@ -92,6 +119,15 @@ export function flowsInit(cap: i32): void {
  */
 // @ts-ignore: decorator
 @inline export function flowHash(keyMeta: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, d0: u32, d1: u32, d2: u32, d3: u32): u32 {
+  // An IPv4 address is its w0 alone: the other words are not part of the key (flowFind).
+  const sm: u32 = (keyMeta & 0x100) != 0 ? 0xffffffff : 0;
+  const dm: u32 = (keyMeta & 0x200) != 0 ? 0xffffffff : 0;
+  s1 &= sm;
+  s2 &= sm;
+  s3 &= sm;
+  d1 &= dm;
+  d2 &= dm;
+  d3 &= dm;
   return finishNH(
     nhTerm(s0, tableKey(0), ports, tableKey(1)) +
     nhTerm(d0, tableKey(2), keyMeta, tableKey(3)) +
@@ -123,9 +159,14 @@ export function flowsInit(cap: i32): void {
   for (let n: u32 = 0; n < MAX_PROBE_SLOTS; n++) {
     const p = bucket(t, i);
     if (load<u32>(p, B_LIST) == 0) return -1;
+    // An IPv4 address is its w0 alone (an IPv4 flow's src w1..w3 hold its decision cache); an
+    // IPv6 one compares all four words (a v4 side of a mixed key is stored as zeros).
     if (load<u32>(p, B_HASH) == hash && load<u32>(p, F_SRC) == s0 && load<u32>(p, F_PORTS) == ports && load<u32>(p, F_DST) == d0 &&
-        (load<u32>(p, F_META) & KEY_META_MASK) == keyMeta && load<u32>(p, F_SRC + 4) == s1 && load<u32>(p, F_SRC + 8) == s2 &&
-        load<u32>(p, F_SRC + 12) == s3 && load<u32>(p, F_DST + 4) == d1 && load<u32>(p, F_DST + 8) == d2 && load<u32>(p, F_DST + 12) == d3) {
+        (load<u32>(p, F_META) & KEY_META_MASK) == keyMeta &&
+        ((keyMeta & META_V6) == 0 || (
+          load<u32>(p, F_SRC + 4) == ((keyMeta & 0x100) != 0 ? s1 : 0) && load<u32>(p, F_SRC + 8) == ((keyMeta & 0x100) != 0 ? s2 : 0) &&
+          load<u32>(p, F_SRC + 12) == ((keyMeta & 0x100) != 0 ? s3 : 0) && load<u32>(p, F_DST + 4) == ((keyMeta & 0x200) != 0 ? d1 : 0) &&
+          load<u32>(p, F_DST + 8) == ((keyMeta & 0x200) != 0 ? d2 : 0) && load<u32>(p, F_DST + 12) == ((keyMeta & 0x200) != 0 ? d3 : 0)))) {
       return <i32>i;
     }
     i = nextSlot(t, i);
@@ -154,9 +195,66 @@ export function flowsInit(cap: i32): void {
 @inline export function flowMember(e: i32): u32 {
   return load<u32>(flowPtr(e), F_MEMBER);
 }
+/** Moves flow `e` to another member slot; an IPv4 flow's decision cache goes with the old one. */
 // @ts-ignore: decorator
 @inline export function setFlowMember(e: i32, slot: u32): void {
-  store<u32>(flowPtr(e), slot, F_MEMBER);
+  const p = flowPtr(e);
+  store<u32>(p, slot, F_MEMBER);
+  if ((load<u32>(p, F_META) & META_V6) == 0) store<u32>(p, 0, F_CACHE_TAG);
+}
+
+/**
+ * Flow `e`'s decision from its own bucket: service port << 32 | local index, when it is an IPv4
+ * flow whose cache was written in this epoch; else -1 (read the member record, then
+ * `setFlowDecision`).
+ */
+// @ts-ignore: decorator
+@inline export function flowCachedDecision(e: i32): i64 {
+  const p = flowPtr(e);
+  if ((load<u32>(p, F_META) & META_V6) != 0 || load<u32>(p, F_CACHE_TAG) != load<u32>(EPOCH) + 1) return -1;
+  return <i64>(<u64>load<u32>(p, F_CACHE_SP) << 32 | <u64>load<u32>(p, F_CACHE_LOCAL));
+}
+
+/** Caches flow `e`'s decision (its member record's service port and local index), if IPv4. */
+// @ts-ignore: decorator
+@inline export function setFlowDecision(e: i32, sp: u32, local: u32): void {
+  const p = flowPtr(e);
+  if ((load<u32>(p, F_META) & META_V6) != 0) return;
+  store<u32>(p, sp, F_CACHE_SP);
+  store<u32>(p, local, F_CACHE_LOCAL);
+  store<u32>(p, load<u32>(EPOCH) + 1, F_CACHE_TAG);
+}
+
+/**
+ * Starts a new decision epoch: every cached flow decision is stale. Called by each delta, which
+ * may renumber service ports and local indexes in place. Once in 2^32 epochs the tag would wrap
+ * to a value old caches may hold: then every cache is dropped and the count restarts.
+ */
+export function flowDecisionsMoved(): void {
+  const next = load<u32>(EPOCH) + 1;
+  if (next + 1 != 0) {
+    store<u32>(EPOCH, next);
+    return;
+  }
+  dropFlowDecisions();
+}
+
+/** Drops every IPv4 flow's decision cache and restarts the epoch count (epoch 0). */
+export function dropFlowDecisions(): void {
+  const t = flowTable;
+  for (let i: u32 = 0; i < t.slots; i++) {
+    const p = bucket(t, i);
+    if (load<u32>(p, B_LIST) != 0 && (load<u32>(p, F_META) & META_V6) == 0) store<u32>(p, 0, F_CACHE_TAG);
+  }
+  store<u32>(EPOCH, 0);
+}
+
+/** The decision epoch (tests: the wrap path). */
+export function flowDecisionEpoch(): u32 {
+  return load<u32>(EPOCH);
+}
+export function setFlowDecisionEpoch(epoch: u32): void {
+  store<u32>(EPOCH, epoch);
 }
 
 /** Last use of flow `e` (ms tick). */
@@ -281,12 +379,13 @@ function victim(now: u32): i32 {
 
 /**
  * Inserts a key that `flowFind` did not find, evicting one entry (`victim`) when the table is full
- * (an expired one counts as an expiration, not an eviction). Returns the entry, or -1 when the
+ * (an expired one counts as an expiration, not an eviction). `sp` and `local` are member `slot`'s
+ * service port and local index, cached in an IPv4 flow's bucket. Returns the entry, or -1 when the
  * key's probe chain is already MAX_PROBE long: the key is not tracked (nothing changes; counted in
  * `flowsUntracked`).
  */
 export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, d0: u32, d1: u32, d2: u32, d3: u32,
-  flags: u32, cls: u32, slot: u32, now: u32): i32 {
+  flags: u32, cls: u32, slot: u32, sp: u32, local: u32, now: u32): i32 {
   const t = flowTable;
   applyHits();
   if (!tableProbeFits(t, hash)) {
@@ -302,14 +401,22 @@ export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s
   }
   const e = tableClaim(t, hash, cls, now);
   const p = bucket(t, e);
+  const sv6 = (keyMeta & 0x100) != 0;
+  const dv6 = (keyMeta & 0x200) != 0;
   store<u32>(p, s0, F_SRC);
-  store<u32>(p, s1, F_SRC + 4);
-  store<u32>(p, s2, F_SRC + 8);
-  store<u32>(p, s3, F_SRC + 12);
+  if ((keyMeta & META_V6) == 0) {
+    store<u32>(p, sp, F_CACHE_SP);
+    store<u32>(p, local, F_CACHE_LOCAL);
+    store<u32>(p, load<u32>(EPOCH) + 1, F_CACHE_TAG);
+  } else {
+    store<u32>(p, sv6 ? s1 : 0, F_SRC + 4);
+    store<u32>(p, sv6 ? s2 : 0, F_SRC + 8);
+    store<u32>(p, sv6 ? s3 : 0, F_SRC + 12);
+  }
   store<u32>(p, d0, F_DST);
-  store<u32>(p, d1, F_DST + 4);
-  store<u32>(p, d2, F_DST + 8);
-  store<u32>(p, d3, F_DST + 12);
+  store<u32>(p, dv6 ? d1 : 0, F_DST + 4);
+  store<u32>(p, dv6 ? d2 : 0, F_DST + 8);
+  store<u32>(p, dv6 ? d3 : 0, F_DST + 12);
   store<u32>(p, ports, F_PORTS);
   store<u32>(p, keyMeta | flags, F_META);
   store<u32>(p, slot, F_MEMBER);

@@ -296,5 +296,15 @@ export function flowIndexDisplacement(): f64 {
   return <f64>flows.flowIndexDisplacement();
 }
 
+/** Tests: the decision epoch of IPv4 flows' cached decisions (flows.ts), to reach its wrap. */
+export function flowDecisionEpoch(): u32 {
+  return flows.flowDecisionEpoch();
+}
+export function setFlowDecisionEpoch(epoch: u32): void {
+  enter();
+  flows.setFlowDecisionEpoch(epoch);
+  leave();
+}
+
 /** Read-only views for `vipwasm explain` (issue 13); off the per-packet path. */
 export * from './explain-views';

@@ -294,7 +294,8 @@
 @inline export const MEMBER_LOCAL_INDEX: i32 = 3;
 /**
  * The member's service port, beside its local index: a flow hit answers from the member record
- * alone (core.ts memberDecision), without the backend's hot record (one dependent read less).
+ * alone (core.ts flowDecision), without the backend's hot record (one dependent read less); an
+ * IPv4 flow caches both in its own bucket (flows.ts).
  */
 // @ts-ignore: decorator
 @inline export const MEMBER_SP: i32 = 7;

@@ -1,0 +1,94 @@
+/**
+ * An IPv4 flow caches its decision (service port index, local index) in its own bucket, valid for
+ * one decision epoch (engine/flows.ts, issue 10): a hit then reads one cache line. These tests
+ * change the numbering under live flows without touching them and check that every hit still
+ * answers with the current numbering, including across the epoch counter's wrap.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadEngine } from '../../host/engine/node.js';
+import type { Engine } from '../../host/engine/engine.js';
+import { Via } from '../../host/engine/api.js';
+import type { ModelServicePort, ServiceModel } from '../../host/engine/model.js';
+import { ServiceChangeTracker } from '../../host/model/change-tracker.js';
+import { backend, ip, servicePort, TCP } from './fixtures.js';
+
+type TestExports = { flowDecisionEpoch(): number; setFlowDecisionEpoch(epoch: number): void };
+
+/** Ten service ports svc-0..svc-9 (so one change is sent as a delta), clusterIP 10.96.0.n and fd00::n. */
+function ports(): ModelServicePort[] {
+  return Array.from({ length: 10 }, (_, n) =>
+    servicePort(`svc-${n}`, {
+      clusterIPs: [`10.96.0.${n}`, `fd00::${n}`],
+      backends: [backend(`10.0.${n}.5`), backend(`10.0.${n}.6`), backend(`fd00:1::${n}:5`), backend(`fd00:1::${n}:6`)],
+    }),
+  );
+}
+
+function withChanges(list: ModelServicePort[]): ServiceModel {
+  return { nodeIPs: [], servicePorts: list };
+}
+
+async function setup(): Promise<{ engine: Engine; tracker: ServiceChangeTracker; ex: TestExports }> {
+  const engine = await loadEngine({ flowCapacity: 1024 });
+  const tracker = new ServiceChangeTracker();
+  expect(engine.applyChanges(tracker.update(withChanges(ports())))).toBe('full');
+  return { engine, tracker, ex: (engine as unknown as { ex: TestExports }).ex };
+}
+
+/** What a hit answers: the Service's name and the backend's address, through the current numbering. */
+function hit(engine: Engine, client: string, vip: string): string {
+  const d = engine.lookup(TCP, ip(client), 40000, ip(vip), 80, 10);
+  expect(d.via).toBe(Via.Flow);
+  return `${d.servicePort?.name} ${d.backend?.ip}`;
+}
+
+describe('cached flow decisions', () => {
+  it('follow a delta that renumbers the service port and the local index under a flow', async () => {
+    const { engine, tracker } = await setup();
+    // (The engine reuses one Decision object: each is read before the next call.)
+    const first = engine.connect(TCP, ip('198.18.0.1'), 40000, ip('10.96.0.9'), 80, 0);
+    const at = `${first.servicePort?.name} ${first.backend?.ip}`;
+    const v6 = engine.connect(TCP, ip('fd00:2::1'), 40000, ip('fd00::9'), 80, 0);
+    const at6 = `${v6.servicePort?.name} ${v6.backend?.ip}`;
+    expect([at, at6].map((s) => s.split(' ')[0])).toEqual(['svc-9', 'svc-9']);
+    expect(hit(engine, '198.18.0.1', '10.96.0.9')).toBe(at); // now answered from the cache
+    const index = engine.model.servicePorts.findIndex((p) => p.name === 'svc-9');
+    // svc-0 goes: the last service port (svc-9) takes its index. Nothing walks svc-9's flows.
+    const rest = ports().slice(1);
+    expect(engine.applyChanges(tracker.update(withChanges(rest)))).toBe('delta');
+    expect(engine.model.servicePorts.findIndex((p) => p.name === 'svc-9')).not.toBe(index);
+    expect(hit(engine, '198.18.0.1', '10.96.0.9')).toBe(at);
+    expect(hit(engine, 'fd00:2::1', 'fd00::9')).toBe(at6);
+    // A backend that sorts first shifts every local index of svc-9.
+    const grown = rest.map((p) => (p.name === 'svc-9' ? { ...p, backends: [backend('10.0.9.1'), ...p.backends] } : p));
+    expect(engine.applyChanges(tracker.update(withChanges(grown)))).toBe('delta');
+    expect(hit(engine, '198.18.0.1', '10.96.0.9')).toBe(at);
+    expect(hit(engine, 'fd00:2::1', 'fd00::9')).toBe(at6);
+  });
+
+  it('stay right when the epoch counter wraps (a cache of epoch 0 must not come back)', async () => {
+    const { engine, tracker, ex } = await setup();
+    expect(ex.flowDecisionEpoch()).toBe(0); // a full load moves every flow itself: no new epoch
+    const first = engine.connect(TCP, ip('198.18.0.2'), 40000, ip('10.96.0.9'), 80, 0);
+    const at = `svc-9 ${first.backend?.ip}`;
+    // As if 2^32 - 2 deltas had passed since this flow's cache was written in epoch 0.
+    ex.setFlowDecisionEpoch(0xfffffffe);
+    const rest = ports().slice(1);
+    expect(engine.applyChanges(tracker.update(withChanges(rest)))).toBe('delta'); // renumbers svc-9
+    const touched = rest.map((p) => (p.name === 'svc-3' ? { ...p, backends: p.backends.slice(1) } : p));
+    expect(engine.applyChanges(tracker.update(withChanges(touched)))).toBe('delta');
+    // The wrap dropped every cache and restarted the count: this is the second epoch since.
+    expect(ex.flowDecisionEpoch()).toBe(1);
+    expect(hit(engine, '198.18.0.2', '10.96.0.9')).toBe(at);
+  });
+
+  it('key an IPv4 address by its 32 bits alone (words 1..3 are not part of it)', async () => {
+    const { engine } = await setup();
+    const backendIP = engine.connect(TCP, ip('198.18.0.3'), 40000, ip('10.96.0.4'), 80, 0).backend?.ip;
+    const dirty = { ...ip('198.18.0.3'), w1: 7, w2: 8, w3: 9 };
+    const d = engine.lookup(TCP, dirty, 40000, ip('10.96.0.4'), 80, 10);
+    expect(d.via).toBe(Via.Flow);
+    expect(d.backend?.ip).toBe(backendIP);
+    expect(engine.stats().flows).toBe(1);
+  });
+});
