@@ -342,14 +342,44 @@ export function writeKubeconfig(path: string, server: string, caFile: string, to
   writeFileSync(path, JSON.stringify(config, null, 2));
 }
 
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * The first port of the kernel's ephemeral range (ip_local_port_range): `bind(0)` and every
+ * outgoing `connect` take their ports from that range, never below it.
+ */
+function ephemeralStart(): number {
+  try {
+    const start = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(start) && start > 11000 ? start : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+function bindable(host: string, port: number): Promise<number | null> {
+  return new Promise((resolve) => {
     const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
+    srv.once('error', () => resolve(null));
+    srv.listen(port, host, () => {
+      const got = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(got));
     });
   });
+}
+
+/**
+ * A TCP port free on `host` right now, for a process that binds it a moment later. Picked at
+ * random below the ephemeral range: a port from `bind(0)` comes out of that range, where any
+ * process's next outgoing connection may take it before the listener binds (CI failures: etcd
+ * "bind: address already in use" while kube-apiserver and the tests opened connections). Below
+ * it only another test's random pick can collide. Falls back to `bind(0)` after 50 tries.
+ */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const top = ephemeralStart();
+  for (let i = 0; i < 50; i++) {
+    const port = await bindable(host, 10000 + Math.floor(Math.random() * (top - 10000)));
+    if (port !== null) return port;
+  }
+  const port = await bindable(host, 0);
+  if (port === null) throw new Error(`no free TCP port on ${host}`);
+  return port;
 }

@@ -82,17 +82,8 @@ export function perWorker(text: string): Map<string, number> {
   return out;
 }
 
-/** A free TCP port on `ip` (bound and released at once), for a Service port on a test-only address. */
-export function freePort(ip: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen({ host: ip, port: 0 }, () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+/** A free TCP port on an address (scripts/k8s/cluster.ts: below the ephemeral range), for a Service port on a test-only address. */
+export { freePort } from '../../scripts/k8s/cluster.js';
 
 /** A long-lived client connection to an echo backend through the forwarder. */
 export class HeldConnection {
