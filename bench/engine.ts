@@ -4,7 +4,10 @@
  * Rows `{ case, services, endpoints, flows, nsPerOp }` (bench/results/engine.json):
  * - `new-connection <scheduler>`: match + schedule + flow insert for a TCP SYN to a random service,
  *   at 100, 10k and 100k services × 10 endpoints, with 1M flows already in the table;
- * - `established-lookup`: lookup of a random existing flow among those 1M;
+ * - `established-lookup`: lookup of a random existing flow among those 1M, each hit before since
+ *   the last swap (an IPv4 flow then answers from its own bucket);
+ * - `established-lookup first after a swap`: one pass over all 1M after a full load, each lookup
+ *   the flow's first since (its decision cache dropped: the bucket, then its member record);
  * - `established-lookupMany 16`: the same lookups, 16 per `lookupMany` call (nsPerOp per decision);
  * - `new-connection connectMany 16 rr`: new connections, 16 per `connectMany` call;
  * - `established-lookup (interleaved)` / `js-map established-lookup`: the engine's lookup and a
@@ -281,6 +284,19 @@ export async function run(args: string[]): Promise<void> {
       now += 2000;
       engine.expire(now);
       op = 0;
+    }
+    // The scheduler swaps above were full loads, which drop every flow's cached decision
+    // (engine/flows.ts). First, what a flow's first packet after a swap costs: one pass over every
+    // prefilled flow in random order (each lookup a first hit), which also caches them all again.
+    {
+      const t0 = cpuClock.fn();
+      for (let j = 0; j < PREFILL; j++) {
+        const i = (j * 7919 + 13) % PREFILL; // a permutation (7919 is prime to 10^6): each flow once
+        engine.lookup(TCP, client(prefillClients, i), sourcePort(i), vip(serviceOf(i, n)), 80, now);
+      }
+      const firstNs = ((cpuClock.fn() - t0) * 1000) / PREFILL;
+      rows.push({ case: 'established-lookup first after a swap', services: n, endpoints: ENDPOINTS, flows: engine.stats().flows, nsPerOp: round(firstNs) });
+      console.log(`established-lookup, first hit after a swap: ${round(firstNs)} ns`);
     }
     let li = 0;
     const lookupBatch = () => {
