@@ -20,7 +20,7 @@ import { foldAddress } from './hash';
 import { CLASS_SCTP, CLASS_TCP, CLASS_TCP_FIN, CLASS_TCP_SYN, CLASS_UDP, current, stats, toTick } from './state';
 import { SNAP_OK } from './snapshot';
 import { BUILD_MORE, StagedBuild, buildStep, commit } from './build';
-import { applyDelta as applyDeltaTo } from './delta';
+import { applyDelta as applyDeltaTo, deltaRenumbers } from './delta';
 import { matchHome, matchSlotFrom, slotWord, sourceAllowed } from './service-table';
 import { schedule, schedDetail } from './schedulers/index';
 import {
@@ -122,8 +122,8 @@ export function applyDelta(bytes: StaticArray<u8>): i32 {
   ensureInit();
   staged = null;
   const code = applyDeltaTo(current, bytes);
-  // A delta renumbers service ports and local indexes in place: cached flow decisions are stale.
-  flowDecisionsMoved();
+  // A delta that renumbers service ports or local indexes in place makes cached flow decisions stale.
+  if (code == SNAP_OK && deltaRenumbers) flowDecisionsMoved();
   return code;
 }
 

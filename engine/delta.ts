@@ -27,7 +27,7 @@
  * to keep decision indexes and its model in step; host/engine/delta.ts).
  */
 import { Generation } from './generation';
-import { MEMBER_ACTIVE, MEMBER_INACTIVE } from './layout';
+import { MEMBER_ACTIVE, MEMBER_INACTIVE, SP_BACKEND_COUNT, SP_BACKEND_START } from './layout';
 import { SNAP_BAD_CHECKSUM, SNAP_BAD_COUNT, SNAP_BAD_HEADER, SNAP_BAD_LENGTH, SNAP_BAD_MAGIC, SNAP_BAD_VERSION, SNAP_OK,
   SNAP_TOO_SHORT, decodeSnapshot, fnv1a, snapshotErrorOffset, validateSnapshot, setSnapshotError } from './snapshot';
 import { KEYS_CHECK, buildServiceTable, servicePortKeys, setReleased } from './service-table';
@@ -140,6 +140,7 @@ export function applyDelta(gen: Generation, bytes: StaticArray<u8>): i32 {
     const ch = unchecked(changes[c]);
     if (ch.next >= 0 && ch.old >= 0 && sameIdentity(gen, ch.old, mini, ch.next)) matchServicePort(remap, gen, ch.old, mini, ch.next);
   }
+  deltaRenumbers = renumbers(gen, mini, changes);
   buildPools(mini, gen, remap);
   const oldPools = gen.poolCount;
   const oldBackends = gen.backendCount;
@@ -155,6 +156,34 @@ export function applyDelta(gen: Generation, bytes: StaticArray<u8>): i32 {
   resetDeltaRemap(changes);
   gen.id++;
   return SNAP_OK;
+}
+
+/**
+ * Whether the last applied delta gave a kept flow's destination another service port index or
+ * local index (core.ts then starts a new epoch of cached flow decisions, flows.ts).
+ */
+export let deltaRenumbers = false;
+
+/**
+ * Whether applying `changes` renumbers what flows of unchanged members answer with: a remove moves
+ * the last service port into the hole; a replace keeps its index, but a backend it keeps may get
+ * another index within it (one added or removed before it). An append renumbers nothing. Flows
+ * whose member slot moves are re-pointed (`setFlowMember`), which drops their cache anyway.
+ */
+function renumbers(gen: Generation, mini: Generation, changes: Array<Change>): bool {
+  const remap = deltaRemap;
+  for (let c = 0; c < changes.length; c++) {
+    const ch = unchecked(changes[c]);
+    if (ch.next < 0) return true;
+    if (ch.old < 0) continue;
+    const from = <i32>gen.spWord(ch.old, SP_BACKEND_START);
+    const to = <i32>mini.spWord(ch.next, SP_BACKEND_START);
+    for (let b = from; b < from + <i32>gen.spWord(ch.old, SP_BACKEND_COUNT); b++) {
+      const nb = unchecked(remap.backendOldToNew[b]);
+      if (nb >= 0 && nb - to != b - from) return true;
+    }
+  }
+  return false;
 }
 
 /**

@@ -21,8 +21,9 @@
  * the service port and local index its member record holds, and the decision epoch they were
  * read in. While the epoch is the current one (`flowCachedDecision`), a hit answers from its own
  * bucket and reads no member record: one cache line per lookup however many Services there are.
- * A delta starts a new epoch (`flowDecisionsMoved`), since it renumbers service ports and local
- * indexes in place, also of members whose flows it does not walk; a flow moved to another member
+ * A delta that renumbers service ports or local indexes in place (delta.ts `renumbers`: a remove,
+ * or a backend added or removed before a kept one) starts a new epoch (`flowDecisionsMoved`), as
+ * it changes what members whose flows it does not walk answer with; a flow moved to another member
  * (`setFlowMember`: rebind, and every flow a full load's commit carries over) drops its cache.
  * IPv6 (and mixed-family) flows keep every key word and read their member record.
  *
@@ -226,8 +227,8 @@ export function flowsInit(cap: i32): void {
 }
 
 /**
- * Starts a new decision epoch: every cached flow decision is stale. Called by each delta, which
- * may renumber service ports and local indexes in place. Once in 2^32 epochs the tag would wrap
+ * Starts a new decision epoch: every cached flow decision is stale. Called after a delta that
+ * renumbered service ports or local indexes in place. Once in 2^32 epochs the tag would wrap
  * to a value old caches may hold: then every cache is dropped and the count restarts.
  */
 export function flowDecisionsMoved(): void {

@@ -66,6 +66,28 @@ describe('cached flow decisions', () => {
     expect(hit(engine, 'fd00:2::1', 'fd00::9')).toBe(at6);
   });
 
+  it('survive deltas that renumber nothing: an append, a weight, a backend added last', async () => {
+    const { engine, tracker, ex } = await setup();
+    const d = engine.connect(TCP, ip('198.18.0.4'), 40000, ip('10.96.0.9'), 80, 0);
+    const at = `${d.servicePort?.name} ${d.backend?.ip}`;
+    const steps: ModelServicePort[][] = [];
+    const grown = [...ports(), servicePort('svc-z', { clusterIPs: ['10.96.1.1'], backends: [backend('10.0.99.1')] })];
+    steps.push(grown);
+    steps.push(grown.map((p) => (p.name === 'svc-9' ? { ...p, backends: p.backends.map((b, k) => (k === 0 ? { ...b, weight: 5 } : b)) } : p)));
+    // (engine order: address family, then address: this one sorts last)
+    steps.push(steps[1]!.map((p) => (p.name === 'svc-9' ? { ...p, backends: [...p.backends, backend('fd00:1::9:ff')] } : p)));
+    for (const step of steps) {
+      expect(engine.applyChanges(tracker.update(withChanges(step)))).toBe('delta');
+      expect(ex.flowDecisionEpoch()).toBe(0);
+      expect(hit(engine, '198.18.0.4', '10.96.0.9')).toBe(at);
+    }
+    // A backend that sorts first renumbers the others: a new epoch.
+    const first = steps[2]!.map((p) => (p.name === 'svc-9' ? { ...p, backends: [backend('10.0.9.1'), ...p.backends] } : p));
+    expect(engine.applyChanges(tracker.update(withChanges(first)))).toBe('delta');
+    expect(ex.flowDecisionEpoch()).toBe(1);
+    expect(hit(engine, '198.18.0.4', '10.96.0.9')).toBe(at);
+  });
+
   it('stay right when the epoch counter wraps (a cache of epoch 0 must not come back)', async () => {
     const { engine, tracker, ex } = await setup();
     expect(ex.flowDecisionEpoch()).toBe(0); // a full load moves every flow itself: no new epoch
