@@ -257,7 +257,8 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spMeta: u32, firs
  * closed TCP flow seeing a new SYN becomes active and SYN_RECV again, as TIME_WAIT + SYN); otherwise
  * match the service port and admit. Returns the verdict; details in `decision*`.
  */
-export function connect(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
+// @ts-ignore: decorator
+@inline export function connect(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
   df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32, nowMs: f64): i32 {
   return connectHashed(tupleHash(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport), proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, nowMs);
 }
@@ -327,7 +328,8 @@ export function connectToServicePort(sp: i32, kind: u32, proto: u32, sf: u32, s0
 }
 
 /** An existing flow: Backend via Flow (refreshed), or Pass. Never schedules. */
-export function lookup(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
+// @ts-ignore: decorator
+@inline export function lookup(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
   df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32, nowMs: f64): i32 {
   return lookupHashed(tupleHash(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport), proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, nowMs);
 }
