@@ -25,7 +25,7 @@ import { WrrCarry, carryRRPosition, lastWrrCarry, wrrCarriedCw } from './pool-ca
 import { KEYS_INSERT, beginServiceTable, servicePortKeys } from './service-table';
 import { insertName } from './names';
 import { ensureDeltaRemap } from './splice';
-import { META_ACTIVE, flowListHead, flowListNext, flowMember, flowMeta, flowRemove, flowWatch, flowWatched, setFlowMember } from './flows';
+import { META_ACTIVE, renewAllSpEpochs, flowListHead, flowListNext, flowMember, flowMeta, flowRemove, flowWatch, flowWatched, setFlowMember } from './flows';
 import { affinityRemap } from './affinity';
 import { FLOW_CLASS_COUNT, current, setCurrent, stats } from './state';
 
@@ -309,6 +309,8 @@ export function commit(b: StagedBuild): i32 {
   stats.flowsDroppedOnSwap += dropped;
   committing = gen;
   stats.affinitiesDroppedOnSwap += affinityRemap(remap.poolOldToNew, remap.backendOldToNew, keepAffinity);
+  // Fresh epochs (flows.ts): the walk above dropped every carried flow's cached decision.
+  renewAllSpEpochs(gen);
   setCurrent(gen);
   return SNAP_OK;
 }

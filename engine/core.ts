@@ -20,12 +20,12 @@ import { foldAddress } from './hash';
 import { CLASS_SCTP, CLASS_TCP, CLASS_TCP_FIN, CLASS_TCP_SYN, CLASS_UDP, current, stats, toTick } from './state';
 import { SNAP_OK } from './snapshot';
 import { BUILD_MORE, StagedBuild, buildStep, commit } from './build';
-import { applyDelta as applyDeltaTo, deltaRenumbers } from './delta';
+import { applyDelta as applyDeltaTo } from './delta';
 import { matchHome, matchSlotFrom, slotWord, sourceAllowed } from './service-table';
 import { schedule, schedDetail } from './schedulers/index';
 import {
   META_ACTIVE, flowClassOf, flowExpired, flowFind, flowHash, flowInsert, flowListHead, flowListNext, flowMember, flowMeta,
-  flowHit, flowRemove, flowTouch, flowWatch, flowWatched, flowsExpire, setFlowMember, setFlowMeta, flowCachedDecision, setFlowDecision, flowDecisionsMoved,
+  flowHit, flowRemove, flowTouch, flowWatch, flowWatched, flowsExpire, setFlowMember, setFlowMeta, flowCachedDecision, setFlowDecision,
 } from './flows';
 import {
   affinityBackend, affinityExpire, affinityExpired, affinityFind, affinityHash, affinityInsert, affinityRemap, affinityRemove, affinityTouch,
@@ -121,10 +121,7 @@ export function abortSnapshot(): void {
 export function applyDelta(bytes: StaticArray<u8>): i32 {
   ensureInit();
   staged = null;
-  const code = applyDeltaTo(current, bytes);
-  // A delta that renumbers service ports or local indexes in place makes cached flow decisions stale.
-  if (code == SNAP_OK && deltaRenumbers) flowDecisionsMoved();
-  return code;
+  return applyDeltaTo(current, bytes);
 }
 
 // @ts-ignore: decorator

@@ -34,7 +34,7 @@ import { KEYS_CHECK, buildServiceTable, servicePortKeys, setReleased } from './s
 import { buildPools } from './pools';
 import { matchServicePort, sameIdentity } from './remap';
 import { Change, carryCounts, changeOf, deltaRemap, ensureDeltaRemap, planChanges, resetDeltaRemap, writeChanges } from './splice';
-import { flowListHead, flowListNext, flowMember, flowRemove, flowWatch, flowWatched, setFlowMember } from './flows';
+import { flowListHead, flowListNext, flowMember, flowRemove, flowWatch, flowWatched, moveFlowMember, renewSpEpoch } from './flows';
 import { affinityCount } from './affinity';
 import { FLOW_CLASS_COUNT, stats } from './state';
 import { AffinityMaps } from './splice-affinity';
@@ -140,7 +140,7 @@ export function applyDelta(gen: Generation, bytes: StaticArray<u8>): i32 {
     const ch = unchecked(changes[c]);
     if (ch.next >= 0 && ch.old >= 0 && sameIdentity(gen, ch.old, mini, ch.next)) matchServicePort(remap, gen, ch.old, mini, ch.next);
   }
-  deltaRenumbers = renumbers(gen, mini, changes);
+  const shifted = shiftedServicePorts(gen, mini, changes);
   buildPools(mini, gen, remap);
   const oldPools = gen.poolCount;
   const oldBackends = gen.backendCount;
@@ -149,6 +149,7 @@ export function applyDelta(gen: Generation, bytes: StaticArray<u8>): i32 {
   carryCounts(gen, mini, changes, remap);
   const affinity = affinityTouched(changes) ? new AffinityMaps(mini, remap, changes, oldPools, oldBackends) : null;
   writeChanges(gen, mini, changes);
+  for (let k = 0; k < shifted.length; k++) renewSpEpoch(gen, unchecked(shifted[k]));
   gen.arenas.push(miniBytes);
   gen.arenaBytes += miniBytes.length;
   stats.flowsDroppedOnSwap += dropped;
@@ -159,31 +160,30 @@ export function applyDelta(gen: Generation, bytes: StaticArray<u8>): i32 {
 }
 
 /**
- * Whether the last applied delta gave a kept flow's destination another service port index or
- * local index (core.ts then starts a new epoch of cached flow decisions, flows.ts).
+ * The replaced service ports (their indexes, which a replace keeps) whose kept backends get
+ * another index within them (one added or removed before them): their flows' cached decisions
+ * need a new epoch (flows.ts). Read before the new records overwrite the old ones. A flow whose
+ * member slot moves keeps its cache (`moveFlowMember`): the service port keeps its index, and
+ * this covers the backend's. Appends and removes renew the indexes whose occupant changes
+ * (splice.ts writeChanges).
  */
-export let deltaRenumbers = false;
-
-/**
- * Whether applying `changes` renumbers what flows of unchanged members answer with: a remove moves
- * the last service port into the hole; a replace keeps its index, but a backend it keeps may get
- * another index within it (one added or removed before it). An append renumbers nothing. Flows
- * whose member slot moves are re-pointed (`setFlowMember`), which drops their cache anyway.
- */
-function renumbers(gen: Generation, mini: Generation, changes: Array<Change>): bool {
+function shiftedServicePorts(gen: Generation, mini: Generation, changes: Array<Change>): Array<i32> {
+  const out = new Array<i32>();
   const remap = deltaRemap;
   for (let c = 0; c < changes.length; c++) {
     const ch = unchecked(changes[c]);
-    if (ch.next < 0) return true;
-    if (ch.old < 0) continue;
+    if (ch.old < 0 || ch.next < 0) continue;
     const from = <i32>gen.spWord(ch.old, SP_BACKEND_START);
     const to = <i32>mini.spWord(ch.next, SP_BACKEND_START);
     for (let b = from; b < from + <i32>gen.spWord(ch.old, SP_BACKEND_COUNT); b++) {
       const nb = unchecked(remap.backendOldToNew[b]);
-      if (nb >= 0 && nb - to != b - from) return true;
+      if (nb >= 0 && nb - to != b - from) {
+        out.push(ch.old);
+        break;
+      }
     }
   }
-  return false;
+  return out;
 }
 
 /**
@@ -234,7 +234,7 @@ export function moveFlows(gen: Generation, changes: Array<Change>): i32 {
           cur = flowWatched();
           dropped++;
         } else {
-          setFlowMember(e, <u32>to);
+          moveFlowMember(e, <u32>to);
         }
         break;
       }

@@ -17,7 +17,7 @@ import {
 } from './layout';
 import { current, timeoutMs } from './state';
 import { matchService, matchedPool } from './service-table';
-import { flowClassOf, flowFind, flowHash, flowLastUsed, flowMember } from './flows';
+import { flowClassOf, flowFind, flowHasCachedDecision, flowHash, flowLastUsed, flowMember } from './flows';
 import { affinityBackend, affinityFind, affinityHash, affinityLastUsed, affinityTimeout } from './affinity';
 import { randomState } from './schedulers/random';
 
@@ -114,6 +114,10 @@ export function explainFlowServicePort(e: i32): i32 {
 /** Backend index within its service port of the flow's destination. */
 export function explainFlowBackend(e: i32): i32 {
   return <i32>current.memberWord(<i32>flowMember(e), MEMBER_LOCAL_INDEX);
+}
+/** 1 when the flow (an IPv4 one) answers from its own bucket's cached decision now (flows.ts), else 0. */
+export function explainFlowCached(e: i32): i32 {
+  return flowHasCachedDecision(e) ? 1 : 0;
 }
 /** Last-used time of a flow (host ms as a u32 tick). */
 export function explainFlowLastUsed(e: i32): u32 {

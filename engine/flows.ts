@@ -18,14 +18,15 @@
  *   meta: protocol (8) | src v6 (bit 8) | dst v6 (bit 9) | active (bit 13)
  *
  * An IPv4 flow's key uses only w0 of each address, so src w1..w3 hold its decision cache instead:
- * the service port and local index its member record holds, and the decision epoch they were
- * read in. While the epoch is the current one (`flowCachedDecision`), a hit answers from its own
- * bucket and reads no member record: one cache line per lookup however many Services there are.
- * A delta that renumbers service ports or local indexes in place (delta.ts `renumbers`: a remove,
- * or a backend added or removed before a kept one) starts a new epoch (`flowDecisionsMoved`), as
- * it changes what members whose flows it does not walk answer with; a flow moved to another member
- * (`setFlowMember`: rebind, and every flow a full load's commit carries over) drops its cache.
- * IPv6 (and mixed-family) flows keep every key word and read their member record.
+ * the service port and local index its member record holds, and that service port's epoch
+ * (`Generation.spEpochs`) when they were read. While the service port still has that epoch
+ * (`flowCachedDecision`), a hit answers from its own bucket and a small per-service-port array,
+ * and reads no member record: one random cache line per lookup however many Services there are.
+ * A delta gives a service port a new epoch when it renumbers what that service port's flows
+ * answer with (delta.ts: a backend added or removed before a kept one; a service port moved into
+ * a removed one's index; a new index); other service ports' flows keep their caches, and so do
+ * flows a delta moves to another slot of their backend (`moveFlowMember`). A flow re-pointed by
+ * `setFlowMember` (rebind, and every flow a full load's commit carries over) drops its cache. IPv6 (and mixed-family) flows keep every key word and read their member record.
  *
  * An entry is named by its slot, valid until the next insert or removal (backward shift moves
  * entries).
@@ -69,13 +70,13 @@ import {
 /** An IPv4 flow's cached local index (src w2). */
 // @ts-ignore: decorator
 @inline const F_CACHE_LOCAL: usize = F_SRC + 8;
-/** The epoch + 1 its cache was written in, 0 = none (src w3). */
+/** Its service port's epoch when the cache was written; 0 = none (src w3). */
 // @ts-ignore: decorator
 @inline const F_CACHE_TAG: usize = F_SRC + 12;
 
 /**
- * The decision epoch, in static memory so every instance over a shared memory sees one (lock.ts).
- * A cache is valid when its tag is epoch + 1; zeroed memory is epoch 0 with no valid cache.
+ * The last epoch handed out (`freshEpoch`), in static memory so every instance over a shared
+ * memory sees one (lock.ts). Epochs are never 0, the tag of no cache.
  */
 const EPOCH: usize = memory.data(4, 4);
 
@@ -196,6 +197,16 @@ export function flowsInit(cap: i32): void {
 @inline export function flowMember(e: i32): u32 {
   return load<u32>(flowPtr(e), F_MEMBER);
 }
+/**
+ * Flow `e`'s destination moved to another slot of the same service port, whose index a delta's
+ * replace keeps: the cached decision stays (delta.ts renews the service port's epoch when the
+ * backend's index within it changed).
+ */
+// @ts-ignore: decorator
+@inline export function moveFlowMember(e: i32, slot: u32): void {
+  store<u32>(flowPtr(e), slot, F_MEMBER);
+}
+
 /** Moves flow `e` to another member slot; an IPv4 flow's decision cache goes with the old one. */
 // @ts-ignore: decorator
 @inline export function setFlowMember(e: i32, slot: u32): void {
@@ -204,16 +215,29 @@ export function flowsInit(cap: i32): void {
   if ((load<u32>(p, F_META) & META_V6) == 0) store<u32>(p, 0, F_CACHE_TAG);
 }
 
+/** The current epoch of service port `sp`, or 0 (no such service port: no cache matches). */
+// @ts-ignore: decorator
+@inline function spEpoch(sp: u32): u32 {
+  // Raw reads of the serving generation: a managed local here would give every lookup a shadow
+  // stack frame (see uncount).
+  const gen = changetype<usize>(current);
+  if (sp >= <u32>load<i32>(gen + offsetof<Generation>('spCount'))) return 0;
+  return load<u32>(load<usize>(gen + offsetof<Generation>('spEpochs')) + (<usize>sp << 2));
+}
+
 /**
  * Flow `e`'s decision from its own bucket: service port << 32 | local index, when it is an IPv4
- * flow whose cache was written in this epoch; else -1 (read the member record, then
+ * flow whose cache its service port's current epoch; else -1 (read the member record, then
  * `setFlowDecision`).
  */
 // @ts-ignore: decorator
 @inline export function flowCachedDecision(e: i32): i64 {
   const p = flowPtr(e);
-  if ((load<u32>(p, F_META) & META_V6) != 0 || load<u32>(p, F_CACHE_TAG) != load<u32>(EPOCH) + 1) return -1;
-  return <i64>(<u64>load<u32>(p, F_CACHE_SP) << 32 | <u64>load<u32>(p, F_CACHE_LOCAL));
+  if ((load<u32>(p, F_META) & META_V6) != 0) return -1;
+  const sp = load<u32>(p, F_CACHE_SP);
+  const tag = load<u32>(p, F_CACHE_TAG);
+  if (tag == 0 || tag != spEpoch(sp)) return -1;
+  return <i64>(<u64>sp << 32 | <u64>load<u32>(p, F_CACHE_LOCAL));
 }
 
 /** Caches flow `e`'s decision (its member record's service port and local index), if IPv4. */
@@ -223,34 +247,61 @@ export function flowsInit(cap: i32): void {
   if ((load<u32>(p, F_META) & META_V6) != 0) return;
   store<u32>(p, sp, F_CACHE_SP);
   store<u32>(p, local, F_CACHE_LOCAL);
-  store<u32>(p, load<u32>(EPOCH) + 1, F_CACHE_TAG);
+  store<u32>(p, spEpoch(sp), F_CACHE_TAG);
 }
 
 /**
- * Starts a new decision epoch: every cached flow decision is stale. Called after a delta that
- * renumbered service ports or local indexes in place. Once in 2^32 epochs the tag would wrap
- * to a value old caches may hold: then every cache is dropped and the count restarts.
+ * A new epoch for service port `sp` of `gen` (the serving generation, or one about to be): the
+ * cached decisions of its flows stop matching. Once in 2^32 epochs the count wraps: then every
+ * cache is dropped and every service port of `gen` gets an epoch from the restarted count, so no
+ * old tag can match a new epoch.
  */
-export function flowDecisionsMoved(): void {
-  const next = load<u32>(EPOCH) + 1;
-  if (next + 1 != 0) {
-    store<u32>(EPOCH, next);
-    return;
+export function renewSpEpoch(gen: Generation, sp: i32): void {
+  let next = load<u32>(EPOCH) + 1;
+  if (next == 0) {
+    dropFlowDecisions();
+    for (let s = 0; s < gen.spCount; s++) {
+      store<u32>(EPOCH, <u32>s + 1);
+      unchecked((gen.spEpochs[s] = <u32>s + 1));
+    }
+    next = <u32>gen.spCount + 1;
   }
-  dropFlowDecisions();
+  store<u32>(EPOCH, next);
+  unchecked((gen.spEpochs[sp] = next));
 }
 
-/** Drops every IPv4 flow's decision cache and restarts the epoch count (epoch 0). */
-export function dropFlowDecisions(): void {
+/**
+ * Sizes `gen.spEpochs` for `count` service ports, keeping the epochs it has (a delta's appends
+ * give theirs with renewSpEpoch).
+ */
+export function growSpEpochs(gen: Generation, count: i32): void {
+  if (gen.spEpochs.length >= count) return;
+  const grown = new StaticArray<u32>(count + (count >> 1));
+  memory.copy(changetype<usize>(grown), changetype<usize>(gen.spEpochs), <usize>gen.spEpochs.length << 2);
+  gen.spEpochs = grown;
+}
+
+/** Every service port of a full load's new generation gets its own new epoch. */
+export function renewAllSpEpochs(gen: Generation): void {
+  growSpEpochs(gen, gen.spCount);
+  for (let s = 0; s < gen.spCount; s++) renewSpEpoch(gen, s);
+}
+
+/** Drops every IPv4 flow's decision cache. */
+function dropFlowDecisions(): void {
   const t = flowTable;
   for (let i: u32 = 0; i < t.slots; i++) {
     const p = bucket(t, i);
     if (load<u32>(p, B_LIST) != 0 && (load<u32>(p, F_META) & META_V6) == 0) store<u32>(p, 0, F_CACHE_TAG);
   }
-  store<u32>(EPOCH, 0);
 }
 
-/** The decision epoch (tests: the wrap path). */
+/** Whether flow `e` answers from its cached decision now (diagnostics, tests). */
+export function flowHasCachedDecision(e: i32): bool {
+  return flowCachedDecision(e) >= 0;
+}
+
+/** The last epoch handed out (tests: the wrap path). */
 export function flowDecisionEpoch(): u32 {
   return load<u32>(EPOCH);
 }
@@ -408,7 +459,7 @@ export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s
   if ((keyMeta & META_V6) == 0) {
     store<u32>(p, sp, F_CACHE_SP);
     store<u32>(p, local, F_CACHE_LOCAL);
-    store<u32>(p, load<u32>(EPOCH) + 1, F_CACHE_TAG);
+    store<u32>(p, spEpoch(sp), F_CACHE_TAG);
   } else {
     store<u32>(p, sv6 ? s1 : 0, F_SRC + 4);
     store<u32>(p, sv6 ? s2 : 0, F_SRC + 8);

@@ -16,6 +16,11 @@ export class Generation {
   /** Service port records (layout.ts SP_*). */
   sps: StaticArray<u32> = new StaticArray<u32>(0);
   spCount: i32 = 0;
+  /**
+   * Per service port, the epoch IPv4 flows' cached decisions must carry to be valid (flows.ts):
+   * renewed when that service port's numbering changes under its flows. At least spCount long.
+   */
+  spEpochs: StaticArray<u32> = new StaticArray<u32>(0);
   /** Backend records (layout.ts B_*), grouped by service port, each group in engine order. */
   backends: StaticArray<u32> = new StaticArray<u32>(0);
   backendCount: i32 = 0;

@@ -16,6 +16,7 @@ import {
 import { Remap } from './remap';
 import { KEYS_INSERT, KEYS_REMOVE, KEYS_RENUMBER, buildServiceTable, keyCount, servicePortKeys } from './service-table';
 import { buildNameIndex, insertName, removeName, renumberName } from './names';
+import { growSpEpochs, renewSpEpoch } from './flows';
 
 /** One op of a delta: the old service port's runs and where the new one goes. */
 export class Change {
@@ -333,6 +334,11 @@ export function writeChanges(gen: Generation, mini: Generation, changes: Array<C
     const ch = unchecked(changes[c]);
     if (ch.next < 0) continue;
     const sp = ch.old >= 0 ? ch.old : gen.spCount++;
+    if (ch.old < 0) {
+      // A new index: no flow's cache may match it (flows.ts).
+      growSpEpochs(gen, gen.spCount);
+      renewSpEpoch(gen, sp);
+    }
     write(gen, mini, ch, sp);
     if (keysFit) servicePortKeys(gen, sp, KEYS_INSERT, 0);
     if (namesFit) insertName(gen, sp);
@@ -344,7 +350,12 @@ export function writeChanges(gen: Generation, mini: Generation, changes: Array<C
   for (let r = 0; r < removes.length; r++) {
     const t = unchecked(removes[r]);
     const last = gen.spCount - 1;
-    if (t != last) renumber(gen, last, t, keysFit, namesFit);
+    if (t != last) {
+      renumber(gen, last, t, keysFit, namesFit);
+      // Every index whose occupant changes gets a new epoch (flows.ts). The moved service port's
+      // flows cached `last`: out of range now, and renewed when an append takes it again.
+      renewSpEpoch(gen, t);
+    }
     gen.spCount--;
   }
   if (!keysFit) buildServiceTable(gen, <i64>keys);
