@@ -110,7 +110,7 @@ function listFor(timeout: u32): i32 {
   return free;
 }
 
-/** Hash of an affinity key: an NH sum over its six words (as flows.ts flowHash), then finishNH. */
+/** Hash of an affinity key: an NH sum over its six words (as flow-key.ts flowHash), then finishNH. */
 // @ts-ignore: decorator
 @inline export function affinityHash(pool: u32, family: u32, w0: u32, w1: u32, w2: u32, w3: u32): u32 {
   return finishNH(

@@ -19,6 +19,7 @@
 import { enter, leave } from './lock';
 import * as core from './core';
 import { flowHomeWord } from './flows';
+import { tupleHash } from './flow-key';
 import { MATCH_META } from './layout';
 import { matchHome } from './service-table';
 import { current } from './state';
@@ -78,7 +79,7 @@ export function batchRegion(): usize {
     const d1 = load<u32>(r, R_DST + 8);
     const d2 = load<u32>(r, R_DST + 12);
     const d3 = load<u32>(r, R_DST + 16);
-    const h = core.tupleHash(proto, load<u32>(r, R_SRC), load<u32>(r, R_SRC + 4), load<u32>(r, R_SRC + 8), load<u32>(r, R_SRC + 12), load<u32>(r, R_SRC + 16),
+    const h = tupleHash(proto, load<u32>(r, R_SRC), load<u32>(r, R_SRC + 4), load<u32>(r, R_SRC + 8), load<u32>(r, R_SRC + 12), load<u32>(r, R_SRC + 16),
       load<u32>(r, R_SPORT), df, d0, d1, d2, d3, load<u32>(r, R_DPORT));
     store<u32>(r, h, R_HASH);
     sink += flowHomeWord(h);

@@ -25,7 +25,8 @@ import { WrrCarry, carryRRPosition, lastWrrCarry, wrrCarriedCw } from './pool-ca
 import { KEYS_INSERT, beginServiceTable, servicePortKeys } from './service-table';
 import { insertName } from './names';
 import { ensureDeltaRemap } from './splice';
-import { META_ACTIVE, renewAllSpEpochs, flowListHead, flowListNext, flowMember, flowMeta, flowRemove, flowWatch, flowWatched, setFlowMember } from './flows';
+import { renewAllSpEpochs } from './flow-decisions';
+import { META_ACTIVE, flowListHead, flowListNext, flowMember, flowMeta, flowRemove, flowWatch, flowWatched, setFlowMember } from './flows';
 import { affinityRemap } from './affinity';
 import { FLOW_CLASS_COUNT, current, setCurrent, stats } from './state';
 

@@ -6,7 +6,7 @@
  * Addresses are passed as (family, w0, w1, w2, w3) in host/engine/address.ts's word form; time is
  * the host's clock in milliseconds (any epoch, monotonic preferred). A decision's details are left
  * in the `decision*` globals below (read them right after the call). No function here allocates,
- * except `init` and `loadSnapshot`.
+ * except `init` and the loads (swaps.ts).
  */
 import { Generation } from './generation';
 import {
@@ -18,15 +18,14 @@ import {
 } from './layout';
 import { foldAddress } from './hash';
 import { CLASS_SCTP, CLASS_TCP, CLASS_TCP_FIN, CLASS_TCP_SYN, CLASS_UDP, current, stats, toTick } from './state';
-import { SNAP_OK } from './snapshot';
-import { BUILD_MORE, StagedBuild, buildStep, commit } from './build';
-import { applyDelta as applyDeltaTo } from './delta';
 import { matchHome, matchSlotFrom, slotWord, sourceAllowed } from './service-table';
 import { schedule, schedDetail } from './schedulers/index';
 import {
-  META_ACTIVE, flowClassOf, flowExpired, flowFind, flowHash, flowInsert, flowListHead, flowListNext, flowMember, flowMeta,
-  flowHit, flowRemove, flowTouch, flowWatch, flowWatched, flowsExpire, setFlowMember, setFlowMeta, flowCachedDecision, setFlowDecision,
+  META_ACTIVE, flowClassOf, flowExpired, flowFind, flowInsert, flowListHead, flowListNext, flowMember, flowMeta,
+  flowHit, flowRemove, flowTouch, flowWatch, flowWatched, flowsExpire, setFlowMember, setFlowMeta,
 } from './flows';
+import { flowCachedDecision, setFlowDecision, spEpoch } from './flow-decisions';
+import { flowHash, keyMetaOf, tupleHash } from './flow-key';
 import {
   affinityBackend, affinityExpire, affinityExpired, affinityFind, affinityHash, affinityInsert, affinityRemap, affinityRemove, affinityTouch,
   setAffinityBackend,
@@ -34,8 +33,7 @@ import {
 
 export { SNAP_OK } from './snapshot';
 export { BUILD_MORE, BUILD_STALE } from './build';
-/** `snapshotStep` / `commitSnapshot`: no staged build (none begun, or dropped by a load, a delta or a rejection). */
-export const SNAP_NO_BUILD: i32 = 21;
+export { SNAP_NO_BUILD, abortSnapshot, applyDelta, beginSnapshot, commitSnapshot, loadSnapshot, snapshotStep } from './swaps';
 export { snapshotErrorOffset, snapshotErrorServicePort } from './snapshot';
 export { stats } from './state';
 export * from './views';
@@ -61,67 +59,6 @@ export let decisionKind: i32 = -1;
 /** The serving generation (read-only use). */
 export function serving(): Generation {
   return current;
-}
-
-/** A full snapshot being built in steps (build.ts), or null. */
-let staged: StagedBuild | null = null;
-
-/**
- * Validates and loads a snapshot (snapshot.ts), builds its indexes and tables, carries flows,
- * affinity entries and scheduler state over, and swaps it in: the staged build's steps run in one
- * go. Returns SNAP_OK or a rejection code; on rejection nothing changes and the previous
- * generation keeps serving. The engine keeps `bytes`. Discards a staged build in progress.
- */
-export function loadSnapshot(bytes: StaticArray<u8>): i32 {
-  ensureInit();
-  staged = null;
-  const b = new StagedBuild(bytes, current);
-  const code = buildStep(b, i32.MAX_VALUE);
-  return code != SNAP_OK ? code : commit(b);
-}
-
-/**
- * Starts building a full snapshot in steps (build.ts) while the serving generation keeps deciding;
- * `snapshotStep` advances it, `commitSnapshot` switches. Replaces a staged build in progress.
- */
-export function beginSnapshot(bytes: StaticArray<u8>): void {
-  ensureInit();
-  staged = new StagedBuild(bytes, current);
-}
-
-/** BUILD_MORE (-1), SNAP_OK (ready), a rejection code (the build is dropped), or SNAP_NO_BUILD. */
-export function snapshotStep(budget: i32): i32 {
-  const b = staged;
-  if (b === null) return SNAP_NO_BUILD;
-  const code = buildStep(b, budget > 0 ? budget : 1);
-  if (code > 0) staged = null;
-  return code;
-}
-
-/** Switches to the staged build: SNAP_OK, BUILD_MORE (not ready), BUILD_STALE or SNAP_NO_BUILD (dropped). */
-export function commitSnapshot(): i32 {
-  const b = staged;
-  if (b === null) return SNAP_NO_BUILD;
-  const code = commit(b);
-  if (code != BUILD_MORE) staged = null;
-  return code;
-}
-
-/** Drops a staged build. */
-export function abortSnapshot(): void {
-  staged = null;
-}
-
-/**
- * Applies a delta snapshot (delta.ts, docs/snapshot.md) to the serving generation in place:
- * only the service ports it names are rebuilt; flows, affinity entries and scheduler state carry
- * over exactly as a full load with the same result would carry them. Returns SNAP_OK or a
- * rejection code (nothing changed; SNAP_NEEDS_FULL: send a full snapshot instead).
- */
-export function applyDelta(bytes: StaticArray<u8>): i32 {
-  ensureInit();
-  staged = null;
-  return applyDeltaTo(current, bytes);
 }
 
 // @ts-ignore: decorator
@@ -217,16 +154,12 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spMeta: u32, firs
   // `sp` owns the pool, so it is the backend's service port; the member carries the local index:
   // the decision reads and writes no hot backend record (issue 10).
   const local = gen.memberWord(slot, MEMBER_LOCAL_INDEX);
-  if (flowInsert(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, tcp ? META_ACTIVE : 0, tcp ? CLASS_TCP_SYN : classFor(proto), slot, <u32>sp, local, now) >= 0) {
+  if (flowInsert(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, tcp ? META_ACTIVE : 0, tcp ? CLASS_TCP_SYN : classFor(proto), slot, <u32>sp, local, spEpoch(<u32>sp), now) >= 0) {
     gen.count(slot, tcp, 1);
   }
   return setDecision(VERDICT_BACKEND, via, sp, <i32>local, detail, kind);
 }
 
-// @ts-ignore: decorator
-@inline export function keyMetaOf(proto: u32, sf: u32, df: u32): u32 {
-  return (proto & 0xff) | (sf == 6 ? <u32>0x100 : 0) | (df == 6 ? <u32>0x200 : 0);
-}
 
 /** A live (unexpired) flow for the key, or -1; an expired one is removed and counted. */
 // @ts-ignore: decorator
@@ -260,12 +193,6 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spMeta: u32, firs
   return connectHashed(tupleHash(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport), proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, nowMs);
 }
 
-/** The flow hash of a connection's 5-tuple (flowHash over its key words), as the batches compute it ahead. */
-// @ts-ignore: decorator
-@inline export function tupleHash(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
-  df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32): u32 {
-  return flowHash(keyMetaOf(proto, sf, df), s0, s1, s2, s3, (sport << 16) | (dport & 0xffff), d0, d1, d2, d3);
-}
 
 /** `connect` with the tuple's flow hash (`tupleHash`) already computed: connectMany hashes each record once. */
 // @ts-ignore: decorator

@@ -34,7 +34,8 @@ import { KEYS_CHECK, buildServiceTable, servicePortKeys, setReleased } from './s
 import { buildPools } from './pools';
 import { matchServicePort, sameIdentity } from './remap';
 import { Change, carryCounts, changeOf, deltaRemap, ensureDeltaRemap, planChanges, resetDeltaRemap, writeChanges } from './splice';
-import { flowListHead, flowListNext, flowMember, flowRemove, flowWatch, flowWatched, moveFlowMember, renewSpEpoch } from './flows';
+import { flowListHead, flowListNext, flowMember, flowRemove, flowWatch, flowWatched, moveFlowMember } from './flows';
+import { renewSpEpoch } from './flow-decisions';
 import { affinityCount } from './affinity';
 import { FLOW_CLASS_COUNT, stats } from './state';
 import { AffinityMaps } from './splice-affinity';

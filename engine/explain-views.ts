@@ -17,7 +17,9 @@ import {
 } from './layout';
 import { current, timeoutMs } from './state';
 import { matchService, matchedPool } from './service-table';
-import { flowClassOf, flowFind, flowHasCachedDecision, flowHash, flowLastUsed, flowMember } from './flows';
+import { flowClassOf, flowFind, flowLastUsed, flowMember } from './flows';
+import { flowHasCachedDecision } from './flow-decisions';
+import { flowHash } from './flow-key';
 import { affinityBackend, affinityFind, affinityHash, affinityLastUsed, affinityTimeout } from './affinity';
 import { randomState } from './schedulers/random';
 

@@ -17,21 +17,12 @@
  *   in the serving generation (pools.ts), whose counters the flow is counted in
  *   meta: protocol (8) | src v6 (bit 8) | dst v6 (bit 9) | active (bit 13)
  *
- * An IPv4 flow's key uses only w0 of each address, so src w1..w3 hold its decision cache instead:
- * the service port and local index its member record holds, and that service port's epoch
- * (`Generation.spEpochs`) when they were read. While the service port still has that epoch
- * (`flowCachedDecision`), a hit answers from its own bucket and a small per-service-port array,
- * and reads no member record: one random cache line per lookup however many Services there are.
- * A delta gives a service port a new epoch when it renumbers what that service port's flows
- * answer with (delta.ts: a backend added or removed before a kept one; a service port moved into
- * a removed one's index; a new index); other service ports' flows keep their caches, and so do
- * flows a delta moves to another slot of their backend (`moveFlowMember`). A flow re-pointed by
- * `setFlowMember` (rebind, and every flow a full load's commit carries over) drops its cache. IPv6 (and mixed-family) flows keep every key word and read their member record.
+ * An IPv4 flow's key uses only w0 of each address, so src w1..w3 hold its cached decision
+ * instead (flow-decisions.ts); IPv6 (and mixed-family) flows keep every key word.
  *
  * An entry is named by its slot, valid until the next insert or removal (backward shift moves
  * entries).
  */
-import { finishNH, nhTerm, tableKey } from './hash';
 import { Generation } from './generation';
 import { MEMBER_ACTIVE, MEMBER_INACTIVE, MEMBER_WORDS } from './layout';
 import { CLASS_TCP_SYN, FLOW_CLASS_COUNT, current, elapsed, stats, timeoutMs } from './state';
@@ -63,22 +54,16 @@ import {
 @inline export const META_ACTIVE: u32 = 1 << 13;
 /** The key meta's family bits (src v6, dst v6): 0 for an IPv4 flow, the one kind with a decision cache. */
 // @ts-ignore: decorator
-@inline const META_V6: u32 = 0x300;
-/** An IPv4 flow's cached service port (in src w1, not key there). */
+@inline export const META_V6: u32 = 0x300;
+/** An IPv4 flow's cached service port (in src w1, not key there; flow-decisions.ts). */
 // @ts-ignore: decorator
-@inline const F_CACHE_SP: usize = F_SRC + 4;
+@inline export const F_CACHE_SP: usize = F_SRC + 4;
 /** An IPv4 flow's cached local index (src w2). */
 // @ts-ignore: decorator
-@inline const F_CACHE_LOCAL: usize = F_SRC + 8;
+@inline export const F_CACHE_LOCAL: usize = F_SRC + 8;
 /** Its service port's epoch when the cache was written; 0 = none (src w3). */
 // @ts-ignore: decorator
-@inline const F_CACHE_TAG: usize = F_SRC + 12;
-
-/**
- * The last epoch handed out (`freshEpoch`), in static memory so every instance over a shared
- * memory sees one (lock.ts). Epochs are never 0, the tag of no cache.
- */
-const EPOCH: usize = memory.data(4, 4);
+@inline export const F_CACHE_TAG: usize = F_SRC + 12;
 
 /** A constant address, not a start-time value: every instance over a shared memory sees it (lock.ts). */
 const flowTable = changetype<Table>(memory.data(offsetof<Table>(), 8));
@@ -88,6 +73,15 @@ flowTable.lists = memory.data(<i32>LISTS_BYTES, 8); // at start: the leader's _i
 // @ts-ignore: decorator
 @inline export function flowPtr(e: i32): usize {
   return bucket(flowTable, <u32>e);
+}
+
+/** Slots of the table (entries are slots 0..n-1 with `flowSlotUsed`): for walks over every bucket. */
+export function flowSlotCount(): u32 {
+  return flowTable.slots;
+}
+// @ts-ignore: decorator
+@inline export function flowSlotUsed(e: i32): bool {
+  return load<u32>(flowPtr(e), B_LIST) != 0;
 }
 
 export function flowCount(): i32 {
@@ -115,31 +109,6 @@ export function flowsInit(cap: i32): void {
 }
 
 /**
- * Hash of a flow key (protocol and families in `keyMeta`): an NH sum over the key's ten words
- * (hash.ts nhTerm, the secret table key), then finishNH. The pairs put each IPv4 key word (s0, d0,
- * ports) with a different partner, so IPv4 keys, whose other words are 0, still mix every bit.
- */
-// @ts-ignore: decorator
-@inline export function flowHash(keyMeta: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, d0: u32, d1: u32, d2: u32, d3: u32): u32 {
-  // An IPv4 address is its w0 alone: the other words are not part of the key (flowFind).
-  const sm: u32 = (keyMeta & 0x100) != 0 ? 0xffffffff : 0;
-  const dm: u32 = (keyMeta & 0x200) != 0 ? 0xffffffff : 0;
-  s1 &= sm;
-  s2 &= sm;
-  s3 &= sm;
-  d1 &= dm;
-  d2 &= dm;
-  d3 &= dm;
-  return finishNH(
-    nhTerm(s0, tableKey(0), ports, tableKey(1)) +
-    nhTerm(d0, tableKey(2), keyMeta, tableKey(3)) +
-    nhTerm(s1, tableKey(4), s2, tableKey(5)) +
-    nhTerm(s3, tableKey(6), d1, tableKey(7)) +
-    nhTerm(d2, tableKey(8), d3, tableKey(9)) +
-    (<u64>(s0 ^ tableKey(10)) << 32 | <u64>(d0 ^ tableKey(11))));
-}
-
-/**
  * The first word of a flow hash's home bucket (0 before the buckets exist): batches read it early
  * so the misses overlap.
  */
@@ -150,7 +119,7 @@ export function flowsInit(cap: i32): void {
 }
 
 /**
- * The entry holding this key, or -1. `hash` is flowHash of the same key. At most MAX_PROBE + 1
+ * The entry holding this key, or -1. `hash` is flow-key.ts flowHash of the same key. At most MAX_PROBE + 1
  * buckets, compared in place (stored hash first, then the key, in the same cache line).
  */
 // @ts-ignore: decorator
@@ -213,100 +182,6 @@ export function flowsInit(cap: i32): void {
   const p = flowPtr(e);
   store<u32>(p, slot, F_MEMBER);
   if ((load<u32>(p, F_META) & META_V6) == 0) store<u32>(p, 0, F_CACHE_TAG);
-}
-
-/** The current epoch of service port `sp`, or 0 (no such service port: no cache matches). */
-// @ts-ignore: decorator
-@inline function spEpoch(sp: u32): u32 {
-  // Raw reads of the serving generation: a managed local here would give every lookup a shadow
-  // stack frame (see uncount).
-  const gen = changetype<usize>(current);
-  if (sp >= <u32>load<i32>(gen + offsetof<Generation>('spCount'))) return 0;
-  return load<u32>(load<usize>(gen + offsetof<Generation>('spEpochs')) + (<usize>sp << 2));
-}
-
-/**
- * Flow `e`'s decision from its own bucket: service port << 32 | local index, when it is an IPv4
- * flow whose cache its service port's current epoch; else -1 (read the member record, then
- * `setFlowDecision`).
- */
-// @ts-ignore: decorator
-@inline export function flowCachedDecision(e: i32): i64 {
-  const p = flowPtr(e);
-  if ((load<u32>(p, F_META) & META_V6) != 0) return -1;
-  const sp = load<u32>(p, F_CACHE_SP);
-  const tag = load<u32>(p, F_CACHE_TAG);
-  if (tag == 0 || tag != spEpoch(sp)) return -1;
-  return <i64>(<u64>sp << 32 | <u64>load<u32>(p, F_CACHE_LOCAL));
-}
-
-/** Caches flow `e`'s decision (its member record's service port and local index), if IPv4. */
-// @ts-ignore: decorator
-@inline export function setFlowDecision(e: i32, sp: u32, local: u32): void {
-  const p = flowPtr(e);
-  if ((load<u32>(p, F_META) & META_V6) != 0) return;
-  store<u32>(p, sp, F_CACHE_SP);
-  store<u32>(p, local, F_CACHE_LOCAL);
-  store<u32>(p, spEpoch(sp), F_CACHE_TAG);
-}
-
-/**
- * A new epoch for service port `sp` of `gen` (the serving generation, or one about to be): the
- * cached decisions of its flows stop matching. Once in 2^32 epochs the count wraps: then every
- * cache is dropped and every service port of `gen` gets an epoch from the restarted count, so no
- * old tag can match a new epoch.
- */
-export function renewSpEpoch(gen: Generation, sp: i32): void {
-  let next = load<u32>(EPOCH) + 1;
-  if (next == 0) {
-    dropFlowDecisions();
-    for (let s = 0; s < gen.spCount; s++) {
-      store<u32>(EPOCH, <u32>s + 1);
-      unchecked((gen.spEpochs[s] = <u32>s + 1));
-    }
-    next = <u32>gen.spCount + 1;
-  }
-  store<u32>(EPOCH, next);
-  unchecked((gen.spEpochs[sp] = next));
-}
-
-/**
- * Sizes `gen.spEpochs` for `count` service ports, keeping the epochs it has (a delta's appends
- * give theirs with renewSpEpoch).
- */
-export function growSpEpochs(gen: Generation, count: i32): void {
-  if (gen.spEpochs.length >= count) return;
-  const grown = new StaticArray<u32>(count + (count >> 1));
-  memory.copy(changetype<usize>(grown), changetype<usize>(gen.spEpochs), <usize>gen.spEpochs.length << 2);
-  gen.spEpochs = grown;
-}
-
-/** Every service port of a full load's new generation gets its own new epoch. */
-export function renewAllSpEpochs(gen: Generation): void {
-  growSpEpochs(gen, gen.spCount);
-  for (let s = 0; s < gen.spCount; s++) renewSpEpoch(gen, s);
-}
-
-/** Drops every IPv4 flow's decision cache. */
-function dropFlowDecisions(): void {
-  const t = flowTable;
-  for (let i: u32 = 0; i < t.slots; i++) {
-    const p = bucket(t, i);
-    if (load<u32>(p, B_LIST) != 0 && (load<u32>(p, F_META) & META_V6) == 0) store<u32>(p, 0, F_CACHE_TAG);
-  }
-}
-
-/** Whether flow `e` answers from its cached decision now (diagnostics, tests). */
-export function flowHasCachedDecision(e: i32): bool {
-  return flowCachedDecision(e) >= 0;
-}
-
-/** The last epoch handed out (tests: the wrap path). */
-export function flowDecisionEpoch(): u32 {
-  return load<u32>(EPOCH);
-}
-export function setFlowDecisionEpoch(epoch: u32): void {
-  store<u32>(EPOCH, epoch);
 }
 
 /** Last use of flow `e` (ms tick). */
@@ -432,12 +307,13 @@ function victim(now: u32): i32 {
 /**
  * Inserts a key that `flowFind` did not find, evicting one entry (`victim`) when the table is full
  * (an expired one counts as an expiration, not an eviction). `sp` and `local` are member `slot`'s
- * service port and local index, cached in an IPv4 flow's bucket. Returns the entry, or -1 when the
+ * service port and local index, cached in an IPv4 flow's bucket with `tag`, the service port's
+ * epoch (flow-decisions.ts spEpoch). Returns the entry, or -1 when the
  * key's probe chain is already MAX_PROBE long: the key is not tracked (nothing changes; counted in
  * `flowsUntracked`).
  */
 export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, d0: u32, d1: u32, d2: u32, d3: u32,
-  flags: u32, cls: u32, slot: u32, sp: u32, local: u32, now: u32): i32 {
+  flags: u32, cls: u32, slot: u32, sp: u32, local: u32, tag: u32, now: u32): i32 {
   const t = flowTable;
   applyHits();
   if (!tableProbeFits(t, hash)) {
@@ -459,7 +335,7 @@ export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s
   if ((keyMeta & META_V6) == 0) {
     store<u32>(p, sp, F_CACHE_SP);
     store<u32>(p, local, F_CACHE_LOCAL);
-    store<u32>(p, spEpoch(sp), F_CACHE_TAG);
+    store<u32>(p, tag, F_CACHE_TAG);
   } else {
     store<u32>(p, sv6 ? s1 : 0, F_SRC + 4);
     store<u32>(p, sv6 ? s2 : 0, F_SRC + 8);

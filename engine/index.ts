@@ -18,6 +18,7 @@
  */
 import * as core from './core';
 import * as flows from './flows';
+import * as decisions from './flow-decisions';
 import * as affinity from './affinity';
 import { snapshotErrorOffset, snapshotErrorServicePort } from './snapshot';
 import { BATCH_REGION_BYTES, MAX_BATCH, useBatchRegion } from './batch';
@@ -298,11 +299,11 @@ export function flowIndexDisplacement(): f64 {
 
 /** Tests: the decision epoch of IPv4 flows' cached decisions (flows.ts), to reach its wrap. */
 export function flowDecisionEpoch(): u32 {
-  return flows.flowDecisionEpoch();
+  return decisions.flowDecisionEpoch();
 }
 export function setFlowDecisionEpoch(epoch: u32): void {
   enter();
-  flows.setFlowDecisionEpoch(epoch);
+  decisions.setFlowDecisionEpoch(epoch);
   leave();
 }
 

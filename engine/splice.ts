@@ -16,7 +16,7 @@ import {
 import { Remap } from './remap';
 import { KEYS_INSERT, KEYS_REMOVE, KEYS_RENUMBER, buildServiceTable, keyCount, servicePortKeys } from './service-table';
 import { buildNameIndex, insertName, removeName, renumberName } from './names';
-import { growSpEpochs, renewSpEpoch } from './flows';
+import { growSpEpochs, renewSpEpoch } from './flow-decisions';
 
 /** One op of a delta: the old service port's runs and where the new one goes. */
 export class Change {
