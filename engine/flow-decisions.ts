@@ -36,7 +36,7 @@ const EPOCH: usize = memory.data(4, 4);
 
 /**
  * Flow `e`'s decision from its own bucket: service port << 32 | local index, when it is an IPv4
- * flow whose cache its service port's current epoch; else -1 (read the member record, then
+ * flow whose cache carries its service port's current epoch; else -1 (read the member record, then
  * `setFlowDecision`).
  */
 // @ts-ignore: decorator

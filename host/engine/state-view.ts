@@ -34,6 +34,7 @@ export interface StateViewExports {
   explainFlowLastUsed(e: number): number;
   explainFlowTimeout(e: number): number;
   explainFlowClass(e: number): number;
+  explainFlowCached(e: number): number;
   explainAffinity(pool: number, sf: number, s0: number, s1: number, s2: number, s3: number): number;
   explainAffinityBackend(e: number): number;
   explainAffinityLastUsed(e: number): number;
@@ -92,6 +93,11 @@ export interface FlowEntry {
   readonly lastUsedMs: number;
   readonly timeoutMs: number;
   readonly timeoutClass: 'tcp' | 'tcpfin' | 'udp' | 'sctp' | 'tcpsyn';
+  /**
+   * Whether a lookup answers from the flow's own bucket (an IPv4 flow whose cached decision is of
+   * its service port's current epoch, engine/flow-decisions.ts), or reads its member record too.
+   */
+  readonly decisionCached: boolean;
 }
 
 /** A ClientIP affinity entry (IPVS persistence template). */
@@ -174,6 +180,7 @@ export class EngineStateView {
       lastUsedMs: ex.explainFlowLastUsed(e) >>> 0,
       timeoutMs: ex.explainFlowTimeout(e) >>> 0,
       timeoutClass: CLASSES[ex.explainFlowClass(e)]!,
+      decisionCached: ex.explainFlowCached(e) === 1,
     };
   }
 

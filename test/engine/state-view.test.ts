@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadEngine } from '../../host/engine/node.js';
 import { SCHEDULERS } from '../../host/engine/model.js';
-import { abc, ip, model, servicePort, TCP } from './fixtures.js';
+import { abc, backend, ip, model, servicePort, TCP } from './fixtures.js';
 
 const VIP = ip('10.96.0.10');
 const opts = { seed: 7, flowCapacity: 256, affinityCapacity: 256 };
@@ -48,13 +48,28 @@ describe('engine state views', () => {
     const d = e.connect(TCP, client, 40000, VIP, 80, 5000);
     const b = d.backendIndex;
     // Not established yet: the engine keeps it in the short SYN class (IPVS SYN_RECV, 60 s).
-    expect(view.flow(TCP, client, 40000, VIP, 80)).toEqual({ pool: 0, servicePortIndex: 0, backendIndex: b, lastUsedMs: 5000, timeoutMs: 60_000, timeoutClass: 'tcpsyn' });
+    expect(view.flow(TCP, client, 40000, VIP, 80)).toEqual({ pool: 0, servicePortIndex: 0, backendIndex: b, lastUsedMs: 5000, timeoutMs: 60_000, timeoutClass: 'tcpsyn', decisionCached: true });
     expect(view.affinity(0, client)).toEqual({ backendIndex: b, lastUsedMs: 5000, timeoutMs: 30_000 });
     e.close(TCP, client, 40000, VIP, 80, 6000);
     expect(view.flow(TCP, client, 40000, VIP, 80)).toMatchObject({ lastUsedMs: 6000, timeoutMs: 120_000, timeoutClass: 'tcpfin' });
     // Reading an entry long expired neither removes nor refreshes it.
     expect(view.affinity(0, client)).toEqual({ backendIndex: b, lastUsedMs: 5000, timeoutMs: 30_000 });
     expect(e.stats().affinities).toBe(1);
+  });
+
+  it('say whether a flow answers from its own bucket: IPv4 until a full load re-points it, IPv6 never', async () => {
+    const e = await loadEngine(opts);
+    const m = model([servicePort('web', { clusterIPs: ['10.96.0.10', 'fd00::10'], backends: [...abc(), backend('fd00::a')] })]);
+    e.load(m);
+    const view = e.stateView();
+    e.connect(TCP, ip('10.1.0.1'), 40000, VIP, 80, 1000);
+    e.connect(TCP, ip('fd00:1::1'), 40000, ip('fd00::10'), 80, 1000);
+    expect(view.flow(TCP, ip('10.1.0.1'), 40000, VIP, 80)?.decisionCached).toBe(true);
+    expect(view.flow(TCP, ip('fd00:1::1'), 40000, ip('fd00::10'), 80)?.decisionCached).toBe(false);
+    e.load(m);
+    expect(view.flow(TCP, ip('10.1.0.1'), 40000, VIP, 80)?.decisionCached).toBe(false);
+    e.lookup(TCP, ip('10.1.0.1'), 40000, VIP, 80, 2000);
+    expect(view.flow(TCP, ip('10.1.0.1'), 40000, VIP, 80)?.decisionCached).toBe(true);
   });
 
   it('change nothing: an engine read between decisions decides exactly like one never read', async () => {
