@@ -310,7 +310,7 @@ export function commit(b: StagedBuild): i32 {
   stats.flowsDroppedOnSwap += dropped;
   committing = gen;
   stats.affinitiesDroppedOnSwap += affinityRemap(remap.poolOldToNew, remap.backendOldToNew, keepAffinity);
-  // Fresh epochs (flows.ts): the walk above dropped every carried flow's cached decision.
+  // Fresh epochs (flow-decisions.ts): the walk above dropped every carried flow's cached decision.
   renewAllSpEpochs(gen);
   setCurrent(gen);
   return SNAP_OK;

@@ -24,8 +24,8 @@ import {
   META_ACTIVE, flowClassOf, flowExpired, flowFind, flowInsert, flowListHead, flowListNext, flowMember, flowMeta,
   flowHit, flowRemove, flowTouch, flowWatch, flowWatched, flowsExpire, setFlowMember, setFlowMeta,
 } from './flows';
-import { flowCachedDecision, setFlowDecision, spEpoch } from './flow-decisions';
-import { flowHash, keyMetaOf, tupleHash } from './flow-key';
+import { flowCachedDecision, setFlowDecision } from './flow-decisions';
+import { flowHash, flowPorts, keyMetaOf, tupleHash } from './flow-key';
 import {
   affinityBackend, affinityExpire, affinityExpired, affinityFind, affinityHash, affinityInsert, affinityRemap, affinityRemove, affinityTouch,
   setAffinityBackend,
@@ -73,7 +73,7 @@ export function serving(): Generation {
 }
 
 /**
- * Flow `e`'s decision: from its own bucket while its cache is of this epoch (an IPv4 flow, flows.ts),
+ * Flow `e`'s decision: from its own bucket while its cache is of this epoch (an IPv4 flow, flow-decisions.ts),
  * else from its member record (service port and local index are there), cached for the next hit.
  */
 // @ts-ignore: decorator
@@ -154,12 +154,13 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spMeta: u32, firs
   // `sp` owns the pool, so it is the backend's service port; the member carries the local index:
   // the decision reads and writes no hot backend record (issue 10).
   const local = gen.memberWord(slot, MEMBER_LOCAL_INDEX);
-  if (flowInsert(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, tcp ? META_ACTIVE : 0, tcp ? CLASS_TCP_SYN : classFor(proto), slot, <u32>sp, local, spEpoch(<u32>sp), now) >= 0) {
+  const e = flowInsert(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, tcp ? META_ACTIVE : 0, tcp ? CLASS_TCP_SYN : classFor(proto), slot, now);
+  if (e >= 0) {
+    setFlowDecision(e, <u32>sp, local);
     gen.count(slot, tcp, 1);
   }
   return setDecision(VERDICT_BACKEND, via, sp, <i32>local, detail, kind);
 }
-
 
 /** A live (unexpired) flow for the key, or -1; an expired one is removed and counted. */
 // @ts-ignore: decorator
@@ -177,7 +178,7 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spMeta: u32, firs
 // @ts-ignore: decorator
 @inline function liveFlowFor(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
   df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32, now: u32): i32 {
-  const ports = (sport << 16) | (dport & 0xffff);
+  const ports = flowPorts(sport, dport);
   const keyMeta = keyMetaOf(proto, sf, df);
   return liveFlow(tupleHash(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport), keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, now);
 }
@@ -193,14 +194,13 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spMeta: u32, firs
   return connectHashed(tupleHash(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport), proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, nowMs);
 }
 
-
 /** `connect` with the tuple's flow hash (`tupleHash`) already computed: connectMany hashes each record once. */
 // @ts-ignore: decorator
 @inline export function connectHashed(h: u32, proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
   df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32, nowMs: f64): i32 {
   const gen = current;
   const now = toTick(nowMs);
-  const ports = (sport << 16) | (dport & 0xffff);
+  const ports = flowPorts(sport, dport);
   const keyMeta = keyMetaOf(proto, sf, df);
   // A read of the destination's home match slot, issued before the flow probe so the two misses
   // overlap (a new connection needs both; the value is unused: Wasm has no prefetch).
@@ -236,7 +236,7 @@ export function connectToServicePort(sp: i32, kind: u32, proto: u32, sf: u32, s0
   const gen = current;
   if (sp < 0 || sp >= gen.spCount) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);
   const now = toTick(nowMs);
-  const ports = (sport << 16) | (dport & 0xffff);
+  const ports = flowPorts(sport, dport);
   const keyMeta = keyMetaOf(proto, sf, df);
   const h = flowHash(keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3);
   const e = liveFlow(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, now);
@@ -263,7 +263,7 @@ export function connectToServicePort(sp: i32, kind: u32, proto: u32, sf: u32, s0
 @inline export function lookupHashed(h: u32, proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
   df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32, nowMs: f64): i32 {
   const now = toTick(nowMs);
-  const ports = (sport << 16) | (dport & 0xffff);
+  const ports = flowPorts(sport, dport);
   const keyMeta = keyMetaOf(proto, sf, df);
   const e = liveFlow(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, now);
   if (e < 0) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);

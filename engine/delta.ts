@@ -163,7 +163,7 @@ export function applyDelta(gen: Generation, bytes: StaticArray<u8>): i32 {
 /**
  * The replaced service ports (their indexes, which a replace keeps) whose kept backends get
  * another index within them (one added or removed before them): their flows' cached decisions
- * need a new epoch (flows.ts). Read before the new records overwrite the old ones. A flow whose
+ * need a new epoch (flow-decisions.ts). Read before the new records overwrite the old ones. A flow whose
  * member slot moves keeps its cache (`moveFlowMember`): the service port keeps its index, and
  * this covers the backend's. Appends and removes renew the indexes whose occupant changes
  * (splice.ts writeChanges).

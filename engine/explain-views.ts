@@ -19,7 +19,7 @@ import { current, timeoutMs } from './state';
 import { matchService, matchedPool } from './service-table';
 import { flowClassOf, flowFind, flowLastUsed, flowMember } from './flows';
 import { flowHasCachedDecision } from './flow-decisions';
-import { flowHash } from './flow-key';
+import { flowPorts, keyMetaOf, tupleHash } from './flow-key';
 import { affinityBackend, affinityFind, affinityHash, affinityLastUsed, affinityTimeout } from './affinity';
 import { randomState } from './schedulers/random';
 
@@ -101,9 +101,8 @@ export function explainRandomState(): u32 {
 /** The flow entry for a 5-tuple, expired or not, or -1 (as core.ts connect keys it). */
 export function explainFlow(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
   df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32): i32 {
-  const ports = (sport << 16) | (dport & 0xffff);
-  const keyMeta = (proto & 0xff) | (sf == 6 ? <u32>0x100 : 0) | (df == 6 ? <u32>0x200 : 0);
-  return flowFind(flowHash(keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3), keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3);
+  return flowFind(tupleHash(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport), keyMetaOf(proto, sf, df), s0, s1, s2, s3,
+    flowPorts(sport, dport), d0, d1, d2, d3);
 }
 /** The pool (virtual service) a flow was admitted through. */
 export function explainFlowPool(e: i32): i32 {
@@ -117,7 +116,7 @@ export function explainFlowServicePort(e: i32): i32 {
 export function explainFlowBackend(e: i32): i32 {
   return <i32>current.memberWord(<i32>flowMember(e), MEMBER_LOCAL_INDEX);
 }
-/** 1 when the flow (an IPv4 one) answers from its own bucket's cached decision now (flows.ts), else 0. */
+/** 1 when the flow (an IPv4 one) answers from its own bucket's cached decision now (flow-decisions.ts), else 0. */
 export function explainFlowCached(e: i32): i32 {
   return flowHasCachedDecision(e) ? 1 : 0;
 }

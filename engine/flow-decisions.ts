@@ -69,10 +69,7 @@ export function renewSpEpoch(gen: Generation, sp: i32): void {
   let next = load<u32>(EPOCH) + 1;
   if (next == 0) {
     dropFlowDecisions();
-    for (let s = 0; s < gen.spCount; s++) {
-      store<u32>(EPOCH, <u32>s + 1);
-      unchecked((gen.spEpochs[s] = <u32>s + 1));
-    }
+    for (let s = 0; s < gen.spCount; s++) unchecked((gen.spEpochs[s] = <u32>s + 1));
     next = <u32>gen.spCount + 1;
   }
   store<u32>(EPOCH, next);
@@ -80,19 +77,11 @@ export function renewSpEpoch(gen: Generation, sp: i32): void {
 }
 
 /**
- * Sizes `gen.spEpochs` for `count` service ports, keeping the epochs it has (a delta's appends
- * give theirs with renewSpEpoch).
+ * Every service port of a full load's new generation gets its own new epoch. (A delta grows the
+ * array with the service port records, splice.ts writeChanges.)
  */
-export function growSpEpochs(gen: Generation, count: i32): void {
-  if (gen.spEpochs.length >= count) return;
-  const grown = new StaticArray<u32>(count + (count >> 1));
-  memory.copy(changetype<usize>(grown), changetype<usize>(gen.spEpochs), <usize>gen.spEpochs.length << 2);
-  gen.spEpochs = grown;
-}
-
-/** Every service port of a full load's new generation gets its own new epoch. */
 export function renewAllSpEpochs(gen: Generation): void {
-  growSpEpochs(gen, gen.spCount);
+  gen.spEpochs = new StaticArray<u32>(gen.spCount);
   for (let s = 0; s < gen.spCount; s++) renewSpEpoch(gen, s);
 }
 

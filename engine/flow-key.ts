@@ -4,9 +4,34 @@
  */
 import { finishNH, nhTerm, tableKey } from './hash';
 
+/** Key meta bits: the source, the destination is IPv6. */
+// @ts-ignore: decorator
+@inline export const META_SRC_V6: u32 = 0x100;
+// @ts-ignore: decorator
+@inline export const META_DST_V6: u32 = 0x200;
+
 // @ts-ignore: decorator
 @inline export function keyMetaOf(proto: u32, sf: u32, df: u32): u32 {
-  return (proto & 0xff) | (sf == 6 ? <u32>0x100 : 0) | (df == 6 ? <u32>0x200 : 0);
+  return (proto & 0xff) | (sf == 6 ? META_SRC_V6 : 0) | (df == 6 ? META_DST_V6 : 0);
+}
+
+/** sport << 16 | dport: the key's port word. */
+// @ts-ignore: decorator
+@inline export function flowPorts(sport: u32, dport: u32): u32 {
+  return (sport << 16) | (dport & 0xffff);
+}
+
+/**
+ * All ones when the key's source (destination) is IPv6, else 0: an IPv4 address is its w0 alone,
+ * so its words 1..3 are masked out of the hash, the compare and the stored key (flows.ts).
+ */
+// @ts-ignore: decorator
+@inline export function srcWordMask(keyMeta: u32): u32 {
+  return (keyMeta & META_SRC_V6) != 0 ? 0xffffffff : 0;
+}
+// @ts-ignore: decorator
+@inline export function dstWordMask(keyMeta: u32): u32 {
+  return (keyMeta & META_DST_V6) != 0 ? 0xffffffff : 0;
 }
 
 /**
@@ -16,9 +41,8 @@ import { finishNH, nhTerm, tableKey } from './hash';
  */
 // @ts-ignore: decorator
 @inline export function flowHash(keyMeta: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, d0: u32, d1: u32, d2: u32, d3: u32): u32 {
-  // An IPv4 address is its w0 alone: the other words are not part of the key (flowFind).
-  const sm: u32 = (keyMeta & 0x100) != 0 ? 0xffffffff : 0;
-  const dm: u32 = (keyMeta & 0x200) != 0 ? 0xffffffff : 0;
+  const sm = srcWordMask(keyMeta);
+  const dm = dstWordMask(keyMeta);
   s1 &= sm;
   s2 &= sm;
   s3 &= sm;
@@ -38,5 +62,5 @@ import { finishNH, nhTerm, tableKey } from './hash';
 // @ts-ignore: decorator
 @inline export function tupleHash(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
   df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32): u32 {
-  return flowHash(keyMetaOf(proto, sf, df), s0, s1, s2, s3, (sport << 16) | (dport & 0xffff), d0, d1, d2, d3);
+  return flowHash(keyMetaOf(proto, sf, df), s0, s1, s2, s3, flowPorts(sport, dport), d0, d1, d2, d3);
 }

@@ -24,6 +24,7 @@
  * entries).
  */
 import { Generation } from './generation';
+import { META_DST_V6, META_SRC_V6, dstWordMask, srcWordMask } from './flow-key';
 import { MEMBER_ACTIVE, MEMBER_INACTIVE, MEMBER_WORDS } from './layout';
 import { CLASS_TCP_SYN, FLOW_CLASS_COUNT, current, elapsed, stats, timeoutMs } from './state';
 import {
@@ -54,7 +55,7 @@ import {
 @inline export const META_ACTIVE: u32 = 1 << 13;
 /** The key meta's family bits (src v6, dst v6): 0 for an IPv4 flow, the one kind with a decision cache. */
 // @ts-ignore: decorator
-@inline export const META_V6: u32 = 0x300;
+@inline export const META_V6: u32 = META_SRC_V6 | META_DST_V6;
 /** An IPv4 flow's cached service port (in src w1, not key there; flow-decisions.ts). */
 // @ts-ignore: decorator
 @inline export const F_CACHE_SP: usize = F_SRC + 4;
@@ -126,6 +127,8 @@ export function flowsInit(cap: i32): void {
 @inline export function flowFind(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, d0: u32, d1: u32, d2: u32, d3: u32): i32 {
   const t = flowTable;
   if (t.slots == 0) return -1;
+  const sm = srcWordMask(keyMeta);
+  const dm = dstWordMask(keyMeta);
   let i = homeSlot(t, hash);
   for (let n: u32 = 0; n < MAX_PROBE_SLOTS; n++) {
     const p = bucket(t, i);
@@ -135,9 +138,8 @@ export function flowsInit(cap: i32): void {
     if (load<u32>(p, B_HASH) == hash && load<u32>(p, F_SRC) == s0 && load<u32>(p, F_PORTS) == ports && load<u32>(p, F_DST) == d0 &&
         (load<u32>(p, F_META) & KEY_META_MASK) == keyMeta &&
         ((keyMeta & META_V6) == 0 || (
-          load<u32>(p, F_SRC + 4) == ((keyMeta & 0x100) != 0 ? s1 : 0) && load<u32>(p, F_SRC + 8) == ((keyMeta & 0x100) != 0 ? s2 : 0) &&
-          load<u32>(p, F_SRC + 12) == ((keyMeta & 0x100) != 0 ? s3 : 0) && load<u32>(p, F_DST + 4) == ((keyMeta & 0x200) != 0 ? d1 : 0) &&
-          load<u32>(p, F_DST + 8) == ((keyMeta & 0x200) != 0 ? d2 : 0) && load<u32>(p, F_DST + 12) == ((keyMeta & 0x200) != 0 ? d3 : 0)))) {
+          load<u32>(p, F_SRC + 4) == (s1 & sm) && load<u32>(p, F_SRC + 8) == (s2 & sm) && load<u32>(p, F_SRC + 12) == (s3 & sm) &&
+          load<u32>(p, F_DST + 4) == (d1 & dm) && load<u32>(p, F_DST + 8) == (d2 & dm) && load<u32>(p, F_DST + 12) == (d3 & dm)))) {
       return <i32>i;
     }
     i = nextSlot(t, i);
@@ -306,14 +308,12 @@ function victim(now: u32): i32 {
 
 /**
  * Inserts a key that `flowFind` did not find, evicting one entry (`victim`) when the table is full
- * (an expired one counts as an expiration, not an eviction). `sp` and `local` are member `slot`'s
- * service port and local index, cached in an IPv4 flow's bucket with `tag`, the service port's
- * epoch (flow-decisions.ts spEpoch). Returns the entry, or -1 when the
+ * (an expired one counts as an expiration, not an eviction). Returns the entry, or -1 when the
  * key's probe chain is already MAX_PROBE long: the key is not tracked (nothing changes; counted in
  * `flowsUntracked`).
  */
 export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, d0: u32, d1: u32, d2: u32, d3: u32,
-  flags: u32, cls: u32, slot: u32, sp: u32, local: u32, tag: u32, now: u32): i32 {
+  flags: u32, cls: u32, slot: u32, now: u32): i32 {
   const t = flowTable;
   applyHits();
   if (!tableProbeFits(t, hash)) {
@@ -329,22 +329,18 @@ export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s
   }
   const e = tableClaim(t, hash, cls, now);
   const p = bucket(t, e);
-  const sv6 = (keyMeta & 0x100) != 0;
-  const dv6 = (keyMeta & 0x200) != 0;
+  // An IPv4 address's words 1..3 are stored as 0: an IPv4 flow starts with no cached decision
+  // (tag 0 in src w3; flow-decisions.ts setFlowDecision writes one).
+  const sm = srcWordMask(keyMeta);
+  const dm = dstWordMask(keyMeta);
   store<u32>(p, s0, F_SRC);
-  if ((keyMeta & META_V6) == 0) {
-    store<u32>(p, sp, F_CACHE_SP);
-    store<u32>(p, local, F_CACHE_LOCAL);
-    store<u32>(p, tag, F_CACHE_TAG);
-  } else {
-    store<u32>(p, sv6 ? s1 : 0, F_SRC + 4);
-    store<u32>(p, sv6 ? s2 : 0, F_SRC + 8);
-    store<u32>(p, sv6 ? s3 : 0, F_SRC + 12);
-  }
+  store<u32>(p, s1 & sm, F_SRC + 4);
+  store<u32>(p, s2 & sm, F_SRC + 8);
+  store<u32>(p, s3 & sm, F_SRC + 12);
   store<u32>(p, d0, F_DST);
-  store<u32>(p, dv6 ? d1 : 0, F_DST + 4);
-  store<u32>(p, dv6 ? d2 : 0, F_DST + 8);
-  store<u32>(p, dv6 ? d3 : 0, F_DST + 12);
+  store<u32>(p, d1 & dm, F_DST + 4);
+  store<u32>(p, d2 & dm, F_DST + 8);
+  store<u32>(p, d3 & dm, F_DST + 12);
   store<u32>(p, ports, F_PORTS);
   store<u32>(p, keyMeta | flags, F_META);
   store<u32>(p, slot, F_MEMBER);

@@ -17,7 +17,7 @@ export class Generation {
   sps: StaticArray<u32> = new StaticArray<u32>(0);
   spCount: i32 = 0;
   /**
-   * Per service port, the epoch IPv4 flows' cached decisions must carry to be valid (flows.ts):
+   * Per service port, the epoch IPv4 flows' cached decisions must carry to be valid (flow-decisions.ts):
    * renewed when that service port's numbering changes under its flows. At least spCount long.
    */
   spEpochs: StaticArray<u32> = new StaticArray<u32>(0);

@@ -297,7 +297,7 @@ export function flowIndexDisplacement(): f64 {
   return <f64>flows.flowIndexDisplacement();
 }
 
-/** Tests: the decision epoch of IPv4 flows' cached decisions (flows.ts), to reach its wrap. */
+/** Tests: the last epoch of IPv4 flows' cached decisions handed out (flow-decisions.ts), to reach its wrap. */
 export function flowDecisionEpoch(): u32 {
   return decisions.flowDecisionEpoch();
 }

@@ -16,7 +16,7 @@ import {
 import { Remap } from './remap';
 import { KEYS_INSERT, KEYS_REMOVE, KEYS_RENUMBER, buildServiceTable, keyCount, servicePortKeys } from './service-table';
 import { buildNameIndex, insertName, removeName, renumberName } from './names';
-import { growSpEpochs, renewSpEpoch } from './flow-decisions';
+import { renewSpEpoch } from './flow-decisions';
 
 /** One op of a delta: the old service port's runs and where the new one goes. */
 export class Change {
@@ -326,6 +326,7 @@ export function writeChanges(gen: Generation, mini: Generation, changes: Array<C
   const keysFit = <i64>keys * 2 <= <i64>gen.matchMask + 1;
   const namesFit = names * 2 <= gen.names.length;
   gen.sps = grownU32(gen.sps, (gen.spCount + appends) * SP_WORDS);
+  gen.spEpochs = grownU32(gen.spEpochs, gen.spCount + appends);
   for (let c = 0; c < changes.length; c++) {
     const ch = unchecked(changes[c]);
     if (ch.old >= 0) release(gen, ch, keysFit, namesFit);
@@ -334,11 +335,8 @@ export function writeChanges(gen: Generation, mini: Generation, changes: Array<C
     const ch = unchecked(changes[c]);
     if (ch.next < 0) continue;
     const sp = ch.old >= 0 ? ch.old : gen.spCount++;
-    if (ch.old < 0) {
-      // A new index: no flow's cache may match it (flows.ts).
-      growSpEpochs(gen, gen.spCount);
-      renewSpEpoch(gen, sp);
-    }
+    // A new index: no flow's cache may match it (flow-decisions.ts).
+    if (ch.old < 0) renewSpEpoch(gen, sp);
     write(gen, mini, ch, sp);
     if (keysFit) servicePortKeys(gen, sp, KEYS_INSERT, 0);
     if (namesFit) insertName(gen, sp);
@@ -352,7 +350,7 @@ export function writeChanges(gen: Generation, mini: Generation, changes: Array<C
     const last = gen.spCount - 1;
     if (t != last) {
       renumber(gen, last, t, keysFit, namesFit);
-      // Every index whose occupant changes gets a new epoch (flows.ts). The moved service port's
+      // Every index whose occupant changes gets a new epoch (flow-decisions.ts). The moved service port's
       // flows cached `last`: out of range now, and renewed when an append takes it again.
       renewSpEpoch(gen, t);
     }
