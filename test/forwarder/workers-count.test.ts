@@ -78,7 +78,8 @@ describe('--workers', () => {
         expect(err).toContain(`"msg":"--workers 2: Node ${process.versions.node} cannot bind one address in several threads`);
       }
       child.kill('SIGTERM');
-      expect(await new Promise((r) => child.once('exit', r))).toBe(0);
+      const exit = await new Promise((r) => child.once('exit', (code, signal) => r({ code, signal })));
+      expect(exit, err).toEqual({ code: 0, signal: null });
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });

@@ -26,6 +26,7 @@ import type { KubeObject } from '../../model/index.js';
 import type { Source, SourceSnapshot } from '../../sources/source.js';
 import { loadManifests } from '../../sources/files.js';
 import { UsageError } from '../errors.js';
+import { stopSignal } from '../stop-signal.js';
 
 /** The hostnames pods' addresses (examples/hostnames.yaml) and their port. */
 export const DEMO_POD_IPS = ['127.244.0.1', '127.244.0.2', '127.244.0.3'] as const;
@@ -196,15 +197,13 @@ async function runDemo(flags: DemoFlags): Promise<number> {
     await stopAll();
     return 0;
   }
+  const stopped = stopSignal();
   out.write(`\nServing. Try:  curl ${url}\n`);
   out.write(`DNS:           dig @${dns.address.host}${dns.address.port === 53 ? '' : ` -p ${dns.address.port}`} ${fqdn}\n`);
   if (serving.operations.metrics) out.write(`Metrics:       curl http://${serving.operations.metrics}/metrics\n`);
   if (serving.operations.healthz) out.write(`Health:        curl http://${serving.operations.healthz}/healthz\n`);
   out.write('Press Ctrl-C to stop.\n');
-  await new Promise<void>((res) => {
-    process.once('SIGINT', () => res());
-    process.once('SIGTERM', () => res());
-  });
+  await stopped;
   await stopAll();
   return 0;
 }

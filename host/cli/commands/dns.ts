@@ -10,6 +10,7 @@ import { MemoryAllocationStore } from '../../model/index.js';
 import { ModelFeed } from '../../sources/model-feed.js';
 import { addDnsFlags, describeDns, resolveDnsFlags, type DnsFlagValues } from '../dns-options.js';
 import { UsageError } from '../errors.js';
+import { stopSignal } from '../stop-signal.js';
 import { LOG_LEVELS, createLogger } from '../forwarder-options.js';
 import { reportDiagnostics } from '../report-diagnostics.js';
 import { addSourceOptions, createSource, resolveSourceOptions, type SourceFlags } from '../source-options.js';
@@ -47,11 +48,9 @@ async function runDns(flags: SourceFlags & DnsFlagValues & { logLevel: string })
     throw err;
   }
   const services = first.result.discovery.services.length;
+  const stopped = stopSignal();
   process.stdout.write(`vipwasm dns: serving ${describeDns(dns, serving.address)}; ${services} Service${services === 1 ? '' : 's'}\n`);
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', () => resolve());
-    process.once('SIGINT', () => resolve());
-  });
+  await stopped;
   await serving.stop();
   await feed.close();
   return 0;

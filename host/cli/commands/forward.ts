@@ -13,6 +13,7 @@ import { addForwarderFlags, createLogger, resolveForwarderFlags } from '../forwa
 import type { ForwarderFlagValues } from '../forwarder-options.js';
 import { serveForwarder } from '../../forwarder/serve.js';
 import { UsageError } from '../errors.js';
+import { stopSignal } from '../stop-signal.js';
 import { serveDns } from '../../dns/serve.js';
 import { addDnsFlags, describeDns, resolveDnsFlags, type DnsFlagValues } from '../dns-options.js';
 import { addSourceOptions, createSource, resolveSourceOptions } from '../source-options.js';
@@ -80,6 +81,7 @@ async function runForward(flags: SourceFlags & ForwarderFlagValues & DnsFlagValu
   if (serving.operations.healthz) ops.push(`healthz http://${serving.operations.healthz}/healthz`);
   if (dns && dnsOptions) ops.push(`dns ${describeDns(dnsOptions, dns.address)}`);
   const d = serving.forwarder.dataPathOptions;
+  const stopped = stopSignal();
   process.stdout.write(
     `vipwasm forward: serving ${serving.forwarder.summary()}; scheduler ${settings.modelOptions.defaultScheduler ?? 'rr'}, ` +
       `connect timeout ${d.connectTimeoutMs}ms, ${d.connectRetries} retries, udp timeout ${d.udpTimeoutMs / 1000}s` +
@@ -87,10 +89,7 @@ async function runForward(flags: SourceFlags & ForwarderFlagValues & DnsFlagValu
   );
   log.info({ listeners: serving.forwarder.boundListeners() }, 'serving');
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = await stopped;
   log.info({ signal, graceMs: r.shutdownGraceMs, open: serving.forwarder.openConnections }, 'draining');
   await dns?.stop();
   const { aborted } = await serving.stop(r.shutdownGraceMs);

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
+import { stopSignal } from '../stop-signal.js';
 
 const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
@@ -109,15 +110,9 @@ export function register(program: Command): void {
         if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new UsageError(`--port: 127.0.0.1:${port} is already in use`);
         throw err;
       }
+      const stopped = stopSignal();
       process.stdout.write(`vipwasm playground: ${served.url}\n(Ctrl-C to stop)\n`);
-      await new Promise<void>((done) => {
-        const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          void served.close().then(done);
-        };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      await stopped;
+      await served.close();
     });
 }

@@ -26,6 +26,7 @@ import { renderIpvsText } from '../../rules/render-ipvs.js';
 import { renderNftablesText } from '../../rules/render-nftables.js';
 import { TriggerTimes } from '../../metrics/trigger-times.js';
 import { UsageError } from '../errors.js';
+import { stopSignal } from '../stop-signal.js';
 import { changedDiagnosticsReporter, reportDiagnostics } from '../report-diagnostics.js';
 import { type SourceFlags, addSourceOptions, createSource, loadModelOnce, resolveSourceOptions } from '../source-options.js';
 
@@ -154,6 +155,8 @@ async function watch(plain: RuleApplier[], families: readonly IPFamily[], settin
   // that matters to nobody never wakes the sync loop.
   const feed = new ModelFeed(await createSource(settings), settings.modelOptions);
   const first = await feed.start();
+  // Listen before the first sync reports: a supervisor may signal as soon as it sees it.
+  const stopped = stopSignal();
   const report = changedDiagnosticsReporter();
   report([...first.sourceDiagnostics, ...first.result.diagnostics]);
   loop.update(first.result.model);
@@ -167,10 +170,7 @@ async function watch(plain: RuleApplier[], families: readonly IPFamily[], settin
     },
     (err) => process.stderr.write(`error: cannot build the service model, keeping the previous rules: ${err.message}\n`),
   );
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
+  await stopped;
   await feed.close();
   await loop.stop();
   served?.server.close();

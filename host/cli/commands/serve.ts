@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { SnapshotServer } from '../../envoy/snapshot-server.js';
 import { ModelFeed } from '../../sources/model-feed.js';
 import { UsageError } from '../errors.js';
+import { stopSignal } from '../stop-signal.js';
 import { changedDiagnosticsReporter } from '../report-diagnostics.js';
 import { type SourceFlags, addSourceOptions, createSource, resolveSourceOptions } from '../source-options.js';
 
@@ -40,12 +41,9 @@ export function register(program: Command): void {
       snap = next;
     });
     const addr = await server.listen(listen.host, listen.port);
+    const stopped = stopSignal();
     process.stderr.write(`serving snapshot version ${snap.version} on http://${addr.family === 'IPv6' ? `[${addr.address}]` : addr.address}:${addr.port}/snapshot\n`);
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once('SIGINT', stop);
-      process.once('SIGTERM', stop);
-    });
+    await stopped;
     await server.close();
     await source.close();
   });
