@@ -28,7 +28,8 @@ import { META_DST_V6, META_SRC_V6, dstWordMask, srcWordMask } from './flow-key';
 import { MEMBER_ACTIVE, MEMBER_INACTIVE, MEMBER_WORDS } from './layout';
 import { CLASS_TCP_SYN, FLOW_CLASS_COUNT, current, elapsed, stats, timeoutMs } from './state';
 import {
-  B_HASH, B_LAST_USED, B_LIST, B_NEXT, B_PREV, LISTS_BYTES, MAX_TABLE_CAPACITY, MAX_PROBE_SLOTS, Table, bucket, listHead, listNext, listTail, homeSlot, nextSlot,
+  B_HASH, B_LAST_USED, B_LIST, B_NEXT, B_PREV, LISTS_BYTES, MAX_TABLE_CAPACITY, MAX_PROBE_SLOTS, Table, bucket, bucketList, bucketListTag, listHead, listNext,
+  listPrev, listTail, homeSlot, nextSlot,
   tableBytes, tableClaim, tableDisplacement, tableInit, tableProbeFits, tableRemove, tableTouch, tableWatch, tableWatched,
 } from './table';
 
@@ -150,7 +151,7 @@ export function flowsInit(cap: i32): void {
 /** Timeout class of flow `e` (state.ts CLASS_*): the list it is on. */
 // @ts-ignore: decorator
 @inline export function flowClassOf(e: i32): u32 {
-  return load<u32>(flowPtr(e), B_LIST) - 1;
+  return bucketList(flowPtr(e));
 }
 
 /** Flow `e`'s meta word (protocol, families, active). */
@@ -193,11 +194,40 @@ export function flowsInit(cap: i32): void {
 }
 
 /**
- * Hits whose move to their list head is still to be made, in hit order (slots, static memory).
- * A hit (`flowHit`) writes only its own bucket and appends its slot here, a cache-resident ring;
- * the moves are made in the same order, in one batch whose neighbour stores overlap, before
- * anything that reads list order or moves a bucket (every other function below starts with
- * `applyHits`), so the lists are exactly as if each hit had moved at once (issue 10).
+ * Queue epochs: a flow's list place records the epoch (EPOCH_MS of host time) it was queued in,
+ * and a lookup hit (`flowHit`) moves it to its list head only when that epoch has passed. A flow
+ * seen by many packets a second then costs one list move a second instead of one per packet,
+ * whose two list neighbours are random cache misses at a million flows, and a hit inside the
+ * epoch writes nothing but its own bucket (issue 10). So each class list is in queue order, and a
+ * flow's last use lies in its queue epoch (moves are only deferred within one call, HITS below):
+ * the tail is the least recently used flow to within one epoch. Expiry stays exact
+ * (`flowsExpire`); eviction takes list tails (`victim`). Connects, state changes and rebinds
+ * still move the flow at once (`flowTouch`).
+ */
+// @ts-ignore: decorator
+@inline export const EPOCH_SHIFT: u32 = 10;
+// @ts-ignore: decorator
+@inline export const EPOCH_MS: u32 = 1 << EPOCH_SHIFT;
+
+/** The queue epoch of host tick `now` (22 bits, fits the list tag). */
+// @ts-ignore: decorator
+@inline export function epochOf(now: u32): u32 {
+  return now >>> EPOCH_SHIFT;
+}
+
+/** The flow's queue epoch. */
+// @ts-ignore: decorator
+@inline export function flowQueueEpoch(e: i32): u32 {
+  return bucketListTag(flowPtr(e));
+}
+
+/**
+ * Hits whose move to their list head is still to be made, in hit order (slots, static memory):
+ * those whose queue epoch had passed. Such a hit (`flowHit`) writes only its own bucket and
+ * appends its slot here, a cache-resident ring; the moves are made in the same order, in one
+ * batch whose neighbour stores overlap, before anything that reads list order or moves a bucket
+ * (every other function below starts with `applyHits`), so the lists are exactly as if each such
+ * hit had moved at once.
  */
 // @ts-ignore: decorator
 @inline const HIT_RING: i32 = 64;
@@ -233,14 +263,20 @@ export function applyHits(): void {
   for (let k = 0; k < n; k++) {
     const slot = load<u32>(HITS + (<usize>k << 2));
     const p = bucket(flowTable, slot);
-    tableTouch(flowTable, slot, load<u32>(p, B_LIST) - 1, load<u32>(p, B_LAST_USED));
+    const used = load<u32>(p, B_LAST_USED);
+    tableTouch(flowTable, slot, bucketList(p), used, epochOf(used));
   }
 }
 
-/** A packet of an existing flow: last used = now; its move to the list head is deferred (HITS). */
+/**
+ * A packet of an existing flow: last used = now; when its queue epoch has passed, it moves to its
+ * list head (deferred: HITS).
+ */
 // @ts-ignore: decorator
 @inline export function flowHit(e: i32, now: u32): void {
-  store<u32>(flowPtr(e), now, B_LAST_USED);
+  const p = flowPtr(e);
+  store<u32>(p, now, B_LAST_USED);
+  if (bucketListTag(p) == epochOf(now)) return;
   if (hitCount == HIT_RING) applyHits();
   store<u32>(HITS + (<usize>hitCount << 2), <u32>e);
   hitCount++;
@@ -249,7 +285,7 @@ export function applyHits(): void {
 /** Refreshes an entry: last used = now, at the head of (possibly another) class list. */
 export function flowTouch(e: i32, now: u32, cls: u32): void {
   applyHits();
-  tableTouch(flowTable, <u32>e, cls, now);
+  tableTouch(flowTable, <u32>e, cls, now, epochOf(now));
 }
 
 /**
@@ -327,7 +363,7 @@ export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s
     flowRemove(v);
     // Backward shift can only shorten chains: the key still fits.
   }
-  const e = tableClaim(t, hash, cls, now);
+  const e = tableClaim(t, hash, cls, now, epochOf(now));
   const p = bucket(t, e);
   // An IPv4 address's words 1..3 are stored as 0: an IPv4 flow starts with no cached decision
   // (tag 0 in src w3; flow-decisions.ts setFlowDecision writes one).
@@ -353,18 +389,28 @@ export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s
   return elapsed(now, flowLastUsed(e), unchecked(timeoutMs[flowClassOf(e)]));
 }
 
-/** Removes every expired entry (tails of each class list); returns how many. */
+/**
+ * Removes every expired entry; returns how many. Each class list is walked from its tail while
+ * the queue epoch is old enough to hold an expired flow (a flow's last use lies in its queue
+ * epoch, and epochs only grow towards the head): every flow of an earlier epoch is expired, and
+ * those of the last such epoch are checked one by one. The flows that pass the check were used in
+ * the one epoch-long window ending a timeout ago, so each is seen by at most a few sweeps before
+ * it expires: O(expired) over time.
+ */
 export function flowsExpire(now: u32): i32 {
   applyHits();
   let removed = 0;
   for (let c: u32 = 0; c < <u32>FLOW_CLASS_COUNT; c++) {
     const span = unchecked(timeoutMs[c]);
-    while (true) {
-      const t = listTail(flowTable, c);
-      if (t == 0) break;
-      const e = <i32>t - 1;
-      if (!elapsed(now, flowLastUsed(e), span)) break;
+    let cur = listTail(flowTable, c);
+    while (cur != 0) {
+      const e = <i32>cur - 1;
+      if (!elapsed(now, flowQueueEpoch(e) << EPOCH_SHIFT, span)) break;
+      cur = listPrev(flowTable, <u32>e);
+      if (!elapsed(now, flowLastUsed(e), span)) continue;
+      tableWatch(flowTable, cur);
       flowRemove(e);
+      cur = tableWatched(flowTable);
       removed++;
     }
   }

@@ -22,7 +22,8 @@
  *   0      4        8       12      16          20                                   64
  *   +------+--------+-------+-------+-----------+------------------------------------+
  *   | hash | list+1 | prev  | next  | last used | payload (flows.ts / affinity.ts)   |
- *   |      | 0=free | slot+1| slot+1| ms tick   | 44 bytes                           |
+ *   |      | 0=free,| slot+1| slot+1| ms tick   | 44 bytes                           |
+ *   |      | tag<<8 |       |       |           |                                    |
  *   +------+--------+-------+-------+-----------+------------------------------------+
  */
 import { MAX_PROBE } from './hash';
@@ -34,9 +35,14 @@ import { MAX_PROBE } from './hash';
 /** The entry's full table hash: a cheap first compare, and its home slot for backward shift. */
 // @ts-ignore: decorator
 @inline export const B_HASH: usize = 0;
-/** The entry's list number + 1; 0 marks a free bucket. */
+/**
+ * The entry's list number + 1 in the low byte (0 marks a free bucket), and above it a 24-bit tag
+ * the table keeps with the entry's place in its list (flows: the epoch it was queued in; flows.ts).
+ */
 // @ts-ignore: decorator
 @inline export const B_LIST: usize = 4;
+// @ts-ignore: decorator
+@inline const LIST_BITS: u32 = 8;
 // @ts-ignore: decorator
 @inline export const B_PREV: usize = 8;
 // @ts-ignore: decorator
@@ -100,6 +106,18 @@ export class Table {
 // @ts-ignore: decorator
 @inline export function bucket(t: Table, slot: u32): usize {
   return t.base + (<usize>slot << BUCKET_SHIFT);
+}
+
+/** The list of the entry in bucket `p`. */
+// @ts-ignore: decorator
+@inline export function bucketList(p: usize): u32 {
+  return (load<u32>(p, B_LIST) & ((1 << LIST_BITS) - 1)) - 1;
+}
+
+/** The tag stored with the entry's list place (listPushHead). */
+// @ts-ignore: decorator
+@inline export function bucketListTag(p: usize): u32 {
+  return load<u32>(p, B_LIST) >>> LIST_BITS;
 }
 
 // @ts-ignore: decorator
@@ -188,13 +206,13 @@ export function tableProbeFits(t: Table, hash: u32): bool {
  * make room when full): stores hash, list and last use, links it at its list's head. The caller
  * writes the payload. Returns the slot.
  */
-export function tableClaim(t: Table, hash: u32, list: u32, now: u32): u32 {
+export function tableClaim(t: Table, hash: u32, list: u32, now: u32, tag: u32 = 0): u32 {
   let i = homeSlot(t, hash);
   while (load<u32>(bucket(t, i), B_LIST) != 0) i = nextSlot(t, i);
   const p = bucket(t, i);
   store<u32>(p, hash, B_HASH);
   store<u32>(p, now, B_LAST_USED);
-  listPushHead(t, i, list);
+  listPushHead(t, i, list, tag);
   t.count++;
   return i;
 }
@@ -203,7 +221,7 @@ export function tableClaim(t: Table, hash: u32, list: u32, now: u32): u32 {
 // @ts-ignore: decorator
 @inline export function listUnlink(t: Table, slot: u32): void {
   const p = bucket(t, slot);
-  const l = load<u32>(p, B_LIST) - 1;
+  const l = bucketList(p);
   const prev = load<u32>(p, B_PREV);
   const next = load<u32>(p, B_NEXT);
   if (prev != 0) store<u32>(bucket(t, prev - 1), next, B_NEXT);
@@ -212,12 +230,12 @@ export function tableClaim(t: Table, hash: u32, list: u32, now: u32): u32 {
   else setListTail(t, l, prev);
 }
 
-/** Links `slot` at the head of list `l` (most recently used) and records `l` in the bucket. */
+/** Links `slot` at the head of list `l` (most recently used) and records `l` and `tag` (< 2^24) in the bucket. */
 // @ts-ignore: decorator
-@inline export function listPushHead(t: Table, slot: u32, l: u32): void {
+@inline export function listPushHead(t: Table, slot: u32, l: u32, tag: u32): void {
   const p = bucket(t, slot);
   const head = listHead(t, l);
-  store<u32>(p, l + 1, B_LIST);
+  store<u32>(p, (tag << LIST_BITS) | (l + 1), B_LIST);
   store<u32>(p, 0, B_PREV);
   store<u32>(p, head, B_NEXT);
   if (head != 0) store<u32>(bucket(t, head - 1), slot + 1, B_PREV);
@@ -225,21 +243,24 @@ export function tableClaim(t: Table, hash: u32, list: u32, now: u32): u32 {
   setListHead(t, l, slot + 1);
 }
 
-/** A hit: last use = now, and to the head of list `l` (its own or another), unless already there. */
+/** A hit: last use = now, and to the head of list `l` (its own or another) with `tag`, unless already there. */
 // @ts-ignore: decorator
-@inline export function tableTouch(t: Table, slot: u32, l: u32, now: u32): void {
+@inline export function tableTouch(t: Table, slot: u32, l: u32, now: u32, tag: u32 = 0): void {
   const p = bucket(t, slot);
   store<u32>(p, now, B_LAST_USED);
-  if (load<u32>(p, B_LIST) == l + 1 && listHead(t, l) == slot + 1) return;
+  if (bucketList(p) == l && listHead(t, l) == slot + 1) {
+    store<u32>(p, (tag << LIST_BITS) | (l + 1), B_LIST);
+    return;
+  }
   listUnlink(t, slot);
-  listPushHead(t, slot, l);
+  listPushHead(t, slot, l, tag);
 }
 
 /** Moves the entry in slot `from` to the free slot `to`, re-pointing its list neighbours. */
 function moveEntry(t: Table, from: u32, to: u32): void {
   const src = bucket(t, from);
   memory.copy(bucket(t, to), src, BUCKET_SIZE);
-  const l = load<u32>(src, B_LIST) - 1;
+  const l = bucketList(src);
   const prev = load<u32>(src, B_PREV);
   const next = load<u32>(src, B_NEXT);
   if (prev != 0) store<u32>(bucket(t, prev - 1), to + 1, B_NEXT);
@@ -287,6 +308,12 @@ export function tableRemove(t: Table, slot: u32): void {
 // @ts-ignore: decorator
 @inline export function listNext(t: Table, slot: u32): u32 {
   return load<u32>(bucket(t, slot), B_NEXT);
+}
+
+/** The entry before `slot` on its list, towards the head (slot + 1, 0 = `slot` is the head). */
+// @ts-ignore: decorator
+@inline export function listPrev(t: Table, slot: u32): u32 {
+  return load<u32>(bucket(t, slot), B_PREV);
 }
 
 /** Diagnostics: total probe distance of every entry from its home slot. */

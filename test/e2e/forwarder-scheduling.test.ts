@@ -107,7 +107,9 @@ describe('ClientIP session affinity', () => {
       expect(tallies(f, 'default/sticky').viaAffinity).toBe(8);
       // After the timeout the entry is gone: the scheduler (rr) picks the next backend.
       await new Promise((r) => setTimeout(r, 1300));
-      const c = await httpGet('127.97.1.5', 80, '127.245.101.1');
+      // From a port below the ephemeral range: a source port the kernel handed to one of the first
+      // five connections would be that closed flow's tuple again (tcpfin, 120 s), found via Flow.
+      const c = await httpGet('127.97.1.5', 80, '127.245.101.1', 20_000 + Math.floor(Math.random() * 10_000));
       expect(c).not.toBe(a[0]);
       expect(tallies(f, 'default/sticky').viaScheduler).toBe(3);
     } finally {

@@ -77,10 +77,22 @@ describe('reference engine', () => {
     ref.load(model());
     ref.connect(6, client(1), 1000, VIP, 80, 0);
     ref.connect(6, client(2), 1000, VIP, 80, 1);
+    // A lookup in a later queue epoch (EPOCH_MS) makes the flow the most recently used.
+    ref.lookup(6, client(1), 1000, VIP, 80, 1500);
+    ref.connect(6, client(3), 1000, VIP, 80, 1501);
+    expect(ref.lookup(6, client(2), 1000, VIP, 80, 1502).verdict).toBe(Verdict.Pass);
+    expect(ref.counters(0).map((c) => c.active)).toEqual([1, 0, 1]);
+  });
+
+  it('keeps a flow looked up within the epoch it was queued in at its place in the use order', () => {
+    const ref = new RefEngine({ flowCapacity: 2 });
+    ref.load(model());
+    ref.connect(6, client(1), 1000, VIP, 80, 0);
+    ref.connect(6, client(2), 1000, VIP, 80, 1);
     ref.lookup(6, client(1), 1000, VIP, 80, 2);
     ref.connect(6, client(3), 1000, VIP, 80, 3);
-    expect(ref.lookup(6, client(2), 1000, VIP, 80, 4).verdict).toBe(Verdict.Pass);
-    expect(ref.counters(0).map((c) => c.active)).toEqual([1, 0, 1]);
+    expect(ref.lookup(6, client(1), 1000, VIP, 80, 4).verdict).toBe(Verdict.Pass);
+    expect(ref.lookup(6, client(2), 1000, VIP, 80, 4).verdict).toBe(Verdict.Backend);
   });
 
   it('rejects a port without endpoints and passes other destinations', () => {

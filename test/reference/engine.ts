@@ -107,7 +107,7 @@ export class RefEngine {
       const cls = FLOW_CLASSES.indexOf(f.cls);
       if (over >= 0) return [0, -over, cls];
       return f.cls === 'tcpSyn' ? [1, f.lastUsedMs, cls] : [2, f.lastUsedMs, cls];
-    });
+    }, (f) => f.cls);
     this.affinity = new BoundedTable<RefAffinity>(options.affinityCapacity ?? 1 << 16, (a, now) =>
       now - a.lastUsedMs >= a.timeoutMs ? [0, -(now - a.lastUsedMs - a.timeoutMs)] : [1],
     );
@@ -258,7 +258,7 @@ export class RefEngine {
     }
     const active = protocol === 6;
     const cls: FlowClass = protocol === 6 ? 'tcpSyn' : protocol === 17 ? 'udp' : 'sctp';
-    const evicted = this.flows.insert(fk, { servicePort: port.key, backend, protocol, vs: m.vs, active, cls, lastUsedMs: nowMs }, nowMs);
+    const evicted = this.flows.insert(fk, { servicePort: port.key, backend, protocol, vs: m.vs, active, cls, lastUsedMs: nowMs, queuedMs: nowMs }, nowMs);
     if (evicted) {
       // A victim that had already run out counts as an expiration, not an eviction.
       if (isExpired(evicted[1].lastUsedMs, this.timeoutMs(evicted[1].cls), nowMs)) this.flows.expirations++;
@@ -323,7 +323,7 @@ export class RefEngine {
     const key = flowKey(protocol, src.text, srcPort, dst.text, dstPort);
     const flow = this.liveFlow(key, nowMs);
     if (!flow) return PASS;
-    this.flows.touch(key, nowMs);
+    this.flows.touch(key, nowMs, true);
     return this.decision(this.portOf(flow), Verdict.Backend, Via.Flow, flow.backend);
   }
 

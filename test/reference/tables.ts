@@ -2,8 +2,17 @@
  * The connection-tracking tables of the reference engine, as plain Maps: the flow table
  * (5-tuple → backend, IPVS-style idle timeouts) and the ClientIP affinity table
  * ((service port, client) → backend). A Map keeps insertion order; `touch` re-inserts an entry,
- * so iteration order is least recently used first, which is what eviction needs.
+ * so iteration order is least recently used first, which is what eviction needs. A flow's lookup
+ * re-inserts it only once its queue epoch (EPOCH_MS) has passed (engine/flows.ts), so the flow
+ * order is use order to within one epoch.
  */
+
+/** Host time a flow's place in its class's use order stands for (engine/flows.ts EPOCH_MS). */
+export const EPOCH_MS = 1024;
+/** The epoch of a host time: the engine's u32 ms tick, shifted. */
+export function epochOf(ms: number): number {
+  return (Math.floor(ms) >>> 0) >>> 10;
+}
 
 /**
  * IPVS timeouts, seconds (reference/ipvs-schedulers.md §8.1): tcp = ESTABLISHED, tcpFin =
@@ -34,6 +43,8 @@ export interface RefFlow {
   active: boolean;
   cls: FlowClass;
   lastUsedMs: number;
+  /** When it last moved to the most recently used end (insert, touch, a lookup in a new epoch). */
+  queuedMs: number;
 }
 
 export interface RefAffinity {
@@ -61,15 +72,17 @@ export function isExpired(lastUsedMs: number, timeoutMs: number, nowMs: number):
 /**
  * A bounded table keyed by string. Inserting a new key at capacity evicts a victim chosen by
  * `rank` (smallest wins; equal ranks go to the least recently used) and returns it so the caller
- * can release its counters.
+ * can release its counters. With `group`, only the least recently used entry of each group is a
+ * candidate (the engine's flow table looks at the tail of each class list).
  */
-export class BoundedTable<V extends { lastUsedMs: number }> {
+export class BoundedTable<V extends { lastUsedMs: number; queuedMs?: number }> {
   readonly entries = new Map<string, V>();
   evictions = 0;
   expirations = 0;
   constructor(
     readonly capacity: number,
     private readonly rank: (v: V, nowMs: number) => number[] = (v) => [v.lastUsedMs],
+    private readonly group?: (v: V) => string,
   ) {}
 
   get size(): number {
@@ -78,11 +91,16 @@ export class BoundedTable<V extends { lastUsedMs: number }> {
   get(key: string): V | undefined {
     return this.entries.get(key);
   }
-  /** Mark an entry used at `nowMs`: it becomes the most recently used. */
-  touch(key: string, nowMs: number): void {
+  /**
+   * Mark an entry used at `nowMs`: it becomes the most recently used. `lazy` (a flow's lookup):
+   * only its last use changes while `nowMs` is in the epoch it was queued in.
+   */
+  touch(key: string, nowMs: number, lazy = false): void {
     const v = this.entries.get(key);
     if (!v) return;
     v.lastUsedMs = nowMs;
+    if (lazy && v.queuedMs !== undefined && epochOf(v.queuedMs) === epochOf(nowMs)) return;
+    if (v.queuedMs !== undefined) v.queuedMs = nowMs;
     this.entries.delete(key);
     this.entries.set(key, v);
   }
@@ -90,7 +108,13 @@ export class BoundedTable<V extends { lastUsedMs: number }> {
   insert(key: string, value: V, nowMs: number): [string, V] | undefined {
     let victim: [string, V] | undefined;
     if (this.entries.size >= this.capacity) {
+      const seen = new Set<string>();
       for (const entry of this.entries) {
+        if (this.group) {
+          const g = this.group(entry[1]);
+          if (seen.has(g)) continue;
+          seen.add(g);
+        }
         if (!victim || lexLess(this.rank(entry[1], nowMs), this.rank(victim[1], nowMs))) victim = entry;
       }
       this.entries.delete(victim![0]);

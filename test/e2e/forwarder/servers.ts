@@ -65,9 +65,9 @@ export async function udpNameServer(ip: string, port: number, name: string): Pro
 }
 
 /** GET http://ip:port/ with a fresh connection; resolves with the body. */
-export function httpGet(ip: string, port: number, localAddress?: string): Promise<string> {
+export function httpGet(ip: string, port: number, localAddress?: string, localPort?: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: ip, port, path: '/', agent: false, localAddress, timeout: 5000 }, (res) => {
+    const req = http.get({ host: ip, port, path: '/', agent: false, localAddress, localPort, timeout: 5000 }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
