@@ -2,9 +2,11 @@
  * The flow table: 5-tuple → member slot (backend), like an IPVS connection entry. Preallocated at
  * init with a fixed capacity (like nf_conntrack_max) in the shared in-place table (table.ts): the
  * key, the member slot and the last-use time share one 64-byte bucket, so an established lookup
- * reads one cache line (issue 10). Entries sit on one LRU list per timeout class, most recently
- * used at the head, so expiry pops expired tails in O(expired) and eviction takes an expired tail,
- * else an embryonic one, else the least recently used one, in O(classes).
+ * reads one cache line (issue 10). Entries sit on one list per timeout class in the order they
+ * were last queued, most recent at the head; a lookup requeues its flow at most once per queue
+ * epoch (EPOCH_MS below), so the order is use order to within one epoch. Expiry walks expired
+ * tails in O(expired) and eviction takes an expired tail, else an embryonic one, else the least
+ * recently queued one, in O(classes).
  *
  *   flow bucket (table.ts header, then):
  *   20            36            52      56     60       64

@@ -8,11 +8,11 @@
  *
  * Every entry is on one doubly linked list (flows: one per timeout class; affinity: one per
  * timeout), most recently used at the head, so expiry pops expired tails in O(expired) and a full
- * table finds its victim among the tails in O(lists). The order is exact, as the reference model's
- * LRU and expiry are (test/reference/tables.ts), so a move to the head writes into the two list
- * neighbours' buckets; a lookup hit defers that move (flows.ts HITS) and writes only its own
- * bucket, so the only dependent miss of a lookup is its own bucket, and the deferred moves are
- * made in batches whose neighbour misses overlap.
+ * table finds its victim among the tails in O(lists). A move to the head writes into the two list
+ * neighbours' buckets: the flow table makes it for a lookup hit at most once per queue epoch, and
+ * defers it (flows.ts), so a hit's only dependent miss is its own bucket and the deferred moves are
+ * made in batches whose neighbour misses overlap. The reference model keeps the same order
+ * (test/reference/tables.ts).
  *
  * Backward shift moves entries between slots; a move copies the bucket and re-points its list
  * neighbours (and the list head/tail). A walk that removes entries as it goes watches its next
