@@ -20,7 +20,7 @@
 import { finishNH, nhTerm, tableKey } from './hash';
 import { elapsed, stats } from './state';
 import {
-  BUCKET_SIZE, B_HASH, B_LAST_USED, B_LIST, B_PREV, MAX_PROBE_SLOTS, LISTS_BYTES, MAX_TABLE_CAPACITY, Table, bucket, listHead, listNext, listTail,
+  BUCKET_SIZE, B_HASH, B_LAST_USED, B_LIST, B_PREV, MAX_PROBE_SLOTS, LISTS_BYTES, MAX_TABLE_CAPACITY, Table, bucket, bucketList, listHead, listNext, listTail,
   homeSlot, nextSlot, tableBytes, tableClaim, tableClear, tableDisplacement, tableInit, tableProbeFits, tableRemove, tableTouch,
 } from './table';
 
@@ -137,7 +137,7 @@ export function affinityFind(hash: u32, pool: u32, family: u32, w0: u32, w1: u32
 
 // @ts-ignore: decorator
 @inline function listOf(e: i32): i32 {
-  return <i32>load<u32>(affPtr(e), B_LIST) - 1;
+  return <i32>bucketList(affPtr(e));
 }
 
 /** Re-arms an entry (a new connection used it): last used = now, to its list's head, next sequence. */
@@ -293,7 +293,7 @@ export function affinityRemap(poolOldToNew: StaticArray<i32>, backendOldToNew: S
       dropped++;
       continue;
     }
-    place(h, <i32>load<u32>(p, B_LIST) - 1, <u32>npool, family, w0, w1, w2, w3, <u32>nb, load<u32>(p, A_TIMEOUT), load<u32>(p, B_LAST_USED), load<u32>(p, A_SEQ));
+    place(h, <i32>bucketList(p), <u32>npool, family, w0, w1, w2, w3, <u32>nb, load<u32>(p, A_TIMEOUT), load<u32>(p, B_LAST_USED), load<u32>(p, A_SEQ));
   }
   heap.free(saved);
   for (let l = 0; l < AFFINITY_TIMEOUT_LISTS; l++) if (listHead(affTable, l) == 0) setListTimeout(l, 0);
