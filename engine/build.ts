@@ -15,7 +15,7 @@
 import { Generation } from './generation';
 import {
   POOL_CW, POOL_DI, POOL_FAMILY_END, POOL_FAMILY_START, POOL_INVERSE, POOL_MW, POOL_POS, POOL_SCHED,
-  SCHED_MH, SCHED_RR, SCHED_WRR,
+  MEMBER_LOCAL_INDEX, MEMBER_SP, SCHED_MH, SCHED_RR, SCHED_WRR,
 } from './layout';
 import { SNAP_OK, SnapshotCursor, checksumStep, decodeHeader, decodeStep, validateHeader, validateNodeIPs, validateStep } from './snapshot';
 import { Remap, matchServicePort } from './remap';
@@ -25,7 +25,7 @@ import { WrrCarry, carryRRPosition, lastWrrCarry, wrrCarriedCw } from './pool-ca
 import { KEYS_INSERT, beginServiceTable, servicePortKeys } from './service-table';
 import { insertName } from './names';
 import { ensureDeltaRemap } from './splice';
-import { renewAllSpEpochs } from './flow-decisions';
+import { renewAllSpEpochs, storeFlowDecision } from './flow-decisions';
 import { META_ACTIVE, flowListHead, flowListNext, flowMember, flowMeta, flowRemove, flowWatch, flowWatched, setFlowMember } from './flows';
 import { affinityRemap } from './affinity';
 import { FLOW_CLASS_COUNT, current, setCurrent, stats } from './state';
@@ -285,6 +285,8 @@ export function commit(b: StagedBuild): i32 {
   const gen = b.gen;
   const remap = b.remap;
   gen.id = b.old.id + 1;
+  // Fresh epochs (flow-decisions.ts) first: the walk caches each carried flow's new decision.
+  renewAllSpEpochs(gen);
   let dropped = 0;
   for (let c: u32 = 0; c < <u32>FLOW_CLASS_COUNT; c++) {
     let cur = flowListHead(c);
@@ -305,13 +307,13 @@ export function commit(b: StagedBuild): i32 {
       }
       setFlowMember(e, ns);
       gen.count(ns, (meta & META_ACTIVE) != 0, 1);
+      const sp = gen.memberWord(ns, MEMBER_SP);
+      storeFlowDecision(e, sp, gen.memberWord(ns, MEMBER_LOCAL_INDEX), unchecked(gen.spEpochs[sp]));
     }
   }
   stats.flowsDroppedOnSwap += dropped;
   committing = gen;
   stats.affinitiesDroppedOnSwap += affinityRemap(remap.poolOldToNew, remap.backendOldToNew, keepAffinity);
-  // Fresh epochs (flow-decisions.ts): the walk above dropped every carried flow's cached decision.
-  renewAllSpEpochs(gen);
   setCurrent(gen);
   return SNAP_OK;
 }

@@ -10,8 +10,9 @@
  * answer with (delta.ts: a backend added or removed before a kept one; splice.ts: a service port
  * moved into a removed one's index, a new index); other service ports' flows keep their caches,
  * and so do flows a delta moves to another slot of their backend (flows.ts `moveFlowMember`). A
- * flow re-pointed by `setFlowMember` (rebind, and every flow a full load's commit carries over)
- * drops its cache, and a full load gives every service port a new epoch (`renewAllSpEpochs`).
+ * flow re-pointed by `setFlowMember` (rebind) drops its cache; a full load gives every service
+ * port a new epoch (`renewAllSpEpochs`), and its commit, which reads every carried flow's new
+ * member record to count it, caches that record's decision under the new epoch (build.ts).
  * IPv6 (and mixed-family) flows keep every key word and read their member record.
  */
 import { Generation } from './generation';
@@ -52,11 +53,17 @@ const EPOCH: usize = memory.data(4, 4);
 /** Caches flow `e`'s decision (its member record's service port and local index), if IPv4. */
 // @ts-ignore: decorator
 @inline export function setFlowDecision(e: i32, sp: u32, local: u32): void {
+  storeFlowDecision(e, sp, local, spEpoch(sp));
+}
+
+/** setFlowDecision with service port `sp`'s epoch in the generation that will serve it (a full load's commit). */
+// @ts-ignore: decorator
+@inline export function storeFlowDecision(e: i32, sp: u32, local: u32, epoch: u32): void {
   const p = flowPtr(e);
   if ((load<u32>(p, F_META) & META_V6) != 0) return;
   store<u32>(p, sp, F_CACHE_SP);
   store<u32>(p, local, F_CACHE_LOCAL);
-  store<u32>(p, spEpoch(sp), F_CACHE_TAG);
+  store<u32>(p, epoch, F_CACHE_TAG);
 }
 
 /**
