@@ -119,11 +119,17 @@ describe('ApiServerSource', () => {
     api.applySilently(slice('web', ['10.244.6.6']));
     api.failNext('/api/v1/services', 4, 500, 'etcdserver: request timed out');
     api.expire(); // every informer relists; the Service list fails four times
-    await until(source!, 'recovery', (s) => messages.length >= 3 && s.healthy && s.diagnostics.length === 0 && summary(s).includes('10.244.6.6')).catch((e: Error) => {
+    const expected = [50, 100, 200].map((ms) => `HTTP 500: etcdserver: request timed out; retrying in ${ms} ms, serving the last state`);
+    await until(source!, 'recovery', (s) => messages.includes(expected[2]!) && s.healthy && s.diagnostics.length === 0 && summary(s).includes('10.244.6.6')).catch((e: Error) => {
       throw new Error(`${e.message}; messages=${JSON.stringify(messages)}`);
     });
     // Four failures: 50, 100, 200 ms, then 200 again (capped; an unchanged report is not republished).
-    expect(messages).toEqual([50, 100, 200].map((ms) => `HTTP 500: etcdserver: request timed out; retrying in ${ms} ms, serving the last state`));
+    // Snapshots are published debounced (10 ms here), so on a loaded machine a report can be
+    // replaced before it is published: what was published is those reports in that order, up to
+    // the capped one.
+    expect(messages.length).toBeGreaterThanOrEqual(1);
+    expect(messages).toEqual(expected.filter((m) => messages.includes(m)));
+    expect(messages.at(-1)).toBe(expected[2]);
     // The list before the expiry, four failed relists, one that succeeded.
     expect(api.requests.filter((r) => r.split('?')[0] === 'GET /api/v1/services' && !r.includes('watch=')).length).toBe(6);
   });
