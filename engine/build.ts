@@ -25,7 +25,7 @@ import { WrrCarry, carryRRPosition, lastWrrCarry, wrrCarriedCw } from './pool-ca
 import { KEYS_INSERT, beginServiceTable, servicePortKeys } from './service-table';
 import { insertName } from './names';
 import { ensureDeltaRemap } from './splice';
-import { renewAllSpEpochs, storeFlowDecision } from './flow-decisions';
+import { renewAllSpEpochs, setFlowDecision } from './flow-decisions';
 import { META_ACTIVE, flowListHead, flowListNext, flowMember, flowMeta, flowRemove, flowWatch, flowWatched, setFlowMember } from './flows';
 import { affinityRemap } from './affinity';
 import { FLOW_CLASS_COUNT, current, setCurrent, stats } from './state';
@@ -308,7 +308,7 @@ export function commit(b: StagedBuild): i32 {
       setFlowMember(e, ns);
       gen.count(ns, (meta & META_ACTIVE) != 0, 1);
       const sp = gen.memberWord(ns, MEMBER_SP);
-      storeFlowDecision(e, sp, gen.memberWord(ns, MEMBER_LOCAL_INDEX), unchecked(gen.spEpochs[sp]));
+      setFlowDecision(e, sp, gen.memberWord(ns, MEMBER_LOCAL_INDEX));
     }
   }
   stats.flowsDroppedOnSwap += dropped;

@@ -131,11 +131,13 @@ describe('cached flow decisions', () => {
     expect(ex.flowDecisionEpoch()).toBe(10);
     const d = engine.connect(TCP, ip('198.18.0.2'), 40000, ip('10.96.0.3'), 80, 0);
     const at = `${d.servicePort?.name} ${d.backend?.ip}`;
-    // svc-3's backends shift: its epoch is renewed; this flow, not looked up, keeps tag 4.
+    // svc-3's backends shift: its epoch is renewed (11); this flow, not looked up, keeps tag 10,
+    // the count when it was cached.
     const shifted = ports().map((p) => (p.name === 'svc-3' ? { ...p, backends: [backend('10.0.3.1'), ...p.backends] } : p));
     expect(engine.applyChanges(tracker.update(withChanges(shifted)))).toBe('delta');
     // As if 2^32 - 12 more epochs had been handed out: the next renewal wraps, and the count
-    // restarts by giving indexes 0..9 epochs 1..10 again — index 3 gets 4, this flow's old tag.
+    // restarts by giving indexes 0..9 epochs 1..10 again — index 3 gets 4, older than this flow's
+    // tag 10, so only the wrap's dropping of every cache keeps it from answering.
     ex.setFlowDecisionEpoch(0xffffffff);
     const touched = shifted.map((p) => (p.name === 'svc-5' ? { ...p, backends: [backend('10.0.5.1'), ...p.backends] } : p));
     expect(engine.applyChanges(tracker.update(withChanges(touched)))).toBe('delta');
