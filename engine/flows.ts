@@ -315,10 +315,10 @@ export function flowRemove(e: i32): void {
 /**
  * The entry a full table gives up (issue 10), as IPVS's ip_vs_random_dropentry and conntrack's
  * early drop choose: an expired one first — the class tail furthest past its class timeout (each
- * class list is in last-use order under one timeout, so its tail is its most overdue entry) —
- * then the least recently used embryonic (SYN_RECV) one, so a SYN flood cannot push out
- * established connections, then the least recently used tail. Ties go to the lower class.
- * -1 when empty.
+ * class list is in queue order under one timeout, so its tail is its most overdue entry to within
+ * one queue epoch) — then the least recently queued embryonic (SYN_RECV) one, so a SYN flood
+ * cannot push out established connections, then the class tail used longest ago. Ties go to the
+ * lower class. -1 when empty.
  */
 function victim(now: u32): i32 {
   let expired = -1;
