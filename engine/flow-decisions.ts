@@ -59,7 +59,7 @@ const EPOCH: usize = memory.data(4, 4);
   return <i64>(<u64>load<u32>(p, F_CACHE_SP) << 32 | <u64>load<u32>(p, F_CACHE_LOCAL));
 }
 
-/** Whether the cache in bucket `p`, tagged `tag`, is older than no renumbering of its service port. */
+/** Whether the cache in bucket `p` (tagged `tag`) was written after its service port was last renumbered. */
 // @ts-ignore: decorator
 @inline function cacheOutlived(p: usize, tag: u32): bool {
   const renumbered = spEpoch(load<u32>(p, F_CACHE_SP));
