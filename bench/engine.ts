@@ -51,12 +51,12 @@ const TCP = 6;
 /** `bytes`: bytes per flow entry, or Wasm memory growth; `jsHeapBytes`: JS heap growth after GC (noise level is a few KB). */
 type Row = { case: string; services: number; endpoints: number; flows: number; nsPerOp: number; bytes?: number; jsHeapBytes?: number; ratio?: number };
 
-function option(args: string[], name: string): string | undefined {
+export function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 }
 
-function v4(w0: number): Address {
+export function v4(w0: number): Address {
   return { family: 4, w0: w0 >>> 0, w1: 0, w2: 0, w3: 0, text: '' };
 }
 
@@ -65,7 +65,7 @@ function text(w: number): string {
 }
 
 /** N services: clusterIP 10.96.0.0/12 + i, port 80, 10 endpoints each in 10.128.0.0/9. */
-function buildModel(n: number, scheduler: SchedulerName): ServiceModel {
+export function buildModel(n: number, scheduler: SchedulerName): ServiceModel {
   const servicePorts: ModelServicePort[] = [];
   for (let i = 0; i < n; i++) {
     const backends = [];

@@ -1,0 +1,187 @@
+/**
+ * `npm run bench -- engine-paired [--baseline <engine.wasm> | --baseline-rev <git rev>] [--sizes 100,100000] [--rounds N]`:
+ * two engine builds in one process, each in two instances holding the same 1M resident flows,
+ * measured in rounds (each instance takes each place in the round once every four rounds), so the
+ * machine's load moves both builds alike. The `engine` bench's ratios to the memory floor swing ±20% between runs
+ * on a shared 2-core machine; per-round ratios between two builds resolve a few percent. This is
+ * how the README's "against the previous build" numbers are measured (issue 10).
+ *
+ * The candidate is build/engine.wasm. The baseline is a built file (`--baseline`), or the engine
+ * of a git revision (`--baseline-rev`, built from a temporary worktree with this checkout's
+ * AssemblyScript); with neither, the candidate is paired with itself, which shows the noise.
+ * Cases: established lookup, `lookupMany` 16, new connection (rr), `connectMany` 16 (rr). Writes
+ * rows {case, services, baselineNs, candidateNs, ratio} (ratio = median of per-round
+ * candidate / baseline) to bench/results/engine-paired.json.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Engine } from '../host/engine/engine.js';
+import { engineWasmPath, wasiConstructor } from '../host/engine/node.js';
+import type { Address } from '../host/engine/address.js';
+import { buildModel, option, v4 } from './engine.js';
+import { cpuClock, report } from './report.js';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const PREFILL = 1_000_000;
+const TCP = 6;
+const MANY = 16;
+/** Operations per case per round. */
+const OPS = 64_000;
+
+/** The engine of git revision `rev`, built into a temporary file; returns its path. */
+function buildRevision(rev: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'vipwasm-baseline-'));
+  const tree = join(dir, 'tree');
+  execFileSync('git', ['worktree', 'add', '--detach', tree, rev], { cwd: root, stdio: 'ignore' });
+  try {
+    symlinkSync(join(root, 'node_modules'), join(tree, 'node_modules'));
+    const out = join(dir, 'engine.wasm');
+    execFileSync(join(root, 'node_modules/.bin/asc'), ['engine/index.ts', '--config', 'asconfig.json', '--target', 'release', '--outFile', out], { cwd: tree, stdio: 'inherit' });
+    return out;
+  } finally {
+    execFileSync('git', ['worktree', 'remove', '--force', tree], { cwd: root, stdio: 'ignore' });
+  }
+}
+
+async function engineFrom(path: string): Promise<Engine> {
+  const module = await WebAssembly.compile(readFileSync(path));
+  const WASI = await wasiConstructor();
+  const wasi = new WASI({ version: 'preview1', args: [], env: {} });
+  const instance = await WebAssembly.instantiate(module, wasi.getImportObject() as WebAssembly.Imports);
+  wasi.initialize(instance);
+  // tcpfin 1 ms: the measured new connections are closed and expired between rounds.
+  return new Engine(instance, { flowCapacity: 3 << 20, timeouts: { tcp: 2_000_000, tcpFin: 1 } });
+}
+
+/** Integer pseudo-random pick in [0, n) (see engine.ts spread). */
+const spread = (i: number, n: number): number => (Math.imul(i, 2654435761) >>> 1) % n;
+const CLIENTS = 1024;
+const prefillClients = Array.from({ length: CLIENTS }, (_, i) => v4(0xc6130000 + i));
+const measuredClients = Array.from({ length: CLIENTS }, (_, i) => v4(0xc6120000 + i));
+const sourcePort = (i: number): number => 1024 + ((i >>> 10) % 64000);
+
+type MutableAddress = { -readonly [K in keyof Address]: Address[K] };
+
+/**
+ * One size's workload over one engine: each case returns CPU ns per decision. Destinations are
+ * written into reused Address objects, as a host parses each packet's address into a scratch one
+ * (an array of n Address objects would add a JS-heap miss per op that grows with n; engine.ts).
+ */
+function workload(engine: Engine, n: number) {
+  const scratch: MutableAddress = { ...v4(0x0a600000) };
+  const vip = (svc: number): Address => {
+    scratch.w0 = (0x0a600000 + svc) >>> 0;
+    return scratch;
+  };
+  const tuples = Array.from({ length: MANY }, () => ({ protocol: TCP, src: prefillClients[0]!, srcPort: 0, dst: { ...v4(0x0a600000) } as MutableAddress, dstPort: 80 }));
+  let now = 1000;
+  let li = 0;
+  const timed = (fn: () => void): number => {
+    const t0 = cpuClock.fn();
+    fn();
+    return ((cpuClock.fn() - t0) * 1000) / OPS;
+  };
+  const release = (count: number) => {
+    for (let i = 0; i < count; i++) engine.close(TCP, measuredClients[i & (CLIENTS - 1)]!, sourcePort(i), vip(spread(i + 7, n)), 80, now);
+    now += 10;
+    engine.expire(now);
+  };
+  return {
+    prefill(): void {
+      for (let i = 0; i < PREFILL; i++) engine.connect(TCP, prefillClients[i & (CLIENTS - 1)]!, sourcePort(i), vip(spread(i, n)), 80, now);
+      // One lookup of each: the flows are then queued in the measured epoch, with cached decisions.
+      for (let i = 0; i < PREFILL; i++) engine.lookup(TCP, prefillClients[i & (CLIENTS - 1)]!, sourcePort(i), vip(spread(i, n)), 80, now);
+    },
+    lookup: () => timed(() => {
+      for (let j = 0; j < OPS; j++) {
+        const i = spread(li++, PREFILL);
+        engine.lookup(TCP, prefillClients[i & (CLIENTS - 1)]!, sourcePort(i), vip(spread(i, n)), 80, now);
+      }
+    }),
+    lookupMany: () => timed(() => {
+      for (let j = 0; j < OPS; j += MANY) {
+        for (let k = 0; k < MANY; k++) {
+          const i = spread(li++, PREFILL);
+          const t = tuples[k]!;
+          t.src = prefillClients[i & (CLIENTS - 1)]!;
+          t.srcPort = sourcePort(i);
+          t.dst.w0 = (0x0a600000 + spread(i, n)) >>> 0;
+        }
+        engine.lookupMany(tuples, now);
+      }
+    }),
+    connect(): number {
+      const ns = timed(() => {
+        for (let i = 0; i < OPS; i++) engine.connect(TCP, measuredClients[i & (CLIENTS - 1)]!, sourcePort(i), vip(spread(i + 7, n)), 80, now);
+      });
+      release(OPS);
+      return ns;
+    },
+    connectMany(): number {
+      const ns = timed(() => {
+        for (let j = 0; j < OPS; j += MANY) {
+          for (let k = 0; k < MANY; k++) {
+            const i = j + k;
+            const t = tuples[k]!;
+            t.src = measuredClients[i & (CLIENTS - 1)]!;
+            t.srcPort = sourcePort(i);
+            t.dst.w0 = (0x0a600000 + spread(i + 7, n)) >>> 0;
+          }
+          engine.connectMany(tuples, now);
+        }
+      });
+      release(OPS);
+      return ns;
+    },
+  };
+}
+
+const CASES = ['lookup', 'lookupMany', 'connect', 'connectMany'] as const;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+const round = (x: number): number => Math.round(x * 1000) / 1000;
+
+export async function run(args: string[]): Promise<void> {
+  const sizes = (option(args, '--sizes') ?? '100,100000').split(',').map(Number);
+  const rounds = Number(option(args, '--rounds') ?? 16);
+  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`bench engine-paired: --rounds: want a positive integer, got "${option(args, '--rounds')}"`);
+  const rev = option(args, '--baseline-rev');
+  const baseline = option(args, '--baseline') ?? (rev !== undefined ? buildRevision(rev) : engineWasmPath());
+  const candidate = engineWasmPath();
+  console.log(`baseline ${rev !== undefined ? `${rev} (${baseline})` : baseline}${baseline === candidate ? ' (the candidate itself: an A/A run, its ratios are the noise)' : ''}; candidate ${candidate}`);
+  const rows: { case: string; services: number; baselineNs: number; candidateNs: number; ratio: number }[] = [];
+  for (const n of sizes) {
+    // Two instances of each build, made in the order baseline, candidate, candidate, baseline,
+    // and measured in rotating order: A/A runs with one instance each, always measured in the
+    // same places of the round, showed one side up to 5% faster.
+    const side = [0, 1, 1, 0];
+    const model = buildModel(n, 'rr');
+    const loads: ReturnType<typeof workload>[] = [];
+    for (const s of side) {
+      const e = await engineFrom(s === 0 ? baseline : candidate);
+      e.load(model);
+      const w = workload(e, n);
+      w.prefill();
+      loads.push(w);
+    }
+    const ns = CASES.map(() => [[] as number[], [] as number[]]);
+    const ratios = CASES.map(() => [] as number[]);
+    for (let r = 0; r < rounds; r++) {
+      // Each instance takes each place in the round once every four rounds.
+      const order = [0, 1, 2, 3].map((i) => (i + r) % 4);
+      CASES.forEach((c, k) => {
+        const got = [0, 0];
+        for (const i of order) got[side[i]!]! += loads[i]![c]() / 2;
+        ns[k]![0]!.push(got[0]!);
+        ns[k]![1]!.push(got[1]!);
+        ratios[k]!.push(got[1]! / got[0]!);
+      });
+    }
+    CASES.forEach((c, k) => {
+      rows.push({ case: c, services: n, baselineNs: round(median(ns[k]![0]!)), candidateNs: round(median(ns[k]![1]!)), ratio: round(median(ratios[k]!)) });
+    });
+  }
+  report('engine-paired', rows);
+}
