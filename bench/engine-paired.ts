@@ -2,9 +2,9 @@
  * `npm run bench -- engine-paired [--baseline <engine.wasm> | --baseline-rev <git rev>] [--sizes 100,100000] [--rounds N]`:
  * two engine builds in one process, each in two instances holding the same 1M resident flows,
  * measured in rounds (each instance takes each place in the round once every four rounds), so the
- * machine's load moves both builds alike. The `engine` bench's ratios to the memory floor swing ±20% between runs
- * on a shared 2-core machine; per-round ratios between two builds resolve a few percent. This is
- * how the README's "against the previous build" numbers are measured (issue 10).
+ * machine's load moves both builds alike. The `engine` bench's ratios to the memory floor swing
+ * ±20% between runs on a shared 2-core machine; per-round ratios between two builds resolve a few
+ * percent. This is how the README's build-to-build numbers are measured (issue 10).
  *
  * The candidate is build/engine.wasm. The baseline is a built file (`--baseline`), or the engine
  * of a git revision (`--baseline-rev`, built from a temporary worktree with this checkout's
@@ -18,52 +18,40 @@ import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Engine } from '../host/engine/engine.js';
-import { engineWasmPath, wasiConstructor } from '../host/engine/node.js';
+import type { Engine } from '../host/engine/engine.js';
+import { engineWasmPath, loadEngine } from '../host/engine/node.js';
 import type { Address } from '../host/engine/address.js';
-import { buildModel, option, v4 } from './engine.js';
+import {
+  CAPACITY, MANY, PREFILL, buildModel, client, measuredClients, option, prefillClients, sourcePort, spread, v4, type MutableAddress,
+} from './engine.js';
+import { median } from './forwarder/verdict.js';
 import { cpuClock, report } from './report.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const PREFILL = 1_000_000;
 const TCP = 6;
-const MANY = 16;
 /** Operations per case per round. */
 const OPS = 64_000;
 
-/** The engine of git revision `rev`, built into a temporary file; returns its path. */
-function buildRevision(rev: string): string {
+/** The engine of git revision `rev`, built in a temporary worktree (removed after). */
+function buildRevision(rev: string) {
   const dir = mkdtempSync(join(tmpdir(), 'vipwasm-baseline-'));
   const tree = join(dir, 'tree');
-  execFileSync('git', ['worktree', 'add', '--detach', tree, rev], { cwd: root, stdio: 'ignore' });
   try {
+    execFileSync('git', ['worktree', 'add', '--detach', tree, rev], { cwd: root, stdio: 'ignore' });
     symlinkSync(join(root, 'node_modules'), join(tree, 'node_modules'));
     const out = join(dir, 'engine.wasm');
     execFileSync(join(root, 'node_modules/.bin/asc'), ['engine/index.ts', '--config', 'asconfig.json', '--target', 'release', '--outFile', out], { cwd: tree, stdio: 'inherit' });
-    return out;
+    return readFileSync(out);
   } finally {
     execFileSync('git', ['worktree', 'remove', '--force', tree], { cwd: root, stdio: 'ignore' });
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
-async function engineFrom(path: string): Promise<Engine> {
-  const module = await WebAssembly.compile(readFileSync(path));
-  const WASI = await wasiConstructor();
-  const wasi = new WASI({ version: 'preview1', args: [], env: {} });
-  const instance = await WebAssembly.instantiate(module, wasi.getImportObject() as WebAssembly.Imports);
-  wasi.initialize(instance);
+function engineOf(module: WebAssembly.Module): Promise<Engine> {
   // tcpfin 1 ms: the measured new connections are closed and expired between rounds.
-  return new Engine(instance, { flowCapacity: 3 << 20, timeouts: { tcp: 2_000_000, tcpFin: 1 } });
+  return loadEngine({ flowCapacity: CAPACITY, timeouts: { tcp: 2_000_000, tcpFin: 1 } }, module);
 }
-
-/** Integer pseudo-random pick in [0, n) (see engine.ts spread). */
-const spread = (i: number, n: number): number => (Math.imul(i, 2654435761) >>> 1) % n;
-const CLIENTS = 1024;
-const prefillClients = Array.from({ length: CLIENTS }, (_, i) => v4(0xc6130000 + i));
-const measuredClients = Array.from({ length: CLIENTS }, (_, i) => v4(0xc6120000 + i));
-const sourcePort = (i: number): number => 1024 + ((i >>> 10) % 64000);
-
-type MutableAddress = { -readonly [K in keyof Address]: Address[K] };
 
 /**
  * One size's workload over one engine: each case returns CPU ns per decision. Destinations are
@@ -85,20 +73,20 @@ function workload(engine: Engine, n: number) {
     return ((cpuClock.fn() - t0) * 1000) / OPS;
   };
   const release = (count: number) => {
-    for (let i = 0; i < count; i++) engine.close(TCP, measuredClients[i & (CLIENTS - 1)]!, sourcePort(i), vip(spread(i + 7, n)), 80, now);
+    for (let i = 0; i < count; i++) engine.close(TCP, client(measuredClients, i), sourcePort(i), vip(spread(i + 7, n)), 80, now);
     now += 10;
     engine.expire(now);
   };
   return {
     prefill(): void {
-      for (let i = 0; i < PREFILL; i++) engine.connect(TCP, prefillClients[i & (CLIENTS - 1)]!, sourcePort(i), vip(spread(i, n)), 80, now);
+      for (let i = 0; i < PREFILL; i++) engine.connect(TCP, client(prefillClients, i), sourcePort(i), vip(spread(i, n)), 80, now);
       // One lookup of each: the flows are then queued in the measured epoch, with cached decisions.
-      for (let i = 0; i < PREFILL; i++) engine.lookup(TCP, prefillClients[i & (CLIENTS - 1)]!, sourcePort(i), vip(spread(i, n)), 80, now);
+      for (let i = 0; i < PREFILL; i++) engine.lookup(TCP, client(prefillClients, i), sourcePort(i), vip(spread(i, n)), 80, now);
     },
     lookup: () => timed(() => {
       for (let j = 0; j < OPS; j++) {
         const i = spread(li++, PREFILL);
-        engine.lookup(TCP, prefillClients[i & (CLIENTS - 1)]!, sourcePort(i), vip(spread(i, n)), 80, now);
+        engine.lookup(TCP, client(prefillClients, i), sourcePort(i), vip(spread(i, n)), 80, now);
       }
     }),
     lookupMany: () => timed(() => {
@@ -106,7 +94,7 @@ function workload(engine: Engine, n: number) {
         for (let k = 0; k < MANY; k++) {
           const i = spread(li++, PREFILL);
           const t = tuples[k]!;
-          t.src = prefillClients[i & (CLIENTS - 1)]!;
+          t.src = client(prefillClients, i);
           t.srcPort = sourcePort(i);
           t.dst.w0 = (0x0a600000 + spread(i, n)) >>> 0;
         }
@@ -115,7 +103,7 @@ function workload(engine: Engine, n: number) {
     }),
     connect(): number {
       const ns = timed(() => {
-        for (let i = 0; i < OPS; i++) engine.connect(TCP, measuredClients[i & (CLIENTS - 1)]!, sourcePort(i), vip(spread(i + 7, n)), 80, now);
+        for (let i = 0; i < OPS; i++) engine.connect(TCP, client(measuredClients, i), sourcePort(i), vip(spread(i + 7, n)), 80, now);
       });
       release(OPS);
       return ns;
@@ -126,7 +114,7 @@ function workload(engine: Engine, n: number) {
           for (let k = 0; k < MANY; k++) {
             const i = j + k;
             const t = tuples[k]!;
-            t.src = measuredClients[i & (CLIENTS - 1)]!;
+            t.src = client(measuredClients, i);
             t.srcPort = sourcePort(i);
             t.dst.w0 = (0x0a600000 + spread(i + 7, n)) >>> 0;
           }
@@ -140,7 +128,6 @@ function workload(engine: Engine, n: number) {
 }
 
 const CASES = ['lookup', 'lookupMany', 'connect', 'connectMany'] as const;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const round = (x: number): number => Math.round(x * 1000) / 1000;
 
 export async function run(args: string[]): Promise<void> {
@@ -148,9 +135,15 @@ export async function run(args: string[]): Promise<void> {
   const rounds = Number(option(args, '--rounds') ?? 16);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`bench engine-paired: --rounds: want a positive integer, got "${option(args, '--rounds')}"`);
   const rev = option(args, '--baseline-rev');
-  const baseline = option(args, '--baseline') ?? (rev !== undefined ? buildRevision(rev) : engineWasmPath());
+  const file = option(args, '--baseline');
+  if (rev !== undefined && file !== undefined) throw new Error('bench engine-paired: give --baseline or --baseline-rev, not both');
   const candidate = engineWasmPath();
-  console.log(`baseline ${rev !== undefined ? `${rev} (${baseline})` : baseline}${baseline === candidate ? ' (the candidate itself: an A/A run, its ratios are the noise)' : ''}; candidate ${candidate}`);
+  const named = file ?? rev;
+  console.log(`baseline ${named ?? `${candidate} (the candidate itself: an A/A run, its ratios are the noise)`}; candidate ${candidate}`);
+  const modules = await Promise.all([
+    WebAssembly.compile(rev !== undefined ? buildRevision(rev) : readFileSync(file ?? candidate)),
+    WebAssembly.compile(readFileSync(candidate)),
+  ]);
   const rows: { case: string; services: number; baselineNs: number; candidateNs: number; ratio: number }[] = [];
   for (const n of sizes) {
     // Two instances of each build, made in the order baseline, candidate, candidate, baseline,
@@ -160,7 +153,7 @@ export async function run(args: string[]): Promise<void> {
     const model = buildModel(n, 'rr');
     const loads: ReturnType<typeof workload>[] = [];
     for (const s of side) {
-      const e = await engineFrom(s === 0 ? baseline : candidate);
+      const e = await engineOf(modules[s]!);
       e.load(model);
       const w = workload(e, n);
       w.prefill();

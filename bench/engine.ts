@@ -37,15 +37,15 @@ import { cpuClock, report } from './report.js';
 import { hashFloodRows } from './hash-flood.js';
 
 const ENDPOINTS = 10;
-const PREFILL = 1_000_000;
+export const PREFILL = 1_000_000;
 const BATCH = 10_000;
 /**
  * Flow table capacity: room for the prefill plus every flow a measured case adds. 3 × 2^20: the
  * table's slots are the next power of two ≥ capacity × 4/3 (engine/table.ts), exactly 4M here.
  */
-const CAPACITY = 3 << 20;
+export const CAPACITY = 3 << 20;
 /** Tuples per batched call in the batched rows (issue 10: batches ≥ 8). */
-const MANY = 16;
+export const MANY = 16;
 const TCP = 6;
 
 /** `bytes`: bytes per flow entry, or Wasm memory growth; `jsHeapBytes`: JS heap growth after GC (noise level is a few KB). */
@@ -111,7 +111,7 @@ function serviceOf(i: number, n: number): number {
  * and each new connection takes one or two of these: bench-loop time that the memory floor's
  * dependent loop has none of.
  */
-function spread(i: number, n: number): number {
+export function spread(i: number, n: number): number {
   return (Math.imul(i, 2654435761) >>> 1) % n;
 }
 
@@ -119,12 +119,12 @@ function spread(i: number, n: number): number {
  * Client addresses: a host has the client's Address fresh in cache (it just parsed it), so the
  * bench cycles through a small set of objects and makes flows unique through the source port.
  */
-const CLIENTS = 1024;
-const measuredClients = Array.from({ length: CLIENTS }, (_, i) => v4(0xc6120000 + i)); // 198.18.0.0/22
-const prefillClients = Array.from({ length: CLIENTS }, (_, i) => v4(0xc6130000 + i)); // 198.19.0.0/22
+export const CLIENTS = 1024;
+export const measuredClients = Array.from({ length: CLIENTS }, (_, i) => v4(0xc6120000 + i)); // 198.18.0.0/22
+export const prefillClients = Array.from({ length: CLIENTS }, (_, i) => v4(0xc6130000 + i)); // 198.19.0.0/22
 /** Client and source port of flow number i (unique up to 1024 × 64000 flows). */
-const client = (pool: Address[], i: number): Address => pool[i & (CLIENTS - 1)]!;
-const sourcePort = (i: number): number => 1024 + ((i >>> 10) % 64000);
+export const client = (pool: Address[], i: number): Address => pool[i & (CLIENTS - 1)]!;
+export const sourcePort = (i: number): number => 1024 + ((i >>> 10) % 64000);
 /**
  * Destination (clusterIP of service i, 10.96.0.0/12 + i) in one reused Address, as a host that
  * parses each packet's or socket's address into a scratch object would hold it. Drawing it from an
@@ -199,7 +199,7 @@ function interleaved(a: () => void, b: () => void, rounds: number, per: number):
   return [median(ta), median(tb)];
 }
 
-type MutableAddress = { -readonly [K in keyof Address]: Address[K] };
+export type MutableAddress = { -readonly [K in keyof Address]: Address[K] };
 /** A FlowTuple whose destination words the bench rewrites in place. */
 type BenchTuple = { protocol: number; src: Address; srcPort: number; dst: MutableAddress; dstPort: number };
 /** MANY reusable tuples for the batched rows (their fields are rewritten per batch). */

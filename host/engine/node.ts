@@ -51,9 +51,12 @@ export function wasiConstructor(): Promise<typeof import('node:wasi').WASI> {
   return wasiClass;
 }
 
-/** A fresh engine instance (its own memory, tables and generation) with `options` applied. */
-export async function loadEngine(options?: EngineOptions): Promise<Engine> {
-  const module = await engineModule();
+/**
+ * A fresh engine instance (its own memory, tables and generation) with `options` applied, of
+ * build/engine.wasm or of another compiled build (`module`: bench engine-paired's baseline).
+ */
+export async function loadEngine(options?: EngineOptions, module?: WebAssembly.Module): Promise<Engine> {
+  module ??= await engineModule();
   const WASI = await wasiConstructor();
   const wasi = new WASI({ version: 'preview1', args: [], env: {} });
   const instance = await WebAssembly.instantiate(module, wasi.getImportObject() as WebAssembly.Imports);
