@@ -73,7 +73,7 @@ export function serving(): Generation {
 }
 
 /**
- * Flow `e`'s decision: from its own bucket while its cache is of this epoch (an IPv4 flow, flow-decisions.ts),
+ * Flow `e`'s decision: from its own bucket while its cache is still right (an IPv4 flow, flow-decisions.ts),
  * else from its member record (service port and local index are there), cached for the next hit.
  */
 // @ts-ignore: decorator

@@ -65,7 +65,7 @@ import {
 /** An IPv4 flow's cached local index (src w2). */
 // @ts-ignore: decorator
 @inline export const F_CACHE_LOCAL: usize = F_SRC + 8;
-/** Its service port's epoch when the cache was written; 0 = none (src w3). */
+/** The epoch count when the cache was written (or last found right); 0 = none (src w3). */
 // @ts-ignore: decorator
 @inline export const F_CACHE_TAG: usize = F_SRC + 12;
 

@@ -17,8 +17,8 @@ export class Generation {
   sps: StaticArray<u32> = new StaticArray<u32>(0);
   spCount: i32 = 0;
   /**
-   * Per service port, the epoch IPv4 flows' cached decisions must carry to be valid (flow-decisions.ts):
-   * renewed when that service port's numbering changes under its flows. At least spCount long.
+   * Per service port, the epoch count when its numbering last changed under its flows: an IPv4
+   * flow's cached decision tagged before that is stale (flow-decisions.ts). At least spCount long.
    */
   spEpochs: StaticArray<u32> = new StaticArray<u32>(0);
   /** Backend records (layout.ts B_*), grouped by service port, each group in engine order. */
