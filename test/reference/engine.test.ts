@@ -72,25 +72,26 @@ describe('reference engine', () => {
     expect(ref.affinity.size).toBe(1);
   });
 
-  it('evicts the least recently used flow when full and releases its counter', () => {
+  /** A table of two flows (clients 1 and 2, at 0 and 1 ms), client 1 looked up at `at`, then client 3 connects: one must go. */
+  function fullAfterLookupAt(at: number): RefEngine {
     const ref = new RefEngine({ flowCapacity: 2 });
     ref.load(model());
     ref.connect(6, client(1), 1000, VIP, 80, 0);
     ref.connect(6, client(2), 1000, VIP, 80, 1);
+    ref.lookup(6, client(1), 1000, VIP, 80, at);
+    ref.connect(6, client(3), 1000, VIP, 80, at + 1);
+    return ref;
+  }
+
+  it('evicts the least recently used flow when full and releases its counter', () => {
     // A lookup in a later queue epoch (EPOCH_MS) makes the flow the most recently used.
-    ref.lookup(6, client(1), 1000, VIP, 80, 1500);
-    ref.connect(6, client(3), 1000, VIP, 80, 1501);
+    const ref = fullAfterLookupAt(1500);
     expect(ref.lookup(6, client(2), 1000, VIP, 80, 1502).verdict).toBe(Verdict.Pass);
     expect(ref.counters(0).map((c) => c.active)).toEqual([1, 0, 1]);
   });
 
   it('keeps a flow looked up within the epoch it was queued in at its place in the use order', () => {
-    const ref = new RefEngine({ flowCapacity: 2 });
-    ref.load(model());
-    ref.connect(6, client(1), 1000, VIP, 80, 0);
-    ref.connect(6, client(2), 1000, VIP, 80, 1);
-    ref.lookup(6, client(1), 1000, VIP, 80, 2);
-    ref.connect(6, client(3), 1000, VIP, 80, 3);
+    const ref = fullAfterLookupAt(2);
     expect(ref.lookup(6, client(1), 1000, VIP, 80, 4).verdict).toBe(Verdict.Pass);
     expect(ref.lookup(6, client(2), 1000, VIP, 80, 4).verdict).toBe(Verdict.Backend);
   });
