@@ -3,7 +3,8 @@
  *
  * Rows `{ case, services, endpoints, flows, nsPerOp }` (bench/results/engine.json):
  * - `new-connection <scheduler>`: match + schedule + flow insert for a TCP SYN to a random service,
- *   at 100, 10k and 100k services × 10 endpoints, with 1M flows already in the table;
+ *   at 100, 10k and 100k services × 10 endpoints, with 1M flows already in the table (each batch
+ *   of BATCH connections is closed and expired after it, untimed, so the next meets the same 1M);
  * - `established-lookup`: lookup of a random existing flow among those 1M, each hit before since
  *   the last swap (an IPv4 flow then answers from its own bucket);
  * - `established-lookup first after a swap`: one pass over all 1M after a full load, each lookup
@@ -40,10 +41,16 @@ const ENDPOINTS = 10;
 export const PREFILL = 1_000_000;
 const BATCH = 10_000;
 /**
- * Flow table capacity: room for the prefill plus every flow a measured case adds. 3 × 2^20: the
- * table's slots are the next power of two ≥ capacity × 4/3 (engine/table.ts), exactly 4M here.
+ * Flow table capacity: room for the prefill and a measured batch (each batch's connections go
+ * before the next). 3 × 2^20: the table's slots are the next power of two ≥ capacity × 4/3
+ * (engine/table.ts), exactly 4M here, so the 1M prefilled flows fill a quarter of them.
  */
 export const CAPACITY = 3 << 20;
+/**
+ * Engine timeouts (s): the prefilled flows (SYN_RECV, as they are never `established`) outlive
+ * any run, and a closed measured connection goes after 1 s, so it can be expired between batches.
+ */
+export const BENCH_TIMEOUTS = { tcp: 2_000_000, tcpSyn: 2_000_000, tcpFin: 1 };
 /** Tuples per batched call in the batched rows (issue 10: batches ≥ 8). */
 export const MANY = 16;
 const TCP = 6;
@@ -177,6 +184,14 @@ class JsMapEngine {
     this.flows.set(key, b);
     return b;
   }
+  /** The connection ended: its flow goes (the engine keeps a closed TCP flow for tcpFin; the bench expires it). */
+  close(src: Address, sport: number, dst: Address, dport: number): void {
+    const key = `${src.w0}:${sport}>${dst.w0}:${dport}`;
+    const f = this.flows.get(key);
+    if (f === undefined) return;
+    this.flows.delete(key);
+    this.active[f]!--;
+  }
 }
 
 
@@ -237,9 +252,13 @@ function jsMapLookupRows(n: number, model: ServiceModel, engineBatch: () => void
   ];
 }
 
-async function measure(name: string, time: number, fn: () => void): Promise<number> {
+/**
+ * ns per call of `fn` (one batch) over `time` ms; `afterEach`, if given, runs after each batch
+ * outside the timed call (tinybench's hook).
+ */
+async function measure(name: string, time: number, fn: () => void, afterEach?: () => void): Promise<number> {
   const bench = new Bench({ time, warmupTime: Math.min(200, time / 2), throws: true, timestampProvider: cpuClock });
-  bench.add(name, fn);
+  bench.add(name, fn, afterEach === undefined ? undefined : { afterEach });
   await bench.run();
   const r = bench.tasks[0]!.result as unknown as { latency: { p50: number } };
   return (r.latency.p50 * 1e6) / BATCH;
@@ -256,10 +275,7 @@ export async function run(args: string[]): Promise<void> {
 
   for (const n of sizes) {
     console.log(`-- ${n} services × ${ENDPOINTS} endpoints`);
-    // tcp timeout long and tcpfin 1 s, so measured flows can be closed and expired between cases
-    // while the 1M prefilled ones stay. Capacity 4M: a fast case adds over 1M measured flows, and
-    // with 2M the last of them evicted prefilled flows (timing evictions, and lookups missing).
-    const engine: Engine = await loadEngine({ flowCapacity: CAPACITY, timeouts: { tcp: 2_000_000, tcpFin: 1 } });
+    const engine: Engine = await loadEngine({ flowCapacity: CAPACITY, timeouts: BENCH_TIMEOUTS });
     let now = 1000;
     servicesNow = n;
     const base = buildModel(n, schedulers[0]!);
@@ -269,12 +285,16 @@ export async function run(args: string[]): Promise<void> {
       engine.connect(TCP, client(prefillClients, i), sourcePort(i), vip(serviceOf(i, n)), 80, now);
     }
     let op = 0;
-    // The measured connections go again after each measurement (close, then expire past tcpFin),
-    // so they never fill the table: a full table would evict prefilled flows (the oldest SYN_RECV
-    // ones) and the lookups below would measure misses.
-    const release = (from: number) => {
-      for (let i = from; i < op; i++) engine.close(TCP, client(measuredClients, i), sourcePort(i), vip(serviceOf(i + 7, n)), 80, now);
-      now += 2000;
+    // The measured connections go again after each batch, untimed (close, then expire past
+    // tcpFin): every batch then meets the 1M prefilled flows and at most one batch of its own, as
+    // the rows say. Kept until the end of a measurement instead, they took the table from 1M to
+    // 2M flows as it ran (longer probes), and a full table would evict prefilled flows (the
+    // oldest SYN_RECV ones), so the lookups below would measure misses.
+    let released = 0;
+    const release = () => {
+      for (let i = released; i < op; i++) engine.close(TCP, client(measuredClients, i), sourcePort(i), vip(serviceOf(i + 7, n)), 80, now);
+      released = op;
+      now += BENCH_TIMEOUTS.tcpFin * 1000 + 1;
       engine.expire(now);
     };
     const connectBatch = () => {
@@ -286,23 +306,21 @@ export async function run(args: string[]): Promise<void> {
       engine.loadSnapshot(withScheduler(encoded, sched), { ...base, servicePorts: base.servicePorts.map((sp) => ({ ...sp, scheduler: sched })) });
       gc?.();
       const start = op;
-      const ns = await measure(`new-connection ${sched}`, time, connectBatch);
+      const ns = await measure(`new-connection ${sched}`, time, connectBatch, release);
       rows.push({ case: `new-connection ${sched}`, services: n, endpoints: ENDPOINTS, flows: PREFILL, nsPerOp: round(ns) });
       console.log(`new-connection ${sched}: ${round(ns)} ns (${op - start} ops)`);
-      release(start);
       if (sched === schedulers[0]) {
-        const manyStart = op;
         const manyNs = await measure(`new-connection connectMany ${MANY} ${sched}`, time, () => {
           for (let j = 0; j < BATCH; j += MANY) {
             for (let k = 0; k < MANY; k++, op++) setTuple(manyTuples[k]!, measuredClients, op, serviceOf(op + 7, n));
             engine.connectMany(manyTuples, now);
           }
-        });
+        }, release);
         rows.push({ case: `new-connection connectMany ${MANY} ${sched}`, services: n, endpoints: ENDPOINTS, flows: PREFILL, nsPerOp: round(manyNs) });
         console.log(`new-connection connectMany ${MANY} ${sched}: ${round(manyNs)} ns per decision`);
-        release(manyStart);
       }
       op = 0;
+      released = 0;
     }
     if (engine.stats().flows !== PREFILL) throw new Error(`engine bench: ${engine.stats().flows} flows before the lookups, not the ${PREFILL} prefilled`);
     // The scheduler swaps above were full loads, which drop every flow's cached decision
@@ -354,8 +372,12 @@ export async function run(args: string[]): Promise<void> {
     const js = new JsMapEngine(base, CAPACITY);
     for (let i = 0; i < PREFILL; i++) js.connect(client(prefillClients, i), sourcePort(i), vip(serviceOf(i, n)), 80);
     let jop = 0;
+    let jreleased = 0;
     const jsNs = await measure('js-map new-connection rr', time, () => {
       for (let j = 0; j < BATCH; j++, jop++) js.connect(client(measuredClients, jop), sourcePort(jop), vip(serviceOf(jop + 7, n)), 80);
+    }, () => {
+      // As the engine's: each batch meets the 1M prefilled flows and no earlier batch.
+      for (; jreleased < jop; jreleased++) js.close(client(measuredClients, jreleased), sourcePort(jreleased), vip(serviceOf(jreleased + 7, n)), 80);
     });
     rows.push({ case: 'js-map new-connection rr', services: n, endpoints: ENDPOINTS, flows: PREFILL, nsPerOp: round(jsNs) });
     console.log(`js-map new-connection rr: ${round(jsNs)} ns`);
