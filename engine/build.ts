@@ -22,7 +22,7 @@ import { Remap, matchServicePort } from './remap';
 import { identityFind, identityInsertStep, newIdentityIndex } from './identity';
 import { addPoolsStep, beginPools, beginTables, buildTableAt, carryPoolAt } from './pools';
 import { WrrCarry, carryRRPosition, lastWrrCarry, wrrCarriedCw } from './pool-carry';
-import { KEYS_INSERT, beginServiceTable, servicePortKeys } from './service-table';
+import { KEYS_INSERT, beginServiceTable, refreshSlotPosition, servicePortKeys } from './service-table';
 import { insertName } from './names';
 import { ensureDeltaRemap } from './splice';
 import { renewAllSpEpochs, setFlowDecision } from './flow-decisions';
@@ -252,7 +252,11 @@ function recarryMovedState(b: StagedBuild): void {
     const cw = old.poolWord(op, POOL_CW);
     if (pos == unchecked(b.seenPos[p]) && cw == unchecked(b.seenCw[p])) continue;
     const sched = gen.poolWord(p, POOL_SCHED) & 0xff;
-    if (sched == SCHED_RR) carryRRPosition(gen, p, old, op, b.remap);
+    if (sched == SCHED_RR) {
+      carryRRPosition(gen, p, old, op, b.remap);
+      // Its key went into the match table in an earlier step, with the position carried then.
+      refreshSlotPosition(gen, p);
+    }
     else if (sched == SCHED_WRR && b.wrrCarries.has(p)) gen.setPoolWord(p, POOL_CW, <u32>wrrCarriedCw(old, op, <i32>cw, b.wrrCarries.get(p)));
     else if (sched == SCHED_WRR) {
       gen.setPoolWord(p, POOL_POS, pos);

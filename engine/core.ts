@@ -18,8 +18,9 @@ import {
 } from './layout';
 import { foldAddress } from './hash';
 import { CLASS_SCTP, CLASS_TCP, CLASS_TCP_FIN, CLASS_TCP_SYN, CLASS_UDP, current, stats, toTick } from './state';
-import { matchHome, matchSlotFrom, slotWord, sourceAllowed } from './service-table';
-import { schedule, schedDetail } from './schedulers/index';
+import { matchHome, matchSlotFrom, poolSlot, slotWord, sourceAllowed } from './service-table';
+import { schedule, schedDetail, schedLocal } from './schedulers/index';
+import { countLater } from './pending';
 import {
   META_ACTIVE, flowClassOf, flowExpired, flowFind, flowInsert, flowListHead, flowListNext, flowMember, flowMeta,
   flowHit, flowRemove, flowTouch, flowWatch, flowWatched, flowsExpire, setFlowMember, setFlowMeta,
@@ -99,7 +100,7 @@ export function serving(): Generation {
  * `first`, `n` and `table` are the pool's POOL_MEMBER_START, POOL_MEMBER_COUNT and POOL_TABLE
  * (the match slot's copies when there is one: no wait on the pool record).
  */
-function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spMeta: u32, first: i32, n: i32, table: i32, proto: u32, keyMeta: u32, h: u32,
+function admit(gen: Generation, sp: i32, kind: u32, pool: i32, at: usize, spMeta: u32, first: i32, n: i32, table: i32, proto: u32, keyMeta: u32, h: u32,
   sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, df: u32, d0: u32, d1: u32, d2: u32, d3: u32, now: u32): i32 {
   if (kind == KIND_LOAD_BALANCER && !sourceAllowed(gen, sp, sf, s0, s1, s2, s3)) {
     return setDecision(VERDICT_DROP, VIA_NONE, sp, -1, -1, kind);
@@ -115,6 +116,8 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spMeta: u32, firs
   let detail = -1;
   let a = -1;
   let ah: u32 = 0;
+  // The chosen member's local index if the scheduler knew it without reading the member record.
+  let known = -1;
   const affinity = (((spMeta >>> 16) & 0xff) & SPF_AFFINITY) != 0;
   if (affinity) {
     // Persistence is per virtual service (pool), as the kernel's templates are.
@@ -133,13 +136,14 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spMeta: u32, firs
   }
   if (slot < 0) {
     // POOL_SCHED is scheduler | flags << 8: the service port meta word's bytes 1 and 2.
-    const k = schedule(gen, pool, (spMeta >>> 8) & 0xffff, first, n, table, foldAddress(sf, s0, s1, s2, s3), ports >>> 16, foldAddress(df, d0, d1, d2, d3));
+    const k = schedule(gen, pool, (spMeta >>> 8) & 0xffff, first, n, table, foldAddress(sf, s0, s1, s2, s3), ports >>> 16, foldAddress(df, d0, d1, d2, d3), at);
     detail = schedDetail;
     if (k < 0) return setDecision(VERDICT_REJECT, VIA_NONE, sp, -1, detail, kind);
     slot = first + k;
+    known = schedLocal;
   }
-  const b = gen.memberBackend(slot);
   if (affinity) {
+    const b = gen.memberBackend(slot);
     if (a >= 0) {
       setAffinityBackend(a, b);
       affinityTouch(a, now);
@@ -152,12 +156,14 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spMeta: u32, firs
   // (v4.7+), with SYN_RECV's short timeout until `established`.
   // An untracked connection (its probe chain is full) is served but not counted.
   // `sp` owns the pool, so it is the backend's service port; the member carries the local index:
-  // the decision reads and writes no hot backend record (issue 10).
-  const local = gen.memberWord(slot, MEMBER_LOCAL_INDEX);
+  // the decision reads and writes no hot backend record (issue 10). rr through a uniform match
+  // slot knows it without the member record, and the member's counter is queued (pending.ts), so
+  // such a decision reads no member line at all.
+  const local = known >= 0 ? <u32>known : gen.memberWord(slot, MEMBER_LOCAL_INDEX);
   const e = flowInsert(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, tcp ? META_ACTIVE : 0, tcp ? CLASS_TCP_SYN : classFor(proto), slot, now);
   if (e >= 0) {
     setFlowDecision(e, <u32>sp, local);
-    gen.count(slot, tcp, 1);
+    countLater(slot, tcp);
   }
   return setDecision(VERDICT_BACKEND, via, sp, <i32>local, detail, kind);
 }
@@ -223,7 +229,7 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, spMeta: u32, firs
   const at = matchSlotFrom(gen, home + <usize>(early & 0), proto, df, d0, d1, d2, d3, dport);
   if (at == 0) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);
   const m = slotWord(at, MATCH_VALUE);
-  return admit(gen, <i32>(m >>> 2), m & 3, <i32>slotWord(at, MATCH_POOL), slotWord(at, MATCH_SP_META), <i32>slotWord(at, MATCH_MEMBER_START),
+  return admit(gen, <i32>(m >>> 2), m & 3, <i32>slotWord(at, MATCH_POOL), at, slotWord(at, MATCH_SP_META), <i32>slotWord(at, MATCH_MEMBER_START),
     <i32>slotWord(at, MATCH_MEMBER_COUNT), <i32>slotWord(at, MATCH_TABLE), proto, keyMeta, h, sf, s0, s1, s2, s3, ports, df, d0, d1, d2, d3, now);
 }
 
@@ -247,7 +253,9 @@ export function connectToServicePort(sp: i32, kind: u32, proto: u32, sf: u32, s0
   const k = kind & 3;
   const pool = poolForDestination(gen, sp, k == KIND_CLUSTER_IP ? BF_CLUSTER : BF_EXTERNAL, df, d0, d1, d2, d3);
   if (pool < 0) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);
-  return admit(gen, sp, k, pool, gen.spWord(sp, SP_META), <i32>gen.poolWord(pool, POOL_MEMBER_START), <i32>gen.poolWord(pool, POOL_MEMBER_COUNT),
+  // The pool's match slot, where rr keeps its position (a pool whose key lost a conflict has none).
+  const at = poolSlot(gen, pool);
+  return admit(gen, sp, k, pool, at, gen.spWord(sp, SP_META), <i32>gen.poolWord(pool, POOL_MEMBER_START), <i32>gen.poolWord(pool, POOL_MEMBER_COUNT),
     <i32>gen.poolWord(pool, POOL_TABLE), proto, keyMeta, h, sf, s0, s1, s2, s3, ports, df, d0, d1, d2, d3, now);
 }
 

@@ -22,6 +22,7 @@ import { flowHasCachedDecision } from './flow-decisions';
 import { flowPorts, keyMetaOf, tupleHash } from './flow-key';
 import { affinityBackend, affinityFind, affinityHash, affinityLastUsed, affinityTimeout } from './affinity';
 import { randomState } from './schedulers/random';
+import { settle } from './pending';
 
 /** `sp << 2 | kind` for a destination (as matchDestination), and remembers its pool; -1 when none. */
 export function explainMatch(proto: u32, df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32): i32 {
@@ -50,6 +51,7 @@ export function explainPoolScheduler(pool: i32): u32 {
 }
 /** rr/wrr position: 0 = list head, k = member k-1 was chosen last. */
 export function explainPoolPosition(pool: i32): i32 {
+  settle();
   return <i32>current.poolWord(pool, POOL_POS);
 }
 /** wrr current weight cw (`mark->cw`). */
@@ -84,9 +86,11 @@ export function explainMemberWeight(pool: i32, k: i32): u32 {
   return current.memberWord(current.member(pool, k), MEMBER_WEIGHT);
 }
 export function explainMemberActive(pool: i32, k: i32): u32 {
+  settle();
   return current.memberWord(current.member(pool, k), MEMBER_ACTIVE);
 }
 export function explainMemberInactive(pool: i32, k: i32): u32 {
+  settle();
   return current.memberWord(current.member(pool, k), MEMBER_INACTIVE);
 }
 export function explainMemberLastWeight(pool: i32, k: i32): u32 {

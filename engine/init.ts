@@ -7,6 +7,7 @@ import { affinityCapacity, affinityInit } from './affinity';
 import { flowCapacity, flowsInit } from './flows';
 import { seedTableKey } from './hash';
 import { seedRandom } from './schedulers/random';
+import { settle } from './pending';
 import { CLASS_SCTP, CLASS_TCP, CLASS_TCP_FIN, CLASS_TCP_SYN, CLASS_UDP, timeoutMs } from './state';
 
 /** Default flow capacity (like nf_conntrack_max). */
@@ -21,6 +22,7 @@ import { CLASS_SCTP, CLASS_TCP, CLASS_TCP_FIN, CLASS_TCP_SYN, CLASS_UDP, timeout
  * forgets every flow and affinity entry (their stored hashes no longer hold).
  */
 export function seedTables(a: u32, b: u32, c: u32, d: u32): void {
+  settle();
   seedTableKey(a, b, c, d);
   flowsInit(flowCapacity());
   affinityInit(affinityCapacity());
@@ -51,6 +53,7 @@ let initialized = false;
  */
 export function init(flowCap: i32, affinityCap: i32, seed: u32, tcpS: u32, tcpFinS: u32, udpS: u32, sctpS: u32, synS: u32): i32 {
   if (tcpS > MAX_TIMEOUT_S || tcpFinS > MAX_TIMEOUT_S || udpS > MAX_TIMEOUT_S || sctpS > MAX_TIMEOUT_S || synS > MAX_TIMEOUT_S) return INIT_BAD_TIMEOUT;
+  settle();
   flowsInit(flowCap > 0 ? flowCap : DEFAULT_FLOW_CAPACITY);
   affinityInit(affinityCap > 0 ? affinityCap : DEFAULT_AFFINITY_CAPACITY);
   seedRandom(seed);

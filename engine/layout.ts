@@ -316,7 +316,13 @@
  *   words 0..3: address w0..w3   word 4: proto | v6 << 8 | port << 16 (0 = empty slot)
  *   word 5: sp << 2 | kind   word 6: pool   word 7: the service port's meta word (SP_META)
  *   word 8: pool's first member slot   word 9: pool's member count   word 10: pool's table offset
- *   words 11..15: reserved
+ *   word 11: the pool's rr position (POOL_POS's meaning): rr reads and writes it here, and the
+ *            pool record's copy follows through pending.ts, so a new connection writes no pool
+ *            record either
+ *   word 12: member 0's local index when every member is eligible (weight > 0) and member k's
+ *            local index is member 0's + k, else RR_NOT_UNIFORM: rr then picks member k without
+ *            reading a member line, and the decision's backend is this + k
+ *   words 13..15: reserved
  */
 // @ts-ignore: decorator
 @inline export const MATCH_WORDS: i32 = 16;
@@ -336,6 +342,13 @@
 @inline export const MATCH_MEMBER_COUNT: i32 = 9;
 // @ts-ignore: decorator
 @inline export const MATCH_TABLE: i32 = 10;
+// @ts-ignore: decorator
+@inline export const MATCH_RR_POS: i32 = 11;
+// @ts-ignore: decorator
+@inline export const MATCH_RR_BASE: i32 = 12;
+/** MATCH_RR_BASE of a pool whose members are not all eligible and in local-index order. */
+// @ts-ignore: decorator
+@inline export const RR_NOT_UNIFORM: u32 = 0xffffffff;
 
 /** Cache line size hot records are aligned to, in words (64 bytes on x86-64 and arm64). */
 // @ts-ignore: decorator

@@ -9,13 +9,14 @@
  *   +------+------+------+------+-------------------------------+---------------+------+---------+
  *   |  w0  |  w1  |  w2  |  w3  | meta: proto | v6<<8 | port<<16 | sp << 2 | kind | pool | sp meta |
  *   +------+------+------+------+-------------------------------+---------------+------+---------+
- *   | first member | member count | table offset | reserved (5 words)                               |
- *   +--------------+--------------+--------------+--------------------------------------------------+
+ *   | first member | member count | table offset | rr position | rr base | reserved (3 words)           |
+ *   +--------------+--------------+--------------+-------------+---------+------------------------------+
  *   meta 0 = empty slot (every protocol number is non-zero). The slot names the address's own
  *   pool (its IPVS virtual service, pools.ts), repeats the service port's meta word (SP_META:
  *   scheduler, flags) and the pool's static fields, so a new connection reads no service port
  *   record, and its scheduler reaches the members and the dh/sh/mh table without waiting on the
- *   pool record (only rr/wrr state and counters live there).
+ *   pool record. rr keeps its position here (the record's copy follows, pending.ts), and for a
+ *   pool whose members are all eligible in local-index order it picks from this line alone.
 
  * When two service ports claim the same key (e.g. the same externalIP and port), the first in
  * snapshot order wins, as the first matching iptables rule does; the loser is counted in
@@ -25,8 +26,9 @@ import { Generation } from './generation';
 import { finishHash, mixWord } from './hash';
 import {
   KIND_CLUSTER_IP, KIND_EXTERNAL_IP, KIND_LOAD_BALANCER, KIND_NODE_PORT, SP_ADDR_COUNTS, SP_ADDR_PTR,
-  LINE_WORDS, MATCH_MEMBER_COUNT, MATCH_MEMBER_START, MATCH_META, MATCH_POOL, MATCH_SLACK_WORDS, MATCH_SP_META, MATCH_TABLE,
-  MATCH_VALUE, MATCH_W0, MATCH_WORDS, NO_TABLE, POOL_MEMBER_COUNT, POOL_MEMBER_START, POOL_TABLE, RANGE_WORDS, SP_LB_COUNT,
+  LINE_WORDS, MATCH_MEMBER_COUNT, MATCH_MEMBER_START, MATCH_META, MATCH_POOL, MATCH_RR_BASE, MATCH_RR_POS, MATCH_SLACK_WORDS, MATCH_SP_META,
+  MATCH_TABLE, MATCH_VALUE, MATCH_W0, MATCH_WORDS, MEMBER_LOCAL_INDEX, MEMBER_WEIGHT, NO_TABLE, POOL_FAMILY, POOL_MEMBER_COUNT,
+  POOL_MEMBER_START, POOL_POS, POOL_SP, POOL_TABLE, POOL_VPORT, POOL_WORDS, RANGE_WORDS, RR_NOT_UNIFORM, SP_LB_COUNT,
   SP_META, SP_POOL_START, SP_RANGE_COUNT, SP_RANGE_START,
 } from './layout';
 
@@ -114,7 +116,44 @@ function insertKey(gen: Generation, proto: u32, port: u32, addr: usize, value: u
   unchecked((table[at + MATCH_MEMBER_START] = built ? gen.poolWord(<i32>pool, POOL_MEMBER_START) : 0));
   unchecked((table[at + MATCH_MEMBER_COUNT] = built ? gen.poolWord(<i32>pool, POOL_MEMBER_COUNT) : 0));
   unchecked((table[at + MATCH_TABLE] = built ? gen.poolWord(<i32>pool, POOL_TABLE) : NO_TABLE));
+  unchecked((table[at + MATCH_RR_POS] = built ? gen.poolWord(<i32>pool, POOL_POS) : 0));
+  unchecked((table[at + MATCH_RR_BASE] = built ? uniformBase(gen, <i32>pool) : RR_NOT_UNIFORM));
   gen.matchKeys++;
+}
+
+/**
+ * MATCH_RR_BASE for `pool`: member 0's local index when every member is eligible (weight > 0) and
+ * member k's local index is member 0's + k (a pool built in engine order with no weight 0, as
+ * most are), else RR_NOT_UNIFORM.
+ */
+function uniformBase(gen: Generation, pool: i32): u32 {
+  const first = <i32>gen.poolWord(pool, POOL_MEMBER_START);
+  const n = <i32>gen.poolWord(pool, POOL_MEMBER_COUNT);
+  if (n == 0) return RR_NOT_UNIFORM;
+  const base = gen.memberWord(first, MEMBER_LOCAL_INDEX);
+  for (let k = 0; k < n; k++) {
+    if (gen.memberWord(first + k, MEMBER_WEIGHT) == 0 || gen.memberWord(first + k, MEMBER_LOCAL_INDEX) != base + <u32>k) return RR_NOT_UNIFORM;
+  }
+  return base;
+}
+
+/**
+ * The address of `pool`'s own match slot (its key's, when that key names it), or 0: a pool whose
+ * key lost to another service port's (a conflict) has none.
+ */
+export function poolSlot(gen: Generation, pool: i32): usize {
+  const proto = gen.spProtocol(<i32>gen.poolWord(pool, POOL_SP));
+  const addr = changetype<usize>(gen.pools) + ((<usize>pool * POOL_WORDS + POOL_FAMILY) << 2);
+  const i = findKey(gen, proto, gen.poolWord(pool, POOL_VPORT), addr);
+  if (i < 0) return 0;
+  const at = changetype<usize>(gen.match) + (<usize>slotAt(gen.match, i) << 2);
+  return slotWord(at, MATCH_POOL) == <u32>pool ? at : 0;
+}
+
+/** Copies `pool`'s rr position from its record to its match slot, if it has one (a position carried after the key went in). */
+export function refreshSlotPosition(gen: Generation, pool: i32): void {
+  const at = poolSlot(gen, pool);
+  if (at != 0) store<u32>(at, gen.poolWord(pool, POOL_POS), MATCH_RR_POS << 2);
 }
 
 /** Match keys of service port `s`: its addresses, plus the node IPs when it has a nodePort. */

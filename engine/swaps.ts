@@ -1,13 +1,15 @@
 /**
  * Swapping in what the host sends: a full snapshot in one call or in steps (build.ts), or a
  * delta applied in place (delta.ts). Decisions keep using the serving generation until the call
- * that switches returns; a rejected snapshot or delta changes nothing.
+ * that switches returns; a rejected snapshot or delta changes nothing. Each call first applies
+ * the writes decisions queued (pending.ts): a swap carries counters and rr positions.
  */
 import { current } from './state';
 import { SNAP_OK } from './snapshot';
 import { BUILD_MORE, StagedBuild, buildStep, commit } from './build';
 import { applyDelta as applyDeltaTo } from './delta';
 import { ensureInit } from './init';
+import { settle } from './pending';
 
 /** `snapshotStep` / `commitSnapshot`: no staged build (none begun, or dropped by a load, a delta or a rejection). */
 export const SNAP_NO_BUILD: i32 = 21;
@@ -23,6 +25,7 @@ let staged: StagedBuild | null = null;
  */
 export function loadSnapshot(bytes: StaticArray<u8>): i32 {
   ensureInit();
+  settle();
   staged = null;
   const b = new StagedBuild(bytes, current);
   const code = buildStep(b, i32.MAX_VALUE);
@@ -35,6 +38,7 @@ export function loadSnapshot(bytes: StaticArray<u8>): i32 {
  */
 export function beginSnapshot(bytes: StaticArray<u8>): void {
   ensureInit();
+  settle();
   staged = new StagedBuild(bytes, current);
 }
 
@@ -42,6 +46,8 @@ export function beginSnapshot(bytes: StaticArray<u8>): void {
 export function snapshotStep(budget: i32): i32 {
   const b = staged;
   if (b === null) return SNAP_NO_BUILD;
+  // Decisions between the steps queued counter and position writes the build carries from.
+  settle();
   const code = buildStep(b, budget > 0 ? budget : 1);
   if (code > 0) staged = null;
   return code;
@@ -51,6 +57,7 @@ export function snapshotStep(budget: i32): i32 {
 export function commitSnapshot(): i32 {
   const b = staged;
   if (b === null) return SNAP_NO_BUILD;
+  settle();
   const code = commit(b);
   if (code != BUILD_MORE) staged = null;
   return code;
@@ -69,6 +76,7 @@ export function abortSnapshot(): void {
  */
 export function applyDelta(bytes: StaticArray<u8>): i32 {
   ensureInit();
+  settle();
   staged = null;
   return applyDeltaTo(current, bytes);
 }

@@ -12,6 +12,7 @@ import { matchService } from './service-table';
 import { findServicePort } from './names';
 import { flowCapacity, flowCount, flowTableBytes } from './flows';
 import { affinityCapacity, affinityCount } from './affinity';
+import { settle } from './pending';
 
 /** Generation number of the serving snapshot (0 before the first load). */
 export function generation(): u32 {
@@ -51,9 +52,10 @@ export function servicePortBackends(sp: i32): i32 {
  * A counter (MEMBER_ACTIVE or MEMBER_INACTIVE) of backend `k` of service port `sp`, summed over
  * its destinations in the port's pools. The data path counts only in member records (the
  * destination it just read), so a new connection writes no backend record (issue 10); a view pays
- * one inverse lookup per service address instead.
+ * one inverse lookup per service address instead, after applying the queued +1s (pending.ts).
  */
 function backendCounter(sp: i32, k: i32, word: i32): u32 {
+  settle();
   const gen = current;
   const b = <i32>gen.spWord(sp, SP_BACKEND_START) + k;
   const start = <i32>gen.spWord(sp, SP_POOL_START);

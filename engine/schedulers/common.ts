@@ -9,9 +9,18 @@ import { MEMBER_ACTIVE, MEMBER_INACTIVE, MEMBER_WEIGHT } from '../layout';
 
 /** Scheduler detail of the last decision: dh/sh bucket or mh slot, -1 otherwise. */
 export let schedDetail: i32 = -1;
+/**
+ * The chosen member's local index when the scheduler knew it without reading the member record
+ * (rr through a uniform match slot), -1 otherwise.
+ */
+export let schedLocal: i32 = -1;
 
 export function setDetail(detail: i32): void {
   schedDetail = detail;
+}
+
+export function setLocal(local: i32): void {
+  schedLocal = local;
 }
 
 // @ts-ignore: decorator

@@ -11,7 +11,8 @@ import {
   SCHED_DH, SCHED_LC, SCHED_MH, SCHED_NQ, SCHED_RANDOM, SCHED_RR, SCHED_SED, SCHED_SH,
   SCHED_WLC, SCHED_WRR, SPF_SCHED_FALLBACK, SPF_SCHED_PORT,
 } from '../layout';
-import { setDetail } from './common';
+import { setDetail, setLocal } from './common';
+import { settle } from '../pending';
 import { scheduleRR } from './rr';
 import { scheduleWRR } from './wrr';
 import { scheduleLC } from './lc';
@@ -23,21 +24,26 @@ import { scheduleSH } from './sh';
 import { scheduleMH } from './mh';
 import { scheduleRandom } from './random';
 
-export { schedDetail } from './common';
+export { schedDetail, schedLocal } from './common';
 
+/**
+ * `at`: the pool's match slot (its address), or 0; rr keeps its position there. The schedulers
+ * that read connection counters first apply the queued ones (pending.ts).
+ */
 // @ts-ignore: decorator
 @inline export function schedule(gen: Generation, pool: i32, word: u32, first: i32, n: i32, table: i32,
-  srcFold: u32, srcPort: u32, dstFold: u32): i32 {
+  srcFold: u32, srcPort: u32, dstFold: u32, at: usize): i32 {
   const sched = word & 0xff;
   const flags = word >>> 8;
   setDetail(-1);
+  setLocal(-1);
   switch (sched) {
-    case SCHED_RR: return scheduleRR(gen, pool, first, n);
+    case SCHED_RR: return scheduleRR(gen, pool, first, n, at);
     case SCHED_WRR: return scheduleWRR(gen, pool);
-    case SCHED_LC: return scheduleLC(gen, pool);
-    case SCHED_WLC: return scheduleWLC(gen, pool);
-    case SCHED_SED: return scheduleSED(gen, pool);
-    case SCHED_NQ: return scheduleNQ(gen, pool);
+    case SCHED_LC: settle(); return scheduleLC(gen, pool);
+    case SCHED_WLC: settle(); return scheduleWLC(gen, pool);
+    case SCHED_SED: settle(); return scheduleSED(gen, pool);
+    case SCHED_NQ: settle(); return scheduleNQ(gen, pool);
     case SCHED_DH: return scheduleDH(gen, first, table, dstFold);
     case SCHED_SH:
       return scheduleSH(gen, first, table, srcFold, (flags & SPF_SCHED_PORT) != 0 ? srcPort : 0, (flags & SPF_SCHED_FALLBACK) != 0);

@@ -5,7 +5,7 @@
  * schedulers see it).
  */
 import { describe, expect, it } from 'vitest';
-import { modelFrom, service, startFilter } from './fixtures.js';
+import { modelFrom, request, service, startFilter } from './fixtures.js';
 
 const KEY = 'envoy.network.transport_socket.original_dst_address';
 
@@ -33,6 +33,23 @@ describe('TCP filter', () => {
     expect(vm.state.streams.get(unknown.id)!.closed).toBe(1);
     expect(vm.getMetric('vipwasm.rejects')).toBe(1n);
     expect(vm.getMetric('vipwasm.unmatched')).toBe(1n);
+  });
+
+  it('advances one rr position per ClusterIP whether a connection names the Service or its address', async () => {
+    // HTTP streams reach the engine by Service port (connectToServicePort), TCP connections by
+    // destination (connect): both are the ClusterIP's virtual service, so one round robin.
+    const vm = await startFilter(modelFrom(service({ name: 'web', clusterIP: '10.96.3.4', ips: ['10.1.0.1', '10.1.0.2', '10.1.0.3'] })));
+    const chosen: string[] = [];
+    for (let i = 0; i < 9; i++) {
+      if (i % 3 === 1) {
+        const c = vm.initializeConnection({ source: `10.0.0.2:${30000 + i}`, destination: '10.96.3.4:80' });
+        chosen.push(vm.getFilterState(c.id).get(KEY)?.value ?? 'none');
+        vm.completeConnection(c.id);
+      } else {
+        chosen.push(request(vm, 'web.default.svc.cluster.local:80', `10.0.0.1:${40000 + i}`).endpoint ?? 'none');
+      }
+    }
+    expect(chosen).toEqual(Array.from({ length: 9 }, (_, i) => `10.1.0.${1 + (i % 3)}:8080`));
   });
 
   it('ends the flow when the connection closes, so lc sees the freed backend', async () => {
