@@ -17,6 +17,10 @@
  * - `js-map new-connection rr`: the new-connection workload on a plain-JS engine built on `Map`;
  * - `memory-floor dependent-read` / `independent-read`: one random read into as many bytes as the
  *   flow table holds (bench/memory-floor.ts), the machine's floor for any decision over that table;
+ * - `floorRatio` (new connections, lookups and their batched forms): the case's cost over the
+ *   floor's (dependent reads for single calls, independent ones for batches), each round one batch
+ *   of each back to back, median of FLOOR_ROUNDS rounds: the ratio issue 10's targets are written
+ *   in, measured in one window, as the floor moves 160-230 ns between runs and within one;
  * - `bytes-per-flow` (`bytes`), `heap-growth 10M decisions` (`bytes`: Wasm linear memory growth,
  *   `jsHeapBytes`: JS heap growth after a forced GC) over decisions that each evict the oldest flow;
  * - `hash-flood connect|lookup <tuples>`: attacker-chosen tuples (one client × many ports; many
@@ -33,7 +37,7 @@ import type { Engine } from '../host/engine/engine.js';
 import { parseAddress, type Address } from '../host/engine/address.js';
 import { SCHEDULERS, type ModelServicePort, type SchedulerName, type ServiceModel } from '../host/engine/model.js';
 import { encodeSnapshot, resealSnapshot, schedulerId } from '../host/engine/snapshot.js';
-import { memoryFloor } from './memory-floor.js';
+import { floorReads, memoryFloor, type FloorReads } from './memory-floor.js';
 import { cpuClock, report } from './report.js';
 import { hashFloodRows } from './hash-flood.js';
 
@@ -56,7 +60,7 @@ export const MANY = 16;
 const TCP = 6;
 
 /** `bytes`: bytes per flow entry, or Wasm memory growth; `jsHeapBytes`: JS heap growth after GC (noise level is a few KB). */
-type Row = { case: string; services: number; endpoints: number; flows: number; nsPerOp: number; bytes?: number; jsHeapBytes?: number; ratio?: number };
+type Row = { case: string; services: number; endpoints: number; flows: number; nsPerOp: number; bytes?: number; jsHeapBytes?: number; ratio?: number; floorRatio?: number };
 
 export function option(args: string[], name: string): string | undefined {
   const i = args.indexOf(name);
@@ -256,6 +260,34 @@ function jsMapLookupRows(n: number, model: ServiceModel, engineBatch: () => void
  * ns per call of `fn` (one batch) over `time` ms; `afterEach`, if given, runs after each batch
  * outside the timed call (tinybench's hook).
  */
+/** Rounds of `floorRatio`, and batches of each side per round. */
+const FLOOR_ROUNDS = 15;
+const FLOOR_BATCHES = 10;
+
+/**
+ * The median over FLOOR_ROUNDS rounds of (ns per op of `fn`) / (ns per read of `floor`), each
+ * round FLOOR_BATCHES batches (BATCH ops, BATCH reads) of one, then of the other; `after` runs
+ * after each `fn` batch, untimed. A side starts each round with the other's lines and page-table
+ * entries in the caches: over 10 batches that costs a few percent; over one it was a third of the
+ * floor's time, and the ratios came out low.
+ */
+function floorRatio(fn: () => void, floor: () => void, after?: () => void): number {
+  const ratios: number[] = [];
+  for (let r = 0; r < FLOOR_ROUNDS; r++) {
+    let caseMs = 0;
+    for (let b = 0; b < FLOOR_BATCHES; b++) {
+      const t0 = cpuClock.fn();
+      fn();
+      caseMs += cpuClock.fn() - t0;
+      after?.();
+    }
+    const t0 = cpuClock.fn();
+    for (let b = 0; b < FLOOR_BATCHES; b++) floor();
+    ratios.push(caseMs / (cpuClock.fn() - t0));
+  }
+  return Math.round(ratios.sort((a, b) => a - b)[FLOOR_ROUNDS >> 1]! * 100) / 100;
+}
+
 async function measure(name: string, time: number, fn: () => void, afterEach?: () => void): Promise<number> {
   const bench = new Bench({ time, warmupTime: Math.min(200, time / 2), throws: true, timestampProvider: cpuClock });
   bench.add(name, fn, afterEach === undefined ? undefined : { afterEach });
@@ -272,6 +304,8 @@ export async function run(args: string[]): Promise<void> {
   for (const s of schedulers) if (!SCHEDULERS.includes(s)) throw new Error(`bench engine: --schedulers: unknown scheduler "${s}"`);
   const rows: Row[] = [];
   const gc = (globalThis as { gc?: () => void }).gc;
+  /** The floor's reads over as many bytes as the flow table holds (the same at every size: CAPACITY). */
+  let floor: FloorReads | null = null;
 
   for (const n of sizes) {
     console.log(`-- ${n} services × ${ENDPOINTS} endpoints`);
@@ -284,6 +318,8 @@ export async function run(args: string[]): Promise<void> {
     for (let i = 0; i < PREFILL; i++) {
       engine.connect(TCP, client(prefillClients, i), sourcePort(i), vip(serviceOf(i, n)), 80, now);
     }
+    floor ??= floorReads(engine.flowTableBytes(), BATCH);
+    const reads = floor;
     let op = 0;
     // The measured connections go again after each batch, untimed (close, then expire past
     // tcpFin): every batch then meets the 1M prefilled flows and at most one batch of its own, as
@@ -307,17 +343,21 @@ export async function run(args: string[]): Promise<void> {
       gc?.();
       const start = op;
       const ns = await measure(`new-connection ${sched}`, time, connectBatch, release);
-      rows.push({ case: `new-connection ${sched}`, services: n, endpoints: ENDPOINTS, flows: PREFILL, nsPerOp: round(ns) });
-      console.log(`new-connection ${sched}: ${round(ns)} ns (${op - start} ops)`);
+      const ops = op - start;
+      const connectRatio = floorRatio(connectBatch, reads.dependent, release);
+      rows.push({ case: `new-connection ${sched}`, services: n, endpoints: ENDPOINTS, flows: PREFILL, nsPerOp: round(ns), floorRatio: connectRatio });
+      console.log(`new-connection ${sched}: ${round(ns)} ns (${ops} ops), ${connectRatio}× the dependent-read floor`);
       if (sched === schedulers[0]) {
-        const manyNs = await measure(`new-connection connectMany ${MANY} ${sched}`, time, () => {
+        const manyBatch = () => {
           for (let j = 0; j < BATCH; j += MANY) {
             for (let k = 0; k < MANY; k++, op++) setTuple(manyTuples[k]!, measuredClients, op, serviceOf(op + 7, n));
             engine.connectMany(manyTuples, now);
           }
-        }, release);
-        rows.push({ case: `new-connection connectMany ${MANY} ${sched}`, services: n, endpoints: ENDPOINTS, flows: PREFILL, nsPerOp: round(manyNs) });
-        console.log(`new-connection connectMany ${MANY} ${sched}: ${round(manyNs)} ns per decision`);
+        };
+        const manyNs = await measure(`new-connection connectMany ${MANY} ${sched}`, time, manyBatch, release);
+        const manyRatio = floorRatio(manyBatch, reads.independent, release);
+        rows.push({ case: `new-connection connectMany ${MANY} ${sched}`, services: n, endpoints: ENDPOINTS, flows: PREFILL, nsPerOp: round(manyNs), floorRatio: manyRatio });
+        console.log(`new-connection connectMany ${MANY} ${sched}: ${round(manyNs)} ns per decision, ${manyRatio}× the independent-read floor`);
       }
       op = 0;
       released = 0;
@@ -344,27 +384,29 @@ export async function run(args: string[]): Promise<void> {
       }
     };
     const lookupNs = await measure('established-lookup', time, lookupBatch);
-    rows.push({ case: 'established-lookup', services: n, endpoints: ENDPOINTS, flows: engine.stats().flows, nsPerOp: round(lookupNs) });
-    console.log(`established-lookup: ${round(lookupNs)} ns`);
-    const manyNs = await measure(`established-lookupMany ${MANY}`, time, () => {
+    const lookupRatio = floorRatio(lookupBatch, reads.dependent);
+    rows.push({ case: 'established-lookup', services: n, endpoints: ENDPOINTS, flows: engine.stats().flows, nsPerOp: round(lookupNs), floorRatio: lookupRatio });
+    console.log(`established-lookup: ${round(lookupNs)} ns, ${lookupRatio}× the dependent-read floor`);
+    const lookupManyBatch = () => {
       for (let j = 0; j < BATCH; j += MANY) {
         for (let k = 0; k < MANY; k++) setTuple(manyTuples[k]!, prefillClients, spread(li++, PREFILL), -1);
         engine.lookupMany(manyTuples, now);
       }
-    });
-    rows.push({ case: `established-lookupMany ${MANY}`, services: n, endpoints: ENDPOINTS, flows: engine.stats().flows, nsPerOp: round(manyNs) });
-    console.log(`established-lookupMany ${MANY}: ${round(manyNs)} ns per decision`);
+    };
+    const manyNs = await measure(`established-lookupMany ${MANY}`, time, lookupManyBatch);
+    const lookupManyRatio = floorRatio(lookupManyBatch, reads.independent);
+    rows.push({ case: `established-lookupMany ${MANY}`, services: n, endpoints: ENDPOINTS, flows: engine.stats().flows, nsPerOp: round(manyNs), floorRatio: lookupManyRatio });
+    console.log(`established-lookupMany ${MANY}: ${round(manyNs)} ns per decision, ${lookupManyRatio}× the independent-read floor`);
     rows.push(...jsMapLookupRows(n, base, lookupBatch, time));
     if (n === sizes[0]) {
       const tableBytes = engine.flowTableBytes();
       rows.push({ case: 'bytes-per-flow', services: n, endpoints: ENDPOINTS, flows: engine.stats().flowCapacity, nsPerOp: 0, bytes: round(tableBytes / engine.stats().flowCapacity) });
       gc?.();
-      const floor = await memoryFloor(tableBytes, BATCH, (name, fn) => measure(name, time, fn));
-      for (const [kind, ns] of [['dependent', floor.dependentNs], ['independent', floor.independentNs]] as const) {
+      const measured = await memoryFloor(reads, (name, fn) => measure(name, time, fn));
+      for (const [kind, ns] of [['dependent', measured.dependentNs], ['independent', measured.independentNs]] as const) {
         rows.push({ case: `memory-floor ${kind}-read`, services: 0, endpoints: 0, flows: 0, nsPerOp: round(ns), bytes: tableBytes });
       }
-      console.log(`memory floor over ${(tableBytes / 2 ** 20).toFixed(0)} MiB: dependent read ${round(floor.dependentNs)} ns, independent ${round(floor.independentNs)} ns; ` +
-        `established-lookup = ${round(lookupNs / floor.dependentNs)} dependent reads, lookupMany = ${round(manyNs / floor.independentNs)} independent reads`);
+      console.log(`memory floor over ${(tableBytes / 2 ** 20).toFixed(0)} MiB: dependent read ${round(measured.dependentNs)} ns, independent ${round(measured.independentNs)} ns`);
       gc?.();
     }
 

@@ -29,26 +29,37 @@ function singleCycle(slots: number): Int32Array {
 
 export type MemoryFloor = { dependentNs: number; independentNs: number };
 
-/**
- * Measures both floors over `bytes` of memory with `measure(name, batch)`, which returns ns per
- * call of a batch of `batch` reads (the caller's tinybench settings and clock).
- */
-export async function memoryFloor(
-  bytes: number,
-  batch: number,
-  measure: (name: string, fn: () => void) => Promise<number>,
-): Promise<MemoryFloor> {
+/** The two floor loops over one buffer of `bytes`, each a batch of `batch` reads per call. */
+export type FloorReads = { bytes: number; dependent: () => void; independent: () => void };
+
+export function floorReads(bytes: number, batch: number): FloorReads {
   const slots = Math.max(1024, Math.floor(bytes / 4));
   const next = singleCycle(slots);
   let p = 0;
-  let sink = 0;
-  const dependentNs = await measure('memory-floor dependent-read', () => {
-    for (let j = 0; j < batch; j++) p = next[p]!;
-  });
   let k = 0;
-  const independentNs = await measure('memory-floor independent-read', () => {
-    for (let j = 0; j < batch; j++, k++) sink += next[(Math.imul(k, 2654435761) >>> 1) % slots]!; // >>> 1: an integer %, see engine.ts spread
-  });
-  if (p === -1 || sink === -1) console.log(p, sink); // keep both loops' results alive
+  let sink = 0;
+  return {
+    bytes,
+    dependent: () => {
+      for (let j = 0; j < batch; j++) p = next[p]!;
+      if (p === -1) console.log(p); // keeps the chase alive
+    },
+    independent: () => {
+      for (let j = 0; j < batch; j++, k++) sink += next[(Math.imul(k, 2654435761) >>> 1) % slots]!; // >>> 1: an integer %, see engine.ts spread
+      if (sink === -1) console.log(sink);
+    },
+  };
+}
+
+/**
+ * Measures both floors over `reads` with `measure(name, batch)`, which returns ns per call of a
+ * batch of `batch` reads (the caller's tinybench settings and clock).
+ */
+export async function memoryFloor(
+  reads: FloorReads,
+  measure: (name: string, fn: () => void) => Promise<number>,
+): Promise<MemoryFloor> {
+  const dependentNs = await measure('memory-floor dependent-read', reads.dependent);
+  const independentNs = await measure('memory-floor independent-read', reads.independent);
   return { dependentNs, independentNs };
 }
