@@ -320,8 +320,9 @@
  *            pool record's copy follows through pending.ts, so a new connection writes no pool
  *            record either
  *   word 12: member 0's local index when every member is eligible (weight > 0) and member k's
- *            local index is member 0's + k, else RR_NOT_UNIFORM: rr then picks member k without
- *            reading a member line, and the decision's backend is this + k
+ *            local index is member 0's + k, else NOT_UNIFORM: rr, dh, sh and mh then know the
+ *            member they pick is eligible, and the decision's backend is this + k, without
+ *            reading a member line
  *   words 13..15: reserved
  */
 // @ts-ignore: decorator
@@ -345,10 +346,10 @@
 // @ts-ignore: decorator
 @inline export const MATCH_RR_POS: i32 = 11;
 // @ts-ignore: decorator
-@inline export const MATCH_RR_BASE: i32 = 12;
-/** MATCH_RR_BASE of a pool whose members are not all eligible and in local-index order. */
+@inline export const MATCH_UNIFORM_BASE: i32 = 12;
+/** MATCH_UNIFORM_BASE of a pool whose members are not all eligible and in local-index order (or with no match slot). */
 // @ts-ignore: decorator
-@inline export const RR_NOT_UNIFORM: u32 = 0xffffffff;
+@inline export const NOT_UNIFORM: u32 = 0xffffffff;
 
 /** Cache line size hot records are aligned to, in words (64 bytes on x86-64 and arm64). */
 // @ts-ignore: decorator

@@ -15,8 +15,9 @@
  *   pool (its IPVS virtual service, pools.ts), repeats the service port's meta word (SP_META:
  *   scheduler, flags) and the pool's static fields, so a new connection reads no service port
  *   record, and its scheduler reaches the members and the dh/sh/mh table without waiting on the
- *   pool record. rr keeps its position here (the record's copy follows, pending.ts), and for a
- *   pool whose members are all eligible in local-index order it picks from this line alone.
+ *   pool record. rr keeps its position here (the record's copy follows, pending.ts); for a pool
+ *   whose members are all eligible in local-index order ("uniform") rr picks from this line
+ *   alone, and dh, sh and mh from it and their table entry, reading no member line.
 
  * When two service ports claim the same key (e.g. the same externalIP and port), the first in
  * snapshot order wins, as the first matching iptables rule does; the loser is counted in
@@ -26,9 +27,9 @@ import { Generation } from './generation';
 import { finishHash, mixWord } from './hash';
 import {
   KIND_CLUSTER_IP, KIND_EXTERNAL_IP, KIND_LOAD_BALANCER, KIND_NODE_PORT, SP_ADDR_COUNTS, SP_ADDR_PTR,
-  LINE_WORDS, MATCH_MEMBER_COUNT, MATCH_MEMBER_START, MATCH_META, MATCH_POOL, MATCH_RR_BASE, MATCH_RR_POS, MATCH_SLACK_WORDS, MATCH_SP_META,
+  LINE_WORDS, MATCH_MEMBER_COUNT, MATCH_MEMBER_START, MATCH_META, MATCH_POOL, MATCH_UNIFORM_BASE, MATCH_RR_POS, MATCH_SLACK_WORDS, MATCH_SP_META,
   MATCH_TABLE, MATCH_VALUE, MATCH_W0, MATCH_WORDS, MEMBER_LOCAL_INDEX, MEMBER_WEIGHT, NO_TABLE, POOL_FAMILY, POOL_MEMBER_COUNT,
-  POOL_MEMBER_START, POOL_POS, POOL_SP, POOL_TABLE, POOL_VPORT, POOL_WORDS, RANGE_WORDS, RR_NOT_UNIFORM, SP_LB_COUNT,
+  POOL_MEMBER_START, POOL_POS, POOL_SP, POOL_TABLE, POOL_VPORT, POOL_WORDS, RANGE_WORDS, NOT_UNIFORM, SP_LB_COUNT,
   SP_META, SP_POOL_START, SP_RANGE_COUNT, SP_RANGE_START,
 } from './layout';
 
@@ -117,22 +118,22 @@ function insertKey(gen: Generation, proto: u32, port: u32, addr: usize, value: u
   unchecked((table[at + MATCH_MEMBER_COUNT] = built ? gen.poolWord(<i32>pool, POOL_MEMBER_COUNT) : 0));
   unchecked((table[at + MATCH_TABLE] = built ? gen.poolWord(<i32>pool, POOL_TABLE) : NO_TABLE));
   unchecked((table[at + MATCH_RR_POS] = built ? gen.poolWord(<i32>pool, POOL_POS) : 0));
-  unchecked((table[at + MATCH_RR_BASE] = built ? uniformBase(gen, <i32>pool) : RR_NOT_UNIFORM));
+  unchecked((table[at + MATCH_UNIFORM_BASE] = built ? uniformBase(gen, <i32>pool) : NOT_UNIFORM));
   gen.matchKeys++;
 }
 
 /**
- * MATCH_RR_BASE for `pool`: member 0's local index when every member is eligible (weight > 0) and
+ * MATCH_UNIFORM_BASE for `pool`: member 0's local index when every member is eligible (weight > 0) and
  * member k's local index is member 0's + k (a pool built in engine order with no weight 0, as
- * most are), else RR_NOT_UNIFORM.
+ * most are), else NOT_UNIFORM.
  */
 function uniformBase(gen: Generation, pool: i32): u32 {
   const first = <i32>gen.poolWord(pool, POOL_MEMBER_START);
   const n = <i32>gen.poolWord(pool, POOL_MEMBER_COUNT);
-  if (n == 0) return RR_NOT_UNIFORM;
+  if (n == 0) return NOT_UNIFORM;
   const base = gen.memberWord(first, MEMBER_LOCAL_INDEX);
   for (let k = 0; k < n; k++) {
-    if (gen.memberWord(first + k, MEMBER_WEIGHT) == 0 || gen.memberWord(first + k, MEMBER_LOCAL_INDEX) != base + <u32>k) return RR_NOT_UNIFORM;
+    if (gen.memberWord(first + k, MEMBER_WEIGHT) == 0 || gen.memberWord(first + k, MEMBER_LOCAL_INDEX) != base + <u32>k) return NOT_UNIFORM;
   }
   return base;
 }

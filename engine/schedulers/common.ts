@@ -5,7 +5,7 @@
  * so OVERLOAD never sets and "eligible" is just weight > 0 (reference/ipvs-schedulers.md §1.2, §2.4).
  */
 import { Generation } from '../generation';
-import { MEMBER_ACTIVE, MEMBER_INACTIVE, MEMBER_WEIGHT } from '../layout';
+import { MEMBER_ACTIVE, MEMBER_INACTIVE, MEMBER_WEIGHT, NOT_UNIFORM } from '../layout';
 
 /** Scheduler detail of the last decision: dh/sh bucket or mh slot, -1 otherwise. */
 export let schedDetail: i32 = -1;
@@ -21,6 +21,20 @@ export function setDetail(detail: i32): void {
 
 export function setLocal(local: i32): void {
   schedLocal = local;
+}
+
+/**
+ * Whether member `k` is eligible, `base` being the pool's MATCH_UNIFORM_BASE: without reading
+ * its member line when the pool is uniform (every member eligible; member k's local index is
+ * `base` + k, kept in `schedLocal`).
+ */
+// @ts-ignore: decorator
+@inline export function eligible(gen: Generation, base: u32, first: i32, k: i32): bool {
+  if (base != NOT_UNIFORM) {
+    schedLocal = <i32>(base + <u32>k);
+    return true;
+  }
+  return weightOf(gen, first + k) > 0;
 }
 
 // @ts-ignore: decorator

@@ -5,7 +5,7 @@
 import { Generation } from '../generation';
 import { EMPTY_BUCKET, HASH_TAB_BITS, HASH_TAB_SIZE, POOL_MEMBER_COUNT, POOL_TABLE } from '../layout';
 import { hash32 } from '../hash';
-import { setDetail, weightOf } from './common';
+import { eligible, setDetail } from './common';
 
 export function buildDH(gen: Generation, pool: i32): void {
   const n = <i32>gen.poolWord(pool, POOL_MEMBER_COUNT);
@@ -16,10 +16,10 @@ export function buildDH(gen: Generation, pool: i32): void {
 }
 
 /** `first`, `t`: the pool's first member slot and table offset (schedulers/index.ts). */
-export function scheduleDH(gen: Generation, first: i32, t: i32, dstFold: u32): i32 {
+export function scheduleDH(gen: Generation, first: i32, t: i32, dstFold: u32, base: u32): i32 {
   const bucket = <i32>hash32(dstFold, HASH_TAB_BITS);
   setDetail(bucket);
   const k = unchecked(gen.tables[t + bucket]);
   if (k == EMPTY_BUCKET) return -1;
-  return weightOf(gen, first + <i32>k) > 0 ? <i32>k : -1;
+  return eligible(gen, base, first, <i32>k) ? <i32>k : -1;
 }

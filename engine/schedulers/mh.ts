@@ -6,10 +6,10 @@
  */
 import { Generation } from '../generation';
 import {
-  B_FOLD, B_PORT, MEMBER_LAST_WEIGHT, EMPTY_BUCKET, MH_TAB_BITS, MH_TAB_SIZE, POOL_MEMBER_COUNT, POOL_TABLE,
+  B_FOLD, B_PORT, MEMBER_LAST_WEIGHT, EMPTY_BUCKET, MH_TAB_BITS, MH_TAB_SIZE, NOT_UNIFORM, POOL_MEMBER_COUNT, POOL_TABLE,
 } from '../layout';
 import { hsiphash1u32 } from '../hash';
-import { gcd, readAhead, setDetail, weightOf } from './common';
+import { eligible, gcd, readAhead, setDetail, weightOf } from './common';
 
 /** generate_hash_secret(): hash1 = (2654435761, 2654435761), hash2 = (2654446892, 2654446892). */
 // @ts-ignore: decorator
@@ -92,13 +92,14 @@ export function buildMH(gen: Generation, pool: i32): void {
 }
 
 /** `first`, `n`, `t`: the pool's first member slot, member count and table offset (schedulers/index.ts). */
-export function scheduleMH(gen: Generation, first: i32, n: i32, t: i32, srcFold: u32, port: u32, fallback: bool): i32 {
+export function scheduleMH(gen: Generation, first: i32, n: i32, t: i32, srcFold: u32, port: u32, fallback: bool, base: u32): i32 {
   const ihash = mhHash(srcFold, port, KEY1, 0) % <u32>MH_TAB_SIZE;
   setDetail(<i32>ihash);
-  const seen = readAhead(gen, first, <i32>n);
+  // A uniform pool's pick needs no member line; otherwise read them while the table entry comes.
+  const seen = base != NOT_UNIFORM ? 0 : readAhead(gen, first, <i32>n);
   const k = unchecked(gen.tables[t + <i32>ihash]) | <u16>(seen & 0);
   if (k == EMPTY_BUCKET) return -1;
-  if (weightOf(gen, first + <i32>k) > 0) return <i32>k;
+  if (eligible(gen, base, first, <i32>k)) return <i32>k;
   if (!fallback) return -1;
   for (let off: u32 = 0; off < <u32>MH_TAB_SIZE; off++) {
     const roff = (off + ihash) % <u32>MH_TAB_SIZE;

@@ -4,16 +4,17 @@
  * then wrap up to and including p; the first with weight > 0 wins and becomes p.
  */
 import { Generation } from '../generation';
-import { MATCH_RR_BASE, MATCH_RR_POS, POOL_POS, RR_NOT_UNIFORM } from '../layout';
+import { MATCH_RR_POS, NOT_UNIFORM, POOL_POS } from '../layout';
 import { positionLater } from '../pending';
 import { readAhead, setLocal, weightOf } from './common';
 
 /**
  * `first`, `n`: the pool's first member slot and member count (schedulers/index.ts). `at`: the
- * pool's match slot, or 0 (then the position is the pool record's).
+ * pool's match slot, or 0 (then the position is the pool record's); `base`: its
+ * MATCH_UNIFORM_BASE.
  */
-export function scheduleRR(gen: Generation, pool: i32, first: i32, n: i32, at: usize): i32 {
-  if (at != 0) return scheduleRRAt(gen, pool, first, n, at);
+export function scheduleRR(gen: Generation, pool: i32, first: i32, n: i32, at: usize, base: u32): i32 {
+  if (at != 0) return scheduleRRAt(gen, pool, first, n, at, base);
   // The position comes from the pool record: the member lines are read meanwhile.
   const seen = readAhead(gen, first, n);
   const p = <i32>gen.poolWord(pool, POOL_POS) | <i32>(seen & 0);
@@ -23,15 +24,14 @@ export function scheduleRR(gen: Generation, pool: i32, first: i32, n: i32, at: u
 }
 
 /**
- * rr through the pool's match slot, which holds the position (layout.ts MATCH_RR_POS): when every
- * member is eligible in local-index order (MATCH_RR_BASE), the member after the position wins
- * without a member line being read; the pool record's copy is written later (pending.ts).
+ * rr through the pool's match slot, which holds the position (layout.ts MATCH_RR_POS): in a
+ * uniform pool (`base`, MATCH_UNIFORM_BASE) the member after the position wins without a member
+ * line being read. The pool record's copy is written later (pending.ts).
  */
-function scheduleRRAt(gen: Generation, pool: i32, first: i32, n: i32, at: usize): i32 {
-  const base = load<u32>(at, MATCH_RR_BASE << 2);
+function scheduleRRAt(gen: Generation, pool: i32, first: i32, n: i32, at: usize, base: u32): i32 {
   const p = <i32>load<u32>(at, MATCH_RR_POS << 2);
   let j: i32;
-  if (base != RR_NOT_UNIFORM) {
+  if (base != NOT_UNIFORM) {
     j = p >= n ? 0 : p;
     setLocal(<i32>(base + <u32>j));
   } else {

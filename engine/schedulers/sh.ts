@@ -7,7 +7,7 @@
 import { Generation } from '../generation';
 import { EMPTY_BUCKET, HASH_TAB_BITS, HASH_TAB_SIZE, POOL_MEMBER_COUNT, POOL_TABLE } from '../layout';
 import { hash32 } from '../hash';
-import { setDetail, weightOf } from './common';
+import { eligible, setDetail, weightOf } from './common';
 
 export function buildSH(gen: Generation, pool: i32): void {
   const n = <i32>gen.poolWord(pool, POOL_MEMBER_COUNT);
@@ -28,12 +28,12 @@ export function buildSH(gen: Generation, pool: i32): void {
 }
 
 /** `first`, `t`: the pool's first member slot and table offset (schedulers/index.ts). */
-export function scheduleSH(gen: Generation, first: i32, t: i32, srcFold: u32, port: u32, fallback: bool): i32 {
+export function scheduleSH(gen: Generation, first: i32, t: i32, srcFold: u32, port: u32, fallback: bool, base: u32): i32 {
   const ihash = <i32>hash32(port + srcFold, HASH_TAB_BITS);
   setDetail(ihash);
   const k = unchecked(gen.tables[t + ihash]);
   if (k == EMPTY_BUCKET) return -1;
-  if (weightOf(gen, first + <i32>k) > 0) return <i32>k;
+  if (eligible(gen, base, first, <i32>k)) return <i32>k;
   if (!fallback) return -1;
   for (let off = 0; off < HASH_TAB_SIZE; off++) {
     const bucket = (ihash + ((off + ihash) & (HASH_TAB_SIZE - 1))) & (HASH_TAB_SIZE - 1);
