@@ -135,8 +135,9 @@ export function batchRegion(): usize {
     const d3 = load<u32>(r, R_DST + 16);
     const dport = load<u32>(r, R_DPORT);
     const h = load<u32>(r, R_HASH);
+    // connect: the home match slot touchHomes computed waits in the verdict word until the result.
     writeResult(r, connect
-      ? core.connectHashed(h, proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, nowMs)
+      ? core.connectHashed(h, <usize>load<u32>(r, R_VERDICT), proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, nowMs)
       : core.lookupHashed(h, proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, nowMs));
   }
   return n;

@@ -197,12 +197,16 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, at: usize, spMeta
 // @ts-ignore: decorator
 @inline export function connect(proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
   df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32, nowMs: f64): i32 {
-  return connectHashed(tupleHash(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport), proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, nowMs);
+  return connectHashed(tupleHash(proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport), matchHome(current, proto, df, d0, d1, d2, d3, dport),
+    proto, sf, s0, s1, s2, s3, sport, df, d0, d1, d2, d3, dport, nowMs);
 }
 
-/** `connect` with the tuple's flow hash (`tupleHash`) already computed: connectMany hashes each record once. */
+/**
+ * `connect` with the tuple's flow hash (`tupleHash`) and its destination's home match slot
+ * (`matchHome`) already computed: connectMany computes both for every record in a pass of its own.
+ */
 // @ts-ignore: decorator
-@inline export function connectHashed(h: u32, proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
+@inline export function connectHashed(h: u32, home: usize, proto: u32, sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, sport: u32,
   df: u32, d0: u32, d1: u32, d2: u32, d3: u32, dport: u32, nowMs: f64): i32 {
   const gen = current;
   const now = toTick(nowMs);
@@ -210,7 +214,6 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, at: usize, spMeta
   const keyMeta = keyMetaOf(proto, sf, df);
   // A read of the destination's home match slot, issued before the flow probe so the two misses
   // overlap (a new connection needs both; the value is unused: Wasm has no prefetch).
-  const home = matchHome(gen, proto, df, d0, d1, d2, d3, dport);
   const early = load<u32>(home, MATCH_META << 2);
   const e = liveFlow(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, now);
   if (e >= 0) {
