@@ -11,7 +11,7 @@ import { MEMBER_ACTIVE, MEMBER_INACTIVE, MEMBER_WEIGHT, NOT_UNIFORM } from '../l
 export let schedDetail: i32 = -1;
 /**
  * The chosen member's local index when the scheduler knew it without reading the member record
- * (rr through a uniform match slot), -1 otherwise.
+ * (rr, dh, sh or mh through a uniform match slot: MATCH_UNIFORM_BASE), -1 otherwise.
  */
 export let schedLocal: i32 = -1;
 
