@@ -22,7 +22,7 @@ import { matchHome, matchSlotFrom, poolSlot, slotWord, sourceAllowed } from './s
 import { schedule, schedDetail, schedLocal } from './schedulers/index';
 import { countLater } from './pending';
 import {
-  META_ACTIVE, flowClassOf, flowExpired, flowFind, flowInsert, flowListHead, flowListNext, flowMember, flowMeta,
+  META_ACTIVE, flowClassOf, flowExpired, flowFind, flowInsert, forgetMissFree, missFree, flowListHead, flowListNext, flowMember, flowMeta,
   flowHit, flowRemove, flowTouch, flowWatch, flowWatched, flowsExpire, setFlowMember, setFlowMeta,
 } from './flows';
 import { flowCachedDecision, setFlowDecision } from './flow-decisions';
@@ -101,7 +101,7 @@ export function serving(): Generation {
  * (the match slot's copies when there is one: no wait on the pool record).
  */
 function admit(gen: Generation, sp: i32, kind: u32, pool: i32, at: usize, spMeta: u32, first: i32, n: i32, table: i32, proto: u32, keyMeta: u32, h: u32,
-  sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, df: u32, d0: u32, d1: u32, d2: u32, d3: u32, now: u32): i32 {
+  sf: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, df: u32, d0: u32, d1: u32, d2: u32, d3: u32, now: u32, free: i32): i32 {
   if (kind == KIND_LOAD_BALANCER && !sourceAllowed(gen, sp, sf, s0, s1, s2, s3)) {
     return setDecision(VERDICT_DROP, VIA_NONE, sp, -1, -1, kind);
   }
@@ -160,7 +160,7 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, at: usize, spMeta
   // slot knows it without the member record, and the member's counter is queued (pending.ts), so
   // such a decision reads no member line at all.
   const local = known >= 0 ? <u32>known : gen.memberWord(slot, MEMBER_LOCAL_INDEX);
-  const e = flowInsert(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, tcp ? META_ACTIVE : 0, tcp ? CLASS_TCP_SYN : classFor(proto), slot, now);
+  const e = flowInsert(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, tcp ? META_ACTIVE : 0, tcp ? CLASS_TCP_SYN : classFor(proto), slot, now, free);
   if (e >= 0) {
     setFlowDecision(e, <u32>sp, local);
     countLater(slot, tcp);
@@ -174,6 +174,7 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, at: usize, spMeta
   const e = flowFind(h, keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3);
   if (e >= 0 && flowExpired(e, now)) {
     flowRemove(e);
+    forgetMissFree();
     stats.flowExpirations++;
     return -1;
   }
@@ -233,7 +234,7 @@ function admit(gen: Generation, sp: i32, kind: u32, pool: i32, at: usize, spMeta
   if (at == 0) return setDecision(VERDICT_PASS, VIA_NONE, -1, -1, -1, -1);
   const m = slotWord(at, MATCH_VALUE);
   return admit(gen, <i32>(m >>> 2), m & 3, <i32>slotWord(at, MATCH_POOL), at, slotWord(at, MATCH_SP_META), <i32>slotWord(at, MATCH_MEMBER_START),
-    <i32>slotWord(at, MATCH_MEMBER_COUNT), <i32>slotWord(at, MATCH_TABLE), proto, keyMeta, h, sf, s0, s1, s2, s3, ports, df, d0, d1, d2, d3, now);
+    <i32>slotWord(at, MATCH_MEMBER_COUNT), <i32>slotWord(at, MATCH_TABLE), proto, keyMeta, h, sf, s0, s1, s2, s3, ports, df, d0, d1, d2, d3, now, missFree);
 }
 
 /**
@@ -259,7 +260,7 @@ export function connectToServicePort(sp: i32, kind: u32, proto: u32, sf: u32, s0
   // The pool's match slot, where rr keeps its position (a pool whose key lost a conflict has none).
   const at = poolSlot(gen, pool);
   return admit(gen, sp, k, pool, at, gen.spWord(sp, SP_META), <i32>gen.poolWord(pool, POOL_MEMBER_START), <i32>gen.poolWord(pool, POOL_MEMBER_COUNT),
-    <i32>gen.poolWord(pool, POOL_TABLE), proto, keyMeta, h, sf, s0, s1, s2, s3, ports, df, d0, d1, d2, d3, now);
+    <i32>gen.poolWord(pool, POOL_TABLE), proto, keyMeta, h, sf, s0, s1, s2, s3, ports, df, d0, d1, d2, d3, now, missFree);
 }
 
 /** An existing flow: Backend via Flow (refreshed), or Pass. Never schedules. */

@@ -32,7 +32,7 @@ import { CLASS_TCP_SYN, FLOW_CLASS_COUNT, current, elapsed, stats, timeoutMs } f
 import {
   B_HASH, B_LAST_USED, B_LIST, B_NEXT, B_PREV, LISTS_BYTES, MAX_TABLE_CAPACITY, MAX_PROBE_SLOTS, Table, bucket, bucketList, bucketListTag, listHead, listNext,
   listPrev, listTail, homeSlot, nextSlot,
-  tableBytes, tableClaim, tableDisplacement, tableInit, tableProbeFits, tableRemove, tableTouch, tableWatch, tableWatched,
+  tableBytes, tableClaim, tableClaimAt, tableDisplacement, tableInit, tableProbeFits, tableRemove, tableTouch, tableWatch, tableWatched,
 } from './table';
 
 /** Source address words w0..w3. */
@@ -123,19 +123,36 @@ export function flowsInit(cap: i32): void {
 }
 
 /**
- * The entry holding this key, or -1. `hash` is flow-key.ts flowHash of the same key. At most MAX_PROBE + 1
+ * When the last `flowFind` missed at a free bucket (within the probe bound), that bucket: where
+ * `flowInsert` puts the same key while the table is unchanged (`free`); else -1.
+ */
+export let missFree: i32 = -1;
+
+/** After a removal (backward shift moves entries), no earlier miss's free bucket holds. */
+export function forgetMissFree(): void {
+  missFree = -1;
+}
+
+/**
+ * The entry holding this key, or -1 (and `missFree`). `hash` is flow-key.ts flowHash of the same key. At most MAX_PROBE + 1
  * buckets, compared in place (stored hash first, then the key, in the same cache line).
  */
 // @ts-ignore: decorator
 @inline export function flowFind(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, d0: u32, d1: u32, d2: u32, d3: u32): i32 {
   const t = flowTable;
-  if (t.slots == 0) return -1;
+  if (t.slots == 0) {
+    missFree = -1;
+    return -1;
+  }
   const sm = srcWordMask(keyMeta);
   const dm = dstWordMask(keyMeta);
   let i = homeSlot(t, hash);
   for (let n: u32 = 0; n < MAX_PROBE_SLOTS; n++) {
     const p = bucket(t, i);
-    if (load<u32>(p, B_LIST) == 0) return -1;
+    if (load<u32>(p, B_LIST) == 0) {
+      missFree = <i32>i;
+      return -1;
+    }
     // An IPv4 address is its w0 alone (an IPv4 flow's src w1..w3 hold its decision cache); an
     // IPv6 one compares all four words (a v4 side of a mixed key is stored as zeros).
     if (load<u32>(p, B_HASH) == hash && load<u32>(p, F_SRC) == s0 && load<u32>(p, F_PORTS) == ports && load<u32>(p, F_DST) == d0 &&
@@ -147,6 +164,7 @@ export function flowsInit(cap: i32): void {
     }
     i = nextSlot(t, i);
   }
+  missFree = -1;
   return -1;
 }
 
@@ -351,9 +369,20 @@ function victim(now: u32): i32 {
  * `flowsUntracked`).
  */
 export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, d0: u32, d1: u32, d2: u32, d3: u32,
-  flags: u32, cls: u32, slot: u32, now: u32): i32 {
+  flags: u32, cls: u32, slot: u32, now: u32, free: i32 = -1): i32 {
   const t = flowTable;
   applyHits();
+  // The caller's miss found the chain's free bucket, and no entry has moved since: no probe.
+  const e = free >= 0 && t.count < t.capacity
+    ? tableClaimAt(t, <u32>free, hash, cls, now, epochOf(now))
+    : claimByProbe(t, hash, cls, now);
+  if (e < 0) return -1;
+  writeFlowKey(bucket(t, <u32>e), keyMeta, s0, s1, s2, s3, ports, d0, d1, d2, d3, flags, slot);
+  return e;
+}
+
+/** Makes room if the table is full and claims the chain's first free bucket; -1 if the chain is too long. */
+function claimByProbe(t: Table, hash: u32, cls: u32, now: u32): i32 {
   if (!tableProbeFits(t, hash)) {
     stats.flowsUntracked++;
     return -1;
@@ -365,10 +394,16 @@ export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s
     flowRemove(v);
     // Backward shift can only shorten chains: the key still fits.
   }
-  const e = tableClaim(t, hash, cls, now, epochOf(now));
-  const p = bucket(t, e);
-  // An IPv4 address's words 1..3 are stored as 0: an IPv4 flow starts with no cached decision
-  // (tag 0 in src w3; flow-decisions.ts setFlowDecision writes one).
+  return <i32>tableClaim(t, hash, cls, now, epochOf(now));
+}
+
+/**
+ * The key and payload of a claimed bucket. An IPv4 address's words 1..3 are stored as 0: an IPv4
+ * flow starts with no cached decision (tag 0 in src w3; flow-decisions.ts setFlowDecision writes one).
+ */
+// @ts-ignore: decorator
+@inline function writeFlowKey(p: usize, keyMeta: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, d0: u32, d1: u32, d2: u32, d3: u32,
+  flags: u32, slot: u32): void {
   const sm = srcWordMask(keyMeta);
   const dm = dstWordMask(keyMeta);
   store<u32>(p, s0, F_SRC);
@@ -382,7 +417,6 @@ export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s
   store<u32>(p, ports, F_PORTS);
   store<u32>(p, keyMeta | flags, F_META);
   store<u32>(p, slot, F_MEMBER);
-  return <i32>e;
 }
 
 /** Whether entry `e` has outlived its class timeout at `now`. */

@@ -209,6 +209,11 @@ export function tableProbeFits(t: Table, hash: u32): bool {
 export function tableClaim(t: Table, hash: u32, list: u32, now: u32, tag: u32 = 0): u32 {
   let i = homeSlot(t, hash);
   while (load<u32>(bucket(t, i), B_LIST) != 0) i = nextSlot(t, i);
+  return tableClaimAt(t, i, hash, list, now, tag);
+}
+
+/** `tableClaim` when the caller's own probe already found `i`, the first free slot of the chain. */
+export function tableClaimAt(t: Table, i: u32, hash: u32, list: u32, now: u32, tag: u32 = 0): u32 {
   const p = bucket(t, i);
   store<u32>(p, hash, B_HASH);
   store<u32>(p, now, B_LAST_USED);
