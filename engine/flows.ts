@@ -366,7 +366,8 @@ function victim(now: u32): i32 {
  * Inserts a key that `flowFind` did not find, evicting one entry (`victim`) when the table is full
  * (an expired one counts as an expiration, not an eviction). Returns the entry, or -1 when the
  * key's probe chain is already MAX_PROBE long: the key is not tracked (nothing changes; counted in
- * `flowsUntracked`).
+ * `flowsUntracked`). `free`: the `missFree` of the caller's own `flowFind` of this key, if no
+ * entry was removed or inserted since, else -1.
  */
 export function flowInsert(hash: u32, keyMeta: u32, s0: u32, s1: u32, s2: u32, s3: u32, ports: u32, d0: u32, d1: u32, d2: u32, d3: u32,
   flags: u32, cls: u32, slot: u32, now: u32, free: i32 = -1): i32 {
