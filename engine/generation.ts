@@ -97,6 +97,11 @@ export class Generation {
   @inline setPoolWord(pool: i32, word: i32, value: u32): void {
     unchecked((this.pools[pool * POOL_WORDS + word] = value));
   }
+  /** The address of word `word` of pool `pool`'s record, for raw loads and stores. */
+  // @ts-ignore: decorator
+  @inline poolWordAddress(pool: i32, word: i32): usize {
+    return changetype<usize>(this.pools) + ((<usize>pool * POOL_WORDS + <usize>word) << 2);
+  }
   /** The member slot of a pool's k-th destination (list order, head first): what schedulers index. */
   // @ts-ignore: decorator
   @inline member(pool: i32, k: i32): i32 {

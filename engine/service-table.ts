@@ -29,7 +29,7 @@ import {
   KIND_CLUSTER_IP, KIND_EXTERNAL_IP, KIND_LOAD_BALANCER, KIND_NODE_PORT, SP_ADDR_COUNTS, SP_ADDR_PTR,
   LINE_WORDS, MATCH_MEMBER_COUNT, MATCH_MEMBER_START, MATCH_META, MATCH_POOL, MATCH_UNIFORM_BASE, MATCH_RR_POS, MATCH_SLACK_WORDS, MATCH_SP_META,
   MATCH_TABLE, MATCH_VALUE, MATCH_W0, MATCH_WORDS, MEMBER_LOCAL_INDEX, MEMBER_WEIGHT, NO_TABLE, POOL_FAMILY, POOL_MEMBER_COUNT,
-  POOL_MEMBER_START, POOL_POS, POOL_SP, POOL_TABLE, POOL_VPORT, POOL_WORDS, RANGE_WORDS, NOT_UNIFORM, SP_LB_COUNT,
+  POOL_MEMBER_START, POOL_POS, POOL_SP, POOL_TABLE, POOL_VPORT, RANGE_WORDS, NOT_UNIFORM, SP_LB_COUNT,
   SP_META, SP_POOL_START, SP_RANGE_COUNT, SP_RANGE_START,
 } from './layout';
 
@@ -144,8 +144,7 @@ function uniformBase(gen: Generation, pool: i32): u32 {
  */
 export function poolSlot(gen: Generation, pool: i32): usize {
   const proto = gen.spProtocol(<i32>gen.poolWord(pool, POOL_SP));
-  const addr = changetype<usize>(gen.pools) + ((<usize>pool * POOL_WORDS + POOL_FAMILY) << 2);
-  const i = findKey(gen, proto, gen.poolWord(pool, POOL_VPORT), addr);
+  const i = findKey(gen, proto, gen.poolWord(pool, POOL_VPORT), gen.poolWordAddress(pool, POOL_FAMILY));
   if (i < 0) return 0;
   const at = changetype<usize>(gen.match) + (<usize>slotAt(gen.match, i) << 2);
   return slotWord(at, MATCH_POOL) == <u32>pool ? at : 0;

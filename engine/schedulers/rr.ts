@@ -10,37 +10,26 @@ import { readAhead, setLocal, weightOf } from './common';
 
 /**
  * `first`, `n`: the pool's first member slot and member count (schedulers/index.ts). `at`: the
- * pool's match slot, or 0 (then the position is the pool record's); `base`: its
- * MATCH_UNIFORM_BASE.
+ * pool's match slot, which holds the position (layout.ts MATCH_RR_POS; the pool record's copy is
+ * written later, pending.ts), or 0: then the record holds it. `base`: the slot's
+ * MATCH_UNIFORM_BASE (NOT_UNIFORM without a slot): in a uniform pool the member after the
+ * position wins without a member line being read.
  */
 export function scheduleRR(gen: Generation, pool: i32, first: i32, n: i32, at: usize, base: u32): i32 {
-  if (at != 0) return scheduleRRAt(gen, pool, first, n, at, base);
-  // The position comes from the pool record: the member lines are read meanwhile.
-  const seen = readAhead(gen, first, n);
-  const p = <i32>gen.poolWord(pool, POOL_POS) | <i32>(seen & 0);
-  const j = nextEligible(gen, first, n, p);
-  if (j >= 0) gen.setPoolWord(pool, POOL_POS, j + 1);
-  return j;
-}
-
-/**
- * rr through the pool's match slot, which holds the position (layout.ts MATCH_RR_POS): in a
- * uniform pool (`base`, MATCH_UNIFORM_BASE) the member after the position wins without a member
- * line being read. The pool record's copy is written later (pending.ts).
- */
-function scheduleRRAt(gen: Generation, pool: i32, first: i32, n: i32, at: usize, base: u32): i32 {
-  const p = <i32>load<u32>(at, MATCH_RR_POS << 2);
+  const posAt = at != 0 ? at + (<usize>MATCH_RR_POS << 2) : gen.poolWordAddress(pool, POOL_POS);
   let j: i32;
   if (base != NOT_UNIFORM) {
+    const p = <i32>load<u32>(posAt);
     j = p >= n ? 0 : p;
     setLocal(<i32>(base + <u32>j));
   } else {
+    // The member lines are read while the position comes.
     const seen = readAhead(gen, first, n);
-    j = nextEligible(gen, first, n, p | <i32>(seen & 0));
+    j = nextEligible(gen, first, n, <i32>load<u32>(posAt) | <i32>(seen & 0));
     if (j < 0) return -1;
   }
-  store<u32>(at, j + 1, MATCH_RR_POS << 2);
-  positionLater(pool, j + 1);
+  store<u32>(posAt, j + 1);
+  if (at != 0) positionLater(pool, j + 1);
   return j;
 }
 
