@@ -108,6 +108,12 @@ export class Table {
   return t.base + (<usize>slot << BUCKET_SHIFT);
 }
 
+/** The B_LIST word of an entry on list `l` whose place carries `tag` (< 2^24). */
+// @ts-ignore: decorator
+@inline function listWord(l: u32, tag: u32): u32 {
+  return (tag << LIST_BITS) | (l + 1);
+}
+
 /** The list of the entry in bucket `p`. */
 // @ts-ignore: decorator
 @inline export function bucketList(p: usize): u32 {
@@ -240,7 +246,7 @@ export function tableClaimAt(t: Table, i: u32, hash: u32, list: u32, now: u32, t
 @inline export function listPushHead(t: Table, slot: u32, l: u32, tag: u32): void {
   const p = bucket(t, slot);
   const head = listHead(t, l);
-  store<u32>(p, (tag << LIST_BITS) | (l + 1), B_LIST);
+  store<u32>(p, listWord(l, tag), B_LIST);
   store<u32>(p, 0, B_PREV);
   store<u32>(p, head, B_NEXT);
   if (head != 0) store<u32>(bucket(t, head - 1), slot + 1, B_PREV);
@@ -254,7 +260,7 @@ export function tableClaimAt(t: Table, i: u32, hash: u32, list: u32, now: u32, t
   const p = bucket(t, slot);
   store<u32>(p, now, B_LAST_USED);
   if (bucketList(p) == l && listHead(t, l) == slot + 1) {
-    store<u32>(p, (tag << LIST_BITS) | (l + 1), B_LIST);
+    store<u32>(p, listWord(l, tag), B_LIST);
     return;
   }
   listUnlink(t, slot);
