@@ -22,7 +22,7 @@ import type { Engine } from '../host/engine/engine.js';
 import { engineWasmPath, loadEngine } from '../host/engine/node.js';
 import type { Address } from '../host/engine/address.js';
 import {
-  BENCH_TIMEOUTS, CAPACITY, MANY, PREFILL, buildModel, client, measuredClients, option, prefillClients, sourcePort, spread, v4, type MutableAddress,
+  BENCH_TIMEOUTS, CAPACITY, MANY, PREFILL, buildModel, client, measuredClients, option, prefillClients, releaseMeasured, sourcePort, spread, v4, type MutableAddress,
 } from './engine.js';
 import { median } from './forwarder/verdict.js';
 import { cpuClock, report } from './report.js';
@@ -79,9 +79,7 @@ function workload(engine: Engine, n: number) {
   // round meets the 1M prefilled flows alone. (With `now` moved less than tcpFin they stayed, and
   // the next round's connections to the same tuples were hits on them, not new connections.)
   const release = (from: number) => {
-    for (let i = from; i < ci; i++) engine.close(TCP, client(measuredClients, i), sourcePort(i), vip(spread(i + 7, n)), 80, now);
-    now += BENCH_TIMEOUTS.tcpFin * 1000 + 1;
-    engine.expire(now);
+    now = releaseMeasured(engine, from, ci, n, vip, now);
     if (engine.stats().flows !== PREFILL) throw new Error(`bench engine-paired: ${engine.stats().flows} flows after a release, not the ${PREFILL} prefilled`);
   };
   /**

@@ -55,6 +55,16 @@ export const CAPACITY = 3 << 20;
  * any run, and a closed measured connection goes after 1 s, so it can be expired between batches.
  */
 export const BENCH_TIMEOUTS = { tcp: 2_000_000, tcpSyn: 2_000_000, tcpFin: 1 };
+/**
+ * Closes measured connections `from`..`to` - 1 (client and port of i, to service spread(i + 7, n)
+ * at `vip(service)`) and expires them past tcpFin; returns the new `now`.
+ */
+export function releaseMeasured(engine: Engine, from: number, to: number, n: number, vip: (service: number) => Address, now: number): number {
+  for (let i = from; i < to; i++) engine.close(TCP, client(measuredClients, i), sourcePort(i), vip(spread(i + 7, n)), 80, now);
+  const later = now + BENCH_TIMEOUTS.tcpFin * 1000 + 1;
+  engine.expire(later);
+  return later;
+}
 /** Tuples per batched call in the batched rows (issue 10: batches ≥ 8). */
 export const MANY = 16;
 const TCP = 6;
@@ -328,10 +338,8 @@ export async function run(args: string[]): Promise<void> {
     // oldest SYN_RECV ones), so the lookups below would measure misses.
     let released = 0;
     const release = () => {
-      for (let i = released; i < op; i++) engine.close(TCP, client(measuredClients, i), sourcePort(i), vip(serviceOf(i + 7, n)), 80, now);
+      now = releaseMeasured(engine, released, op, n, vip, now);
       released = op;
-      now += BENCH_TIMEOUTS.tcpFin * 1000 + 1;
-      engine.expire(now);
     };
     const connectBatch = () => {
       for (let j = 0; j < BATCH; j++, op++) {
