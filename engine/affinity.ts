@@ -18,9 +18,9 @@
  * An entry is named by its slot, valid until the next insert or removal.
  */
 import { finishNH, nhTerm, tableKey } from './hash';
-import { elapsed, stats } from './state';
+import { current, elapsed, stats } from './state';
 import {
-  BUCKET_SIZE, B_HASH, B_LAST_USED, B_LIST, B_PREV, MAX_PROBE_SLOTS, LISTS_BYTES, MAX_TABLE_CAPACITY, Table, bucket, bucketList, listHead, listNext, listTail,
+  BUCKET_SIZE, B_HASH, CHECK_OK, CHECK_PAYLOAD, corrupt, tableCheck, walkBudget, B_LAST_USED, B_LIST, B_PREV, MAX_PROBE_SLOTS, LISTS_BYTES, MAX_TABLE_CAPACITY, Table, bucket, bucketList, listHead, listNext, listTail,
   homeSlot, nextSlot, tableBytes, tableClaim, tableClear, tableDisplacement, tableInit, tableProbeFits, tableRemove, tableTouch,
 } from './table';
 
@@ -231,9 +231,11 @@ export function affinityInsert(hash: u32, pool: u32, family: u32, w0: u32, w1: u
  */
 export function affinityExpire(now: u32): i32 {
   let removed = 0;
+  let steps = walkBudget(affTable);
   for (let l = 0; l < AFFINITY_TIMEOUT_LISTS; l++) {
     let t = listTail(affTable, l);
     while (t != 0 && affinityExpired(<i32>t - 1, now)) {
+      if (--steps < 0) corrupt();
       affinityRemove(<i32>t - 1);
       removed++;
       t = listTail(affTable, l);
@@ -243,6 +245,7 @@ export function affinityExpire(now: u32): i32 {
   // nothing on the list, but may change the slots of entries not yet visited).
   let cur = listTail(affTable, OVERFLOW_LIST);
   while (cur != 0) {
+    if (--steps < 0) corrupt();
     const e = <i32>cur - 1;
     const prev = load<u32>(affPtr(e), B_PREV);
     if (affinityExpired(e, now)) {
@@ -272,6 +275,7 @@ export function affinityRemap(poolOldToNew: StaticArray<i32>, backendOldToNew: S
   for (let l = 0; l < LISTS; l++) {
     let cur = listTail(affTable, l);
     while (cur != 0) {
+      if (k == n) corrupt(); // the lists hold more than `count` entries
       const p = affPtr(<i32>cur - 1);
       memory.copy(saved + <usize>k * BUCKET_SIZE, p, BUCKET_SIZE);
       k++;
@@ -318,6 +322,35 @@ export function affinityTimeout(e: i32): u32 {
 }
 
 /** Diagnostics: total probe distance of every entry from its home slot (as flows.ts). */
+/** `affinityTableCheck`: an entry on a timeout list has another timeout than the list's. */
+// @ts-ignore: decorator
+@inline export const CHECK_AFFINITY_TIMEOUT: i32 = CHECK_PAYLOAD;
+/** `affinityTableCheck`: an entry names a pool or backend the serving generation does not have. */
+// @ts-ignore: decorator
+@inline export const CHECK_AFFINITY_TARGET: i32 = CHECK_PAYLOAD + 1;
+
+function storedAffinityHash(p: usize): u32 {
+  return affinityHash(load<u32>(p, A_POOL), load<u32>(p, A_FAMILY),
+    load<u32>(p, A_ADDR), load<u32>(p, A_ADDR + 4), load<u32>(p, A_ADDR + 8), load<u32>(p, A_ADDR + 12));
+}
+
+function affinityPayloadCheck(p: usize): i32 {
+  const l = <i32>bucketList(p);
+  if (l != OVERFLOW_LIST && listTimeout(l) != load<u32>(p, A_TIMEOUT)) return CHECK_AFFINITY_TIMEOUT;
+  const gen = current;
+  if (load<u32>(p, A_POOL) >= <u32>gen.poolCount || load<u32>(p, A_BACKEND) >= <u32>gen.backendCount) return CHECK_AFFINITY_TARGET;
+  return CHECK_OK;
+}
+
+/**
+ * Diagnostics and tests, O(slots): the shared table invariants (table.ts tableCheck), each
+ * entry's stored hash against its key, its timeout against its list's, and its pool and backend
+ * against the serving generation. CHECK_OK or the first problem, at `tableCheckSlot`.
+ */
+export function affinityTableCheck(): i32 {
+  return tableCheck(affTable, <u32>LISTS, storedAffinityHash, affinityPayloadCheck);
+}
+
 export function affinityIndexDisplacement(): u64 {
   return tableDisplacement(affTable);
 }

@@ -26,13 +26,15 @@
  * entries).
  */
 import { Generation } from './generation';
-import { META_DST_V6, META_SRC_V6, dstWordMask, srcWordMask } from './flow-key';
-import { MEMBER_ACTIVE, MEMBER_INACTIVE, MEMBER_WORDS } from './layout';
-import { CLASS_TCP_SYN, FLOW_CLASS_COUNT, current, elapsed, stats, timeoutMs } from './state';
+import { META_DST_V6, META_SRC_V6, dstWordMask, flowHash, srcWordMask } from './flow-key';
+import { MEMBER_ACTIVE, MEMBER_INACTIVE, MEMBER_WORDS, PROTO_TCP, PROTO_UDP } from './layout';
+import { settle } from './pending';
+import { CLASS_SCTP, CLASS_TCP_SYN, CLASS_UDP, FLOW_CLASS_COUNT, current, elapsed, stats, timeoutMs } from './state';
 import {
+  CHECK_OK, CHECK_PAYLOAD, setCheckSlot, tableCheck,
   B_HASH, B_LAST_USED, B_LIST, B_NEXT, B_PREV, LISTS_BYTES, MAX_TABLE_CAPACITY, MAX_PROBE_SLOTS, Table, bucket, bucketList, bucketListTag, listHead, listNext,
   listPrev, listTail, homeSlot, nextSlot,
-  tableBytes, tableClaim, tableClaimAt, tableDisplacement, tableInit, tableProbeFits, tableRemove, tableTouch, tableWatch, tableWatched,
+  corrupt, tableBytes, tableClaim, tableClaimAt, tableDisplacement, tableInit, tableProbeFits, tableRemove, tableTouch, tableWatch, tableWatched, walkBudget,
 } from './table';
 
 /** Source address words w0..w3. */
@@ -438,10 +440,12 @@ function claimByProbe(t: Table, hash: u32, cls: u32, now: u32): i32 {
 export function flowsExpire(now: u32): i32 {
   applyHits();
   let removed = 0;
+  let steps = walkBudget(flowTable);
   for (let c: u32 = 0; c < <u32>FLOW_CLASS_COUNT; c++) {
     const span = unchecked(timeoutMs[c]);
     let cur = listTail(flowTable, c);
     while (cur != 0) {
+      if (--steps < 0) corrupt();
       const e = <i32>cur - 1;
       if (!elapsed(now, flowQueueEpoch(e) << EPOCH_SHIFT, span)) break;
       cur = listPrev(flowTable, <u32>e);
@@ -456,9 +460,13 @@ export function flowsExpire(now: u32): i32 {
   return removed;
 }
 
+/** Steps left to the current list walk (table.ts walkBudget). */
+let walkSteps: i32 = 0;
+
 /** First entry of class list `cls` (entry + 1, 0 = none), for walks that may remove entries. */
 export function flowListHead(cls: u32): u32 {
   applyHits();
+  walkSteps = walkBudget(flowTable);
   return listHead(flowTable, cls);
 }
 
@@ -468,6 +476,7 @@ export function flowListHead(cls: u32): u32 {
  * backward shift may move that entry).
  */
 export function flowListNext(e: i32): u32 {
+  if (--walkSteps < 0) corrupt();
   return listNext(flowTable, <u32>e);
 }
 export function flowWatch(e1: u32): void {
@@ -475,6 +484,67 @@ export function flowWatch(e1: u32): void {
 }
 export function flowWatched(): u32 {
   return tableWatched(flowTable);
+}
+
+/** `flowTableCheck`: a flow names a member slot the serving generation does not have. */
+// @ts-ignore: decorator
+@inline export const CHECK_FLOW_MEMBER: i32 = CHECK_PAYLOAD;
+/** `flowTableCheck`: a flow's class list or active bit is not one its protocol can have. */
+// @ts-ignore: decorator
+@inline export const CHECK_FLOW_STATE: i32 = CHECK_PAYLOAD + 1;
+/** `flowTableCheck`: a member's active or inactive counter is not the number of its flows that are. */
+// @ts-ignore: decorator
+@inline export const CHECK_FLOW_COUNTERS: i32 = CHECK_PAYLOAD + 2;
+
+/** The flow hash of the key stored in bucket `p` (an IPv4 side's words 1..3 hold no key: flowHash masks them). */
+function storedFlowHash(p: usize): u32 {
+  return flowHash(load<u32>(p, F_META) & KEY_META_MASK,
+    load<u32>(p, F_SRC), load<u32>(p, F_SRC + 4), load<u32>(p, F_SRC + 8), load<u32>(p, F_SRC + 12), load<u32>(p, F_PORTS),
+    load<u32>(p, F_DST), load<u32>(p, F_DST + 4), load<u32>(p, F_DST + 8), load<u32>(p, F_DST + 12));
+}
+
+function flowPayloadCheck(p: usize): i32 {
+  if (load<u32>(p, F_MEMBER) >= <u32>current.memberCount) return CHECK_FLOW_MEMBER;
+  const meta = load<u32>(p, F_META);
+  const proto = meta & 0xff;
+  const cls = bucketList(p);
+  const tcpClass = cls != CLASS_UDP && cls != CLASS_SCTP;
+  const ok = proto == PROTO_TCP ? tcpClass : proto == PROTO_UDP ? cls == CLASS_UDP && (meta & META_ACTIVE) == 0 : cls == CLASS_SCTP;
+  return ok ? CHECK_OK : CHECK_FLOW_STATE;
+}
+
+/**
+ * Diagnostics and tests, O(slots + members): the shared table invariants (table.ts tableCheck),
+ * each flow's stored hash against its key, its member slot and class, and every member's
+ * counters against its flows (after the queued writes, pending.ts). CHECK_OK or the first
+ * problem (table.ts CHECK_*, the CHECK_FLOW_* above), at `tableCheckSlot`.
+ */
+export function flowTableCheck(): i32 {
+  applyHits();
+  settle();
+  const t = flowTable;
+  const problem = tableCheck(t, <u32>FLOW_CLASS_COUNT, storedFlowHash, flowPayloadCheck);
+  if (problem != CHECK_OK) return problem;
+  const gen = current;
+  const n = <usize>gen.memberCount;
+  const tally = heap.alloc(n << 3);
+  memory.fill(tally, 0, n << 3);
+  for (let i: u32 = 0; i < t.slots; i++) {
+    const p = bucket(t, i);
+    if (load<u32>(p, B_LIST) == 0) continue;
+    const at = tally + (<usize>load<u32>(p, F_MEMBER) << 3) + ((load<u32>(p, F_META) & META_ACTIVE) != 0 ? 4 : 0);
+    store<u32>(at, load<u32>(at) + 1);
+  }
+  let result = CHECK_OK;
+  for (let m: usize = 0; m < n; m++) {
+    if (gen.memberWord(<i32>m, MEMBER_INACTIVE) != load<u32>(tally + (m << 3)) || gen.memberWord(<i32>m, MEMBER_ACTIVE) != load<u32>(tally + (m << 3), 4)) {
+      setCheckSlot(<u32>m);
+      result = CHECK_FLOW_COUNTERS;
+      break;
+    }
+  }
+  heap.free(tally);
+  return result;
 }
 
 /** Diagnostics: total probe distance of every entry from its home slot. */

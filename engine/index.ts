@@ -27,10 +27,10 @@ import { enter, leave, setOwnerId } from './lock';
 /**
  * ABI version: bumped when exports or the scratch layout change (4: batchRegion, lookupMany,
  * connectMany; 5: with delta snapshots and staged loads; 6: the decision's generation at scratch
- * word 22, and the shared-memory exports of lock.ts).
+ * word 22, and the shared-memory exports of lock.ts; 7: checkTables, tableCheckSlot).
  */
 export function abiVersion(): u32 {
-  return 6;
+  return 7;
 }
 
 // @ts-ignore: decorator
@@ -296,6 +296,25 @@ export function affinityIndexDisplacement(): f64 {
 export function flowIndexDisplacement(): f64 {
   return <f64>flows.flowIndexDisplacement();
 }
+
+/**
+ * Diagnostics and tests, O(capacity): checks the flow table, then the affinity table (flows.ts
+ * flowTableCheck, affinity.ts affinityTableCheck). 0 when every invariant holds, else the first
+ * problem: its code (table.ts CHECK_*) for the flow table, 256 + its code for the affinity table;
+ * `tableCheckSlot` says where.
+ */
+export function checkTables(): i32 {
+  enter();
+  let problem = flows.flowTableCheck();
+  if (problem == 0) {
+    problem = affinity.affinityTableCheck();
+    if (problem != 0) problem += 256;
+  }
+  leave();
+  return problem;
+}
+
+export { tableCheckSlot } from './table';
 
 /** Tests: the last epoch of IPv4 flows' cached decisions handed out (flow-decisions.ts), to reach its wrap. */
 export function flowDecisionEpoch(): u32 {

@@ -214,13 +214,18 @@ export function tableProbeFits(t: Table, hash: u32): bool {
  */
 export function tableClaim(t: Table, hash: u32, list: u32, now: u32, tag: u32 = 0): u32 {
   let i = homeSlot(t, hash);
-  while (load<u32>(bucket(t, i), B_LIST) != 0) i = nextSlot(t, i);
+  for (let n: u32 = 0; load<u32>(bucket(t, i), B_LIST) != 0; n++) {
+    if (n == MAX_PROBE) corrupt(); // tableProbeFits said there was room
+    i = nextSlot(t, i);
+  }
   return tableClaimAt(t, i, hash, list, now, tag);
 }
 
 /** `tableClaim` when the caller's own probe already found `i`, the first free slot of the chain. */
 export function tableClaimAt(t: Table, i: u32, hash: u32, list: u32, now: u32, tag: u32 = 0): u32 {
   const p = bucket(t, i);
+  // A stale free slot would overwrite a live entry, or put this one where lookups never look.
+  if (load<u32>(p, B_LIST) != 0 || ((i - homeSlot(t, hash)) & (t.slots - 1)) > MAX_PROBE) corrupt();
   store<u32>(p, hash, B_HASH);
   store<u32>(p, now, B_LAST_USED);
   listPushHead(t, i, list, tag);
@@ -286,11 +291,14 @@ function moveEntry(t: Table, from: u32, to: u32): void {
  * later entry of the run moves back into the hole unless its home lies cyclically in (hole, it].
  */
 export function tableRemove(t: Table, slot: u32): void {
+  if (load<u32>(bucket(t, slot), B_LIST) == 0) corrupt();
   listUnlink(t, slot);
   if (t.watch == slot + 1) t.watch = 0;
   let i = slot;
   let j = slot;
-  while (true) {
+  // A run ends at a free bucket, and at load ≤ 3/4 there is one within `slots` steps.
+  for (let n: u32 = 0; ; n++) {
+    if (n == t.slots) corrupt();
     j = nextSlot(t, j);
     const q = bucket(t, j);
     if (load<u32>(q, B_LIST) == 0) break;
@@ -325,6 +333,122 @@ export function tableRemove(t: Table, slot: u32): void {
 // @ts-ignore: decorator
 @inline export function listPrev(t: Table, slot: u32): u32 {
   return load<u32>(bucket(t, slot), B_PREV);
+}
+
+/**
+ * A table's invariants do not hold: trap (the host sees a RuntimeError, "unreachable") rather than
+ * loop forever or write past a buffer. Only a bug in the engine gets here; `tableCheck` says what.
+ */
+// @ts-ignore: decorator
+@inline export function corrupt(): void {
+  unreachable();
+}
+
+/**
+ * A walk of `t`'s lists that may step at most once per entry: each step takes one from the
+ * budget, and a step past it (a list that loops) traps. Set per walk with `walkBudget`.
+ */
+export function walkBudget(t: Table): i32 {
+  return t.count + 1;
+}
+
+/** What `tableCheck` found (0: every invariant holds); `tableCheckSlot` is the slot it found it at. */
+// @ts-ignore: decorator
+@inline export const CHECK_OK: i32 = 0;
+/** A used bucket's list number is not one of the table's lists. */
+// @ts-ignore: decorator
+@inline export const CHECK_LIST_NUMBER: i32 = 1;
+/** An entry lies more than MAX_PROBE slots from its home slot. */
+// @ts-ignore: decorator
+@inline export const CHECK_DISPLACEMENT: i32 = 2;
+/** A free bucket lies between an entry and its home slot: lookups stop there and miss it. */
+// @ts-ignore: decorator
+@inline export const CHECK_HOLE: i32 = 3;
+/** The stored hash is not the hash of the stored key. */
+// @ts-ignore: decorator
+@inline export const CHECK_HASH: i32 = 4;
+/** Table.count is not the number of used buckets. */
+// @ts-ignore: decorator
+@inline export const CHECK_COUNT: i32 = 5;
+/** A list step reaches a free bucket, or an entry of another list. */
+// @ts-ignore: decorator
+@inline export const CHECK_LIST_MEMBER: i32 = 6;
+/** An entry's prev link does not name the entry before it on its list. */
+// @ts-ignore: decorator
+@inline export const CHECK_PREV: i32 = 7;
+/** A list is longer than the table (it loops). */
+// @ts-ignore: decorator
+@inline export const CHECK_LOOP: i32 = 8;
+/** A list's tail is not its last entry. */
+// @ts-ignore: decorator
+@inline export const CHECK_TAIL: i32 = 9;
+/** Some entry is on no list. */
+// @ts-ignore: decorator
+@inline export const CHECK_UNLISTED: i32 = 10;
+/** First code a table's own payload check (`tableCheck`'s `payload`) may return. */
+// @ts-ignore: decorator
+@inline export const CHECK_PAYLOAD: i32 = 16;
+
+let checkSlot: u32 = 0;
+
+/** The slot (or, for a list problem, the list) where the last failed `tableCheck` found its problem. */
+export function tableCheckSlot(): u32 {
+  return checkSlot;
+}
+/** Where a table's own check (flows.ts, affinity.ts) found its problem, when not in a bucket. */
+export function setCheckSlot(at: u32): void {
+  checkSlot = at;
+}
+
+/**
+ * Diagnostics and tests, O(slots): checks `t`'s invariants and returns the first problem found
+ * (CHECK_*), or CHECK_OK. Every used bucket: its list is one of the first `lists`, it lies within
+ * MAX_PROBE slots of its home slot with no free bucket between, `keyHash` of it is its stored
+ * hash, and `payload` of it returns 0 (else its code, ≥ CHECK_PAYLOAD). Table.count is the number
+ * of used buckets. Every list, walked from its head: each step reaches a used bucket of that list
+ * whose prev link names the step before, it ends at its tail, and the lists hold every entry once.
+ */
+export function tableCheck(t: Table, lists: u32, keyHash: (p: usize) => u32, payload: (p: usize) => i32): i32 {
+  let used = 0;
+  for (let i: u32 = 0; i < t.slots; i++) {
+    const p = bucket(t, i);
+    if (load<u32>(p, B_LIST) == 0) continue;
+    used++;
+    checkSlot = i;
+    if (bucketList(p) >= lists) return CHECK_LIST_NUMBER;
+    const hash = load<u32>(p, B_HASH);
+    const home = homeSlot(t, hash);
+    const d = (i - home) & (t.slots - 1);
+    if (d > MAX_PROBE) return CHECK_DISPLACEMENT;
+    for (let k: u32 = home; k != i; k = nextSlot(t, k)) {
+      if (load<u32>(bucket(t, k), B_LIST) == 0) return CHECK_HOLE;
+    }
+    if (keyHash(p) != hash) return CHECK_HASH;
+    const own = payload(p);
+    if (own != CHECK_OK) return own;
+  }
+  checkSlot = 0;
+  if (used != t.count) return CHECK_COUNT;
+  let listed = 0;
+  for (let l: u32 = 0; l < <u32>MAX_LISTS; l++) {
+    checkSlot = l;
+    let prev: u32 = 0;
+    let cur = listHead(t, l);
+    if (l >= lists && (cur != 0 || listTail(t, l) != 0)) return CHECK_LIST_NUMBER;
+    while (cur != 0) {
+      if (cur > t.slots) return CHECK_LIST_MEMBER;
+      const p = bucket(t, cur - 1);
+      if (load<u32>(p, B_LIST) == 0 || bucketList(p) != l) return CHECK_LIST_MEMBER;
+      if (load<u32>(p, B_PREV) != prev) return CHECK_PREV;
+      // (A loop breaks a prev link first; this bound is what makes the walk end whatever the links.)
+    if (++listed > used) return CHECK_LOOP;
+      prev = cur;
+      cur = load<u32>(p, B_NEXT);
+    }
+    if (listTail(t, l) != prev) return CHECK_TAIL;
+  }
+  checkSlot = 0;
+  return listed != used ? CHECK_UNLISTED : CHECK_OK;
 }
 
 /** Diagnostics: total probe distance of every entry from its home slot. */

@@ -12,6 +12,8 @@ export interface EngineExports {
   seedTables(a: number, b: number, c: number, d: number): void;
   flowIndexDisplacement(): number;
   affinityIndexDisplacement(): number;
+  checkTables(): number;
+  tableCheckSlot(): number;
   scratch(): number;
   /** 0 = applied; 1 = a timeout above 2,000,000 s was refused (nothing changed). */
   init(flowCap: number, affinityCap: number, seed: number, tcpS: number, tcpFinS: number, udpS: number, sctpS: number, synS: number): number;

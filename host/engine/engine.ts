@@ -15,9 +15,34 @@ import { EMPTY_MODEL, ReusedDecision, once, type EngineExports, type PlannedChan
 export type { EngineExports, PlannedChanges } from './abi.js';
 
 /** The ABI version this wrapper speaks (engine/index.ts abiVersion). */
-export const ENGINE_ABI_VERSION = 6;
+export const ENGINE_ABI_VERSION = 7;
 
 /** Words per record of the batch region and the first result word (engine/batch.ts). */
+/** `checkTables`' messages (engine/table.ts CHECK_*; `#` is where the engine found the problem). */
+const TABLE_CHECKS: Readonly<Record<number, string>> = {
+  1: 'bucket #: its list number is not one of the table\'s lists',
+  2: 'bucket #: the entry lies more than MAX_PROBE slots from its home slot',
+  3: 'bucket #: a free bucket lies between the entry and its home slot (lookups miss it)',
+  4: 'bucket #: the stored hash is not the hash of the stored key',
+  5: 'the entry count is not the number of used buckets',
+  6: 'list #: a step reaches a free bucket or an entry of another list',
+  7: 'list #: an entry\'s prev link does not name the entry before it',
+  8: 'list #: the list is longer than the table (it loops)',
+  9: 'list #: the tail is not the last entry',
+  10: 'some entry is on no list',
+};
+/** engine/flows.ts CHECK_FLOW_*. */
+const FLOW_CHECKS: Readonly<Record<number, string>> = {
+  16: 'bucket #: the flow names a member slot the serving generation does not have',
+  17: 'bucket #: the flow\'s class list or active bit is not one its protocol can have',
+  18: 'member slot #: its active or inactive counter is not the number of its flows that are',
+};
+/** engine/affinity.ts CHECK_AFFINITY_*. */
+const AFFINITY_CHECKS: Readonly<Record<number, string>> = {
+  16: 'bucket #: the entry\'s timeout is not its list\'s',
+  17: 'bucket #: the entry names a pool or backend the serving generation does not have',
+};
+
 const BATCH_WORDS = 20;
 const BATCH_RESULT = 13;
 /** engine/delta.ts SNAP_NEEDS_FULL: a well-formed delta only a full snapshot can express. */
@@ -370,6 +395,21 @@ export class Engine implements EngineApi {
    */
   tableDisplacement(): { flows: number; affinity: number } {
     return { flows: this.ex.flowIndexDisplacement(), affinity: this.ex.affinityIndexDisplacement() };
+  }
+
+  /**
+   * Diagnostics and tests, O(capacity): checks the flow and affinity tables' invariants (probe
+   * chains, stored hashes, LRU lists, counters against flows; engine/table.ts tableCheck) and
+   * returns the first problem found, or null when every one holds. Only an engine bug breaks one.
+   */
+  checkTables(): string | null {
+    const code = this.ex.checkTables();
+    if (code === 0) return null;
+    const at = this.ex.tableCheckSlot();
+    const table = code >= 256 ? 'affinity' : 'flow';
+    const own = code >= 256 ? AFFINITY_CHECKS : FLOW_CHECKS;
+    const what = TABLE_CHECKS[code % 256] ?? own[code % 256] ?? `problem ${code % 256}`;
+    return `${table} table: ${what.replace('#', `#${at}`)}`;
   }
 
   stats(): EngineStats {

@@ -53,7 +53,7 @@ interface SharedExports {
 export const LOCKS_ITSELF: ReadonlySet<string> = new Set([
   'init', 'seedTables', 'snapshotBuffer', 'loadSnapshot', 'beginSnapshot', 'snapshotStep', 'commitSnapshot', 'abortSnapshot',
   'applyDelta', 'connect', 'lookup', 'established', 'close', 'rebind', 'connectMany', 'lookupMany', 'expire',
-  'backendActive', 'backendInactive', 'fillStats', 'servicePortByName', 'allocWorkerAreas',
+  'backendActive', 'backendInactive', 'fillStats', 'servicePortByName', 'allocWorkerAreas', 'checkTables',
 ]);
 
 /**
@@ -62,7 +62,7 @@ export const LOCKS_ITSELF: ReadonlySet<string> = new Set([
  */
 export const NEEDS_NO_LOCK: ReadonlySet<string> = new Set([
   'abiVersion', 'scratch', 'batchRegion', 'batchCapacity', 'workerAreaBytes', 'attachWorker', 'errorOffset', 'errorServicePort',
-  'lockEngine', 'unlockEngine', 'releaseLockOf', 'lockAcquisitions', 'lockContentions', 'sharedBlock', '_initialize',
+  'lockEngine', 'unlockEngine', 'releaseLockOf', 'lockAcquisitions', 'lockContentions', 'sharedBlock', '_initialize', 'tableCheckSlot',
 ]);
 
 let modules: Promise<{ leader: WebAssembly.Module; worker: WebAssembly.Module }> | null = null;

@@ -18,6 +18,8 @@ export interface EngineLike {
   expire(nowMs: number): number;
   counters(servicePortIndex: number): { active: number; inactive: number }[];
   stats(): StatsLike;
+  /** The engine's own table invariants (Engine#checkTables): null when they hold. The reference has none. */
+  checkTables?(): string | null;
 }
 /** The table statistics both report (EngineStats fields). */
 export interface StatsLike {
@@ -247,6 +249,9 @@ export function play(engine: EngineLike, reference: EngineLike, s: Scenario, sta
     const es = engine.stats();
     const rs = reference.stats();
     for (const f of STAT_FIELDS) if (es[f] !== rs[f]) return { step, op, field: `stats().${f}`, engine: es[f], reference: rs[f] };
+    // A corrupt table fails here, at the step that broke it, before a later walk of it can loop.
+    const broken = engine.checkTables?.() ?? null;
+    if (broken !== null) return { step, op, field: 'checkTables()', engine: broken, reference: null };
     return null;
   };
   const first = check(-1, { kind: 'load' });
