@@ -23,6 +23,9 @@ import * as affinity from './affinity';
 import { snapshotErrorOffset, snapshotErrorServicePort } from './snapshot';
 import { BATCH_REGION_BYTES, MAX_BATCH, useBatchRegion } from './batch';
 import { enter, leave, setOwnerId } from './lock';
+import { matchCheckSlot, matchTableCheck } from './service-table';
+import { current } from './state';
+import { setCheckSlot } from './table';
 
 /**
  * ABI version: bumped when exports or the scratch layout change (4: batchRegion, lookupMany,
@@ -298,17 +301,25 @@ export function flowIndexDisplacement(): f64 {
 }
 
 /**
- * Diagnostics and tests, O(capacity): checks the flow table, then the affinity table (flows.ts
- * flowTableCheck, affinity.ts affinityTableCheck). 0 when every invariant holds, else the first
- * problem: its code (table.ts CHECK_*) for the flow table, 256 + its code for the affinity table;
- * `tableCheckSlot` says where.
+ * Diagnostics and tests, O(capacity): checks the flow table, the affinity table and the serving
+ * generation's match table (flows.ts flowTableCheck, affinity.ts affinityTableCheck,
+ * service-table.ts matchTableCheck). 0 when every invariant holds, else the first problem: its
+ * code (table.ts CHECK_*) for the flow table, 256 + its code for the affinity table, 512 + its
+ * code for the match table; `tableCheckSlot` says where.
  */
 export function checkTables(): i32 {
   enter();
-  let problem = flows.flowTableCheck();
+  let problem = flows.flowTableCheck(); // settles the queue (pending.ts) first
   if (problem == 0) {
     problem = affinity.affinityTableCheck();
     if (problem != 0) problem += 256;
+  }
+  if (problem == 0) {
+    problem = matchTableCheck(current);
+    if (problem != 0) {
+      setCheckSlot(<u32>matchCheckSlot);
+      problem += 512;
+    }
   }
   leave();
   return problem;

@@ -29,7 +29,7 @@ import {
   KIND_CLUSTER_IP, KIND_EXTERNAL_IP, KIND_LOAD_BALANCER, KIND_NODE_PORT, SP_ADDR_COUNTS, SP_ADDR_PTR,
   LINE_WORDS, MATCH_MEMBER_COUNT, MATCH_MEMBER_START, MATCH_META, MATCH_POOL, MATCH_UNIFORM_BASE, MATCH_RR_POS, MATCH_SLACK_WORDS, MATCH_SP_META,
   MATCH_TABLE, MATCH_VALUE, MATCH_W0, MATCH_WORDS, MEMBER_LOCAL_INDEX, MEMBER_WEIGHT, NO_TABLE, POOL_FAMILY, POOL_MEMBER_COUNT,
-  POOL_MEMBER_START, POOL_POS, POOL_SP, POOL_TABLE, POOL_VPORT, RANGE_WORDS, NOT_UNIFORM, SP_LB_COUNT,
+  POOL_MEMBER_START, POOL_POS, SCHED_RR, POOL_SP, POOL_TABLE, POOL_VPORT, RANGE_WORDS, NOT_UNIFORM, SP_LB_COUNT,
   SP_META, SP_POOL_START, SP_RANGE_COUNT, SP_RANGE_START,
 } from './layout';
 
@@ -154,6 +154,60 @@ export function poolSlot(gen: Generation, pool: i32): usize {
 export function refreshSlotPosition(gen: Generation, pool: i32): void {
   const at = poolSlot(gen, pool);
   if (at != 0) store<u32>(at, gen.poolWord(pool, POOL_POS), MATCH_RR_POS << 2);
+}
+
+/** `matchTableCheck`: a key is not found by a probe from its home slot, or is not where that probe finds it. */
+// @ts-ignore: decorator
+@inline export const CHECK_MATCH_KEY: i32 = 1;
+/** `matchTableCheck`: a slot's copy of its service port's meta word or of its pool's members or table is not the record's. */
+// @ts-ignore: decorator
+@inline export const CHECK_MATCH_COPY: i32 = 2;
+/** `matchTableCheck`: an rr pool's own slot holds another position than its pool record (after the queue, pending.ts). */
+// @ts-ignore: decorator
+@inline export const CHECK_MATCH_RR: i32 = 3;
+/** `matchTableCheck`: a slot's uniform base is not what its pool's members make it. */
+// @ts-ignore: decorator
+@inline export const CHECK_MATCH_UNIFORM: i32 = 4;
+/** `matchTableCheck`: Generation.matchKeys is not the number of used slots. */
+// @ts-ignore: decorator
+@inline export const CHECK_MATCH_COUNT: i32 = 5;
+
+/** The slot where the last failed `matchTableCheck` found its problem. */
+export let matchCheckSlot: i32 = 0;
+
+/**
+ * Diagnostics and tests, O(slots × chain): the invariants of `gen`'s match table, with the queue
+ * applied (call pending.ts settle first). Every used slot's key is found from its home slot at
+ * that slot; its copies of its service port's meta word and of its pool's members and table are
+ * the records'; its uniform base is what the pool's members make it; a pool's own slot holds the
+ * pool record's rr position; Generation.matchKeys counts the used slots. 0 or the first problem
+ * (CHECK_MATCH_*), at `matchCheckSlot`.
+ */
+export function matchTableCheck(gen: Generation): i32 {
+  const table = gen.match;
+  let used = 0;
+  for (let i: i32 = 0; i <= <i32>gen.matchMask; i++) {
+    const at = slotAt(table, i);
+    const meta = unchecked(table[at + MATCH_META]);
+    if (meta == 0) continue;
+    used++;
+    matchCheckSlot = i;
+    if (probeKey(gen, meta, unchecked(table[at + MATCH_W0]), unchecked(table[at + MATCH_W0 + 1]), unchecked(table[at + MATCH_W0 + 2]),
+      unchecked(table[at + MATCH_W0 + 3])) != i) return CHECK_MATCH_KEY;
+    const sp = <i32>(unchecked(table[at + MATCH_VALUE]) >>> 2);
+    const pool = <i32>unchecked(table[at + MATCH_POOL]);
+    if (sp >= gen.spCount || pool >= gen.poolCount || unchecked(table[at + MATCH_SP_META]) != gen.spWord(sp, SP_META) ||
+        unchecked(table[at + MATCH_MEMBER_START]) != gen.poolWord(pool, POOL_MEMBER_START) ||
+        unchecked(table[at + MATCH_MEMBER_COUNT]) != gen.poolWord(pool, POOL_MEMBER_COUNT) ||
+        unchecked(table[at + MATCH_TABLE]) != gen.poolWord(pool, POOL_TABLE)) return CHECK_MATCH_COPY;
+    if (unchecked(table[at + MATCH_UNIFORM_BASE]) != uniformBase(gen, pool)) return CHECK_MATCH_UNIFORM;
+    const address = changetype<usize>(table) + (<usize>at << 2);
+    // (wrr keeps its own state in the pool record; only rr moves the slot's position.)
+    const rr = ((unchecked(table[at + MATCH_SP_META]) >>> 8) & 0xff) == SCHED_RR;
+    if (rr && poolSlot(gen, pool) == address && unchecked(table[at + MATCH_RR_POS]) != gen.poolWord(pool, POOL_POS)) return CHECK_MATCH_RR;
+  }
+  matchCheckSlot = 0;
+  return used != gen.matchKeys ? CHECK_MATCH_COUNT : 0;
 }
 
 /** Match keys of service port `s`: its addresses, plus the node IPs when it has a nodePort. */

@@ -42,6 +42,14 @@ const AFFINITY_CHECKS: Readonly<Record<number, string>> = {
   16: 'bucket #: the entry\'s timeout is not its list\'s',
   17: 'bucket #: the entry names a pool or backend the serving generation does not have',
 };
+/** engine/service-table.ts CHECK_MATCH_*. */
+const MATCH_CHECKS: Readonly<Record<number, string>> = {
+  1: 'slot #: a probe from the key\'s home slot does not find it there',
+  2: 'slot #: its copy of its service port\'s meta word or of its pool\'s members or table is not the record\'s',
+  3: 'slot #: the pool\'s own slot holds another rr position than the pool record',
+  4: 'slot #: its uniform base is not what its pool\'s members make it',
+  5: 'the key count is not the number of used slots',
+};
 
 const BATCH_WORDS = 20;
 const BATCH_RESULT = 13;
@@ -399,13 +407,16 @@ export class Engine implements EngineApi {
 
   /**
    * Diagnostics and tests, O(capacity): checks the flow and affinity tables' invariants (probe
-   * chains, stored hashes, LRU lists, counters against flows; engine/table.ts tableCheck) and
-   * returns the first problem found, or null when every one holds. Only an engine bug breaks one.
+   * chains, stored hashes, LRU lists, counters against flows; engine/table.ts tableCheck) and the
+   * match table's (keys in their chains, the copies of service port and pool fields, rr
+   * positions) and returns the first problem found, or null when every one holds. Only an engine
+   * bug breaks one.
    */
   checkTables(): string | null {
     const code = this.ex.checkTables();
     if (code === 0) return null;
     const at = this.ex.tableCheckSlot();
+    if (code >= 512) return `match table: ${(MATCH_CHECKS[code - 512] ?? `problem ${code - 512}`).replace('#', `#${at}`)}`;
     const table = code >= 256 ? 'affinity' : 'flow';
     const own = code >= 256 ? AFFINITY_CHECKS : FLOW_CHECKS;
     const what = TABLE_CHECKS[code % 256] ?? own[code % 256] ?? `problem ${code % 256}`;

@@ -75,9 +75,12 @@ describe('staged full snapshot builds', () => {
           expect(decideNth(oneShot, op)).toBe(a);
         }
         expect(staged.stats().generation).toBe(1);
+        expect(staged.checkTables()).toBeNull();
       },
     });
     expect(steps).toBeGreaterThan(20);
+    // The commit re-carried rr positions into match slots built steps before: slot and record agree.
+    expect(staged.checkTables()).toBeNull();
     // Decisions during the build came from the old generation (svc-041 does not exist there).
     expect(during.every((d) => !d.includes('svc-041'))).toBe(true);
     oneShot.load(after);

@@ -1,5 +1,6 @@
 /**
- * The tables' own invariants (Engine#checkTables, engine/table.ts tableCheck) and what a broken
+ * The tables' own invariants (Engine#checkTables: engine/table.ts tableCheck for the flow and
+ * affinity tables, engine/service-table.ts matchTableCheck for the match table) and what a broken
  * one does. The differential tests check them after every step, so a bug that corrupts a table
  * fails at the step that made it; here: they hold through full tables, evictions, expiry, many
  * affinity timeouts and swaps; the check names each kind of corruption; and a walk over a list
@@ -114,6 +115,22 @@ describe('table invariants (checkTables)', () => {
     // Flip the flow's active bit (F_META bit 13): its member's active counter no longer matches.
     words[at + F_META / 4] = (words[at + F_META / 4]! ^ (1 << 13)) >>> 0;
     expect(engine.checkTables()).toMatch(/^flow table: member slot #\d+: its active or inactive counter is not the number of its flows that are$/);
+  });
+
+  it('name a match slot whose rr position or uniform base is not its pool\'s', async () => {
+    for (const [word, message] of [[11, /^match table: slot #\d+: the pool's own slot holds another rr position than the pool record$/],
+      [12, /^match table: slot #\d+: its uniform base is not what its pool's members make it$/]] as const) {
+      const engine = await busyEngine();
+      engine.connect(TCP, ip('172.16.9.9'), 1, VIP, 80, 1_000);
+      expect(engine.checkTables()).toBeNull();
+      // web's slot: 10.96.0.10 in w0, meta = TCP | port 80 << 16 (layout.ts MATCH_*), on a 64-byte line.
+      const words = new Uint32Array((engine as unknown as { ex: { memory: WebAssembly.Memory } }).ex.memory.buffer);
+      const slots: number[] = [];
+      for (let at = 0; at + 16 <= words.length; at += 16) if (words[at] === VIP.w0 && words[at + 4] === ((80 << 16) | TCP)) slots.push(at);
+      expect(slots).toHaveLength(1);
+      words[slots[0]! + word] = (words[slots[0]! + word]! + 1) >>> 0;
+      expect(engine.checkTables()).toMatch(message);
+    }
   });
 
   it('a swap over a flow list that loops traps instead of spinning', async () => {
