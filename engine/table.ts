@@ -18,6 +18,11 @@
  * neighbours (and the list head/tail). A walk that removes entries as it goes watches its next
  * slot with `tableWatch` so a move does not lose it.
  *
+ * `tableCheck` checks every invariant above (tests run it after each step of the differential
+ * tests). The code itself trusts them, except where a broken one would not end: a claim, a
+ * backward shift and a list walk are bounded, and trap (`corrupt`) past the bound instead of
+ * looping forever inside Wasm.
+ *
  *   bucket (BUCKET_SIZE = 64 bytes), common header, then the table's payload:
  *   0      4        8       12      16          20                                   64
  *   +------+--------+-------+-------+-----------+------------------------------------+
@@ -385,6 +390,9 @@ export function walkBudget(t: Table): i32 {
 /** Some entry is on no list. */
 // @ts-ignore: decorator
 @inline export const CHECK_UNLISTED: i32 = 10;
+/** A list past the table's own lists is not empty. */
+// @ts-ignore: decorator
+@inline export const CHECK_EXTRA_LIST: i32 = 11;
 /** First code a table's own payload check (`tableCheck`'s `payload`) may return. */
 // @ts-ignore: decorator
 @inline export const CHECK_PAYLOAD: i32 = 16;
@@ -434,7 +442,7 @@ export function tableCheck(t: Table, lists: u32, keyHash: (p: usize) => u32, pay
     checkSlot = l;
     let prev: u32 = 0;
     let cur = listHead(t, l);
-    if (l >= lists && (cur != 0 || listTail(t, l) != 0)) return CHECK_LIST_NUMBER;
+    if (l >= lists && (cur != 0 || listTail(t, l) != 0)) return CHECK_EXTRA_LIST;
     while (cur != 0) {
       if (cur > t.slots) return CHECK_LIST_MEMBER;
       const p = bucket(t, cur - 1);

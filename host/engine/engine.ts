@@ -30,6 +30,7 @@ const TABLE_CHECKS: Readonly<Record<number, string>> = {
   8: 'list #: the list is longer than the table (it loops)',
   9: 'list #: the tail is not the last entry',
   10: 'some entry is on no list',
+  11: 'list #: the table has no such list, but it is not empty',
 };
 /** engine/flows.ts CHECK_FLOW_*. */
 const FLOW_CHECKS: Readonly<Record<number, string>> = {
