@@ -8,6 +8,7 @@ import { Generation } from './generation';
 import { finishHash, mixWord } from './hash';
 import { SP_NAME_LENS, SP_NAME_PTR, SP_PORTNAME_LEN } from './layout';
 import { sameIdentity } from './remap';
+import { probeBound } from './table';
 
 function identityHash(gen: Generation, s: i32): u32 {
   const lens = gen.spWord(s, SP_NAME_LENS);
@@ -32,7 +33,10 @@ export function identityInsertStep(gen: Generation, index: StaticArray<i32>, fro
   const mask = <u32>index.length - 1;
   for (let s = from; s < to; s++) {
     let i = identityHash(gen, s) & mask;
-    while (unchecked(index[i]) != 0) i = (i + 1) & mask;
+    for (let n: u32 = 0; unchecked(index[i]) != 0; n++) {
+      probeBound(n + 1, mask);
+      i = (i + 1) & mask;
+    }
     unchecked((index[i] = s + 1));
   }
 }
@@ -42,7 +46,9 @@ export function identityFind(old: Generation, index: StaticArray<i32>, gen: Gene
   const mask = <u32>index.length - 1;
   let i = identityHash(gen, s) & mask;
   let found = -1;
+  let n: u32 = 0;
   while (true) {
+    probeBound(n++, mask);
     const v = unchecked(index[i]);
     if (v == 0) return found;
     if (sameIdentity(old, v - 1, gen, s) && v - 1 > found) found = v - 1;

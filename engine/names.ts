@@ -6,6 +6,7 @@
 import { Generation } from './generation';
 import { finishHash, mixWord } from './hash';
 import { SP_NAME_LENS, SP_NAME_PTR } from './layout';
+import { probeBound } from './table';
 
 function bytesHash(h: u32, ptr: usize, len: i32): u32 {
   for (let i = 0; i < len; i++) h = mixWord(h, <u32>load<u8>(ptr + <usize>i));
@@ -42,7 +43,10 @@ export function buildNameIndex(gen: Generation, extra: i32 = 0): StaticArray<i32
   const mask = <u32>size - 1;
   for (let s = 0; s < gen.spCount; s++) {
     let i = homeOf(gen, s, mask);
-    while (unchecked(table[i]) != 0) i = (i + 1) & mask;
+    for (let n: u32 = 0; unchecked(table[i]) != 0; n++) {
+      probeBound(n + 1, mask);
+      i = (i + 1) & mask;
+    }
     unchecked((table[i] = s + 1));
   }
   gen.nameCount = gen.spCount;
@@ -54,7 +58,10 @@ export function insertName(gen: Generation, s: i32): void {
   const table = gen.names;
   const mask = <u32>table.length - 1;
   let i = homeOf(gen, s, mask);
-  while (unchecked(table[i]) != 0) i = (i + 1) & mask;
+  for (let n: u32 = 0; unchecked(table[i]) != 0; n++) {
+    probeBound(n + 1, mask);
+    i = (i + 1) & mask;
+  }
   unchecked((table[i] = s + 1));
   gen.nameCount++;
 }
@@ -64,7 +71,9 @@ function nameSlot(gen: Generation, s: i32): i32 {
   const table = gen.names;
   const mask = <u32>table.length - 1;
   let i = homeOf(gen, s, mask);
+  let n: u32 = 0;
   while (true) {
+    probeBound(n++, mask);
     const v = unchecked(table[i]);
     if (v == 0) return -1;
     if (v == s + 1) return <i32>i;
@@ -80,7 +89,9 @@ export function removeName(gen: Generation, s: i32): void {
   if (at < 0) return;
   let hole = <u32>at;
   let j = hole;
+  let n: u32 = 0;
   while (true) {
+    probeBound(n++, mask);
     j = (j + 1) & mask;
     const v = unchecked(table[j]);
     if (v == 0) break;
@@ -108,7 +119,9 @@ export function renumberName(gen: Generation, s: i32, to: i32): void {
 export function findServicePort(gen: Generation, names: StaticArray<i32>, nsPtr: usize, nsLen: i32, namePtr: usize, nameLen: i32, port: u32, proto: u32): i32 {
   const mask = <u32>names.length - 1;
   let i = nameHash(nsPtr, nsLen, namePtr, nameLen, port, proto) & mask;
+  let n: u32 = 0;
   while (true) {
+    probeBound(n++, mask);
     const v = unchecked(names[i]);
     if (v == 0) return -1;
     const s = v - 1;

@@ -25,6 +25,7 @@
  */
 import { Generation } from './generation';
 import { finishNH } from './hash';
+import { probeBound } from './table';
 import {
   KIND_CLUSTER_IP, KIND_EXTERNAL_IP, KIND_LOAD_BALANCER, KIND_NODE_PORT, SP_ADDR_COUNTS, SP_ADDR_PTR,
   LINE_WORDS, MATCH_MEMBER_COUNT, MATCH_MEMBER_START, MATCH_META, MATCH_POOL, MATCH_UNIFORM_BASE, MATCH_RR_POS, MATCH_SLACK_WORDS, MATCH_SP_META,
@@ -86,7 +87,9 @@ function probeKey(gen: Generation, meta: u32, w0: u32, w1: u32, w2: u32, w3: u32
   const mask = gen.matchMask;
   const table = gen.match;
   let i = matchHash(meta, w0, w1, w2, w3) & mask;
+  let n: u32 = 0;
   while (true) {
+    probeBound(n++, mask);
     const at = slotAt(table, <i32>i);
     const m = unchecked(table[at + MATCH_META]);
     if (m == 0) return -<i32>i - 1;
@@ -311,7 +314,9 @@ function removeKeyAt(gen: Generation, i: i32): void {
   const table = gen.match;
   let hole = i;
   let j = i;
+  let n: u32 = 0;
   while (true) {
+    probeBound(n++, <u32>mask);
     j = (j + 1) & mask;
     const at = slotAt(table, j);
     const m = unchecked(table[at + MATCH_META]);
@@ -356,7 +361,9 @@ function removeKeyAt(gen: Generation, i: i32): void {
   const mask = gen.matchMask;
   const table = changetype<usize>(gen.match) + (<usize>slotsPad(gen.match) << 2);
   let i = <u32>((home - table) >> SLOT_SHIFT);
+  let n: u32 = 0;
   while (true) {
+    probeBound(n++, mask);
     const at = table + (<usize>i << SLOT_SHIFT);
     const m = load<u32>(at, MATCH_META << 2);
     if (m == meta && load<u32>(at, MATCH_W0 << 2) == w0 && load<u32>(at, (MATCH_W0 + 1) << 2) == w1 &&

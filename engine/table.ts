@@ -350,6 +350,15 @@ export function tableRemove(t: Table, slot: u32): void {
 }
 
 /**
+ * Step `n` (from 0) of a probe in an open-addressing table of `mask` + 1 slots: past the last
+ * slot the table is full, which its load factor forbids (a sizing bug), so trap rather than spin.
+ */
+// @ts-ignore: decorator
+@inline export function probeBound(n: u32, mask: u32): void {
+  if (n > mask) corrupt();
+}
+
+/**
  * A walk of `t`'s lists that may step at most once per entry: each step takes one from the
  * budget, and a step past it (a list that loops) traps. Set per walk with `walkBudget`.
  */
