@@ -321,7 +321,6 @@ export function affinityTimeout(e: i32): u32 {
   return load<u32>(affPtr(e), A_TIMEOUT);
 }
 
-/** Diagnostics: total probe distance of every entry from its home slot (as flows.ts). */
 /** `affinityTableCheck`: an entry on a timeout list has another timeout than the list's. */
 // @ts-ignore: decorator
 @inline export const CHECK_AFFINITY_TIMEOUT: i32 = CHECK_PAYLOAD;
@@ -351,6 +350,7 @@ export function affinityTableCheck(): i32 {
   return tableCheck(affTable, <u32>LISTS, storedAffinityHash, affinityPayloadCheck);
 }
 
+/** Diagnostics: total probe distance of every entry from its home slot (as flows.ts). */
 export function affinityIndexDisplacement(): u64 {
   return tableDisplacement(affTable);
 }

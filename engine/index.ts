@@ -23,9 +23,8 @@ import * as affinity from './affinity';
 import { snapshotErrorOffset, snapshotErrorServicePort } from './snapshot';
 import { BATCH_REGION_BYTES, MAX_BATCH, useBatchRegion } from './batch';
 import { enter, leave, setOwnerId } from './lock';
-import { matchCheckSlot, matchTableCheck } from './service-table';
+import { matchTableCheck } from './service-table';
 import { current } from './state';
-import { setCheckSlot } from './table';
 
 /**
  * ABI version: bumped when exports or the scratch layout change (4: batchRegion, lookupMany,
@@ -316,10 +315,7 @@ export function checkTables(): i32 {
   }
   if (problem == 0) {
     problem = matchTableCheck(current);
-    if (problem != 0) {
-      setCheckSlot(<u32>matchCheckSlot);
-      problem += 512;
-    }
+    if (problem != 0) problem += 512;
   }
   leave();
   return problem;

@@ -25,7 +25,7 @@
  */
 import { Generation } from './generation';
 import { finishNH } from './hash';
-import { probeBound } from './table';
+import { probeBound, setCheckSlot } from './table';
 import {
   KIND_CLUSTER_IP, KIND_EXTERNAL_IP, KIND_LOAD_BALANCER, KIND_NODE_PORT, SP_ADDR_COUNTS, SP_ADDR_PTR,
   LINE_WORDS, MATCH_MEMBER_COUNT, MATCH_MEMBER_START, MATCH_META, MATCH_POOL, MATCH_UNIFORM_BASE, MATCH_RR_POS, MATCH_SLACK_WORDS, MATCH_SP_META,
@@ -180,16 +180,13 @@ export function refreshSlotPosition(gen: Generation, pool: i32): void {
 // @ts-ignore: decorator
 @inline export const CHECK_MATCH_COUNT: i32 = 5;
 
-/** The slot where the last failed `matchTableCheck` found its problem. */
-export let matchCheckSlot: i32 = 0;
-
 /**
  * Diagnostics and tests, O(slots × chain): the invariants of `gen`'s match table, with the queue
  * applied (call pending.ts settle first). Every used slot's key is found from its home slot at
  * that slot; its copies of its service port's meta word and of its pool's members and table are
  * the records'; its uniform base is what the pool's members make it; a pool's own slot holds the
  * pool record's rr position; Generation.matchKeys counts the used slots. 0 or the first problem
- * (CHECK_MATCH_*), at `matchCheckSlot`.
+ * (CHECK_MATCH_*), at the slot table.ts `tableCheckSlot` then names.
  */
 export function matchTableCheck(gen: Generation): i32 {
   const table = gen.match;
@@ -199,7 +196,7 @@ export function matchTableCheck(gen: Generation): i32 {
     const meta = unchecked(table[at + MATCH_META]);
     if (meta == 0) continue;
     used++;
-    matchCheckSlot = i;
+    setCheckSlot(<u32>i);
     if (probeKey(gen, meta, unchecked(table[at + MATCH_W0]), unchecked(table[at + MATCH_W0 + 1]), unchecked(table[at + MATCH_W0 + 2]),
       unchecked(table[at + MATCH_W0 + 3])) != i) return CHECK_MATCH_KEY;
     const sp = <i32>(unchecked(table[at + MATCH_VALUE]) >>> 2);
@@ -214,7 +211,7 @@ export function matchTableCheck(gen: Generation): i32 {
     const rr = ((unchecked(table[at + MATCH_SP_META]) >>> 8) & 0xff) == SCHED_RR;
     if (rr && poolSlot(gen, pool) == address && unchecked(table[at + MATCH_RR_POS]) != gen.poolWord(pool, POOL_POS)) return CHECK_MATCH_RR;
   }
-  matchCheckSlot = 0;
+  setCheckSlot(0);
   return used != gen.matchKeys ? CHECK_MATCH_COUNT : 0;
 }
 

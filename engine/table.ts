@@ -412,7 +412,7 @@ let checkSlot: u32 = 0;
 export function tableCheckSlot(): u32 {
   return checkSlot;
 }
-/** Where a table's own check (flows.ts, affinity.ts) found its problem, when not in a bucket. */
+/** Where a check of its own (flows.ts counters, service-table.ts matchTableCheck) found its problem. */
 export function setCheckSlot(at: u32): void {
   checkSlot = at;
 }

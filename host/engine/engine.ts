@@ -17,7 +17,6 @@ export type { EngineExports, PlannedChanges } from './abi.js';
 /** The ABI version this wrapper speaks (engine/index.ts abiVersion). */
 export const ENGINE_ABI_VERSION = 7;
 
-/** Words per record of the batch region and the first result word (engine/batch.ts). */
 /** `checkTables`' messages (engine/table.ts CHECK_*; `#` is where the engine found the problem). */
 const TABLE_CHECKS: Readonly<Record<number, string>> = {
   1: 'bucket #: its list number is not one of the table\'s lists',
@@ -51,7 +50,14 @@ const MATCH_CHECKS: Readonly<Record<number, string>> = {
   4: 'slot #: its uniform base is not what its pool\'s members make it',
   5: 'the key count is not the number of used slots',
 };
+/** Each table's messages by the check code's high byte (engine/index.ts checkTables: flow 0, affinity 256, match 512). */
+const TABLE_MESSAGES: readonly (readonly [string, Readonly<Record<number, string>>])[] = [
+  ['flow', { ...TABLE_CHECKS, ...FLOW_CHECKS }],
+  ['affinity', { ...TABLE_CHECKS, ...AFFINITY_CHECKS }],
+  ['match', MATCH_CHECKS],
+];
 
+/** Words per record of the batch region and the first result word (engine/batch.ts). */
 const BATCH_WORDS = 20;
 const BATCH_RESULT = 13;
 /** engine/delta.ts SNAP_NEEDS_FULL: a well-formed delta only a full snapshot can express. */
@@ -416,12 +422,9 @@ export class Engine implements EngineApi {
   checkTables(): string | null {
     const code = this.ex.checkTables();
     if (code === 0) return null;
-    const at = this.ex.tableCheckSlot();
-    if (code >= 512) return `match table: ${(MATCH_CHECKS[code - 512] ?? `problem ${code - 512}`).replace('#', `#${at}`)}`;
-    const table = code >= 256 ? 'affinity' : 'flow';
-    const own = code >= 256 ? AFFINITY_CHECKS : FLOW_CHECKS;
-    const what = TABLE_CHECKS[code % 256] ?? own[code % 256] ?? `problem ${code % 256}`;
-    return `${table} table: ${what.replace('#', `#${at}`)}`;
+    const [table, messages] = TABLE_MESSAGES[code >> 8] ?? [`table ${code >> 8}`, {}];
+    const what = messages[code & 0xff] ?? `problem ${code & 0xff}`;
+    return `${table} table: ${what.replace('#', `#${this.ex.tableCheckSlot()}`)}`;
   }
 
   stats(): EngineStats {

@@ -21,20 +21,26 @@ const B_HASH = 0;
 const B_PREV = 8;
 const B_NEXT = 12;
 const F_SRC = 20;
+const F_DST = 36;
 const F_PORTS = 52;
 const F_META = 56;
+
+/** The engine's linear memory as words. */
+function memoryWords(engine: Engine): Uint32Array {
+  return new Uint32Array((engine as unknown as { ex: { memory: WebAssembly.Memory } }).ex.memory.buffer);
+}
 
 /**
  * The engine's memory as words, and the word index of the flow bucket holding (client, sport → VIP:80)
  * (found by its key: buckets are 64-byte aligned).
  */
 function flowBucket(engine: Engine, client: string, sport: number): { words: Uint32Array; at: number } {
-  const words = new Uint32Array((engine as unknown as { ex: { memory: WebAssembly.Memory } }).ex.memory.buffer);
+  const words = memoryWords(engine);
   const src = ip(client).w0;
   const ports = ((sport << 16) | 80) >>> 0;
   const found: number[] = [];
   for (let at = 0; at + 16 <= words.length; at += 16) {
-    if (words[at + F_SRC / 4] === src && words[at + F_PORTS / 4] === ports && words[at + 36 / 4] === VIP.w0) found.push(at);
+    if (words[at + F_SRC / 4] === src && words[at + F_PORTS / 4] === ports && words[at + F_DST / 4] === VIP.w0) found.push(at);
   }
   expect(found).toHaveLength(1);
   return { words, at: found[0]! };
@@ -124,7 +130,7 @@ describe('table invariants (checkTables)', () => {
       engine.connect(TCP, ip('172.16.9.9'), 1, VIP, 80, 1_000);
       expect(engine.checkTables()).toBeNull();
       // web's slot: 10.96.0.10 in w0, meta = TCP | port 80 << 16 (layout.ts MATCH_*), on a 64-byte line.
-      const words = new Uint32Array((engine as unknown as { ex: { memory: WebAssembly.Memory } }).ex.memory.buffer);
+      const words = memoryWords(engine);
       const slots: number[] = [];
       for (let at = 0; at + 16 <= words.length; at += 16) if (words[at] === VIP.w0 && words[at + 4] === ((80 << 16) | TCP)) slots.push(at);
       expect(slots).toHaveLength(1);
